@@ -1,0 +1,182 @@
+//! Personas as the UI lists them, and chats: open, start, send.
+
+use std::collections::HashSet;
+
+use kotodama_store::{Chat, Message, MessageSource, NewMessage, Persona, Role};
+use serde::Serialize;
+
+use crate::scripted_reply::pick_scripted_reply;
+use crate::{Error, Kotodama, Result};
+
+/// Longest message accepted from the user (characters).
+pub const MAX_MESSAGE_CHARS: usize = 16_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonaSummary {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub tagline: String,
+    /// First letter of the name, for the avatar.
+    pub initial: String,
+    pub line_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatView {
+    pub chat: Chat,
+    pub persona: PersonaSummary,
+    pub messages: Vec<Message>,
+}
+
+fn message(role: Role, source: MessageSource, content: String) -> NewMessage {
+    NewMessage { role, content, source, style: Default::default(), model_id: None, adapter_id: None }
+}
+
+impl Kotodama {
+    pub fn personas(&self) -> Result<Vec<PersonaSummary>> {
+        self.store.personas()?.into_iter().map(|p| self.summary(p)).collect()
+    }
+
+    pub fn persona(&self, id: i64) -> Result<Persona> {
+        Ok(self.store.persona(id)?)
+    }
+
+    fn summary(&self, p: Persona) -> Result<PersonaSummary> {
+        Ok(PersonaSummary {
+            line_count: self.store.script_line_count(p.id)?,
+            initial: p.card.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default(),
+            id: p.id,
+            slug: p.card.slug,
+            name: p.card.name,
+            tagline: p.card.tagline,
+        })
+    }
+
+    /// The persona's most recent chat, or a new one opened by its greeting.
+    pub fn open_chat(&mut self, persona_id: i64) -> Result<ChatView> {
+        match self.store.chats(persona_id)?.into_iter().next() {
+            Some(chat) => self.chat_view(chat),
+            None => self.new_chat(persona_id),
+        }
+    }
+
+    /// Starts a new chat; the card's first message opens it.
+    pub fn new_chat(&mut self, persona_id: i64) -> Result<ChatView> {
+        let persona = self.store.persona(persona_id)?;
+        let greeting = persona.card.first_message.trim();
+        let opening: Vec<NewMessage> = if greeting.is_empty() {
+            Vec::new()
+        } else {
+            vec![message(Role::Assistant, MessageSource::Greeting, greeting.to_string())]
+        };
+        let chat = self.store.create_chat(persona_id, &format!("Chat with {}", persona.card.name), &opening)?;
+        self.chat_view(chat)
+    }
+
+    pub fn chat(&self, chat_id: i64) -> Result<ChatView> {
+        self.chat_view(self.store.chat(chat_id)?)
+    }
+
+    fn chat_view(&self, chat: Chat) -> Result<ChatView> {
+        let persona = self.summary(self.store.persona(chat.persona_id)?)?;
+        let messages = self.store.messages(chat.id)?;
+        Ok(ChatView { chat, persona, messages })
+    }
+
+    /// Stores the user's message and the persona's reply together; returns both.
+    /// Until a model is loaded, the reply is a line from the persona's script (source `script`).
+    pub fn send_message(&mut self, chat_id: i64, text: &str) -> Result<Vec<Message>> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(Error::InvalidInput("the message is empty".into()));
+        }
+        if text.chars().count() > MAX_MESSAGE_CHARS {
+            return Err(Error::InvalidInput(format!("the message is longer than {MAX_MESSAGE_CHARS} characters")));
+        }
+        let chat = self.store.chat(chat_id)?;
+        let history = self.store.messages(chat_id)?;
+        let lines = self.store.script_lines(chat.persona_id)?;
+        let said: HashSet<&str> = history.iter().map(|m| m.message.content.as_str()).collect();
+        let reply = pick_scripted_reply(&lines, text, &said)
+            .map(|l| l.line.text.clone())
+            .ok_or_else(|| Error::InvalidInput("this persona has no script lines to reply with".into()))?;
+        Ok(self.store.append_messages(
+            chat_id,
+            &[message(Role::User, MessageSource::User, text.to_string()), message(Role::Assistant, MessageSource::Script, reply)],
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Home;
+
+    fn open() -> (tempfile::TempDir, Kotodama) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = Kotodama::open(Home::at(dir.path())).unwrap();
+        (dir, app)
+    }
+
+    #[test]
+    fn bundled_personas_are_listed_with_their_lines() {
+        let (_dir, app) = open();
+        let personas = app.personas().unwrap();
+        assert!(personas.len() >= 3);
+        for p in &personas {
+            assert!(p.line_count >= 300, "{}", p.slug);
+            assert_eq!(p.initial, p.name[..1].to_uppercase());
+        }
+    }
+
+    #[test]
+    fn a_chat_opens_with_the_greeting_and_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (chat_id, persona_id) = {
+            let mut app = Kotodama::open(Home::at(dir.path())).unwrap();
+            let persona = app.personas().unwrap()[0].clone();
+            let view = app.open_chat(persona.id).unwrap();
+            assert_eq!(view.messages.len(), 1);
+            assert_eq!(view.messages[0].message.source, MessageSource::Greeting);
+            let added = app.send_message(view.chat.id, "Can you help me with something?").unwrap();
+            assert_eq!(added.len(), 2);
+            assert_eq!(added[1].message.source, MessageSource::Script);
+            let lines = app.store.script_lines(persona.id).unwrap();
+            assert!(lines.iter().any(|l| l.line.text == added[1].message.content), "the reply is one of the persona's lines");
+            (view.chat.id, persona.id)
+        };
+        let mut app = Kotodama::open(Home::at(dir.path())).unwrap();
+        let view = app.open_chat(persona_id).unwrap();
+        assert_eq!(view.chat.id, chat_id, "the last chat reopens");
+        assert_eq!(view.messages.len(), 3);
+        assert_eq!(view.messages[1].message.content, "Can you help me with something?");
+    }
+
+    #[test]
+    fn empty_and_oversized_messages_are_refused_and_store_nothing() {
+        let (_dir, mut app) = open();
+        let pid = app.personas().unwrap()[0].id;
+        let chat = app.open_chat(pid).unwrap().chat;
+        for bad in ["   ".to_string(), "x".repeat(MAX_MESSAGE_CHARS + 1)] {
+            let err = app.send_message(chat.id, &bad).unwrap_err();
+            assert_eq!(err.code(), "INVALID_INPUT");
+        }
+        assert_eq!(app.chat(chat.id).unwrap().messages.len(), 1);
+        assert_eq!(app.send_message(9999, "hi").unwrap_err().code(), "NOT_FOUND");
+    }
+
+    #[test]
+    fn replies_do_not_repeat_within_a_chat() {
+        let (_dir, mut app) = open();
+        let pid = app.personas().unwrap()[0].id;
+        let chat = app.new_chat(pid).unwrap().chat;
+        let mut replies = HashSet::new();
+        for _ in 0..5 {
+            let added = app.send_message(chat.id, "What should we do today?").unwrap();
+            assert!(replies.insert(added[1].message.content.clone()), "repeated a line");
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! kotodama: the application core shared by the desktop app and the CLI. The shells only translate
+//! calls and errors; everything the user can do is a method here.
+
+mod bundled;
+pub mod card;
+mod chat;
+mod error;
+mod home;
+pub mod import;
+mod scripted_reply;
+
+pub use bundled::BUNDLED;
+pub use chat::{ChatView, PersonaSummary, MAX_MESSAGE_CHARS};
+pub use error::{Error, Result};
+pub use home::{Home, HOME_ENV};
+pub use kotodama_store as store;
+
+use kotodama_store::Store;
+
+/// The open application: its data folder and database.
+pub struct Kotodama {
+    home: Home,
+    store: Store,
+}
+
+impl Kotodama {
+    /// Opens the database under `home` (refusing foreign or corrupt files untouched) and imports the
+    /// bundled personas that are missing.
+    pub fn open(home: Home) -> Result<Kotodama> {
+        let mut store = Store::open(&home.database())?;
+        bundled::seed_bundled(&mut store)?;
+        Ok(Kotodama { home, store })
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+}

@@ -1,0 +1,212 @@
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::migrations::MIGRATIONS;
+use crate::{Error, Result};
+
+/// Marks a Kotodama database ("KOTO"), so that another program's SQLite file is never migrated.
+pub const APPLICATION_ID: i32 = 0x4B4F_544F;
+
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// An open Kotodama database. Cheap to open; one per thread or behind a mutex (rusqlite connections are
+/// `Send` but not `Sync`). Several processes may open the same file: WAL + busy timeout serialize writers.
+pub struct Store {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path` and applies pending migrations. A file that is not a
+    /// SQLite database, or belongs to another application, or to a newer Kotodama, is refused unchanged.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir { path: dir.to_path_buf(), source })?;
+        }
+        refuse_non_sqlite(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        refuse_foreign(&conn, path)?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let mut store = Store { conn, path: path.to_path_buf() };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version this database is at.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Runs SQLite's own consistency check; `Ok(true)` when the file is sound.
+    pub fn integrity_ok(&self) -> Result<bool> {
+        let verdict: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        Ok(verdict == "ok")
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let known = MIGRATIONS.len() as i64;
+        loop {
+            // IMMEDIATE takes the write lock first, so two processes opening a fresh file migrate once.
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if version > known {
+                return Err(Error::NewerSchema { path: self.path.clone(), found: version, known });
+            }
+            if version == known {
+                return Ok(());
+            }
+            tx.execute_batch(MIGRATIONS[version as usize])?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+            tx.pragma_update(None, "user_version", version + 1)?;
+            tx.commit()?;
+        }
+    }
+}
+
+/// Reads the 16-byte header ourselves: SQLite would happily treat some non-database files as empty.
+fn refuse_non_sqlite(path: &Path) -> Result<()> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::CreateDir { path: path.to_path_buf(), source: e }),
+    };
+    let mut header = [0u8; 16];
+    let mut read = 0;
+    while read < header.len() {
+        match file.read(&mut header[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(_) => return Err(Error::NotADatabase { path: path.to_path_buf() }),
+        }
+    }
+    match read {
+        0 => Ok(()), // an empty file is a database that has not been written yet
+        16 if &header == SQLITE_MAGIC => Ok(()),
+        _ => Err(Error::NotADatabase { path: path.to_path_buf() }),
+    }
+}
+
+fn refuse_foreign(conn: &Connection, path: &Path) -> Result<()> {
+    let app_id: i32 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => Error::NotADatabase { path: path.to_path_buf() },
+            _ => Error::Sqlite(e),
+        })?;
+    if app_id == APPLICATION_ID {
+        return Ok(());
+    }
+    let objects: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    if app_id == 0 && objects == 0 {
+        return Ok(()); // a fresh database
+    }
+    Err(Error::ForeignDatabase { path: path.to_path_buf(), found: app_id })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(path: &Path) -> Vec<u8> {
+        std::fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn creates_and_migrates_a_fresh_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/kotodama.db");
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = store.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
+        drop(store);
+        // Reopening is a no-op migration.
+        let again = Store::open(&path).unwrap();
+        assert!(again.integrity_ok().unwrap());
+    }
+
+    #[test]
+    fn refuses_a_file_that_is_not_sqlite_and_leaves_it_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kotodama.db");
+        std::fs::write(&path, b"these are my notes, not a database\n".repeat(100)).unwrap();
+        let before = sha(&path);
+        let err = Store::open(&path).err().expect("must refuse");
+        assert!(matches!(err, Error::NotADatabase { .. }), "{err}");
+        assert_eq!(sha(&path), before);
+        assert!(!dir.path().join("kotodama.db-wal").exists());
+    }
+
+    #[test]
+    fn refuses_a_foreign_sqlite_database_and_leaves_it_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kotodama.db");
+        {
+            let other = Connection::open(&path).unwrap();
+            other.execute_batch("CREATE TABLE recipes (name TEXT); INSERT INTO recipes VALUES ('miso');").unwrap();
+        }
+        let before = sha(&path);
+        let err = Store::open(&path).err().expect("must refuse");
+        assert!(matches!(err, Error::ForeignDatabase { found: 0, .. }), "{err}");
+        assert_eq!(sha(&path), before);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kotodama.db");
+        drop(Store::open(&path).unwrap());
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", 99).unwrap();
+        }
+        let err = Store::open(&path).err().expect("must refuse");
+        assert!(matches!(err, Error::NewerSchema { found: 99, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_truncated_header_is_not_a_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kotodama.db");
+        std::fs::write(&path, b"SQLite for").unwrap();
+        assert!(matches!(Store::open(&path), Err(Error::NotADatabase { .. })));
+    }
+
+    #[test]
+    fn two_instances_writing_at_once_keep_the_file_sound() {
+        use crate::repo::personas::tests::sample_card;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kotodama.db");
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut store = Store::open(&path).unwrap();
+                    for i in 0..40 {
+                        store.insert_persona(&sample_card(&format!("w{w}-{i}")), &[]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert!(store.integrity_ok().unwrap());
+        assert_eq!(store.personas().unwrap().len(), 80);
+    }
+}
