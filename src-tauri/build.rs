@@ -1,3 +1,8 @@
+//! Declares the app's own commands so that capabilities/ can grant exactly those to the webview.
+
+const COMMANDS: &[&str] = &["app_status", "list_personas", "open_chat", "new_chat", "send_message"];
+
 fn main() {
-    tauri_build::build()
+    let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri build script");
 }

@@ -30,7 +30,7 @@ pub fn seed_bundled(store: &mut Store) -> Result<usize> {
         if lines.is_empty() {
             return Err(fail(format!("no lines for speaker {speaker}")));
         }
-        store.insert_persona(&card, &lines)?;
+        store.insert_persona(&card, &lines, None)?;
         added += 1;
     }
     Ok(added)

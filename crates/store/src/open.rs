@@ -197,7 +197,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut store = Store::open(&path).unwrap();
                     for i in 0..40 {
-                        store.insert_persona(&sample_card(&format!("w{w}-{i}")), &[]).unwrap();
+                        store.insert_persona(&sample_card(&format!("w{w}-{i}")), &[], None).unwrap();
                     }
                 })
             })

@@ -82,7 +82,7 @@ mod tests {
     #[test]
     fn adapters_list_newest_first_with_reports() {
         let (_dir, mut store) = open_temp();
-        let pid = store.insert_persona(&sample_card("t"), &[]).unwrap();
+        let pid = store.insert_persona(&sample_card("t"), &[], None).unwrap();
         let base = NewAdapter {
             persona_id: pid,
             model_id: None,

@@ -225,7 +225,7 @@ mod tests {
         let path = dir.path().join("k.db");
         let chat_id = {
             let mut store = Store::open(&path).unwrap();
-            let pid = store.insert_persona(&sample_card("t"), &[]).unwrap();
+            let pid = store.insert_persona(&sample_card("t"), &[], None).unwrap();
             let chat = store.create_chat(pid, "First", &[msg(Role::Assistant, MessageSource::Greeting, "Hello.")]).unwrap();
             let mut reply = msg(Role::Assistant, MessageSource::Script, "Hmph.");
             reply.style.overall = Some(0.75);
@@ -252,7 +252,7 @@ mod tests {
     #[test]
     fn chats_list_most_recent_first() {
         let (_dir, mut store) = open_temp();
-        let pid = store.insert_persona(&sample_card("t"), &[]).unwrap();
+        let pid = store.insert_persona(&sample_card("t"), &[], None).unwrap();
         let a = store.create_chat(pid, "a", &[]).unwrap();
         let b = store.create_chat(pid, "b", &[]).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(3));

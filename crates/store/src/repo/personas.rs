@@ -2,6 +2,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use super::json_column;
+use crate::repo::profiles::{insert_profile, NewProfile};
 use crate::repo::script_lines::{insert_lines, NewScriptLine};
 use crate::{now_ms, Error, Result, Store};
 
@@ -100,8 +101,8 @@ fn finish((mut persona, [greetings, tags, card, source]): (Persona, [String; 4])
 }
 
 impl Store {
-    /// Stores a persona together with its script lines, in one transaction.
-    pub fn insert_persona(&mut self, card: &NewPersona, lines: &[NewScriptLine]) -> Result<i64> {
+    /// Stores a persona with its script lines and (when analyzed) its first style profile, in one transaction.
+    pub fn insert_persona(&mut self, card: &NewPersona, lines: &[NewScriptLine], profile: Option<&NewProfile>) -> Result<i64> {
         let tx = self.conn.transaction()?;
         let now = now_ms();
         tx.execute(
@@ -131,6 +132,9 @@ impl Store {
         )?;
         let id = tx.last_insert_rowid();
         insert_lines(&tx, id, lines)?;
+        if let Some(profile) = profile {
+            insert_profile(&tx, id, profile)?;
+        }
         tx.commit()?;
         Ok(id)
     }
@@ -202,7 +206,7 @@ pub(crate) mod tests {
     fn persona_round_trips_with_its_card_json() {
         let (_dir, mut store) = open_temp();
         let card = sample_card("ada");
-        let id = store.insert_persona(&card, &[]).unwrap();
+        let id = store.insert_persona(&card, &[], None).unwrap();
         let back = store.persona(id).unwrap();
         assert_eq!(back.card, card);
         assert_eq!(store.persona_by_slug("ada").unwrap().unwrap().id, id);
@@ -213,9 +217,9 @@ pub(crate) mod tests {
     #[test]
     fn a_duplicate_slug_fails_and_stores_nothing() {
         let (_dir, mut store) = open_temp();
-        store.insert_persona(&sample_card("ada"), &[]).unwrap();
+        store.insert_persona(&sample_card("ada"), &[], None).unwrap();
         let lines = vec![NewScriptLine { line_no: 1, text: "x".into(), context_speaker: None, context_text: None }];
-        assert!(store.insert_persona(&sample_card("ada"), &lines).is_err());
+        assert!(store.insert_persona(&sample_card("ada"), &lines, None).is_err());
         let count: i64 = store.conn.query_row("SELECT count(*) FROM script_lines", [], |r| r.get(0)).unwrap();
         assert_eq!(count, 0, "the failed insert must roll back its lines");
     }
@@ -224,7 +228,7 @@ pub(crate) mod tests {
     fn deleting_a_persona_cascades() {
         let (_dir, mut store) = open_temp();
         let lines = vec![NewScriptLine { line_no: 3, text: "Hmph.".into(), context_speaker: None, context_text: None }];
-        let id = store.insert_persona(&sample_card("ada"), &lines).unwrap();
+        let id = store.insert_persona(&sample_card("ada"), &lines, None).unwrap();
         store.delete_persona(id).unwrap();
         assert!(matches!(store.persona(id), Err(Error::NotFound { .. })));
         let count: i64 = store.conn.query_row("SELECT count(*) FROM script_lines", [], |r| r.get(0)).unwrap();

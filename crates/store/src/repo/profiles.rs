@@ -240,7 +240,7 @@ mod tests {
     #[test]
     fn profiles_are_versioned_and_old_versions_kept() {
         let (_dir, mut store) = open_temp();
-        let id = store.insert_persona(&sample_card("t"), &[]).unwrap();
+        let id = store.insert_persona(&sample_card("t"), &[], None).unwrap();
         let v1 = store.add_profile(id, &profile(300, "hmph")).unwrap();
         let extra = vec![NewScriptLine { line_no: 900, text: "Hmph!".into(), context_speaker: None, context_text: None }];
         let v2 = store.add_lines_and_profile(id, &extra, &profile(301, "blade")).unwrap();
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn rows_are_queryable_by_rank() {
         let (_dir, mut store) = open_temp();
-        let id = store.insert_persona(&sample_card("t"), &[]).unwrap();
+        let id = store.insert_persona(&sample_card("t"), &[], None).unwrap();
         let rec = store.add_profile(id, &profile(300, "hmph")).unwrap();
         let lex = store.lexical_signatures(rec.id, 10).unwrap();
         assert_eq!(lex.iter().map(|s| s.term.as_str()).collect::<Vec<_>>(), vec!["hmph", "baka", "it's not like"]);

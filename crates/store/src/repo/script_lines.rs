@@ -84,7 +84,7 @@ mod tests {
     fn lines_keep_order_and_context() {
         let (_dir, mut store) = open_temp();
         let lines = vec![line(2, "Hmph. Stand up.", Some("I fell.")), line(5, "Again!", None)];
-        let id = store.insert_persona(&sample_card("t"), &lines).unwrap();
+        let id = store.insert_persona(&sample_card("t"), &lines, None).unwrap();
         let back = store.script_lines(id).unwrap();
         assert_eq!(back.iter().map(|l| l.seq).collect::<Vec<_>>(), vec![0, 1]);
         assert_eq!(back[0].line, lines[0]);

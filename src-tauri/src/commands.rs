@@ -1,0 +1,71 @@
+//! The Tauri commands the chat UI calls. Each locks the core, calls one method, maps the error.
+
+use kotodama::store::Message;
+use kotodama::{ChatView, PersonaSummary};
+use serde::Serialize;
+use tauri::State;
+
+use crate::AppState;
+
+/// An error as the UI shows it: a stable code and a readable message.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandError {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&kotodama::Error> for CommandError {
+    fn from(e: &kotodama::Error) -> Self {
+        CommandError { code: e.code().to_string(), message: e.to_string() }
+    }
+}
+
+type CommandResult<T> = Result<T, CommandError>;
+
+fn with_core<T>(state: &AppState, f: impl FnOnce(&mut kotodama::Kotodama) -> kotodama::Result<T>) -> CommandResult<T> {
+    let core = state.core.as_ref().map_err(Clone::clone)?;
+    let mut core = core.lock().map_err(|_| CommandError { code: "INTERNAL".into(), message: "the core lock was poisoned by an earlier failure".into() })?;
+    f(&mut core).map_err(|e| (&e).into())
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    version: &'static str,
+    data_dir: String,
+    /// Why the data could not be opened; the UI shows this instead of the chat.
+    startup_error: Option<CommandError>,
+    /// How replies are produced in this build: lines picked from the persona's script, not a model.
+    reply_mode: &'static str,
+}
+
+#[tauri::command]
+pub fn app_status(state: State<'_, AppState>) -> AppStatus {
+    AppStatus {
+        version: env!("CARGO_PKG_VERSION"),
+        data_dir: state.data_dir.clone(),
+        startup_error: state.core.as_ref().err().cloned(),
+        reply_mode: "script",
+    }
+}
+
+#[tauri::command]
+pub fn list_personas(state: State<'_, AppState>) -> CommandResult<Vec<PersonaSummary>> {
+    with_core(&state, |k| k.personas())
+}
+
+#[tauri::command]
+pub fn open_chat(state: State<'_, AppState>, persona_id: i64) -> CommandResult<ChatView> {
+    with_core(&state, |k| k.open_chat(persona_id))
+}
+
+#[tauri::command]
+pub fn new_chat(state: State<'_, AppState>, persona_id: i64) -> CommandResult<ChatView> {
+    with_core(&state, |k| k.new_chat(persona_id))
+}
+
+#[tauri::command]
+pub fn send_message(state: State<'_, AppState>, chat_id: i64, text: String) -> CommandResult<Vec<Message>> {
+    with_core(&state, |k| k.send_message(chat_id, &text))
+}

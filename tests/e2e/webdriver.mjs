@@ -1,0 +1,106 @@
+// A minimal W3C WebDriver client over fetch: enough to drive the Kotodama window through tauri-driver.
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+
+export class WebDriverError extends Error {}
+
+async function call(base, method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok || json.value?.error) {
+    throw new WebDriverError(`${method} ${path}: ${res.status} ${json.value?.error ?? ''} ${json.value?.message ?? ''}`);
+  }
+  return json.value;
+}
+
+/** Polls `probe` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor(what, probe, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(150);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+export class Session {
+  constructor(base, id) {
+    this.base = base;
+    this.id = id;
+  }
+  cmd(method, path, body) {
+    return call(this.base, method, `/session/${this.id}${path}`, body);
+  }
+  async all(css) {
+    const found = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
+    return found.map((e) => new Element(this, e[ELEMENT]));
+  }
+  async one(css) {
+    return waitFor(`element ${css}`, async () => (await this.all(css))[0]);
+  }
+  async screenshotPng() {
+    return Buffer.from(await this.cmd('GET', '/screenshot'), 'base64');
+  }
+  execute(script, args = []) {
+    return this.cmd('POST', '/execute/sync', { script, args });
+  }
+  close() {
+    return this.cmd('DELETE', '');
+  }
+}
+
+export class Element {
+  constructor(session, id) {
+    this.s = session;
+    this.id = id;
+  }
+  click() {
+    return this.s.cmd('POST', `/element/${this.id}/click`, {});
+  }
+  type(text) {
+    return this.s.cmd('POST', `/element/${this.id}/value`, { text });
+  }
+  text() {
+    return this.s.cmd('GET', `/element/${this.id}/text`);
+  }
+  attr(name) {
+    return this.s.cmd('GET', `/element/${this.id}/attribute/${name}`);
+  }
+}
+
+/** Starts tauri-driver (which starts WebKitWebDriver) with `env`; the app inherits that environment. */
+export async function startDriver({ port, env }) {
+  const driver = spawn('tauri-driver', ['--port', String(port)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor('tauri-driver', async () => (await fetch(`${base}/status`)).ok, 30000);
+  return {
+    base,
+    async session(application) {
+      const caps = {
+        capabilities: {
+          alwaysMatch: { browserName: 'wry', 'tauri:options': { application } },
+        },
+      };
+      const value = await call(base, 'POST', '/session', caps);
+      return new Session(base, value.sessionId);
+    },
+    stop() {
+      driver.kill('SIGTERM');
+    },
+  };
+}

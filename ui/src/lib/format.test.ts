@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { avatarHue, isSendKey, sourceLabel, splitActions } from './format';
+
+describe('sourceLabel', () => {
+  it('labels script and greeting replies and leaves model and user text unlabelled', () => {
+    expect(sourceLabel('script', 'Tsubaki')).toBe("line from Tsubaki's script");
+    expect(sourceLabel('greeting', 'Mikoto')).toBe("Mikoto's greeting from the card");
+    expect(sourceLabel('model', 'Mikoto')).toBeNull();
+    expect(sourceLabel('user', 'Mikoto')).toBeNull();
+  });
+});
+
+describe('avatarHue', () => {
+  it('is stable and spreads personas apart', () => {
+    expect(avatarHue('tsubaki')).toBe(avatarHue('tsubaki'));
+    const hues = new Set(['tsubaki', 'mikoto', 'ririka'].map(avatarHue));
+    expect(hues.size).toBe(3);
+    for (const h of hues) expect(h).toBeGreaterThanOrEqual(0), expect(h).toBeLessThan(360);
+  });
+});
+
+describe('splitActions', () => {
+  it('separates *actions* from speech', () => {
+    expect(splitActions('*turns away* Hmph. *blushes*')).toEqual([
+      { text: 'turns away', action: true },
+      { text: ' Hmph. ', action: false },
+      { text: 'blushes', action: true },
+    ]);
+  });
+  it('keeps unmatched asterisks and markup as plain text', () => {
+    expect(splitActions('5 * 3 = <b>15</b>')).toEqual([{ text: '5 * 3 = <b>15</b>', action: false }]);
+  });
+});
+
+describe('isSendKey', () => {
+  it('sends on Enter only', () => {
+    expect(isSendKey({ key: 'Enter', shiftKey: false, isComposing: false })).toBe(true);
+    expect(isSendKey({ key: 'Enter', shiftKey: true, isComposing: false })).toBe(false);
+    expect(isSendKey({ key: 'Enter', shiftKey: false, isComposing: true })).toBe(false);
+    expect(isSendKey({ key: 'a', shiftKey: false, isComposing: false })).toBe(false);
+  });
+});

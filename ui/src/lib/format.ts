@@ -1,0 +1,48 @@
+// Pure presentation helpers (unit-tested in format.test.ts).
+import type { MessageSource } from './types';
+
+/** A label for replies that were not written by a model, so the UI never pretends they were. */
+export function sourceLabel(source: MessageSource, personaName: string): string | null {
+  switch (source) {
+    case 'greeting':
+      return `${personaName}'s greeting from the card`;
+    case 'script':
+      return `line from ${personaName}'s script`;
+    default:
+      return null;
+  }
+}
+
+/** A stable hue per persona for its avatar. */
+export function avatarHue(slug: string): number {
+  let h = 2166136261;
+  for (const ch of slug) {
+    h ^= ch.codePointAt(0) ?? 0;
+    h = Math.imul(h, 16777619);
+  }
+  return (h >>> 0) % 360;
+}
+
+export interface Segment {
+  text: string;
+  action: boolean;
+}
+
+/** Splits role-play text into spoken parts and *actions* (rendered in italics, never as HTML). */
+export function splitActions(text: string): Segment[] {
+  const segments: Segment[] = [];
+  const re = /\*([^*\n]+)\*/g;
+  let last = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (m.index > last) segments.push({ text: text.slice(last, m.index), action: false });
+    segments.push({ text: m[1], action: true });
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) segments.push({ text: text.slice(last), action: false });
+  return segments;
+}
+
+/** Enter sends; Shift+Enter (and IME composition) inserts a newline. */
+export function isSendKey(e: Pick<KeyboardEvent, 'key' | 'shiftKey' | 'isComposing'>): boolean {
+  return e.key === 'Enter' && !e.shiftKey && !e.isComposing;
+}
