@@ -13,7 +13,7 @@ const screenshots = path.join(root, 'docs/screenshots');
 let port = 4444 + (process.pid % 500);
 
 async function withApp(home, body) {
-  const driver = await startDriver({ port: port++, env: { KOTODAMA_HOME: home, WEBKIT_DISABLE_COMPOSITING_MODE: '1' } });
+  const driver = await startDriver({ port: port++, env: { KOTODAMA_HOME: home } });
   try {
     const session = await driver.session(application);
     try {

@@ -11,6 +11,8 @@ async function call(base, method, path, body) {
     method,
     headers: { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
+    // A hung driver call fails the test instead of blocking the suite.
+    signal: AbortSignal.timeout(60000),
   });
   const json = await res.json().catch(() => ({}));
   if (!res.ok || json.value?.error) {

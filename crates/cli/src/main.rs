@@ -1,1 +1,80 @@
-fn main() {}
+//! The `kotodama` command: the application core without the window. Each subcommand lives in its own
+//! module; this file only parses arguments, dispatches, and turns core errors into exit codes.
+
+mod engine_cmd;
+mod import_cmd;
+mod style_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kotodama::{Home, Kotodama};
+
+#[derive(Parser)]
+#[command(name = "kotodama", version, about = "Offline role-play with measured character style")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Where the data lives and what it holds.
+    Info,
+    #[command(flatten)]
+    Style(style_cmd::StyleCommand),
+    #[command(flatten)]
+    Import(import_cmd::ImportCommand),
+    #[command(flatten)]
+    Engine(engine_cmd::EngineCommand),
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    #[command(flatten)]
+    Style(style_cmd::StyleBench),
+    #[command(flatten)]
+    Engine(engine_cmd::EngineBench),
+}
+
+/// Opens the core at `$KOTODAMA_HOME` or the OS data folder.
+pub fn open_core() -> kotodama::Result<Kotodama> {
+    Kotodama::open(Home::resolve().ok_or(kotodama::Error::NoHome)?)
+}
+
+fn info() -> anyhow::Result<()> {
+    let core = open_core()?;
+    println!("data folder: {}", core.home().root().display());
+    println!("database:    {}", core.home().database().display());
+    for p in core.personas()? {
+        println!("persona {:>3}  {:<24} {:>5} lines  {}", p.id, p.name, p.line_count, p.tagline);
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info => info(),
+        Command::Style(c) => style_cmd::run(c),
+        Command::Import(c) => import_cmd::run(c),
+        Command::Engine(c) => engine_cmd::run(c),
+        Command::Bench { what: BenchWhat::Style(w) } => style_cmd::run_bench(w),
+        Command::Bench { what: BenchWhat::Engine(w) } => engine_cmd::run_bench(w),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            match e.downcast_ref::<kotodama::Error>() {
+                Some(core) => eprintln!("error [{}]: {core}", core.code()),
+                None => eprintln!("error: {e:#}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
