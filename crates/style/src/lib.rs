@@ -1,2 +1,32 @@
-//! kotodama-style: text -> `StyleProfile` (lexical signatures, syntactic patterns, pragmatic traits),
-//! scoring and style plans. Pure: no ML runtime, no IO in the core.
+//! kotodama-style: text -> `StyleProfile` (lexical signatures, syntactic patterns, pragmatic
+//! traits), scoring and style plans. Pure: no file IO; bundled assets are embedded.
+
+pub mod background;
+pub mod baseline;
+pub mod doc;
+pub mod error;
+pub mod eval;
+pub mod grammar;
+pub mod lexical;
+mod lexicons;
+pub mod parser;
+pub mod plan;
+pub mod pragmatics;
+pub mod profile;
+pub mod resources;
+pub mod scoring;
+pub mod syntax;
+pub mod tagger;
+pub mod tags;
+pub mod text;
+pub mod tree;
+pub mod treebank;
+
+pub use error::{Error, Result};
+pub use lexical::LexicalSignature;
+pub use plan::{plan, StylePlan};
+pub use pragmatics::{PragmaticTraits, Trait};
+pub use profile::{analyze, analyze_speaker, StyleProfile, WeightedTerm};
+pub use resources::Resources;
+pub use scoring::{attribute, score, OocFlag, StyleScore};
+pub use syntax::{ParseStats, RuleStat};

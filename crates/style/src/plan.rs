@@ -1,0 +1,105 @@
+//! Style plans: which of a profile's features a line actually realizes (the chain of thought that
+//! distillation trains on, so every item is checked against the line itself).
+
+use crate::pragmatics::{self, Context};
+use crate::profile::StyleProfile;
+use crate::resources::Resources;
+use crate::scoring::prepare_text;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedRule {
+    pub rule: String,
+    pub gloss: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedTrait {
+    pub name: String,
+    /// The sentence of the line that shows the trait.
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StylePlan {
+    /// Signature terms and catchphrases of the profile that occur in the line.
+    pub signatures: Vec<String>,
+    /// Over-used rules of the profile that the line's parse contains.
+    pub rules: Vec<PlannedRule>,
+    /// Distinctive traits of the profile (z >= 2) that the line shows.
+    pub traits: Vec<PlannedTrait>,
+}
+
+/// Traits count as distinctive above this z-score.
+const TRAIT_Z: f64 = 2.0;
+
+pub fn plan(line: &str, p: &StyleProfile, res: &Resources) -> StylePlan {
+    let t = prepare_text(line, res);
+    let sep = crate::lexical::joiner(t.doc.language);
+    let mut present = std::collections::HashSet::new();
+    for s in &t.doc.sentences {
+        present.extend(crate::lexical::ngrams(&s.words, sep).map(|(_, g)| g));
+    }
+    let mut signatures: Vec<String> = Vec::new();
+    for sig in p.catchphrases.iter().chain(&p.lexical) {
+        if present.contains(&sig.term) && !signatures.contains(&sig.term) {
+            signatures.push(sig.term.clone());
+        }
+    }
+    let rules = p
+        .syntax
+        .iter()
+        .filter(|r| t.rules.contains(&r.rule))
+        .map(|r| PlannedRule { rule: r.rule.clone(), gloss: r.gloss.clone() })
+        .collect();
+    let ctx = Context { self_names: &p.self_names };
+    let traits = p
+        .pragmatics
+        .traits
+        .iter()
+        .filter(|tr| tr.z_or_ratio >= TRAIT_Z)
+        .filter_map(|tr| {
+            let def = pragmatics::trait_def(&tr.name)?;
+            if def.unit == pragmatics::Unit::MeanPerSentence {
+                return None;
+            }
+            let s = t.doc.sentences.iter().find(|s| pragmatics::measure(def, s, &ctx) > 0.0)?;
+            Some(PlannedTrait { name: tr.name.clone(), evidence: s.text.clone() })
+        })
+        .collect();
+    StylePlan { signatures, rules, traits }
+}
+
+impl StylePlan {
+    /// One short paragraph naming what the line does, e.g.
+    /// `Signature: "hmph". Syntax: SQ -> VBP NP VP . (yes/no question). Traits: stutter_rate ("W-what?").`
+    pub fn render(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.signatures.is_empty() {
+            let terms: Vec<String> = self.signatures.iter().map(|s| format!("\"{s}\"")).collect();
+            parts.push(format!("Signature: {}.", terms.join(", ")));
+        }
+        if !self.rules.is_empty() {
+            let rules: Vec<String> = self
+                .rules
+                .iter()
+                .map(|r| match &r.gloss {
+                    Some(g) => format!("{} ({g})", r.rule),
+                    None => r.rule.clone(),
+                })
+                .collect();
+            parts.push(format!("Syntax: {}.", rules.join("; ")));
+        }
+        if !self.traits.is_empty() {
+            let traits: Vec<String> = self.traits.iter().map(|t| format!("{} (\"{}\")", t.name, t.evidence)).collect();
+            parts.push(format!("Traits: {}.", traits.join(", ")));
+        }
+        if parts.is_empty() {
+            "Plain line: no distinctive feature of the character.".to_string()
+        } else {
+            parts.join(" ")
+        }
+    }
+}
