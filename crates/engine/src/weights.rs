@@ -1,0 +1,236 @@
+//! Where decoder weights come from: a GGUF file (llama.cpp names, quantized) or a Hugging Face
+//! safetensors directory (HF names, dense). The decoder asks by logical name and never sees the format.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::{DType, Device, Tensor};
+
+use crate::error::{Error, Result};
+use crate::gguf::GgufFile;
+
+/// A weight inside the llama/qwen2/qwen3 family, named independently of the file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Embedding,
+    FinalNorm,
+    LmHead,
+    AttnNorm(usize),
+    FfnNorm(usize),
+    Q(usize),
+    K(usize),
+    V(usize),
+    O(usize),
+    QBias(usize),
+    KBias(usize),
+    VBias(usize),
+    QNorm(usize),
+    KNorm(usize),
+    Gate(usize),
+    Up(usize),
+    Down(usize),
+}
+
+impl Part {
+    pub fn gguf_name(self) -> String {
+        match self {
+            Part::Embedding => "token_embd.weight".into(),
+            Part::FinalNorm => "output_norm.weight".into(),
+            Part::LmHead => "output.weight".into(),
+            Part::AttnNorm(i) => format!("blk.{i}.attn_norm.weight"),
+            Part::FfnNorm(i) => format!("blk.{i}.ffn_norm.weight"),
+            Part::Q(i) => format!("blk.{i}.attn_q.weight"),
+            Part::K(i) => format!("blk.{i}.attn_k.weight"),
+            Part::V(i) => format!("blk.{i}.attn_v.weight"),
+            Part::O(i) => format!("blk.{i}.attn_output.weight"),
+            Part::QBias(i) => format!("blk.{i}.attn_q.bias"),
+            Part::KBias(i) => format!("blk.{i}.attn_k.bias"),
+            Part::VBias(i) => format!("blk.{i}.attn_v.bias"),
+            Part::QNorm(i) => format!("blk.{i}.attn_q_norm.weight"),
+            Part::KNorm(i) => format!("blk.{i}.attn_k_norm.weight"),
+            Part::Gate(i) => format!("blk.{i}.ffn_gate.weight"),
+            Part::Up(i) => format!("blk.{i}.ffn_up.weight"),
+            Part::Down(i) => format!("blk.{i}.ffn_down.weight"),
+        }
+    }
+
+    pub fn hf_name(self) -> String {
+        let attn = |i: usize, p: &str| format!("model.layers.{i}.self_attn.{p}");
+        let mlp = |i: usize, p: &str| format!("model.layers.{i}.mlp.{p}");
+        match self {
+            Part::Embedding => "model.embed_tokens.weight".into(),
+            Part::FinalNorm => "model.norm.weight".into(),
+            Part::LmHead => "lm_head.weight".into(),
+            Part::AttnNorm(i) => format!("model.layers.{i}.input_layernorm.weight"),
+            Part::FfnNorm(i) => format!("model.layers.{i}.post_attention_layernorm.weight"),
+            Part::Q(i) => attn(i, "q_proj.weight"),
+            Part::K(i) => attn(i, "k_proj.weight"),
+            Part::V(i) => attn(i, "v_proj.weight"),
+            Part::O(i) => attn(i, "o_proj.weight"),
+            Part::QBias(i) => attn(i, "q_proj.bias"),
+            Part::KBias(i) => attn(i, "k_proj.bias"),
+            Part::VBias(i) => attn(i, "v_proj.bias"),
+            Part::QNorm(i) => attn(i, "q_norm.weight"),
+            Part::KNorm(i) => attn(i, "k_norm.weight"),
+            Part::Gate(i) => mlp(i, "gate_proj.weight"),
+            Part::Up(i) => mlp(i, "up_proj.weight"),
+            Part::Down(i) => mlp(i, "down_proj.weight"),
+        }
+    }
+}
+
+/// Token embedding table: kept quantized when the file is (rows are dequantized on lookup).
+#[derive(Debug, Clone)]
+pub enum EmbeddingTable {
+    Quantized(Arc<QTensor>),
+    Dense(Tensor),
+}
+
+impl EmbeddingTable {
+    pub fn lookup(&self, ids: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Self::Quantized(q) => q.embedding(ids)?,
+            Self::Dense(t) => {
+                let (b, s) = ids.dims2()?;
+                t.index_select(&ids.flatten_all()?, 0)?
+                    .reshape((b, s, t.dim(1)?))?
+            }
+        })
+    }
+
+    pub fn dims(&self) -> Result<(usize, usize)> {
+        Ok(match self {
+            Self::Quantized(q) => q.shape().dims2()?,
+            Self::Dense(t) => t.dims2()?,
+        })
+    }
+
+    /// The same table as a matmul weight (tied output projection).
+    pub fn as_matmul(&self) -> Result<QMatMul> {
+        Ok(match self {
+            Self::Quantized(q) => QMatMul::from_arc(q.clone())?,
+            Self::Dense(t) => QMatMul::Tensor(t.clone()),
+        })
+    }
+
+    pub fn dequantize(&mut self) -> Result<()> {
+        if let Self::Quantized(q) = self {
+            *self = Self::Dense(q.dequantize(&q.device())?);
+        }
+        Ok(())
+    }
+}
+
+pub enum TensorSource {
+    Gguf(GgufFile),
+    /// Dense tensors by HF name, already on the target device in f32.
+    Safetensors(HashMap<String, Tensor>),
+}
+
+fn shape_err(part: Part, name: &str, want: &[usize], got: &[usize]) -> Error {
+    Error::Tensor {
+        name: name.to_string(),
+        reason: format!("{part:?} has shape {got:?}, expected {want:?}"),
+    }
+}
+
+impl TensorSource {
+    /// Loads every `*.safetensors` file of a directory as f32 tensors on `device`.
+    pub fn open_safetensors_dir(dir: &Path, device: &Device) -> Result<Self> {
+        let mut tensors = HashMap::new();
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        let mut files: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::Unsupported(format!(
+                "{} holds no .safetensors file",
+                dir.display()
+            )));
+        }
+        for file in files {
+            let loaded =
+                candle_core::safetensors::load(&file, device).map_err(|e| Error::Tensor {
+                    name: file.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+            for (name, t) in loaded {
+                tensors.insert(name, t.to_dtype(DType::F32)?);
+            }
+        }
+        Ok(Self::Safetensors(tensors))
+    }
+
+    fn name(&self, part: Part) -> String {
+        match self {
+            Self::Gguf(_) => part.gguf_name(),
+            Self::Safetensors(_) => part.hf_name(),
+        }
+    }
+
+    pub fn has(&self, part: Part) -> bool {
+        match self {
+            Self::Gguf(g) => g.tensor_info(&part.gguf_name()).is_some(),
+            Self::Safetensors(t) => t.contains_key(&part.hf_name()),
+        }
+    }
+
+    fn shape(&self, part: Part) -> Result<Vec<usize>> {
+        let name = self.name(part);
+        let missing = || Error::Tensor {
+            name: name.clone(),
+            reason: format!("{part:?} is missing"),
+        };
+        Ok(match self {
+            Self::Gguf(g) => g.tensor_info(&name).ok_or_else(missing)?.shape.clone(),
+            Self::Safetensors(t) => t.get(&name).ok_or_else(missing)?.dims().to_vec(),
+        })
+    }
+
+    fn check_shape(&self, part: Part, want: &[usize]) -> Result<()> {
+        let got = self.shape(part)?;
+        if got != want {
+            return Err(shape_err(part, &self.name(part), want, &got));
+        }
+        Ok(())
+    }
+
+    /// A dense f32 vector/matrix (norm weights, biases) of the expected shape.
+    pub fn dense(&self, part: Part, want: &[usize], device: &Device) -> Result<Tensor> {
+        self.check_shape(part, want)?;
+        let name = self.name(part);
+        Ok(match self {
+            Self::Gguf(g) => g.tensor(&name, device)?.dequantize(device)?,
+            Self::Safetensors(t) => t[&name].clone(),
+        })
+    }
+
+    /// An (out, in) matrix for a linear layer, quantized if the file is.
+    pub fn matrix(&self, part: Part, out: usize, inp: usize, device: &Device) -> Result<QMatMul> {
+        self.check_shape(part, &[out, inp])?;
+        let name = self.name(part);
+        Ok(match self {
+            Self::Gguf(g) => QMatMul::from_qtensor(g.tensor(&name, device)?)?,
+            Self::Safetensors(t) => QMatMul::Tensor(t[&name].clone()),
+        })
+    }
+
+    pub fn embedding(
+        &self,
+        vocab: usize,
+        hidden: usize,
+        device: &Device,
+    ) -> Result<EmbeddingTable> {
+        let part = Part::Embedding;
+        self.check_shape(part, &[vocab, hidden])?;
+        let name = self.name(part);
+        Ok(match self {
+            Self::Gguf(g) => EmbeddingTable::Quantized(Arc::new(g.tensor(&name, device)?)),
+            Self::Safetensors(t) => EmbeddingTable::Dense(t[&name].clone()),
+        })
+    }
+}
