@@ -1,0 +1,187 @@
+//! `kotodama import | speakers | export | personas`: argument parsing and printing around the core's
+//! import and export (all the work is in `kotodama::Kotodama`).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use kotodama::cards::CardFormat;
+use kotodama::import::{JsonKeys, ParseOptions, ScriptFormat};
+use kotodama::{ImportedFrom, ScriptImport};
+
+use crate::open_core;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Create a persona from a script (one speaker) or a Character Card (PNG, CharX, JSON).
+    Import {
+        file: PathBuf,
+        /// The character to import (see `kotodama speakers FILE`); optional when the script has one.
+        #[arg(long)]
+        speaker: Option<String>,
+        /// Display name of the persona (default: the speaker's name).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        parse: ParseArgs,
+        /// Another name of the same character, merged into --speaker (repeatable), e.g. --alias BEN.
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
+    },
+    /// List a script's speakers with their line counts and sample lines.
+    Speakers {
+        file: PathBuf,
+        #[command(flatten)]
+        parse: ParseArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a persona as a Character Card V3.
+    Export {
+        /// Persona id or slug.
+        persona: String,
+        #[arg(long, value_parser = parse_card_format)]
+        format: CardFormat,
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+    /// List, show or delete personas.
+    Personas {
+        #[command(subcommand)]
+        action: PersonasAction,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum PersonasAction {
+    List,
+    /// Card fields, line count, profile versions and lorebook size of a persona (id or slug).
+    Show {
+        persona: String,
+    },
+    Delete {
+        persona: String,
+    },
+}
+
+/// How to read a script; everything is detected when left out.
+#[derive(clap::Args, Debug)]
+pub struct ParseArgs {
+    /// screenplay, film, srt, ass, csv, tsv, json, jsonl or plain.
+    #[arg(long, value_parser = parse_script_format)]
+    format: Option<ScriptFormat>,
+    /// JSON/JSONL key holding the speaker.
+    #[arg(long)]
+    speaker_key: Option<String>,
+    /// JSON/JSONL key holding the line.
+    #[arg(long)]
+    text_key: Option<String>,
+    /// Speaker of a plain one-character file (default: the file name).
+    #[arg(long)]
+    plain_speaker: Option<String>,
+}
+
+impl ParseArgs {
+    fn options(self) -> ParseOptions {
+        let defaults = JsonKeys::default();
+        ParseOptions {
+            format: self.format,
+            json_keys: JsonKeys {
+                speaker: self.speaker_key.map_or(defaults.speaker, |k| vec![k]),
+                text: self.text_key.map_or(defaults.text, |k| vec![k]),
+            },
+            plain_speaker: self.plain_speaker,
+        }
+    }
+}
+
+fn parse_script_format(s: &str) -> Result<ScriptFormat, String> {
+    s.parse().map_err(|e: kotodama::Error| e.to_string())
+}
+
+fn parse_card_format(s: &str) -> Result<CardFormat, String> {
+    s.parse().map_err(|e: kotodama::Error| e.to_string())
+}
+
+pub fn run(cmd: ImportCommand) -> Result<()> {
+    let mut core = open_core()?;
+    match cmd {
+        ImportCommand::Import { file, speaker, name, parse, aliases } => {
+            let request = ScriptImport { speaker, aliases, name, parse: parse.options() };
+            let (id, from) = core.import_file(&file, &request)?;
+            let persona = core.persona(id)?;
+            let what = match from {
+                ImportedFrom::Script => format!("{} lines", line_count(&core, id)?),
+                ImportedFrom::Card => "card".to_string(),
+            };
+            println!(
+                "imported persona {id} {} ({}) from {}: {what}",
+                persona.card.name,
+                persona.card.slug,
+                file.display()
+            );
+        }
+        ImportCommand::Speakers { file, parse, json } => {
+            let preview = core.speakers(&file, &parse.options())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&preview)?);
+            } else {
+                println!("{} ({}), {} speakers", preview.format.name(), preview.encoding, preview.speakers.len());
+                for s in &preview.speakers {
+                    println!(
+                        "{:>6}  {:<24} {}",
+                        s.line_count,
+                        s.name,
+                        s.sample_lines.first().map_or("", String::as_str)
+                    );
+                }
+            }
+        }
+        ImportCommand::Export { persona, format, output } => {
+            let id = resolve_persona(&core, &persona)?;
+            core.export_card(id, format, &output)?;
+            println!("wrote {}", output.display());
+        }
+        ImportCommand::Personas { action } => match action {
+            PersonasAction::List => {
+                for p in core.personas()? {
+                    println!("{:>4}  {:<20} {:<24} {:>6} lines", p.id, p.slug, p.name, p.line_count);
+                }
+            }
+            PersonasAction::Show { persona } => {
+                let id = resolve_persona(&core, &persona)?;
+                let p = core.persona(id)?;
+                let summary = serde_json::json!({
+                    "id": p.id,
+                    "slug": p.card.slug,
+                    "name": p.card.name,
+                    "tagline": p.card.tagline,
+                    "speaker": p.card.speaker,
+                    "source": p.card.source,
+                    "lineCount": line_count(&core, id)?,
+                    "lorebookEntries": core.lorebook(id)?.len(),
+                    "description": p.card.description,
+                    "firstMessage": p.card.first_message,
+                });
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            }
+            PersonasAction::Delete { persona } => {
+                let id = resolve_persona(&core, &persona)?;
+                core.delete_persona(id)?;
+                println!("deleted persona {id}");
+            }
+        },
+    }
+    Ok(())
+}
+
+fn line_count(core: &kotodama::Kotodama, id: i64) -> kotodama::Result<i64> {
+    Ok(core.personas()?.into_iter().find(|p| p.id == id).map_or(0, |p| p.line_count))
+}
+
+/// A persona named by id or by slug.
+fn resolve_persona(core: &kotodama::Kotodama, key: &str) -> kotodama::Result<i64> {
+    let found = core.personas()?.into_iter().find(|p| p.slug == key || p.id.to_string() == key);
+    found
+        .map(|p| p.id)
+        .ok_or_else(|| kotodama::Error::InvalidInput(format!("no persona {key:?}: see `kotodama personas list`")))
+}

@@ -1,0 +1,115 @@
+//! End-to-end: the real `kotodama` binary imports, lists, exports and deletes personas in a temporary
+//! data folder (`KOTODAMA_HOME`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../kotodama/tests/fixtures").join(name)
+}
+
+/// A fresh data folder, removed when dropped.
+struct TempHome(PathBuf);
+
+impl TempHome {
+    fn new(test: &str) -> TempHome {
+        let dir = std::env::temp_dir().join(format!("kotodama-cli-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempHome(dir)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_kotodama")).args(args).env("KOTODAMA_HOME", &self.0).output().unwrap()
+    }
+
+    /// Runs a command that must succeed and returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command that must fail and returns its stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for TempHome {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn speakers_import_show_export_and_delete() {
+    let home = TempHome::new("flow");
+    let script = fixture("lantern_screenplay.txt").display().to_string();
+    let speakers = home.ok(&["speakers", &script]);
+    assert!(speakers.starts_with("screenplay (UTF-8), 4 speakers"), "{speakers}");
+    assert!(speakers.contains("     6  SENSEI KIRI "), "{speakers}");
+    let json: serde_json::Value = serde_json::from_str(&home.ok(&["speakers", &script, "--json"])).unwrap();
+    assert_eq!(json["speakers"][1]["name"], "HARU");
+
+    let imported = home.ok(&["import", &script, "--speaker", "Sensei Kiri", "--name", "Kiri"]);
+    assert!(imported.contains("Kiri (kiri)") && imported.contains("6 lines"), "{imported}");
+    assert!(home.ok(&["personas", "list"]).contains("kiri"));
+    let shown: serde_json::Value = serde_json::from_str(&home.ok(&["personas", "show", "kiri"])).unwrap();
+    assert_eq!((shown["speaker"].as_str(), shown["lineCount"].as_i64()), (Some("SENSEI KIRI"), Some(6)));
+
+    for format in ["png", "json", "charx"] {
+        let out = home.path(&format!("kiri.{format}"));
+        assert!(home.ok(&["export", "kiri", "--format", format, "-o", &out]).contains("wrote"));
+        let other = TempHome::new(&format!("copy-{format}"));
+        assert!(other.ok(&["import", &out]).contains("Kiri (kiri) from"), "{format}");
+        let copy: serde_json::Value = serde_json::from_str(&other.ok(&["personas", "show", "kiri"])).unwrap();
+        assert_eq!(
+            (copy["name"].clone(), copy["speaker"].clone()),
+            (shown["name"].clone(), shown["speaker"].clone()),
+            "{format}"
+        );
+    }
+
+    assert!(home.ok(&["personas", "delete", "kiri"]).contains("deleted"));
+    assert!(!home.ok(&["personas", "list"]).contains("kiri"));
+}
+
+#[test]
+fn a_card_made_by_another_program_imports() {
+    let home = TempHome::new("pillow");
+    let out = home.ok(&["import", &fixture("pillow_card.png").display().to_string()]);
+    assert!(out.contains("Sensei Kiri (sensei-kiri)") && out.ends_with("card\n"), "{out}");
+    let shown: serde_json::Value = serde_json::from_str(&home.ok(&["personas", "show", "sensei-kiri"])).unwrap();
+    assert_eq!(shown["lorebookEntries"], 2);
+}
+
+#[test]
+fn failures_print_the_error_code_exit_non_zero_and_store_nothing() {
+    let home = TempHome::new("errors");
+    let before = home.ok(&["personas", "list"]);
+    let script = fixture("lantern_screenplay.txt").display().to_string();
+    let bad_png = home.path("bad.png");
+    std::fs::write(&bad_png, b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR").unwrap();
+    for (args, expected) in [
+        (
+            vec!["import", &script],
+            "error [SPEAKER_REQUIRED]: the script has several speakers; choose one of SENSEI KIRI (6)",
+        ),
+        (vec!["import", &script, "--speaker", "NOBODY"], "error [SPEAKER_NOT_FOUND]"),
+        (vec!["import", "/no/such/file.txt"], "error [IO_ERROR]: /no/such/file.txt"),
+        (vec!["import", &bad_png], "error [PNG_INVALID]"),
+        (vec!["import", &script, "--format", "docx"], "unknown script format \"docx\""),
+        (vec!["export", "nobody", "--format", "json", "-o", "x.json"], "error [INVALID_INPUT]: no persona \"nobody\""),
+    ] {
+        let err = home.fails(&args);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    assert_eq!(home.ok(&["personas", "list"]), before);
+}
