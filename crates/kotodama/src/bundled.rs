@@ -2,8 +2,9 @@
 
 use kotodama_store::{PersonaSource, Store};
 
-use crate::card::persona_from_card_json;
+use crate::cards::persona_from_card_json;
 use crate::import::parse_screenplay;
+use crate::analysis::analyze_persona;
 use crate::{Error, Result};
 
 pub struct BundledPersona {
@@ -30,7 +31,8 @@ pub fn seed_bundled(store: &mut Store) -> Result<usize> {
         if lines.is_empty() {
             return Err(fail(format!("no lines for speaker {speaker}")));
         }
-        store.insert_persona(&card, &lines, None)?;
+        let profile = analyze_persona(&lines, &script.texts_of_others(&speaker), Some(&speaker))?;
+        store.insert_persona(&card, &lines, Some(&profile))?;
         added += 1;
     }
     Ok(added)

@@ -13,6 +13,22 @@ pub enum Error {
     BundledPersona { slug: String, detail: String },
     #[error("{0}")]
     InvalidInput(String),
+    #[error("{file}: not a valid PNG: {detail}")]
+    Png { file: String, detail: String },
+    #[error("{file}: unsafe archive: {detail}")]
+    UnsafeArchive { file: String, detail: String },
+    #[error("{file} is {size} bytes; the limit for this kind of file is {limit} bytes")]
+    FileTooLarge { file: String, size: u64, limit: u64 },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("no speaker {speaker:?} in the script; speakers: {available}")]
+    SpeakerNotFound { speaker: String, available: String },
+    #[error("the script has several speakers; choose one of {available}")]
+    SpeakerRequired { available: String },
+    #[error("the bundled style tables are damaged: {0}")]
+    StyleAssets(String),
+    #[error("style analysis: {0}")]
+    Style(#[from] kotodama_style::Error),
 }
 
 impl Error {
@@ -29,6 +45,14 @@ impl Error {
             Error::Script { .. } => "SCRIPT_INVALID",
             Error::BundledPersona { .. } => "BUNDLED_PERSONA",
             Error::InvalidInput(_) => "INVALID_INPUT",
+            Error::Png { .. } => "PNG_INVALID",
+            Error::UnsafeArchive { .. } => "ARCHIVE_UNSAFE",
+            Error::FileTooLarge { .. } => "FILE_TOO_LARGE",
+            Error::Io { .. } => "IO_ERROR",
+            Error::SpeakerNotFound { .. } => "SPEAKER_NOT_FOUND",
+            Error::SpeakerRequired { .. } => "SPEAKER_REQUIRED",
+            Error::StyleAssets(_) => "STYLE_ASSETS",
+            Error::Style(_) => "STYLE_ANALYSIS",
         }
     }
 }

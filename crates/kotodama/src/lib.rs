@@ -1,18 +1,22 @@
 //! kotodama: the application core shared by the desktop app and the CLI. The shells only translate
 //! calls and errors; everything the user can do is a method here.
 
+pub mod analysis;
 mod bundled;
-pub mod card;
+pub mod cards;
 mod chat;
 mod error;
 mod home;
 pub mod import;
+pub mod models;
+mod persona_import;
 mod scripted_reply;
 
 pub use bundled::BUNDLED;
 pub use chat::{ChatView, PersonaSummary, MAX_MESSAGE_CHARS};
 pub use error::{Error, Result};
 pub use home::{Home, HOME_ENV};
+pub use persona_import::{preview_script, ImportedFrom, ScriptImport, ScriptPreview, SpeakerSummary};
 pub use kotodama_store as store;
 
 use kotodama_store::Store;
