@@ -30,8 +30,11 @@ pub enum EngineCommand {
 #[derive(Args)]
 pub struct ChatArgs {
     /// System prompt.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "persona")]
     system: Option<String>,
+    /// Talk to this persona (id or slug): its card becomes the system prompt.
+    #[arg(long)]
+    persona: Option<String>,
     /// Send this one message, print the reply and exit.
     #[arg(long)]
     prompt: Option<String>,
@@ -156,11 +159,14 @@ fn chat(args: ChatArgs) -> Result<()> {
         max_tokens: args.max_tokens,
         ..SamplingParams::default()
     };
-    let mut history: Vec<ChatMessage> = args
-        .system
-        .iter()
-        .map(|s| ChatMessage::new("system", s.clone()))
-        .collect();
+    let system = match &args.persona {
+        Some(key) => {
+            let core = crate::open_core()?;
+            Some(kotodama::prompt::system_prompt(&core.find_persona(key)?.card, "User"))
+        }
+        None => args.system.clone(),
+    };
+    let mut history: Vec<ChatMessage> = system.into_iter().map(|s| ChatMessage::new("system", s)).collect();
     let mut session = ChatSession::new(&model);
     let mut turn = |history: &mut Vec<ChatMessage>, text: String| -> Result<()> {
         history.push(ChatMessage::new("user", text));

@@ -137,7 +137,7 @@ pub fn run(cmd: ImportCommand) -> Result<()> {
             }
         }
         ImportCommand::Export { persona, format, output } => {
-            let id = resolve_persona(&core, &persona)?;
+            let id = core.find_persona(&persona)?.id;
             core.export_card(id, format, &output)?;
             println!("wrote {}", output.display());
         }
@@ -148,7 +148,7 @@ pub fn run(cmd: ImportCommand) -> Result<()> {
                 }
             }
             PersonasAction::Show { persona } => {
-                let id = resolve_persona(&core, &persona)?;
+                let id = core.find_persona(&persona)?.id;
                 let p = core.persona(id)?;
                 let summary = serde_json::json!({
                     "id": p.id,
@@ -165,7 +165,7 @@ pub fn run(cmd: ImportCommand) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             }
             PersonasAction::Delete { persona } => {
-                let id = resolve_persona(&core, &persona)?;
+                let id = core.find_persona(&persona)?.id;
                 core.delete_persona(id)?;
                 println!("deleted persona {id}");
             }
@@ -178,10 +178,3 @@ fn line_count(core: &kotodama::Kotodama, id: i64) -> kotodama::Result<i64> {
     Ok(core.personas()?.into_iter().find(|p| p.id == id).map_or(0, |p| p.line_count))
 }
 
-/// A persona named by id or by slug.
-fn resolve_persona(core: &kotodama::Kotodama, key: &str) -> kotodama::Result<i64> {
-    let found = core.personas()?.into_iter().find(|p| p.slug == key || p.id.to_string() == key);
-    found
-        .map(|p| p.id)
-        .ok_or_else(|| kotodama::Error::InvalidInput(format!("no persona {key:?}: see `kotodama personas list`")))
-}

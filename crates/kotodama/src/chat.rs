@@ -44,6 +44,15 @@ impl Kotodama {
         Ok(self.store.persona(id)?)
     }
 
+    /// A persona named by id or by slug (how the CLI names them).
+    pub fn find_persona(&self, key: &str) -> Result<Persona> {
+        let by_slug = self.store.persona_by_slug(key)?;
+        let by_id = || key.parse::<i64>().ok().and_then(|id| self.store.persona(id).ok());
+        by_slug
+            .or_else(by_id)
+            .ok_or_else(|| Error::InvalidInput(format!("no persona {key:?}: see `kotodama personas list`")))
+    }
+
     fn summary(&self, p: Persona) -> Result<PersonaSummary> {
         Ok(PersonaSummary {
             line_count: self.store.script_line_count(p.id)?,

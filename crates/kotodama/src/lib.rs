@@ -10,6 +10,7 @@ mod home;
 pub mod import;
 pub mod models;
 mod persona_import;
+pub mod prompt;
 mod scripted_reply;
 
 pub use bundled::BUNDLED;

@@ -1,5 +1,5 @@
-//! End-to-end: the real `kotodama` binary imports, lists, exports and deletes personas in a temporary
-//! data folder (`KOTODAMA_HOME`).
+//! End-to-end: the real `kotodama` binary imports, lists, exports and deletes personas, and chats as a
+//! bundled persona with the real SmolLM2 weights, in a temporary data folder (`KOTODAMA_HOME`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -112,4 +112,20 @@ fn failures_print_the_error_code_exit_non_zero_and_store_nothing() {
         assert!(err.contains(expected), "{args:?}: {err}");
     }
     assert_eq!(home.ok(&["personas", "list"]), before);
+}
+
+#[test]
+fn chat_speaks_as_a_bundled_persona_deterministically_when_greedy() {
+    let Some(gguf) = std::env::var_os("KOTODAMA_SMOLLM2_GGUF") else {
+        eprintln!("skipped: KOTODAMA_SMOLLM2_GGUF is not set (`make models` provides it)");
+        return;
+    };
+    let home = TempHome::new("chat");
+    let gguf = gguf.to_string_lossy().to_string();
+    let args = ["chat", "--persona", "tsubaki", "--model", &gguf, "--prompt", "Hello!", "--max-tokens", "12", "--temperature", "0"];
+    let first = home.ok(&args);
+    assert!(first.trim().len() > 5, "a reply was streamed: {first:?}");
+    assert_eq!(home.ok(&args), first, "greedy decoding is deterministic");
+    let err = home.fails(&["chat", "--persona", "nobody", "--model", &gguf, "--prompt", "Hi"]);
+    assert!(err.contains("no persona \"nobody\""), "{err}");
 }
