@@ -14,15 +14,10 @@ struct TestServer {
     requests: Arc<Mutex<Vec<String>>>,
 }
 
+/// Serves `files` (URL path -> body) on a loopback port in the hub's URL layout.
 fn serve(files: HashMap<String, Vec<u8>>) -> TestServer {
-    serve_with(|_| files)
-}
-
-/// Like `serve`, for content that must name the server's own address.
-fn serve_with(files: impl FnOnce(&str) -> HashMap<String, Vec<u8>>) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let files = files(&base);
     let requests = Arc::new(Mutex::new(Vec::new()));
     let seen = requests.clone();
     std::thread::spawn(move || {
