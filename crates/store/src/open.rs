@@ -1,5 +1,6 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
@@ -10,6 +11,13 @@ use crate::{Error, Result};
 pub const APPLICATION_ID: i32 = 0x4B4F_544F;
 
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// How long a second instance waits for the first one's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
 
 /// An open Kotodama database. Cheap to open; one per thread or behind a mutex (rusqlite connections are
 /// `Send` but not `Sync`). Several processes may open the same file: WAL + busy timeout serialize writers.
@@ -26,18 +34,34 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir { path: dir.to_path_buf(), source })?;
         }
         refuse_non_sqlite(path)?;
-        let conn = Connection::open_with_flags(
+        let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        refuse_foreign(&conn, path)?;
-        conn.pragma_update(None, "foreign_keys", true)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Write transactions take the write lock up front: a deferred one that read first cannot be
+        // upgraded once another process has committed (SQLITE_BUSY without waiting), an immediate one waits.
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
         let mut store = Store { conn, path: path.to_path_buf() };
-        store.migrate()?;
-        Ok(store)
+        // SQLite skips the busy handler in some lock upgrades (switching to WAL while another process
+        // creates the file), so the whole idempotent set-up is retried while another instance holds a lock.
+        let started = Instant::now();
+        loop {
+            match store.set_up() {
+                Err(Error::Sqlite(e)) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other.map(|()| store),
+            }
+        }
+    }
+
+    fn set_up(&mut self) -> Result<()> {
+        refuse_foreign(&self.conn, &self.path)?;
+        self.conn.pragma_update(None, "foreign_keys", true)?;
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.migrate()
     }
 
     pub fn path(&self) -> &Path {
@@ -99,18 +123,19 @@ fn refuse_non_sqlite(path: &Path) -> Result<()> {
 }
 
 fn refuse_foreign(conn: &Connection, path: &Path) -> Result<()> {
-    let app_id: i32 = conn
-        .pragma_query_value(None, "application_id", |r| r.get(0))
+    // One statement, one snapshot: another instance may be creating the schema right now.
+    let (app_id, objects): (i32, i64) = conn
+        .query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id()), (SELECT count(*) FROM sqlite_master)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .map_err(|e| match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::NotADatabase) => Error::NotADatabase { path: path.to_path_buf() },
             _ => Error::Sqlite(e),
         })?;
-    if app_id == APPLICATION_ID {
-        return Ok(());
-    }
-    let objects: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
-    if app_id == 0 && objects == 0 {
-        return Ok(()); // a fresh database
+    if app_id == APPLICATION_ID || (app_id == 0 && objects == 0) {
+        return Ok(()); // ours, or a fresh database
     }
     Err(Error::ForeignDatabase { path: path.to_path_buf(), found: app_id })
 }
