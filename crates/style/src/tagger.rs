@@ -428,13 +428,18 @@ impl Trainer {
     }
 }
 
-/// Frequent words (>= 20 occurrences) seen with one tag >= 97% of the time skip the model.
-fn tag_dictionary(data: &[TaggedSentence]) -> HashMap<String, Tag> {
+/// How often each (normalized) word carries each tag in the training data.
+fn tag_counts_by_word(data: &[TaggedSentence]) -> HashMap<String, [u32; N_TAGS]> {
     let mut counts: HashMap<String, [u32; N_TAGS]> = HashMap::new();
     for (w, t) in data.iter().flatten() {
         counts.entry(normalize_word(w)).or_insert([0; N_TAGS])[usize::from(*t)] += 1;
     }
     counts
+}
+
+/// Frequent words (>= 20 occurrences) seen with one tag >= 97% of the time skip the model.
+fn tag_dictionary(data: &[TaggedSentence]) -> HashMap<String, Tag> {
+    tag_counts_by_word(data)
         .into_iter()
         .filter_map(|(w, c)| {
             let total: u32 = c.iter().sum();
@@ -497,11 +502,7 @@ fn class_of(classes: &HashMap<String, u64>, words: &[String]) -> Vec<u64> {
 
 /// Words seen at least twice -> tags they had at least 5% of the time.
 fn ambiguity_classes(data: &[TaggedSentence]) -> HashMap<String, u64> {
-    let mut counts: HashMap<String, [u32; N_TAGS]> = HashMap::new();
-    for (w, t) in data.iter().flatten() {
-        counts.entry(normalize_word(w)).or_insert([0; N_TAGS])[usize::from(*t)] += 1;
-    }
-    counts
+    tag_counts_by_word(data)
         .into_iter()
         .filter_map(|(w, c)| {
             let total: u32 = c.iter().sum();
