@@ -1,8 +1,15 @@
 //! Declares the app's own commands so that capabilities/ can grant exactly those to the webview.
 
-const COMMANDS: &[&str] = &["app_status", "list_personas", "open_chat", "new_chat", "send_message"];
+const COMMANDS: &[&str] = &[
+    "app_status",
+    "list_personas",
+    "open_chat",
+    "new_chat",
+    "send_message",
+];
 
 fn main() {
     let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
-    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri build script");
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
+        .expect("tauri build script");
 }

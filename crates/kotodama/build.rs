@@ -14,7 +14,10 @@ fn main() {
     dirs.sort_by_key(|e| e.file_name());
     let mut out = String::from("&[\n");
     for dir in dirs {
-        let slug = dir.file_name().into_string().expect("UTF-8 persona folder name");
+        let slug = dir
+            .file_name()
+            .into_string()
+            .expect("UTF-8 persona folder name");
         let path = dir.path().canonicalize().expect("persona folder");
         println!("cargo:rerun-if-changed={}", path.display());
         writeln!(

@@ -17,15 +17,24 @@ pub struct CommandError {
 
 impl From<&kotodama::Error> for CommandError {
     fn from(e: &kotodama::Error) -> Self {
-        CommandError { code: e.code().to_string(), message: e.to_string() }
+        CommandError {
+            code: e.code().to_string(),
+            message: e.to_string(),
+        }
     }
 }
 
 type CommandResult<T> = Result<T, CommandError>;
 
-fn with_core<T>(state: &AppState, f: impl FnOnce(&mut kotodama::Kotodama) -> kotodama::Result<T>) -> CommandResult<T> {
+fn with_core<T>(
+    state: &AppState,
+    f: impl FnOnce(&mut kotodama::Kotodama) -> kotodama::Result<T>,
+) -> CommandResult<T> {
     let core = state.core.as_ref().map_err(Clone::clone)?;
-    let mut core = core.lock().map_err(|_| CommandError { code: "INTERNAL".into(), message: "the core lock was poisoned by an earlier failure".into() })?;
+    let mut core = core.lock().map_err(|_| CommandError {
+        code: "INTERNAL".into(),
+        message: "the core lock was poisoned by an earlier failure".into(),
+    })?;
     f(&mut core).map_err(|e| (&e).into())
 }
 
@@ -66,6 +75,10 @@ pub fn new_chat(state: State<'_, AppState>, persona_id: i64) -> CommandResult<Ch
 }
 
 #[tauri::command]
-pub fn send_message(state: State<'_, AppState>, chat_id: i64, text: String) -> CommandResult<Vec<Message>> {
+pub fn send_message(
+    state: State<'_, AppState>,
+    chat_id: i64,
+    text: String,
+) -> CommandResult<Vec<Message>> {
     with_core(&state, |k| k.send_message(chat_id, &text))
 }

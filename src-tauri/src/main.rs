@@ -18,10 +18,15 @@ pub struct AppState {
 fn open_core() -> AppState {
     let Some(home) = Home::resolve() else {
         let err = kotodama::Error::NoHome;
-        return AppState { core: Err((&err).into()), data_dir: String::new() };
+        return AppState {
+            core: Err((&err).into()),
+            data_dir: String::new(),
+        };
     };
     let data_dir = home.root().display().to_string();
-    let core = Kotodama::open(home).map(Mutex::new).map_err(|e| (&e).into());
+    let core = Kotodama::open(home)
+        .map(Mutex::new)
+        .map_err(|e| (&e).into());
     AppState { core, data_dir }
 }
 

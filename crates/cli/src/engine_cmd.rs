@@ -162,11 +162,17 @@ fn chat(args: ChatArgs) -> Result<()> {
     let system = match &args.persona {
         Some(key) => {
             let core = crate::open_core()?;
-            Some(kotodama::prompt::system_prompt(&core.find_persona(key)?.card, "User"))
+            Some(kotodama::prompt::system_prompt(
+                &core.find_persona(key)?.card,
+                "User",
+            ))
         }
         None => args.system.clone(),
     };
-    let mut history: Vec<ChatMessage> = system.into_iter().map(|s| ChatMessage::new("system", s)).collect();
+    let mut history: Vec<ChatMessage> = system
+        .into_iter()
+        .map(|s| ChatMessage::new("system", s))
+        .collect();
     let mut session = ChatSession::new(&model);
     let mut turn = |history: &mut Vec<ChatMessage>, text: String| -> Result<()> {
         history.push(ChatMessage::new("user", text));

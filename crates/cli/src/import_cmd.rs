@@ -105,8 +105,19 @@ fn parse_card_format(s: &str) -> Result<CardFormat, String> {
 pub fn run(cmd: ImportCommand) -> Result<()> {
     let mut core = open_core()?;
     match cmd {
-        ImportCommand::Import { file, speaker, name, parse, aliases } => {
-            let request = ScriptImport { speaker, aliases, name, parse: parse.options() };
+        ImportCommand::Import {
+            file,
+            speaker,
+            name,
+            parse,
+            aliases,
+        } => {
+            let request = ScriptImport {
+                speaker,
+                aliases,
+                name,
+                parse: parse.options(),
+            };
             let (id, from) = core.import_file(&file, &request)?;
             let persona = core.persona(id)?;
             let what = match from {
@@ -125,7 +136,12 @@ pub fn run(cmd: ImportCommand) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&preview)?);
             } else {
-                println!("{} ({}), {} speakers", preview.format.name(), preview.encoding, preview.speakers.len());
+                println!(
+                    "{} ({}), {} speakers",
+                    preview.format.name(),
+                    preview.encoding,
+                    preview.speakers.len()
+                );
                 for s in &preview.speakers {
                     println!(
                         "{:>6}  {:<24} {}",
@@ -136,7 +152,11 @@ pub fn run(cmd: ImportCommand) -> Result<()> {
                 }
             }
         }
-        ImportCommand::Export { persona, format, output } => {
+        ImportCommand::Export {
+            persona,
+            format,
+            output,
+        } => {
             let id = core.find_persona(&persona)?.id;
             core.export_card(id, format, &output)?;
             println!("wrote {}", output.display());
@@ -144,7 +164,10 @@ pub fn run(cmd: ImportCommand) -> Result<()> {
         ImportCommand::Personas { action } => match action {
             PersonasAction::List => {
                 for p in core.personas()? {
-                    println!("{:>4}  {:<20} {:<24} {:>6} lines", p.id, p.slug, p.name, p.line_count);
+                    println!(
+                        "{:>4}  {:<20} {:<24} {:>6} lines",
+                        p.id, p.slug, p.name, p.line_count
+                    );
                 }
             }
             PersonasAction::Show { persona } => {
@@ -175,6 +198,9 @@ pub fn run(cmd: ImportCommand) -> Result<()> {
 }
 
 fn line_count(core: &kotodama::Kotodama, id: i64) -> kotodama::Result<i64> {
-    Ok(core.personas()?.into_iter().find(|p| p.id == id).map_or(0, |p| p.line_count))
+    Ok(core
+        .personas()?
+        .into_iter()
+        .find(|p| p.id == id)
+        .map_or(0, |p| p.line_count))
 }
-

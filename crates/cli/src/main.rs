@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 use kotodama::{Home, Kotodama};
 
 #[derive(Parser)]
-#[command(name = "kotodama", version, about = "Offline role-play with measured character style")]
+#[command(
+    name = "kotodama",
+    version,
+    about = "Offline role-play with measured character style"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,7 +56,10 @@ fn info() -> anyhow::Result<()> {
     println!("data folder: {}", core.home().root().display());
     println!("database:    {}", core.home().database().display());
     for p in core.personas()? {
-        println!("persona {:>3}  {:<24} {:>5} lines  {}", p.id, p.name, p.line_count, p.tagline);
+        println!(
+            "persona {:>3}  {:<24} {:>5} lines  {}",
+            p.id, p.name, p.line_count, p.tagline
+        );
     }
     Ok(())
 }
@@ -64,8 +71,12 @@ fn main() -> ExitCode {
         Command::Style(c) => style_cmd::run(c),
         Command::Import(c) => import_cmd::run(c),
         Command::Engine(c) => engine_cmd::run(c),
-        Command::Bench { what: BenchWhat::Style(w) } => style_cmd::run_bench(w),
-        Command::Bench { what: BenchWhat::Engine(w) } => engine_cmd::run_bench(w),
+        Command::Bench {
+            what: BenchWhat::Style(w),
+        } => style_cmd::run_bench(w),
+        Command::Bench {
+            what: BenchWhat::Engine(w),
+        } => engine_cmd::run_bench(w),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -51,15 +51,26 @@ pub enum StyleBench {
 
 pub fn run(cmd: StyleCommand) -> Result<()> {
     match cmd {
-        StyleCommand::Analyze { file, speaker, json } => analyze(&file, speaker.as_deref(), json),
-        StyleCommand::Score { source, text, speaker } => score(&source, &text, speaker.as_deref()),
+        StyleCommand::Analyze {
+            file,
+            speaker,
+            json,
+        } => analyze(&file, speaker.as_deref(), json),
+        StyleCommand::Score {
+            source,
+            text,
+            speaker,
+        } => score(&source, &text, speaker.as_deref()),
         StyleCommand::TaggerEval { data } => tagger_eval(&data_dir(data)),
     }
 }
 
 pub fn run_bench(cmd: StyleBench) -> Result<()> {
     match cmd {
-        StyleBench::Style { data, no_attribution } => bench(&data_dir(data), !no_attribution),
+        StyleBench::Style {
+            data,
+            no_attribution,
+        } => bench(&data_dir(data), !no_attribution),
     }
 }
 
@@ -69,13 +80,23 @@ fn data_dir(given: Option<PathBuf>) -> PathBuf {
 
 /// Reads a text file as lines: invalid UTF-8 is replaced and counted, binary files are refused.
 fn read_lines(path: &Path) -> Result<Vec<String>> {
-    let size = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len();
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
     if size > MAX_FILE_BYTES {
-        bail!("{}: {} MB is larger than the {} MB limit for scripts", path.display(), size >> 20, MAX_FILE_BYTES >> 20);
+        bail!(
+            "{}: {} MB is larger than the {} MB limit for scripts",
+            path.display(),
+            size >> 20,
+            MAX_FILE_BYTES >> 20
+        );
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     if bytes.iter().take(8192).any(|&b| b == 0) {
-        bail!("{}: looks like a binary file (NUL bytes), not a script", path.display());
+        bail!(
+            "{}: looks like a binary file (NUL bytes), not a script",
+            path.display()
+        );
     }
     let mut invalid = 0;
     let lines: Vec<String> = bytes
@@ -89,7 +110,10 @@ fn read_lines(path: &Path) -> Result<Vec<String>> {
         })
         .collect();
     if invalid > 0 {
-        eprintln!("warning: {}: {invalid} line(s) had invalid UTF-8 (replaced with U+FFFD)", path.display());
+        eprintln!(
+            "warning: {}: {invalid} line(s) had invalid UTF-8 (replaced with U+FFFD)",
+            path.display()
+        );
     }
     Ok(lines)
 }
@@ -97,7 +121,9 @@ fn read_lines(path: &Path) -> Result<Vec<String>> {
 /// The speaker's lines and everyone else's: `NAME: text` lines when `speaker` is given (scene
 /// headers in brackets skipped), otherwise every line.
 fn speaker_lines(lines: &[String], speaker: Option<&str>) -> (Vec<String>, Vec<String>) {
-    let Some(speaker) = speaker else { return (lines.to_vec(), Vec::new()) };
+    let Some(speaker) = speaker else {
+        return (lines.to_vec(), Vec::new());
+    };
     let (mut own, mut others) = (Vec::new(), Vec::new());
     for line in lines {
         if let Some((who, said)) = line.split_once(':') {
@@ -114,15 +140,24 @@ fn speaker_lines(lines: &[String], speaker: Option<&str>) -> (Vec<String>, Vec<S
     (own, others)
 }
 
-fn profile_from_script(file: &Path, speaker: Option<&str>, res: &Resources) -> Result<StyleProfile> {
+fn profile_from_script(
+    file: &Path,
+    speaker: Option<&str>,
+    res: &Resources,
+) -> Result<StyleProfile> {
     let lines = read_lines(file)?;
     let (own, others) = speaker_lines(&lines, speaker);
     if own.is_empty() {
-        bail!("{}: no lines for speaker {}", file.display(), speaker.unwrap_or("(any)"));
+        bail!(
+            "{}: no lines for speaker {}",
+            file.display(),
+            speaker.unwrap_or("(any)")
+        );
     }
     let own: Vec<&str> = own.iter().map(String::as_str).collect();
     let others: Vec<&str> = others.iter().map(String::as_str).collect();
-    kotodama_style::analyze_speaker(&own, &others, speaker, res).with_context(|| format!("analyzing {}", file.display()))
+    kotodama_style::analyze_speaker(&own, &others, speaker, res)
+        .with_context(|| format!("analyzing {}", file.display()))
 }
 
 fn analyze(file: &Path, speaker: Option<&str>, json: bool) -> Result<()> {
@@ -135,16 +170,37 @@ fn analyze(file: &Path, speaker: Option<&str>, json: bool) -> Result<()> {
     let i = &p.input;
     println!(
         "{} lines used of {} ({} empty, {} too long, {} with invalid text), {} tokens, language {}",
-        i.lines_used, i.lines_total, i.lines_empty, i.lines_too_long, i.lines_with_invalid_text, p.token_count, p.language.code()
+        i.lines_used,
+        i.lines_total,
+        i.lines_empty,
+        i.lines_too_long,
+        i.lines_with_invalid_text,
+        p.token_count,
+        p.language.code()
     );
     println!("\nLexical signatures (PMI bits vs wordfreq background):");
     for s in p.lexical.iter().take(20) {
-        let vs = s.pmi_vs_others.map_or(String::new(), |v| format!(", vs others {v:+.1}"));
-        println!("  {:<24} pmi {:5.1}{vs}, count {}, {:.1}/1k  e.g. {}", s.term, s.pmi, s.count, s.rate_per_1k, first(&s.examples));
+        let vs = s
+            .pmi_vs_others
+            .map_or(String::new(), |v| format!(", vs others {v:+.1}"));
+        println!(
+            "  {:<24} pmi {:5.1}{vs}, count {}, {:.1}/1k  e.g. {}",
+            s.term,
+            s.pmi,
+            s.count,
+            s.rate_per_1k,
+            first(&s.examples)
+        );
     }
     println!("\nCatchphrases:");
     for s in p.catchphrases.iter().take(10) {
-        println!("  {:<24} pmi {:5.1}, count {}  e.g. {}", s.term, s.pmi, s.count, first(&s.examples));
+        println!(
+            "  {:<24} pmi {:5.1}, count {}  e.g. {}",
+            s.term,
+            s.pmi,
+            s.count,
+            first(&s.examples)
+        );
     }
     let ps = &p.parse_stats;
     println!(
@@ -152,12 +208,29 @@ fn analyze(file: &Path, speaker: Option<&str>, json: bool) -> Result<()> {
         ps.parsed, ps.sentences, ps.skipped_too_long, ps.failed
     );
     for r in p.syntax.iter().take(15) {
-        let gloss = r.gloss.as_deref().map_or(String::new(), |g| format!(" [{g}]"));
-        println!("  {:<32} z {:5.1}, log-odds {:+.2}, count {}{gloss}  e.g. {}", r.rule, r.z, r.log_odds, r.count, first(&r.examples));
+        let gloss = r
+            .gloss
+            .as_deref()
+            .map_or(String::new(), |g| format!(" [{g}]"));
+        println!(
+            "  {:<32} z {:5.1}, log-odds {:+.2}, count {}{gloss}  e.g. {}",
+            r.rule,
+            r.z,
+            r.log_odds,
+            r.count,
+            first(&r.examples)
+        );
     }
     println!("\nPragmatic traits (value vs background, z):");
     for t in &p.pragmatics.traits {
-        println!("  {:<30} {:8.2} vs {:8.2}  z {:+6.1}  {}", t.name, t.value, t.background, t.z_or_ratio, first(&t.examples));
+        println!(
+            "  {:<30} {:8.2} vs {:8.2}  z {:+6.1}  {}",
+            t.name,
+            t.value,
+            t.background,
+            t.z_or_ratio,
+            first(&t.examples)
+        );
     }
     Ok(())
 }
@@ -172,19 +245,24 @@ fn first(examples: &[String]) -> String {
 fn score(source: &Path, text: &str, speaker: Option<&str>) -> Result<()> {
     let res = Resources::bundled()?;
     let profile: StyleProfile = if source.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&std::fs::read_to_string(source)?).with_context(|| format!("{} is not a profile", source.display()))?
+        serde_json::from_str(&std::fs::read_to_string(source)?)
+            .with_context(|| format!("{} is not a profile", source.display()))?
     } else {
         profile_from_script(source, speaker, &res)?
     };
     let s = kotodama_style::score(text, &profile, &res);
     println!("{}", serde_json::to_string_pretty(&s)?);
-    println!("plan: {}", kotodama_style::plan(text, &profile, &res).render());
+    println!(
+        "plan: {}",
+        kotodama_style::plan(text, &profile, &res).render()
+    );
     Ok(())
 }
 
 fn tagger_eval(data: &Path) -> Result<()> {
     let path = data.join("treebanks/ud_english_ewt/en_ewt-ud-test.conllu");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let gold = kotodama_style::treebank::read_conllu(&text, &path.display().to_string())?;
     let res = Resources::bundled()?;
     let started = Instant::now();
@@ -200,7 +278,13 @@ fn tagger_eval(data: &Path) -> Result<()> {
 
 fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     Some(kb / 1024.0)
 }
 
@@ -217,10 +301,17 @@ fn bench(data: &Path, attribution: bool) -> Result<()> {
     let started = Instant::now();
     let p = kotodama_style::analyze(&lines, &[], &res)?;
     let analyze_s = started.elapsed().as_secs_f64();
-    println!("analyze michael_scott first 1,000 lines ({} tokens): {analyze_s:.2} s (one thread)", p.token_count);
+    println!(
+        "analyze michael_scott first 1,000 lines ({} tokens): {analyze_s:.2} s (one thread)",
+        p.token_count
+    );
 
     let doc = kotodama_style::profile::prepare(&lines, &res);
-    let sentences: Vec<Vec<&str>> = doc.sentences.iter().map(|s| s.ptb.iter().map(String::as_str).collect()).collect();
+    let sentences: Vec<Vec<&str>> = doc
+        .sentences
+        .iter()
+        .map(|s| s.ptb.iter().map(String::as_str).collect())
+        .collect();
     let tokens: usize = sentences.iter().map(Vec::len).sum();
     let started = Instant::now();
     let rounds = 5;
@@ -229,7 +320,10 @@ fn bench(data: &Path, attribution: bool) -> Result<()> {
             std::hint::black_box(res.tagger.tag(s));
         }
     }
-    println!("tagger: {:.0} tokens/s", (rounds * tokens) as f64 / started.elapsed().as_secs_f64());
+    println!(
+        "tagger: {:.0} tokens/s",
+        (rounds * tokens) as f64 / started.elapsed().as_secs_f64()
+    );
     let started = Instant::now();
     let parses = kotodama_style::syntax::parse_document(&doc, &res.grammar);
     let parse_s = started.elapsed().as_secs_f64();
@@ -259,12 +353,23 @@ fn attribution_characters(data: &Path) -> Result<Vec<Character>> {
     let mut chars = Vec::new();
     for row in manifest.lines().skip(1) {
         let f: Vec<&str> = row.split('\t').collect();
-        let (Some(file), Some(lang), Some(n), Some(notes)) = (f.first(), f.get(1), f.get(2), f.get(7)) else { continue };
-        if *lang != "en" || n.parse::<usize>().unwrap_or(0) < 300 || notes.contains("Harry Potter") {
+        let (Some(file), Some(lang), Some(n), Some(notes)) =
+            (f.first(), f.get(1), f.get(2), f.get(7))
+        else {
+            continue;
+        };
+        if *lang != "en" || n.parse::<usize>().unwrap_or(0) < 300 || notes.contains("Harry Potter")
+        {
             continue;
         }
-        let lines: Vec<String> = read_lines(&data.join("characters").join(file))?.into_iter().filter(|l| !l.trim().is_empty()).collect();
-        let name = Path::new(file).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let lines: Vec<String> = read_lines(&data.join("characters").join(file))?
+            .into_iter()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        let name = Path::new(file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
         chars.push(Character { name, lines });
     }
     Ok(chars)
@@ -285,7 +390,10 @@ fn attribution_bench(data: &Path, res: &Resources) -> Result<()> {
     for (name, train, test) in &report.characters {
         println!("  {name:<22} train {train:4}  test {test:4}");
     }
-    println!("  {:<40} {:>9} {:>9} {:>11} {:>11}", "method", "line acc", "line F1", "window acc", "window F1");
+    println!(
+        "  {:<40} {:>9} {:>9} {:>11} {:>11}",
+        "method", "line acc", "line F1", "window acc", "window F1"
+    );
     for r in &report.rows {
         println!(
             "  {:<40} {:>8.1}% {:>9.3} {:>10.1}% {:>11.3}",

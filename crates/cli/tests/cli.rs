@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../kotodama/tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../kotodama/tests/fixtures")
+        .join(name)
 }
 
 /// A fresh data folder, removed when dropped.
@@ -20,13 +22,21 @@ impl TempHome {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kotodama")).args(args).env("KOTODAMA_HOME", &self.0).output().unwrap()
+        Command::new(env!("CARGO_BIN_EXE_kotodama"))
+            .args(args)
+            .env("KOTODAMA_HOME", &self.0)
+            .output()
+            .unwrap()
     }
 
     /// Runs a command that must succeed and returns its stdout.
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -53,23 +63,47 @@ fn speakers_import_show_export_and_delete() {
     let home = TempHome::new("flow");
     let script = fixture("lantern_screenplay.txt").display().to_string();
     let speakers = home.ok(&["speakers", &script]);
-    assert!(speakers.starts_with("screenplay (UTF-8), 4 speakers"), "{speakers}");
+    assert!(
+        speakers.starts_with("screenplay (UTF-8), 4 speakers"),
+        "{speakers}"
+    );
     assert!(speakers.contains("     6  SENSEI KIRI "), "{speakers}");
-    let json: serde_json::Value = serde_json::from_str(&home.ok(&["speakers", &script, "--json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&home.ok(&["speakers", &script, "--json"])).unwrap();
     assert_eq!(json["speakers"][1]["name"], "HARU");
 
-    let imported = home.ok(&["import", &script, "--speaker", "Sensei Kiri", "--name", "Kiri"]);
-    assert!(imported.contains("Kiri (kiri)") && imported.contains("6 lines"), "{imported}");
+    let imported = home.ok(&[
+        "import",
+        &script,
+        "--speaker",
+        "Sensei Kiri",
+        "--name",
+        "Kiri",
+    ]);
+    assert!(
+        imported.contains("Kiri (kiri)") && imported.contains("6 lines"),
+        "{imported}"
+    );
     assert!(home.ok(&["personas", "list"]).contains("kiri"));
-    let shown: serde_json::Value = serde_json::from_str(&home.ok(&["personas", "show", "kiri"])).unwrap();
-    assert_eq!((shown["speaker"].as_str(), shown["lineCount"].as_i64()), (Some("SENSEI KIRI"), Some(6)));
+    let shown: serde_json::Value =
+        serde_json::from_str(&home.ok(&["personas", "show", "kiri"])).unwrap();
+    assert_eq!(
+        (shown["speaker"].as_str(), shown["lineCount"].as_i64()),
+        (Some("SENSEI KIRI"), Some(6))
+    );
 
     for format in ["png", "json", "charx"] {
         let out = home.path(&format!("kiri.{format}"));
-        assert!(home.ok(&["export", "kiri", "--format", format, "-o", &out]).contains("wrote"));
+        assert!(home
+            .ok(&["export", "kiri", "--format", format, "-o", &out])
+            .contains("wrote"));
         let other = TempHome::new(&format!("copy-{format}"));
-        assert!(other.ok(&["import", &out]).contains("Kiri (kiri) from"), "{format}");
-        let copy: serde_json::Value = serde_json::from_str(&other.ok(&["personas", "show", "kiri"])).unwrap();
+        assert!(
+            other.ok(&["import", &out]).contains("Kiri (kiri) from"),
+            "{format}"
+        );
+        let copy: serde_json::Value =
+            serde_json::from_str(&other.ok(&["personas", "show", "kiri"])).unwrap();
         assert_eq!(
             (copy["name"].clone(), copy["speaker"].clone()),
             (shown["name"].clone(), shown["speaker"].clone()),
@@ -85,8 +119,12 @@ fn speakers_import_show_export_and_delete() {
 fn a_card_made_by_another_program_imports() {
     let home = TempHome::new("pillow");
     let out = home.ok(&["import", &fixture("pillow_card.png").display().to_string()]);
-    assert!(out.contains("Sensei Kiri (sensei-kiri)") && out.ends_with("card\n"), "{out}");
-    let shown: serde_json::Value = serde_json::from_str(&home.ok(&["personas", "show", "sensei-kiri"])).unwrap();
+    assert!(
+        out.contains("Sensei Kiri (sensei-kiri)") && out.ends_with("card\n"),
+        "{out}"
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&home.ok(&["personas", "show", "sensei-kiri"])).unwrap();
     assert_eq!(shown["lorebookEntries"], 2);
 }
 
@@ -122,10 +160,30 @@ fn chat_speaks_as_a_bundled_persona_deterministically_when_greedy() {
     };
     let home = TempHome::new("chat");
     let gguf = gguf.to_string_lossy().to_string();
-    let args = ["chat", "--persona", "tsubaki", "--model", &gguf, "--prompt", "Hello!", "--max-tokens", "12", "--temperature", "0"];
+    let args = [
+        "chat",
+        "--persona",
+        "tsubaki",
+        "--model",
+        &gguf,
+        "--prompt",
+        "Hello!",
+        "--max-tokens",
+        "12",
+        "--temperature",
+        "0",
+    ];
     let first = home.ok(&args);
     assert!(first.trim().len() > 5, "a reply was streamed: {first:?}");
     assert_eq!(home.ok(&args), first, "greedy decoding is deterministic");
-    let err = home.fails(&["chat", "--persona", "nobody", "--model", &gguf, "--prompt", "Hi"]);
+    let err = home.fails(&[
+        "chat",
+        "--persona",
+        "nobody",
+        "--model",
+        &gguf,
+        "--prompt",
+        "Hi",
+    ]);
     assert!(err.contains("no persona \"nobody\""), "{err}");
 }

@@ -520,7 +520,9 @@ impl Decoder {
             });
         }
         // One (seq, start + seq) mask shared by all layers; a single new token needs none.
-        let mask = (seq > 1).then(|| causal_mask(seq, start, &self.device)).transpose()?;
+        let mask = (seq > 1)
+            .then(|| causal_mask(seq, start, &self.device))
+            .transpose()?;
         let mut x = self.embedding.lookup(tokens)?;
         for (i, block) in self.blocks.iter().enumerate() {
             let residual = x.clone();

@@ -2,7 +2,9 @@
 
 use std::sync::OnceLock;
 
-use kotodama_store::{GrammarRuleRow, LexicalSignatureRow, NewProfile, NewScriptLine, PragmaticTraitRow};
+use kotodama_store::{
+    GrammarRuleRow, LexicalSignatureRow, NewProfile, NewScriptLine, PragmaticTraitRow,
+};
 use kotodama_style::{LexicalSignature, Resources, StyleProfile};
 
 use crate::{Error, Result};
@@ -18,7 +20,11 @@ pub fn style_resources() -> Result<&'static Resources> {
 
 /// Analyzes `lines` (with the other speakers' lines of the same script, when known) into the profile
 /// the store keeps: the full JSON plus its ranked rows.
-pub fn analyze_persona(lines: &[NewScriptLine], others: &[&str], speaker: Option<&str>) -> Result<NewProfile> {
+pub fn analyze_persona(
+    lines: &[NewScriptLine],
+    others: &[&str],
+    speaker: Option<&str>,
+) -> Result<NewProfile> {
     let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
     let profile = kotodama_style::analyze_speaker(&texts, others, speaker, style_resources()?)?;
     to_new_profile(&profile)
@@ -37,18 +43,35 @@ pub fn to_new_profile(p: &StyleProfile) -> Result<NewProfile> {
         schema_version: i64::from(p.schema_version),
         line_count: p.line_count as i64,
         token_count: p.token_count as i64,
-        profile_json: serde_json::to_value(p).map_err(|e| Error::InvalidInput(format!("profile JSON: {e}")))?,
-        lexical: p.lexical.iter().map(|s| row(s, false)).chain(p.catchphrases.iter().map(|s| row(s, true))).collect(),
+        profile_json: serde_json::to_value(p)
+            .map_err(|e| Error::InvalidInput(format!("profile JSON: {e}")))?,
+        lexical: p
+            .lexical
+            .iter()
+            .map(|s| row(s, false))
+            .chain(p.catchphrases.iter().map(|s| row(s, true)))
+            .collect(),
         rules: p
             .syntax
             .iter()
-            .map(|r| GrammarRuleRow { rule: r.rule.clone(), gloss: r.gloss.clone(), log_odds: r.log_odds, z: r.z, count: i64::from(r.count) })
+            .map(|r| GrammarRuleRow {
+                rule: r.rule.clone(),
+                gloss: r.gloss.clone(),
+                log_odds: r.log_odds,
+                z: r.z,
+                count: i64::from(r.count),
+            })
             .collect(),
         traits: p
             .pragmatics
             .traits
             .iter()
-            .map(|t| PragmaticTraitRow { name: t.name.clone(), value: t.value, background: t.background, z_or_ratio: t.z_or_ratio })
+            .map(|t| PragmaticTraitRow {
+                name: t.name.clone(),
+                value: t.value,
+                background: t.background,
+                z_or_ratio: t.z_or_ratio,
+            })
             .collect(),
     })
 }

@@ -2,9 +2,9 @@
 
 use kotodama_store::{PersonaSource, Store};
 
+use crate::analysis::analyze_persona;
 use crate::cards::persona_from_card_json;
 use crate::import::parse_screenplay;
-use crate::analysis::analyze_persona;
 use crate::{Error, Result};
 
 pub struct BundledPersona {
@@ -23,9 +23,16 @@ pub fn seed_bundled(store: &mut Store) -> Result<usize> {
         if store.persona_by_slug(b.slug)?.is_some() {
             continue;
         }
-        let fail = |detail: String| Error::BundledPersona { slug: b.slug.into(), detail };
-        let card = persona_from_card_json(b.card_json, b.slug, PersonaSource::Bundled).map_err(|e| fail(e.to_string()))?;
-        let speaker = card.speaker.clone().ok_or_else(|| fail("card lacks extensions.kotodama.speaker".into()))?;
+        let fail = |detail: String| Error::BundledPersona {
+            slug: b.slug.into(),
+            detail,
+        };
+        let card = persona_from_card_json(b.card_json, b.slug, PersonaSource::Bundled)
+            .map_err(|e| fail(e.to_string()))?;
+        let speaker = card
+            .speaker
+            .clone()
+            .ok_or_else(|| fail("card lacks extensions.kotodama.speaker".into()))?;
         let script = parse_screenplay(b.script, &format!("personas/{}/script.txt", b.slug))?;
         let lines = script.lines_of(&speaker);
         if lines.is_empty() {
@@ -58,10 +65,16 @@ mod tests {
                 assert!(!value.trim().is_empty(), "{}: empty {field}", b.slug);
             }
             let speaker = card.speaker.unwrap();
-            let lines = parse_screenplay(b.script, b.slug).unwrap().lines_of(&speaker);
+            let lines = parse_screenplay(b.script, b.slug)
+                .unwrap()
+                .lines_of(&speaker);
             assert!(lines.len() >= 300, "{}: only {} lines", b.slug, lines.len());
             let with_context = lines.iter().filter(|l| l.context_text.is_some()).count();
-            assert!(with_context * 10 >= lines.len() * 9, "{}: most lines answer a preceding turn", b.slug);
+            assert!(
+                with_context * 10 >= lines.len() * 9,
+                "{}: most lines answer a preceding turn",
+                b.slug
+            );
         }
     }
 

@@ -32,12 +32,23 @@ pub struct ChatView {
 }
 
 fn message(role: Role, source: MessageSource, content: String) -> NewMessage {
-    NewMessage { role, content, source, style: Default::default(), model_id: None, adapter_id: None }
+    NewMessage {
+        role,
+        content,
+        source,
+        style: Default::default(),
+        model_id: None,
+        adapter_id: None,
+    }
 }
 
 impl Kotodama {
     pub fn personas(&self) -> Result<Vec<PersonaSummary>> {
-        self.store.personas()?.into_iter().map(|p| self.summary(p)).collect()
+        self.store
+            .personas()?
+            .into_iter()
+            .map(|p| self.summary(p))
+            .collect()
     }
 
     pub fn persona(&self, id: i64) -> Result<Persona> {
@@ -47,16 +58,26 @@ impl Kotodama {
     /// A persona named by id or by slug (how the CLI names them).
     pub fn find_persona(&self, key: &str) -> Result<Persona> {
         let by_slug = self.store.persona_by_slug(key)?;
-        let by_id = || key.parse::<i64>().ok().and_then(|id| self.store.persona(id).ok());
-        by_slug
-            .or_else(by_id)
-            .ok_or_else(|| Error::InvalidInput(format!("no persona {key:?}: see `kotodama personas list`")))
+        let by_id = || {
+            key.parse::<i64>()
+                .ok()
+                .and_then(|id| self.store.persona(id).ok())
+        };
+        by_slug.or_else(by_id).ok_or_else(|| {
+            Error::InvalidInput(format!("no persona {key:?}: see `kotodama personas list`"))
+        })
     }
 
     fn summary(&self, p: Persona) -> Result<PersonaSummary> {
         Ok(PersonaSummary {
             line_count: self.store.script_line_count(p.id)?,
-            initial: p.card.name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default(),
+            initial: p
+                .card
+                .name
+                .chars()
+                .next()
+                .map(|c| c.to_uppercase().to_string())
+                .unwrap_or_default(),
             id: p.id,
             slug: p.card.slug,
             name: p.card.name,
@@ -79,9 +100,17 @@ impl Kotodama {
         let opening: Vec<NewMessage> = if greeting.is_empty() {
             Vec::new()
         } else {
-            vec![message(Role::Assistant, MessageSource::Greeting, greeting.to_string())]
+            vec![message(
+                Role::Assistant,
+                MessageSource::Greeting,
+                greeting.to_string(),
+            )]
         };
-        let chat = self.store.create_chat(persona_id, &format!("Chat with {}", persona.card.name), &opening)?;
+        let chat = self.store.create_chat(
+            persona_id,
+            &format!("Chat with {}", persona.card.name),
+            &opening,
+        )?;
         self.chat_view(chat)
     }
 
@@ -92,7 +121,11 @@ impl Kotodama {
     fn chat_view(&self, chat: Chat) -> Result<ChatView> {
         let persona = self.summary(self.store.persona(chat.persona_id)?)?;
         let messages = self.store.messages(chat.id)?;
-        Ok(ChatView { chat, persona, messages })
+        Ok(ChatView {
+            chat,
+            persona,
+            messages,
+        })
     }
 
     /// Stores the user's message and the persona's reply together; returns both.
@@ -103,7 +136,9 @@ impl Kotodama {
             return Err(Error::InvalidInput("the message is empty".into()));
         }
         if text.chars().count() > MAX_MESSAGE_CHARS {
-            return Err(Error::InvalidInput(format!("the message is longer than {MAX_MESSAGE_CHARS} characters")));
+            return Err(Error::InvalidInput(format!(
+                "the message is longer than {MAX_MESSAGE_CHARS} characters"
+            )));
         }
         let chat = self.store.chat(chat_id)?;
         let history = self.store.messages(chat_id)?;
@@ -111,10 +146,15 @@ impl Kotodama {
         let said: HashSet<&str> = history.iter().map(|m| m.message.content.as_str()).collect();
         let reply = pick_scripted_reply(&lines, text, &said)
             .map(|l| l.line.text.clone())
-            .ok_or_else(|| Error::InvalidInput("this persona has no script lines to reply with".into()))?;
+            .ok_or_else(|| {
+                Error::InvalidInput("this persona has no script lines to reply with".into())
+            })?;
         Ok(self.store.append_messages(
             chat_id,
-            &[message(Role::User, MessageSource::User, text.to_string()), message(Role::Assistant, MessageSource::Script, reply)],
+            &[
+                message(Role::User, MessageSource::User, text.to_string()),
+                message(Role::Assistant, MessageSource::Script, reply),
+            ],
         )?)
     }
 }
@@ -150,18 +190,28 @@ mod tests {
             let view = app.open_chat(persona.id).unwrap();
             assert_eq!(view.messages.len(), 1);
             assert_eq!(view.messages[0].message.source, MessageSource::Greeting);
-            let added = app.send_message(view.chat.id, "Can you help me with something?").unwrap();
+            let added = app
+                .send_message(view.chat.id, "Can you help me with something?")
+                .unwrap();
             assert_eq!(added.len(), 2);
             assert_eq!(added[1].message.source, MessageSource::Script);
             let lines = app.store.script_lines(persona.id).unwrap();
-            assert!(lines.iter().any(|l| l.line.text == added[1].message.content), "the reply is one of the persona's lines");
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.line.text == added[1].message.content),
+                "the reply is one of the persona's lines"
+            );
             (view.chat.id, persona.id)
         };
         let mut app = Kotodama::open(Home::at(dir.path())).unwrap();
         let view = app.open_chat(persona_id).unwrap();
         assert_eq!(view.chat.id, chat_id, "the last chat reopens");
         assert_eq!(view.messages.len(), 3);
-        assert_eq!(view.messages[1].message.content, "Can you help me with something?");
+        assert_eq!(
+            view.messages[1].message.content,
+            "Can you help me with something?"
+        );
     }
 
     #[test]
@@ -174,7 +224,10 @@ mod tests {
             assert_eq!(err.code(), "INVALID_INPUT");
         }
         assert_eq!(app.chat(chat.id).unwrap().messages.len(), 1);
-        assert_eq!(app.send_message(9999, "hi").unwrap_err().code(), "NOT_FOUND");
+        assert_eq!(
+            app.send_message(9999, "hi").unwrap_err().code(),
+            "NOT_FOUND"
+        );
     }
 
     #[test]
@@ -184,8 +237,13 @@ mod tests {
         let chat = app.new_chat(pid).unwrap().chat;
         let mut replies = HashSet::new();
         for _ in 0..5 {
-            let added = app.send_message(chat.id, "What should we do today?").unwrap();
-            assert!(replies.insert(added[1].message.content.clone()), "repeated a line");
+            let added = app
+                .send_message(chat.id, "What should we do today?")
+                .unwrap();
+            assert!(
+                replies.insert(added[1].message.content.clone()),
+                "repeated a line"
+            );
         }
     }
 }

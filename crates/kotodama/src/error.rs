@@ -8,7 +8,11 @@ pub enum Error {
     #[error("character card: {0}")]
     Card(String),
     #[error("{file}:{line}: {detail}")]
-    Script { file: String, line: usize, detail: String },
+    Script {
+        file: String,
+        line: usize,
+        detail: String,
+    },
     #[error("bundled persona {slug}: {detail}")]
     BundledPersona { slug: String, detail: String },
     #[error("{0}")]
@@ -20,7 +24,10 @@ pub enum Error {
     #[error("{file} is {size} bytes; the limit for this kind of file is {limit} bytes")]
     FileTooLarge { file: String, size: u64, limit: u64 },
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("no speaker {speaker:?} in the script; speakers: {available}")]
     SpeakerNotFound { speaker: String, available: String },
     #[error("the script has several speakers; choose one of {available}")]

@@ -15,7 +15,8 @@ impl Home {
         if let Some(dir) = std::env::var_os(HOME_ENV).filter(|v| !v.is_empty()) {
             return Some(Home::at(PathBuf::from(dir)));
         }
-        directories::ProjectDirs::from("app", "Kotodama", "kotodama").map(|d| Home::at(d.data_dir().to_path_buf()))
+        directories::ProjectDirs::from("app", "Kotodama", "kotodama")
+            .map(|d| Home::at(d.data_dir().to_path_buf()))
     }
 
     pub fn at(root: impl Into<PathBuf>) -> Home {

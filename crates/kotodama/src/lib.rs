@@ -17,8 +17,10 @@ pub use bundled::BUNDLED;
 pub use chat::{ChatView, PersonaSummary, MAX_MESSAGE_CHARS};
 pub use error::{Error, Result};
 pub use home::{Home, HOME_ENV};
-pub use persona_import::{preview_script, ImportedFrom, ScriptImport, ScriptPreview, SpeakerSummary};
 pub use kotodama_store as store;
+pub use persona_import::{
+    preview_script, ImportedFrom, ScriptImport, ScriptPreview, SpeakerSummary,
+};
 
 use kotodama_store::Store;
 

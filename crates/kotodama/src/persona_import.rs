@@ -55,21 +55,31 @@ pub enum ImportedFrom {
     Card,
 }
 
-
 impl Kotodama {
     /// The detected format, encoding and speakers (with line counts and samples) of a script file.
     pub fn speakers(&self, path: &Path, options: &ParseOptions) -> Result<ScriptPreview> {
-        preview_script(&read_limited(path, MAX_IMPORT_BYTES)?, &path.display().to_string(), options)
+        preview_script(
+            &read_limited(path, MAX_IMPORT_BYTES)?,
+            &path.display().to_string(),
+            options,
+        )
     }
 
     /// Imports a card file, or else a script file, and returns the new persona's id.
-    pub fn import_file(&mut self, path: &Path, request: &ScriptImport) -> Result<(i64, ImportedFrom)> {
+    pub fn import_file(
+        &mut self,
+        path: &Path,
+        request: &ScriptImport,
+    ) -> Result<(i64, ImportedFrom)> {
         let bytes = read_limited(path, MAX_IMPORT_BYTES)?;
         let file = path.display().to_string();
         if request.parse.format.is_none() && cards::is_card_file(&bytes) {
             Ok((self.import_card_bytes(&bytes, &file)?, ImportedFrom::Card))
         } else {
-            Ok((self.import_script_bytes(&bytes, &file, request)?, ImportedFrom::Script))
+            Ok((
+                self.import_script_bytes(&bytes, &file, request)?,
+                ImportedFrom::Script,
+            ))
         }
     }
 
@@ -79,12 +89,20 @@ impl Kotodama {
         self.import_script_bytes(&bytes, &path.display().to_string(), request)
     }
 
-    pub fn import_script_bytes(&mut self, bytes: &[u8], file: &str, request: &ScriptImport) -> Result<i64> {
+    pub fn import_script_bytes(
+        &mut self,
+        bytes: &[u8],
+        file: &str,
+        request: &ScriptImport,
+    ) -> Result<i64> {
         let mut script = parse_script(bytes, file, &request.parse)?.script;
         let speaker = choose_speaker(&mut script, request.speaker.as_deref(), &request.aliases)?;
         let lines = script.lines_of(&speaker);
         let profile = analyze_persona(&lines, &script.texts_of_others(&speaker), Some(&speaker))?;
-        let name = request.name.clone().unwrap_or_else(|| display_name(&speaker));
+        let name = request
+            .name
+            .clone()
+            .unwrap_or_else(|| display_name(&speaker));
         let card = NewPersona {
             slug: self.unique_slug(&name)?,
             tagline: format!("From {}", file_name(file)),
@@ -115,10 +133,11 @@ impl Kotodama {
 
     pub fn import_card_bytes(&mut self, bytes: &[u8], file: &str) -> Result<i64> {
         let content = cards::read_card_bytes(bytes, file)?;
-        let read = cards::read_card(content.card, "", PersonaSource::Imported).map_err(|e| match e {
-            Error::Card(detail) => Error::Card(format!("{file}: {detail}")),
-            other => other,
-        })?;
+        let read =
+            cards::read_card(content.card, "", PersonaSource::Imported).map_err(|e| match e {
+                Error::Card(detail) => Error::Card(format!("{file}: {detail}")),
+                other => other,
+            })?;
         let mut persona = read.persona;
         persona.slug = self.unique_slug(&persona.name)?;
         let avatar = self.avatar_path(&persona.slug);
@@ -144,30 +163,48 @@ impl Kotodama {
     ) -> Result<ProfileRecord> {
         let persona = self.store.persona(persona_id)?;
         let file = path.display().to_string();
-        let mut script = parse_script(&read_limited(path, MAX_IMPORT_BYTES)?, &file, options)?.script;
+        let mut script =
+            parse_script(&read_limited(path, MAX_IMPORT_BYTES)?, &file, options)?.script;
         let wanted = speaker.map(str::to_string).or(persona.card.speaker);
         let speaker = choose_speaker(&mut script, wanted.as_deref(), &[])?;
         let new_lines = script.lines_of(&speaker);
-        let mut all_lines: Vec<NewScriptLine> =
-            self.store.script_lines(persona_id)?.into_iter().map(|l| l.line).collect();
+        let mut all_lines: Vec<NewScriptLine> = self
+            .store
+            .script_lines(persona_id)?
+            .into_iter()
+            .map(|l| l.line)
+            .collect();
         all_lines.extend(new_lines.iter().cloned());
-        let profile = analyze_persona(&all_lines, &script.texts_of_others(&speaker), Some(&speaker))?;
-        Ok(self.store.add_lines_and_profile(persona_id, &new_lines, &profile)?)
+        let profile = analyze_persona(
+            &all_lines,
+            &script.texts_of_others(&speaker),
+            Some(&speaker),
+        )?;
+        Ok(self
+            .store
+            .add_lines_and_profile(persona_id, &new_lines, &profile)?)
     }
 
     /// Writes the persona as a card to `out`: V3 PNG (avatar + `ccv3` + `chara`), V3 JSON, or a CharX that
     /// carries the newest adapter when one exists. The file appears whole or not at all.
     pub fn export_card(&self, persona_id: i64, format: CardFormat, out: &Path) -> Result<()> {
         let persona = self.store.persona(persona_id)?;
-        let profile = self.store.latest_profile(persona_id)?.map(|p| stored_profile(&self.store, p)).transpose()?;
+        let profile = self
+            .store
+            .latest_profile(persona_id)?
+            .map(|p| stored_profile(&self.store, p))
+            .transpose()?;
         let card = cards::card_v3(&persona.card, profile.as_ref());
         let file = out.display().to_string();
         let bytes = match format {
             CardFormat::Json => cards::card_json_bytes(&card),
             CardFormat::Png => cards::card_png(&card, &self.avatar(&persona.card)?, &file)?,
-            CardFormat::Charx => {
-                cards::card_charx(&card, &self.avatar(&persona.card)?, &self.adapter_files(persona_id)?, &file)?
-            }
+            CardFormat::Charx => cards::card_charx(
+                &card,
+                &self.avatar(&persona.card)?,
+                &self.adapter_files(persona_id)?,
+                &file,
+            )?,
         };
         write_file(out, &bytes)
     }
@@ -177,7 +214,9 @@ impl Kotodama {
         let slug = self.store.persona(persona_id)?.card.slug;
         self.store.delete_persona(persona_id)?;
         match std::fs::remove_file(self.avatar_path(&slug)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(&self.avatar_path(&slug), e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(io_error(&self.avatar_path(&slug), e))
+            }
             _ => Ok(()),
         }
     }
@@ -198,9 +237,16 @@ impl Kotodama {
         match std::fs::read(&path) {
             Ok(bytes) => Ok(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let hash = persona.name.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+                let hash = persona
+                    .name
+                    .bytes()
+                    .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
                 let [r, g, b, _] = hash.to_le_bytes();
-                Ok(cards::png::solid_png(256, 256, [r | 0x40, g | 0x40, b | 0x40]))
+                Ok(cards::png::solid_png(
+                    256,
+                    256,
+                    [r | 0x40, g | 0x40, b | 0x40],
+                ))
             }
             Err(e) => Err(io_error(&path, e)),
         }
@@ -208,12 +254,17 @@ impl Kotodama {
 
     /// The files of the persona's newest adapter (PEFT folder), as (name, bytes).
     fn adapter_files(&self, persona_id: i64) -> Result<Vec<(String, Vec<u8>)>> {
-        let Some(adapter) = self.store.adapters(persona_id)?.into_iter().next() else { return Ok(Vec::new()) };
+        let Some(adapter) = self.store.adapters(persona_id)?.into_iter().next() else {
+            return Ok(Vec::new());
+        };
         let dir = PathBuf::from(&adapter.adapter.path);
         let mut files = Vec::new();
         for name in ["adapter_config.json", "adapter_model.safetensors"] {
             let path = dir.join(name);
-            files.push((name.to_string(), std::fs::read(&path).map_err(|e| io_error(&path, e))?));
+            files.push((
+                name.to_string(),
+                std::fs::read(&path).map_err(|e| io_error(&path, e))?,
+            ));
         }
         Ok(files)
     }
@@ -226,7 +277,11 @@ impl Kotodama {
             .filter(|w| !w.is_empty())
             .collect::<Vec<_>>()
             .join("-");
-        let base = if base.is_empty() { "persona".to_string() } else { base.chars().take(60).collect() };
+        let base = if base.is_empty() {
+            "persona".to_string()
+        } else {
+            base.chars().take(60).collect()
+        };
         let mut slug = base.clone();
         for n in 2.. {
             if self.store.persona_by_slug(&slug)?.is_none() {
@@ -270,23 +325,40 @@ pub fn preview_script(bytes: &[u8], file: &str, options: &ParseOptions) -> Resul
             line_count,
         })
         .collect();
-    Ok(ScriptPreview { format: parsed.format, encoding: parsed.encoding, speakers })
+    Ok(ScriptPreview {
+        format: parsed.format,
+        encoding: parsed.encoding,
+        speakers,
+    })
 }
 
 /// The normalized speaker to import (merging its aliases), or an error listing the speakers.
 fn choose_speaker(script: &mut Script, wanted: Option<&str>, aliases: &[String]) -> Result<String> {
-    let listing =
-        |script: &Script| script.speakers().iter().map(|(s, n)| format!("{s} ({n})")).collect::<Vec<_>>().join(", ");
+    let listing = |script: &Script| {
+        script
+            .speakers()
+            .iter()
+            .map(|(s, n)| format!("{s} ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let speaker = match wanted {
         Some(wanted) => normalize_speaker(wanted).unwrap_or_else(|| wanted.to_string()),
         None => match script.speakers().as_slice() {
             [(only, _)] => only.clone(),
-            _ => return Err(Error::SpeakerRequired { available: listing(script) }),
+            _ => {
+                return Err(Error::SpeakerRequired {
+                    available: listing(script),
+                })
+            }
         },
     };
     script.merge_aliases(&speaker, aliases);
     if script.lines_of(&speaker).is_empty() {
-        return Err(Error::SpeakerNotFound { speaker, available: listing(script) });
+        return Err(Error::SpeakerNotFound {
+            speaker,
+            available: listing(script),
+        });
     }
     Ok(speaker)
 }
@@ -313,13 +385,19 @@ fn file_name(file: &str) -> &str {
 /// Reads a whole file, refusing one larger than `limit` without reading it.
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    let too_large = |size| Error::FileTooLarge { file: path.display().to_string(), size, limit };
+    let too_large = |size| Error::FileTooLarge {
+        file: path.display().to_string(),
+        size,
+        limit,
+    };
     let size = file.metadata().map_err(|e| io_error(path, e))?.len();
     if size > limit {
         return Err(too_large(size));
     }
     let mut bytes = Vec::with_capacity(size as usize);
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| io_error(path, e))?;
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, e))?;
     match bytes.len() as u64 {
         read if read > limit => Err(too_large(read)), // grew while reading, or not a regular file
         _ => Ok(bytes),
@@ -337,7 +415,10 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> Error {
-    Error::Io { path: path.display().to_string(), source }
+    Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 #[cfg(test)]

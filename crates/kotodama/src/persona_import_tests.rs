@@ -7,12 +7,16 @@ use super::*;
 use crate::Home;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// One character's lines from the shared corpus (outside the repo); `None` where the corpus is absent.
 fn shared_characters(file: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/characters").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/characters")
+        .join(file);
     if !path.is_file() {
         eprintln!("skipped: {} not found", path.display());
         return None;
@@ -27,13 +31,19 @@ fn open() -> (tempfile::TempDir, Kotodama) {
 }
 
 fn speaker(name: &str) -> ScriptImport {
-    ScriptImport { speaker: Some(name.into()), ..Default::default() }
+    ScriptImport {
+        speaker: Some(name.into()),
+        ..Default::default()
+    }
 }
 
 /// Row counts of the tables an import writes, and the avatar files: what must not change when it fails.
 fn footprint(app: &Kotodama) -> (usize, i64, usize) {
     let personas = app.store.personas().unwrap();
-    let lines = personas.iter().map(|p| app.store.script_line_count(p.id).unwrap()).sum();
+    let lines = personas
+        .iter()
+        .map(|p| app.store.script_line_count(p.id).unwrap())
+        .sum();
     let avatars = std::fs::read_dir(app.home.root().join("avatars")).map_or(0, |d| d.count());
     (personas.len(), lines, avatars)
 }
@@ -41,30 +51,81 @@ fn footprint(app: &Kotodama) -> (usize, i64, usize) {
 #[test]
 fn every_script_fixture_imports_with_its_detected_format() {
     let cases = [
-        ("lantern_screenplay.txt", ScriptFormat::Screenplay, "UTF-8", "SENSEI KIRI", 6),
-        ("lantern_film.txt", ScriptFormat::Film, "UTF-8", "SENSEI KIRI", 2),
+        (
+            "lantern_screenplay.txt",
+            ScriptFormat::Screenplay,
+            "UTF-8",
+            "SENSEI KIRI",
+            6,
+        ),
+        (
+            "lantern_film.txt",
+            ScriptFormat::Film,
+            "UTF-8",
+            "SENSEI KIRI",
+            2,
+        ),
         ("lantern.srt", ScriptFormat::Srt, "UTF-8", "SENSEI KIRI", 2),
         ("lantern.ass", ScriptFormat::Ass, "UTF-8", "HARU", 2),
         ("lantern.csv", ScriptFormat::Csv, "UTF-8", "SENSEI KIRI", 2),
         ("lantern.tsv", ScriptFormat::Tsv, "UTF-8", "HARU", 2),
         ("lantern.json", ScriptFormat::Json, "UTF-8", "HARU", 2),
-        ("lantern.jsonl", ScriptFormat::Jsonl, "UTF-8", "SENSEI KIRI", 1),
-        ("lantern_utf16le_bom.txt", ScriptFormat::Screenplay, "UTF-16LE", "SENSEI KIRI", 6),
-        ("lantern_shift_jis.txt", ScriptFormat::Screenplay, "Shift_JIS", "霧先生", 2),
-        ("lantern_gbk.txt", ScriptFormat::Screenplay, "GBK", "霧师傅", 2),
+        (
+            "lantern.jsonl",
+            ScriptFormat::Jsonl,
+            "UTF-8",
+            "SENSEI KIRI",
+            1,
+        ),
+        (
+            "lantern_utf16le_bom.txt",
+            ScriptFormat::Screenplay,
+            "UTF-16LE",
+            "SENSEI KIRI",
+            6,
+        ),
+        (
+            "lantern_shift_jis.txt",
+            ScriptFormat::Screenplay,
+            "Shift_JIS",
+            "霧先生",
+            2,
+        ),
+        (
+            "lantern_gbk.txt",
+            ScriptFormat::Screenplay,
+            "GBK",
+            "霧师傅",
+            2,
+        ),
     ];
     let (_dir, mut app) = open();
     for (file, format, encoding, who, count) in cases {
-        let preview = app.speakers(&fixture(file), &ParseOptions::default()).unwrap();
-        assert_eq!((preview.format, preview.encoding), (format, encoding), "{file}");
-        let summary = preview.speakers.iter().find(|s| s.name == who).unwrap_or_else(|| panic!("{file}: {preview:?}"));
+        let preview = app
+            .speakers(&fixture(file), &ParseOptions::default())
+            .unwrap();
+        assert_eq!(
+            (preview.format, preview.encoding),
+            (format, encoding),
+            "{file}"
+        );
+        let summary = preview
+            .speakers
+            .iter()
+            .find(|s| s.name == who)
+            .unwrap_or_else(|| panic!("{file}: {preview:?}"));
         assert_eq!(summary.line_count, count, "{file}");
         let id = app.import_script(&fixture(file), &speaker(who)).unwrap();
         let lines = app.store.script_lines(id).unwrap();
         assert_eq!(lines.len(), count, "{file}");
-        assert!(lines.iter().any(|l| l.line.context_text.is_some()), "{file}: lines keep their context");
         assert!(
-            lines.iter().all(|l| !l.line.text.contains('(') && !l.line.text.contains('（')),
+            lines.iter().any(|l| l.line.context_text.is_some()),
+            "{file}: lines keep their context"
+        );
+        assert!(
+            lines
+                .iter()
+                .all(|l| !l.line.text.contains('(') && !l.line.text.contains('（')),
             "{file}: directions stripped"
         );
     }
@@ -73,14 +134,27 @@ fn every_script_fixture_imports_with_its_detected_format() {
 #[test]
 fn screenplay_lines_keep_context_and_the_persona_is_named_after_the_speaker() {
     let (_dir, mut app) = open();
-    let id = app.import_script(&fixture("lantern_screenplay.txt"), &speaker("sensei kiri")).unwrap();
+    let id = app
+        .import_script(&fixture("lantern_screenplay.txt"), &speaker("sensei kiri"))
+        .unwrap();
     let persona = app.persona(id).unwrap();
-    assert_eq!((persona.card.name.as_str(), persona.card.slug.as_str()), ("Sensei Kiri", "sensei-kiri"));
+    assert_eq!(
+        (persona.card.name.as_str(), persona.card.slug.as_str()),
+        ("Sensei Kiri", "sensei-kiri")
+    );
     assert_eq!(persona.card.speaker.as_deref(), Some("SENSEI KIRI"));
     let first = &app.store.script_lines(id).unwrap()[0].line;
-    assert_eq!(first.text, "Sleep is for people whose footwork is already good.");
-    assert_eq!((first.context_speaker.as_deref(), first.line_no), (Some("HARU"), 4));
-    let again = app.import_script(&fixture("lantern_screenplay.txt"), &speaker("SENSEI KIRI")).unwrap();
+    assert_eq!(
+        first.text,
+        "Sleep is for people whose footwork is already good."
+    );
+    assert_eq!(
+        (first.context_speaker.as_deref(), first.line_no),
+        (Some("HARU"), 4)
+    );
+    let again = app
+        .import_script(&fixture("lantern_screenplay.txt"), &speaker("SENSEI KIRI"))
+        .unwrap();
     assert_eq!(app.persona(again).unwrap().card.slug, "sensei-kiri-2");
 }
 
@@ -93,7 +167,9 @@ fn real_single_character_files_import_in_every_encoding() {
     ];
     let (_dir, mut app) = open();
     for (file, transcode) in cases {
-        let Some(path) = shared_characters(file) else { continue };
+        let Some(path) = shared_characters(file) else {
+            continue;
+        };
         let text = std::fs::read_to_string(&path).unwrap();
         let bytes = match transcode {
             Some(encoding) => encoding.encode(&text).0.into_owned(),
@@ -102,26 +178,45 @@ fn real_single_character_files_import_in_every_encoding() {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         let preview = preview_script(&bytes, &stem, &ParseOptions::default()).unwrap();
         assert_eq!(preview.format, ScriptFormat::Plain, "{file}");
-        let id = app.import_script_bytes(&bytes, &stem, &ScriptImport::default()).unwrap();
+        let id = app
+            .import_script_bytes(&bytes, &stem, &ScriptImport::default())
+            .unwrap();
         let non_empty = text.lines().filter(|l| !l.trim().is_empty()).count();
         let stored = app.store.script_line_count(id).unwrap() as usize;
-        assert!(stored * 100 >= non_empty * 98 && stored <= non_empty, "{file}: {stored} of {non_empty} lines");
+        assert!(
+            stored * 100 >= non_empty * 98 && stored <= non_empty,
+            "{file}: {stored} of {non_empty} lines"
+        );
     }
 }
 
 #[test]
 fn aliases_merge_and_a_multi_speaker_script_needs_a_choice() {
     let (_dir, mut app) = open();
-    let err = app.import_script(&fixture("lantern.tsv"), &speaker("Momo")).unwrap_err();
+    let err = app
+        .import_script(&fixture("lantern.tsv"), &speaker("Momo"))
+        .unwrap_err();
     assert_eq!(
         (err.code(), err.to_string()),
-        ("SPEAKER_NOT_FOUND", r#"no speaker "MOMO" in the script; speakers: HARU (2), SENSEI KIRI (1)"#.to_string())
+        (
+            "SPEAKER_NOT_FOUND",
+            r#"no speaker "MOMO" in the script; speakers: HARU (2), SENSEI KIRI (1)"#.to_string()
+        )
     );
-    let script = b"BEN: Hello there.\nLUKE: Who are you?\nOBI-WAN: An old friend.\nLUKE: Ben?\nBEN: Yes.\n";
-    let err = app.import_script_bytes(script, "s.txt", &ScriptImport::default()).unwrap_err();
+    let script =
+        b"BEN: Hello there.\nLUKE: Who are you?\nOBI-WAN: An old friend.\nLUKE: Ben?\nBEN: Yes.\n";
+    let err = app
+        .import_script_bytes(script, "s.txt", &ScriptImport::default())
+        .unwrap_err();
     assert_eq!(err.code(), "SPEAKER_REQUIRED");
-    assert!(err.to_string().contains("BEN (2)") && err.to_string().contains("LUKE (2)"), "{err}");
-    let request = ScriptImport { aliases: vec!["Ben".into()], ..speaker("Obi-Wan") };
+    assert!(
+        err.to_string().contains("BEN (2)") && err.to_string().contains("LUKE (2)"),
+        "{err}"
+    );
+    let request = ScriptImport {
+        aliases: vec!["Ben".into()],
+        ..speaker("Obi-Wan")
+    };
     let id = app.import_script_bytes(script, "s.txt", &request).unwrap();
     assert_eq!(app.store.script_line_count(id).unwrap(), 3);
     assert_eq!(app.persona(id).unwrap().card.name, "Obi-Wan");
@@ -130,20 +225,34 @@ fn aliases_merge_and_a_multi_speaker_script_needs_a_choice() {
 #[test]
 fn the_pillow_written_card_imports_with_lorebook_extensions_and_avatar() {
     let (_dir, mut app) = open();
-    let (id, from) = app.import_file(&fixture("pillow_card.png"), &ScriptImport::default()).unwrap();
+    let (id, from) = app
+        .import_file(&fixture("pillow_card.png"), &ScriptImport::default())
+        .unwrap();
     assert_eq!(from, ImportedFrom::Card);
     let p = app.persona(id).unwrap().card;
     assert_eq!(
         (p.name.as_str(), p.first_message.as_str()),
-        ("Sensei Kiri", "(without turning) You are late. Pick up the bokken.")
+        (
+            "Sensei Kiri",
+            "(without turning) You are late. Pick up the bokken."
+        )
     );
     assert_eq!(p.card_json["spec"], "chara_card_v3", "ccv3 is preferred");
-    assert_eq!(p.card_json["data"]["extensions"]["depth_prompt"]["depth"], 4);
+    assert_eq!(
+        p.card_json["data"]["extensions"]["depth_prompt"]["depth"],
+        4
+    );
     let lore = app.lorebook(id).unwrap();
-    assert_eq!(lore.iter().map(|e| e.keys.join("/")).collect::<Vec<_>>(), vec!["bokken", "lantern/lanterns"]);
+    assert_eq!(
+        lore.iter().map(|e| e.keys.join("/")).collect::<Vec<_>>(),
+        vec!["bokken", "lantern/lanterns"]
+    );
     let avatar = std::fs::read(app.avatar_path(&p.slug)).unwrap();
     let chunks = cards::png::read_chunks(&avatar, "avatar").unwrap();
-    assert!(chunks.iter().all(|c| cards::png::text_chunk(c).is_none()), "the stored avatar drops the card chunks");
+    assert!(
+        chunks.iter().all(|c| cards::png::text_chunk(c).is_none()),
+        "the stored avatar drops the card chunks"
+    );
 }
 
 fn sample_profile() -> NewProfile {
@@ -161,14 +270,21 @@ fn sample_profile() -> NewProfile {
             catchphrase: false,
         }],
         rules: vec![],
-        traits: vec![PragmaticTraitRow { name: "imperatives".into(), value: 0.5, background: 0.1, z_or_ratio: 5.0 }],
+        traits: vec![PragmaticTraitRow {
+            name: "imperatives".into(),
+            value: 0.5,
+            background: 0.1,
+            z_or_ratio: 5.0,
+        }],
     }
 }
 
 #[test]
 fn exported_cards_import_back_to_the_same_persona_and_profile() {
     let (_dir, mut app) = open();
-    let id = app.import_script(&fixture("lantern_screenplay.txt"), &speaker("SENSEI KIRI")).unwrap();
+    let id = app
+        .import_script(&fixture("lantern_screenplay.txt"), &speaker("SENSEI KIRI"))
+        .unwrap();
     app.store.add_profile(id, &sample_profile()).unwrap();
     let out = tempfile::tempdir().unwrap();
     for format in ["png", "json", "charx"] {
@@ -176,18 +292,35 @@ fn exported_cards_import_back_to_the_same_persona_and_profile() {
         app.export_card(id, format.parse().unwrap(), &path).unwrap();
         let (_dir2, mut other) = open();
         let copy = other.import_card(&path).unwrap();
-        let (a, b) = (app.persona(id).unwrap().card, other.persona(copy).unwrap().card);
+        let (a, b) = (
+            app.persona(id).unwrap().card,
+            other.persona(copy).unwrap().card,
+        );
         assert_eq!(
-            NewPersona { card_json: a.card_json.clone(), source: a.source, ..b.clone() },
+            NewPersona {
+                card_json: a.card_json.clone(),
+                source: a.source,
+                ..b.clone()
+            },
             a,
             "{format}: all card fields"
         );
-        let profile = other.store.latest_profile(copy).unwrap().map(|r| stored_profile(&other.store, r).unwrap());
+        let profile = other
+            .store
+            .latest_profile(copy)
+            .unwrap()
+            .map(|r| stored_profile(&other.store, r).unwrap());
         assert_eq!(profile, Some(sample_profile()), "{format}");
         // Exporting the copy gives the same card again.
         let again = out.path().join(format!("again.{format}"));
-        other.export_card(copy, format.parse().unwrap(), &again).unwrap();
-        let card = |p: &Path| cards::read_card_bytes(&std::fs::read(p).unwrap(), "x").unwrap().card;
+        other
+            .export_card(copy, format.parse().unwrap(), &again)
+            .unwrap();
+        let card = |p: &Path| {
+            cards::read_card_bytes(&std::fs::read(p).unwrap(), "x")
+                .unwrap()
+                .card
+        };
         assert_eq!(card(&again), card(&path), "{format}");
     }
 }
@@ -227,7 +360,10 @@ fn bad_files_fail_with_a_clear_error_and_change_nothing() {
     let (dir, mut app) = open();
     let before = footprint(&app);
     let huge = dir.path().join("huge_transcript.txt");
-    std::fs::File::create(&huge).unwrap().set_len(200 << 20).unwrap(); // sparse: no 200 MB written
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(200 << 20)
+        .unwrap(); // sparse: no 200 MB written
     let write = |name: &str, bytes: &[u8]| {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
@@ -236,24 +372,54 @@ fn bad_files_fail_with_a_clear_error_and_change_nothing() {
     let mut bad_crc = std::fs::read(fixture("pillow_card.png")).unwrap();
     bad_crc[40] ^= 0xff;
     let mut zip_escape = std::io::Cursor::new(Vec::new());
-    cards::charx::write_charx(&mut zip_escape, "{}", &[("../../outside.txt".into(), b"x".to_vec())]).unwrap();
+    cards::charx::write_charx(
+        &mut zip_escape,
+        "{}",
+        &[("../../outside.txt".into(), b"x".to_vec())],
+    )
+    .unwrap();
     let cases = [
         (huge, "FILE_TOO_LARGE", "209715200 bytes"),
-        (write("two.txt", b"REN: Hi.\nTSUBAKI: Hmph.\n"), "SPEAKER_REQUIRED", "choose one of REN (1), TSUBAKI (1)"),
-        (write("blank.txt", b"\r\n \r\n"), "SCRIPT_INVALID", "no speakers found"),
-        (write("anon.srt", b"1\n00:00:01,000 --> 00:00:02,000\nHello.\n"), "SCRIPT_INVALID", "no speakers found"),
+        (
+            write("two.txt", b"REN: Hi.\nTSUBAKI: Hmph.\n"),
+            "SPEAKER_REQUIRED",
+            "choose one of REN (1), TSUBAKI (1)",
+        ),
+        (
+            write("blank.txt", b"\r\n \r\n"),
+            "SCRIPT_INVALID",
+            "no speakers found",
+        ),
+        (
+            write("anon.srt", b"1\n00:00:01,000 --> 00:00:02,000\nHello.\n"),
+            "SCRIPT_INVALID",
+            "no speakers found",
+        ),
         (write("empty.csv", b""), "SCRIPT_INVALID", "empty"),
         (write("bad_crc.png", &bad_crc), "PNG_INVALID", "bad CRC"),
-        (write("truncated.png", &bad_crc[..100]), "PNG_INVALID", "bad_crc"),
-        (write("escape.charx", &zip_escape.into_inner()), "ARCHIVE_UNSAFE", "../../outside.txt"),
         (
-            write("shape.json", br#"{"spec":"chara_card_v3","data":{"name":["Kiri"]}}"#),
+            write("truncated.png", &bad_crc[..100]),
+            "PNG_INVALID",
+            "bad_crc",
+        ),
+        (
+            write("escape.charx", &zip_escape.into_inner()),
+            "ARCHIVE_UNSAFE",
+            "../../outside.txt",
+        ),
+        (
+            write(
+                "shape.json",
+                br#"{"spec":"chara_card_v3","data":{"name":["Kiri"]}}"#,
+            ),
             "CARD_INVALID",
             "shape.json: field `name` should be a string",
         ),
     ];
     for (path, code, needle) in cases {
-        let err = app.import_file(&path, &ScriptImport::default()).unwrap_err();
+        let err = app
+            .import_file(&path, &ScriptImport::default())
+            .unwrap_err();
         assert_eq!(err.code(), code, "{}: {err}", path.display());
         let shown = err.to_string().replace("truncated.png", "bad_crc");
         assert!(shown.contains(needle), "{}: {err}", path.display());
@@ -276,8 +442,14 @@ fn an_import_that_fails_midway_leaves_the_database_as_it_was() {
     let (_dir, mut app) = open();
     let before = footprint(&app);
     fail_writes_to(&app, "script_lines");
-    assert!(app.import_script(&fixture("lantern_screenplay.txt"), &speaker("HARU")).is_err());
-    assert_eq!(footprint(&app), before, "persona row rolled back with its lines");
+    assert!(app
+        .import_script(&fixture("lantern_screenplay.txt"), &speaker("HARU"))
+        .is_err());
+    assert_eq!(
+        footprint(&app),
+        before,
+        "persona row rolled back with its lines"
+    );
 
     let (_dir, mut app) = open();
     let id = app.import_card(&fixture("pillow_card.png")).unwrap();
@@ -287,21 +459,36 @@ fn an_import_that_fails_midway_leaves_the_database_as_it_was() {
     let before = footprint(&app);
     fail_writes_to(&app, "pragmatic_traits"); // the last rows of the embedded profile
     assert!(app.import_card(&card).is_err());
-    assert_eq!(footprint(&app), before, "no persona, no profile, no avatar file");
+    assert_eq!(
+        footprint(&app),
+        before,
+        "no persona, no profile, no avatar file"
+    );
 }
 
 #[test]
 fn reimport_adds_lines_and_a_new_profile_version_keeping_the_old() {
     let (_dir, mut app) = open();
-    let id = app.import_script(&fixture("lantern_screenplay.txt"), &speaker("HARU")).unwrap();
-    let first = app.store.latest_profile(id).unwrap().expect("import stores a profile");
+    let id = app
+        .import_script(&fixture("lantern_screenplay.txt"), &speaker("HARU"))
+        .unwrap();
+    let first = app
+        .store
+        .latest_profile(id)
+        .unwrap()
+        .expect("import stores a profile");
     let lines_before = app.store.script_line_count(id).unwrap();
-    let second = app.reimport_lines(id, &fixture("lantern.csv"), None, &ParseOptions::default()).unwrap();
+    let second = app
+        .reimport_lines(id, &fixture("lantern.csv"), None, &ParseOptions::default())
+        .unwrap();
     assert_eq!((first.version, second.version), (1, 2));
     assert!(app.store.script_line_count(id).unwrap() > lines_before);
     assert_eq!(second.line_count, app.store.script_line_count(id).unwrap());
     let versions = app.store.profile_versions(id).unwrap();
-    assert_eq!(versions.iter().map(|v| v.line_count).collect::<Vec<_>>(), vec![first.line_count, second.line_count]);
+    assert_eq!(
+        versions.iter().map(|v| v.line_count).collect::<Vec<_>>(),
+        vec![first.line_count, second.line_count]
+    );
 }
 
 #[test]

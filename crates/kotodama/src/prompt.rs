@@ -8,7 +8,9 @@ fn fill(text: &str, char_name: &str, user: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find("{{") {
-        let Some(close) = rest[open..].find("}}") else { break };
+        let Some(close) = rest[open..].find("}}") else {
+            break;
+        };
         out.push_str(&rest[..open]);
         let inner = &rest[open + 2..open + close];
         match inner.trim().to_ascii_lowercase().as_str() {
@@ -27,16 +29,29 @@ pub fn system_prompt(card: &NewPersona, user: &str) -> String {
     if !card.system_prompt.trim().is_empty() {
         return fill(card.system_prompt.trim(), name, user);
     }
-    let mut parts = vec![format!("You are {name}. Stay in character: speak as {name} would, never as an assistant.")];
-    for (label, field) in [("", &card.description), ("Personality: ", &card.personality), ("Scenario: ", &card.scenario)] {
+    let mut parts = vec![format!(
+        "You are {name}. Stay in character: speak as {name} would, never as an assistant."
+    )];
+    for (label, field) in [
+        ("", &card.description),
+        ("Personality: ", &card.personality),
+        ("Scenario: ", &card.scenario),
+    ] {
         if !field.trim().is_empty() {
             parts.push(format!("{label}{}", fill(field.trim(), name, user)));
         }
     }
-    let examples: Vec<&str> =
-        card.example_dialogue.lines().map(str::trim).filter(|l| !l.is_empty() && *l != "<START>").collect();
+    let examples: Vec<&str> = card
+        .example_dialogue
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "<START>")
+        .collect();
     if !examples.is_empty() {
-        parts.push(format!("How {name} speaks:\n{}", fill(&examples.join("\n"), name, user)));
+        parts.push(format!(
+            "How {name} speaks:\n{}",
+            fill(&examples.join("\n"), name, user)
+        ));
     }
     parts.join("\n\n")
 }

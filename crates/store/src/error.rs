@@ -8,13 +8,23 @@ pub enum Error {
     #[error("{path} is a SQLite database of another application (application_id {found:#x}); it was left untouched")]
     ForeignDatabase { path: PathBuf, found: i32 },
     #[error("{path} was written by a newer Kotodama (schema {found}, this build knows up to {known}); it was left untouched")]
-    NewerSchema { path: PathBuf, found: i64, known: i64 },
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("cannot create the data folder {path}: {source}")]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: i64 },
     #[error("invalid value in column {column}: {detail}")]
-    InvalidColumn { column: &'static str, detail: String },
+    InvalidColumn {
+        column: &'static str,
+        detail: String,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("JSON column error: {0}")]

@@ -17,7 +17,9 @@ pub use repo::chats::{Chat, Message, MessageSource, NewMessage, Role, StyleScore
 pub use repo::jobs::{Job, JobState, NewJob};
 pub use repo::models::{ModelRecord, NewModel};
 pub use repo::personas::{NewPersona, Persona, PersonaSource};
-pub use repo::profiles::{GrammarRuleRow, LexicalSignatureRow, NewProfile, PragmaticTraitRow, ProfileRecord};
+pub use repo::profiles::{
+    GrammarRuleRow, LexicalSignatureRow, NewProfile, PragmaticTraitRow, ProfileRecord,
+};
 pub use repo::script_lines::{NewScriptLine, ScriptLine};
 
 /// Milliseconds since the Unix epoch, the timestamp unit of every table.

@@ -16,7 +16,10 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// An open Kotodama database. Cheap to open; one per thread or behind a mutex (rusqlite connections are
@@ -31,18 +34,26 @@ impl Store {
     /// SQLite database, or belongs to another application, or to a newer Kotodama, is refused unchanged.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
         refuse_non_sqlite(path)?;
         let mut conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Write transactions take the write lock up front: a deferred one that read first cannot be
         // upgraded once another process has committed (SQLITE_BUSY without waiting), an immediate one waits.
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
-        let mut store = Store { conn, path: path.to_path_buf() };
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
         // SQLite skips the busy handler in some lock upgrades (switching to WAL while another process
         // creates the file), so the whole idempotent set-up is retried while another instance holds a lock.
         let started = Instant::now();
@@ -70,12 +81,16 @@ impl Store {
 
     /// The schema version this database is at.
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     /// Runs SQLite's own consistency check; `Ok(true)` when the file is sound.
     pub fn integrity_ok(&self) -> Result<bool> {
-        let verdict: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let verdict: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(verdict == "ok")
     }
 
@@ -83,10 +98,16 @@ impl Store {
         let known = MIGRATIONS.len() as i64;
         loop {
             // IMMEDIATE takes the write lock first, so two processes opening a fresh file migrate once.
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
             if version > known {
-                return Err(Error::NewerSchema { path: self.path.clone(), found: version, known });
+                return Err(Error::NewerSchema {
+                    path: self.path.clone(),
+                    found: version,
+                    known,
+                });
             }
             if version == known {
                 return Ok(());
@@ -104,7 +125,12 @@ fn refuse_non_sqlite(path: &Path) -> Result<()> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::CreateDir { path: path.to_path_buf(), source: e }),
+        Err(e) => {
+            return Err(Error::CreateDir {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
     };
     let mut header = [0u8; 16];
     let mut read = 0;
@@ -112,13 +138,19 @@ fn refuse_non_sqlite(path: &Path) -> Result<()> {
         match file.read(&mut header[read..]) {
             Ok(0) => break,
             Ok(n) => read += n,
-            Err(_) => return Err(Error::NotADatabase { path: path.to_path_buf() }),
+            Err(_) => {
+                return Err(Error::NotADatabase {
+                    path: path.to_path_buf(),
+                })
+            }
         }
     }
     match read {
         0 => Ok(()), // an empty file is a database that has not been written yet
         16 if &header == SQLITE_MAGIC => Ok(()),
-        _ => Err(Error::NotADatabase { path: path.to_path_buf() }),
+        _ => Err(Error::NotADatabase {
+            path: path.to_path_buf(),
+        }),
     }
 }
 
@@ -137,7 +169,10 @@ fn refuse_foreign(conn: &Connection, path: &Path) -> Result<()> {
     if app_id == APPLICATION_ID || (app_id == 0 && objects == 0) {
         return Ok(()); // ours, or a fresh database
     }
-    Err(Error::ForeignDatabase { path: path.to_path_buf(), found: app_id })
+    Err(Error::ForeignDatabase {
+        path: path.to_path_buf(),
+        found: app_id,
+    })
 }
 
 #[cfg(test)]
@@ -154,9 +189,15 @@ mod tests {
         let path = dir.path().join("nested/kotodama.db");
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
-        let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        let mode: String = store
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = store.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        let fk: i64 = store
+            .conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
         assert_eq!(fk, 1);
         drop(store);
         // Reopening is a no-op migration.
@@ -182,11 +223,18 @@ mod tests {
         let path = dir.path().join("kotodama.db");
         {
             let other = Connection::open(&path).unwrap();
-            other.execute_batch("CREATE TABLE recipes (name TEXT); INSERT INTO recipes VALUES ('miso');").unwrap();
+            other
+                .execute_batch(
+                    "CREATE TABLE recipes (name TEXT); INSERT INTO recipes VALUES ('miso');",
+                )
+                .unwrap();
         }
         let before = sha(&path);
         let err = Store::open(&path).err().expect("must refuse");
-        assert!(matches!(err, Error::ForeignDatabase { found: 0, .. }), "{err}");
+        assert!(
+            matches!(err, Error::ForeignDatabase { found: 0, .. }),
+            "{err}"
+        );
         assert_eq!(sha(&path), before);
     }
 
@@ -208,7 +256,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kotodama.db");
         std::fs::write(&path, b"SQLite for").unwrap();
-        assert!(matches!(Store::open(&path), Err(Error::NotADatabase { .. })));
+        assert!(matches!(
+            Store::open(&path),
+            Err(Error::NotADatabase { .. })
+        ));
     }
 
     #[test]
@@ -222,7 +273,9 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut store = Store::open(&path).unwrap();
                     for i in 0..40 {
-                        store.insert_persona(&sample_card(&format!("w{w}-{i}")), &[], None).unwrap();
+                        store
+                            .insert_persona(&sample_card(&format!("w{w}-{i}")), &[], None)
+                            .unwrap();
                     }
                 })
             })

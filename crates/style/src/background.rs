@@ -26,24 +26,31 @@ impl Background {
         flate2::read::GzDecoder::new(bytes)
             .read_to_string(&mut text)
             .map_err(|e| corrupt("background table", e.to_string()))?;
-        let body = text.strip_prefix(MAGIC).ok_or_else(|| corrupt("background table", "bad magic"))?;
+        let body = text
+            .strip_prefix(MAGIC)
+            .ok_or_else(|| corrupt("background table", "bad magic"))?;
         let mut log10 = HashMap::with_capacity(130_000);
         let mut max_bucket = 0u32;
         for line in body.lines() {
             let mut fields = line.split('\t');
-            let bucket: u32 = fields
-                .next()
-                .and_then(|b| b.parse().ok())
-                .ok_or_else(|| corrupt("background table", format!("bad bucket line {line:.40}")))?;
+            let bucket: u32 = fields.next().and_then(|b| b.parse().ok()).ok_or_else(|| {
+                corrupt("background table", format!("bad bucket line {line:.40}"))
+            })?;
             max_bucket = max_bucket.max(bucket);
             for key in fields {
-                log10.entry(key.to_string()).or_insert(-(bucket as f32) / 100.0);
+                log10
+                    .entry(key.to_string())
+                    .or_insert(-(bucket as f32) / 100.0);
             }
         }
         if log10.is_empty() {
             return Err(corrupt("background table", "no entries"));
         }
-        Ok(Self { log10, floor: -(max_bucket as f32) / 100.0 - 0.5, per_char })
+        Ok(Self {
+            log10,
+            floor: -(max_bucket as f32) / 100.0 - 0.5,
+            per_char,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -71,7 +78,8 @@ impl Background {
                 _ => {
                     let mut total = self.key_log10(&format!("{}{}", parts[0], parts[1]));
                     for w in parts.windows(2).skip(1) {
-                        total += self.key_log10(&format!("{}{}", w[0], w[1])) - self.key_log10(w[0]);
+                        total +=
+                            self.key_log10(&format!("{}{}", w[0], w[1])) - self.key_log10(w[0]);
                     }
                     total
                 }

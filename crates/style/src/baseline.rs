@@ -35,8 +35,14 @@ impl TfidfCentroids {
                 *df.entry(g).or_default() += 1.0;
             }
         }
-        let idf: HashMap<String, f64> = df.into_iter().map(|(g, d)| (g, ((1.0 + n_docs) / (1.0 + d)).ln() + 1.0)).collect();
-        let mut model = Self { idf, centroids: Vec::new() };
+        let idf: HashMap<String, f64> = df
+            .into_iter()
+            .map(|(g, d)| (g, ((1.0 + n_docs) / (1.0 + d)).ln() + 1.0))
+            .collect();
+        let mut model = Self {
+            idf,
+            centroids: Vec::new(),
+        };
         model.centroids = classes
             .iter()
             .map(|docs| {
@@ -67,8 +73,20 @@ impl TfidfCentroids {
     /// Index of the class whose centroid is most similar to `text`.
     pub fn predict(&self, text: &str) -> usize {
         let v = self.vectorize(text);
-        let sims = self.centroids.iter().map(|c| v.iter().map(|(g, x)| x * c.get(g).unwrap_or(&0.0)).sum::<f64>());
-        sims.enumerate().fold((0, f64::NEG_INFINITY), |best, (i, s)| if s > best.1 { (i, s) } else { best }).0
+        let sims = self.centroids.iter().map(|c| {
+            v.iter()
+                .map(|(g, x)| x * c.get(g).unwrap_or(&0.0))
+                .sum::<f64>()
+        });
+        sims.enumerate()
+            .fold((0, f64::NEG_INFINITY), |best, (i, s)| {
+                if s > best.1 {
+                    (i, s)
+                } else {
+                    best
+                }
+            })
+            .0
     }
 }
 
@@ -78,7 +96,10 @@ mod tests {
 
     #[test]
     fn picks_the_closer_class() {
-        let m = TfidfCentroids::fit(&[vec!["the cat sat on the mat", "cats and mats"], vec!["quantum physics lecture", "physics of quanta"]]);
+        let m = TfidfCentroids::fit(&[
+            vec!["the cat sat on the mat", "cats and mats"],
+            vec!["quantum physics lecture", "physics of quanta"],
+        ]);
         assert_eq!(m.predict("a cat on a mat"), 0);
         assert_eq!(m.predict("quantum lecture"), 1);
     }

@@ -1,7 +1,7 @@
 //! Turns raw lines into analyzable sentences, counting what had to be skipped.
 
-use crate::text::{self, Language};
 use crate::tags::Tag;
+use crate::text::{self, Language};
 
 /// Lines longer than this (after normalization) are skipped and counted: they are almost always
 /// pasted prose or binary junk, and they would dominate time and memory.
@@ -47,7 +47,10 @@ impl Document {
 
 /// Normalizes and splits lines; `tag` assigns POS tags to English sentences.
 pub fn prepare(raw: &[&str], tag: &dyn Fn(&[&str]) -> Vec<Tag>) -> Document {
-    let mut stats = InputStats { lines_total: raw.len(), ..InputStats::default() };
+    let mut stats = InputStats {
+        lines_total: raw.len(),
+        ..InputStats::default()
+    };
     let mut lines = Vec::new();
     for line in raw {
         if line.chars().nth(MAX_LINE_CHARS * 2).is_some() {
@@ -78,11 +81,22 @@ pub fn prepare(raw: &[&str], tag: &dyn Fn(&[&str]) -> Vec<Tag>) -> Document {
             } else {
                 (Vec::new(), Vec::new())
             };
-            sentences.push(Sentence { line: i, text: s.to_string(), words, ptb, tags });
+            sentences.push(Sentence {
+                line: i,
+                text: s.to_string(),
+                words,
+                ptb,
+                tags,
+            });
         }
     }
     stats.lines_used = lines.len();
-    Document { language, lines, sentences, stats }
+    Document {
+        language,
+        lines,
+        sentences,
+        stats,
+    }
 }
 
 #[cfg(test)]
@@ -92,7 +106,10 @@ mod tests {
     #[test]
     fn counts_skipped_lines() {
         let long = "a".repeat(MAX_LINE_CHARS + 10);
-        let doc = prepare(&["Hi there. Bye!", "", "   ...", &long, "bad \u{FFFD} byte"], &|t| vec![0; t.len()]);
+        let doc = prepare(
+            &["Hi there. Bye!", "", "   ...", &long, "bad \u{FFFD} byte"],
+            &|t| vec![0; t.len()],
+        );
         assert_eq!(doc.stats.lines_total, 5);
         assert_eq!(doc.stats.lines_used, 2);
         assert_eq!(doc.stats.lines_empty, 2);

@@ -19,5 +19,8 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 pub(crate) fn corrupt(asset: &'static str, reason: impl Into<String>) -> Error {
-    Error::CorruptAsset { asset, reason: reason.into() }
+    Error::CorruptAsset {
+        asset,
+        reason: reason.into(),
+    }
 }

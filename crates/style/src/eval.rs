@@ -44,13 +44,33 @@ pub fn metrics(gold: &[usize], predicted: &[usize], classes: usize) -> Metrics {
     let correct = gold.iter().zip(predicted).filter(|(g, p)| g == p).count();
     let f1s: Vec<f64> = (0..classes)
         .map(|c| {
-            let tp = gold.iter().zip(predicted).filter(|(g, p)| **g == c && **p == c).count() as f64;
-            let fp = gold.iter().zip(predicted).filter(|(g, p)| **g != c && **p == c).count() as f64;
-            let fn_ = gold.iter().zip(predicted).filter(|(g, p)| **g == c && **p != c).count() as f64;
-            if tp == 0.0 { 0.0 } else { 2.0 * tp / (2.0 * tp + fp + fn_) }
+            let tp = gold
+                .iter()
+                .zip(predicted)
+                .filter(|(g, p)| **g == c && **p == c)
+                .count() as f64;
+            let fp = gold
+                .iter()
+                .zip(predicted)
+                .filter(|(g, p)| **g != c && **p == c)
+                .count() as f64;
+            let fn_ = gold
+                .iter()
+                .zip(predicted)
+                .filter(|(g, p)| **g == c && **p != c)
+                .count() as f64;
+            if tp == 0.0 {
+                0.0
+            } else {
+                2.0 * tp / (2.0 * tp + fp + fn_)
+            }
         })
         .collect();
-    Metrics { accuracy: correct as f64 / n.max(1) as f64, macro_f1: f1s.iter().sum::<f64>() / classes.max(1) as f64, n }
+    Metrics {
+        accuracy: correct as f64 / n.max(1) as f64,
+        macro_f1: f1s.iter().sum::<f64>() / classes.max(1) as f64,
+        n,
+    }
 }
 
 pub struct AttributionRow {
@@ -74,16 +94,28 @@ const METHODS: &[(&str, Weights)] = &[
 
 /// Trains a profile per character on 80% of its lines and attributes the held-out lines, one by one
 /// and in windows of `WINDOW` consecutive lines. `progress` gets a short message per stage.
-pub fn attribution(chars: &[Character], res: &Resources, progress: &dyn Fn(&str)) -> Result<AttributionReport> {
-    let splits: Vec<(Vec<String>, Vec<Vec<String>>)> = chars.iter().map(|c| split_blocks(&c.lines)).collect();
+pub fn attribution(
+    chars: &[Character],
+    res: &Resources,
+    progress: &dyn Fn(&str),
+) -> Result<AttributionReport> {
+    let splits: Vec<(Vec<String>, Vec<Vec<String>>)> =
+        chars.iter().map(|c| split_blocks(&c.lines)).collect();
     let mut profiles: Vec<StyleProfile> = Vec::new();
     for (c, (train, _)) in chars.iter().zip(&splits) {
         progress(&format!("profiling {}", c.name));
         let refs: Vec<&str> = train.iter().map(String::as_str).collect();
         profiles.push(analyze_speaker(&refs, &[], Some(&c.name), res)?);
     }
-    let named: Vec<(&str, &StyleProfile)> = chars.iter().map(|c| c.name.as_str()).zip(&profiles).collect();
-    let train_refs: Vec<Vec<&str>> = splits.iter().map(|(t, _)| t.iter().map(String::as_str).collect()).collect();
+    let named: Vec<(&str, &StyleProfile)> = chars
+        .iter()
+        .map(|c| c.name.as_str())
+        .zip(&profiles)
+        .collect();
+    let train_refs: Vec<Vec<&str>> = splits
+        .iter()
+        .map(|(t, _)| t.iter().map(String::as_str).collect())
+        .collect();
     let baseline = TfidfCentroids::fit(&train_refs);
 
     // Items: (gold class, text) for single lines and for windows.
@@ -92,14 +124,23 @@ pub fn attribution(chars: &[Character], res: &Resources, progress: &dyn Fn(&str)
     for (ci, (_, blocks)) in splits.iter().enumerate() {
         for block in blocks {
             line_items.extend(block.iter().map(|l| (ci, l.clone())));
-            window_items.extend(block.chunks(WINDOW).filter(|w| w.len() == WINDOW).map(|w| (ci, w.join("\n"))));
+            window_items.extend(
+                block
+                    .chunks(WINDOW)
+                    .filter(|w| w.len() == WINDOW)
+                    .map(|w| (ci, w.join("\n"))),
+            );
         }
     }
     let index_of = |name: &str| chars.iter().position(|c| c.name == name).unwrap_or(0);
     let k = chars.len();
     let mut rows: Vec<AttributionRow> = METHODS
         .iter()
-        .map(|(m, _)| AttributionRow { method: m, lines: metrics(&[], &[], k), windows: metrics(&[], &[], k) })
+        .map(|(m, _)| AttributionRow {
+            method: m,
+            lines: metrics(&[], &[], k),
+            windows: metrics(&[], &[], k),
+        })
         .collect();
     for (kind, items) in [("lines", &line_items), ("windows", &window_items)] {
         progress(&format!("attributing {} {kind}", items.len()));
@@ -108,18 +149,40 @@ pub fn attribution(chars: &[Character], res: &Resources, progress: &dyn Fn(&str)
         for (row, (_, w)) in rows.iter_mut().zip(METHODS) {
             let predicted: Vec<usize> = prepared
                 .iter()
-                .map(|t| attribute_prepared(t, &named, res, *w).first().map_or(0, |(n, _)| index_of(n)))
+                .map(|t| {
+                    attribute_prepared(t, &named, res, *w)
+                        .first()
+                        .map_or(0, |(n, _)| index_of(n))
+                })
                 .collect();
             let m = metrics(&gold, &predicted, k);
-            if kind == "lines" { row.lines = m } else { row.windows = m }
+            if kind == "lines" {
+                row.lines = m
+            } else {
+                row.windows = m
+            }
         }
     }
-    let base_lines: Vec<usize> = line_items.iter().map(|(_, t)| baseline.predict(t)).collect();
-    let base_windows: Vec<usize> = window_items.iter().map(|(_, t)| baseline.predict(t)).collect();
+    let base_lines: Vec<usize> = line_items
+        .iter()
+        .map(|(_, t)| baseline.predict(t))
+        .collect();
+    let base_windows: Vec<usize> = window_items
+        .iter()
+        .map(|(_, t)| baseline.predict(t))
+        .collect();
     rows.push(AttributionRow {
         method: "baseline: char-3-gram TF-IDF centroid",
-        lines: metrics(&line_items.iter().map(|(g, _)| *g).collect::<Vec<_>>(), &base_lines, k),
-        windows: metrics(&window_items.iter().map(|(g, _)| *g).collect::<Vec<_>>(), &base_windows, k),
+        lines: metrics(
+            &line_items.iter().map(|(g, _)| *g).collect::<Vec<_>>(),
+            &base_lines,
+            k,
+        ),
+        windows: metrics(
+            &window_items.iter().map(|(g, _)| *g).collect::<Vec<_>>(),
+            &base_windows,
+            k,
+        ),
     });
     let characters = chars
         .iter()

@@ -44,14 +44,19 @@ impl Grammar {
     }
 
     pub fn rule_count(&self) -> usize {
-        self.binary.values().map(Vec::len).sum::<usize>() + self.unary_by_child.iter().map(Vec::len).sum::<usize>()
+        self.binary.values().map(Vec::len).sum::<usize>()
+            + self.unary_by_child.iter().map(Vec::len).sum::<usize>()
     }
 
     /// Maximum-likelihood PCFG from binarized trees (unary self-loops dropped).
     pub fn estimate(binarized: &[Tree]) -> Self {
         let mut counts: HashMap<(String, Vec<String>), f64> = HashMap::new();
         let mut lhs_totals: HashMap<String, f64> = HashMap::new();
-        fn walk(t: &Tree, counts: &mut HashMap<(String, Vec<String>), f64>, totals: &mut HashMap<String, f64>) {
+        fn walk(
+            t: &Tree,
+            counts: &mut HashMap<(String, Vec<String>), f64>,
+            totals: &mut HashMap<String, f64>,
+        ) {
             if t.is_preterminal() {
                 return;
             }
@@ -62,9 +67,19 @@ impl Grammar {
             }
             t.children.iter().for_each(|c| walk(c, counts, totals));
         }
-        binarized.iter().for_each(|t| walk(t, &mut counts, &mut lhs_totals));
-        let mut g = Grammar { symbols: TAGS.iter().map(|t| t.to_string()).collect(), ..Default::default() };
-        let mut ids: HashMap<String, Sym> = g.symbols.iter().enumerate().map(|(i, s)| (s.clone(), i as Sym)).collect();
+        binarized
+            .iter()
+            .for_each(|t| walk(t, &mut counts, &mut lhs_totals));
+        let mut g = Grammar {
+            symbols: TAGS.iter().map(|t| t.to_string()).collect(),
+            ..Default::default()
+        };
+        let mut ids: HashMap<String, Sym> = g
+            .symbols
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i as Sym))
+            .collect();
         let mut rules: Vec<_> = counts.into_iter().collect();
         rules.sort_by(|a, b| a.0.cmp(&b.0));
         let mut intern = |name: &str, g: &mut Grammar| -> Sym {
@@ -142,7 +157,9 @@ impl Grammar {
 
     pub fn from_bytes(gz: &[u8]) -> Result<Self> {
         let mut text = String::new();
-        flate2::read::GzDecoder::new(gz).read_to_string(&mut text).map_err(|e| corrupt("grammar", e.to_string()))?;
+        flate2::read::GzDecoder::new(gz)
+            .read_to_string(&mut text)
+            .map_err(|e| corrupt("grammar", e.to_string()))?;
         let mut lines = text.lines();
         if lines.next() != Some(MAGIC) {
             return Err(corrupt("grammar", "bad magic"));
@@ -154,22 +171,38 @@ impl Grammar {
                 Some("S") => {
                     g.symbols = f.map(str::to_string).collect();
                     g.unary_by_child = vec![Vec::new(); g.symbols.len()];
-                    g.start = g.symbols.iter().position(|s| s == START).ok_or_else(|| corrupt("grammar", "no ROOT"))?
+                    g.start = g
+                        .symbols
+                        .iter()
+                        .position(|s| s == START)
+                        .ok_or_else(|| corrupt("grammar", "no ROOT"))?
                         as Sym;
                 }
                 Some("R") => {
-                    let lp: f32 = f.next().and_then(|x| x.parse().ok()).ok_or_else(|| corrupt("grammar", line))?;
+                    let lp: f32 = f
+                        .next()
+                        .and_then(|x| x.parse().ok())
+                        .ok_or_else(|| corrupt("grammar", line))?;
                     let ids: Vec<Sym> = f
-                        .map(|x| x.parse::<Sym>().ok().filter(|&s| usize::from(s) < g.symbols.len()))
+                        .map(|x| {
+                            x.parse::<Sym>()
+                                .ok()
+                                .filter(|&s| usize::from(s) < g.symbols.len())
+                        })
                         .collect::<Option<_>>()
                         .ok_or_else(|| corrupt("grammar", format!("bad rule line {line:.60}")))?;
                     match ids.split_first() {
-                        Some((&a, kids)) if (1..=2).contains(&kids.len()) => g.add_rule(a, kids, lp),
+                        Some((&a, kids)) if (1..=2).contains(&kids.len()) => {
+                            g.add_rule(a, kids, lp)
+                        }
                         _ => return Err(corrupt("grammar", format!("bad rule arity {line:.60}"))),
                     }
                 }
                 Some("B") => {
-                    let count: u32 = f.next().and_then(|x| x.parse().ok()).ok_or_else(|| corrupt("grammar", line))?;
+                    let count: u32 = f
+                        .next()
+                        .and_then(|x| x.parse().ok())
+                        .ok_or_else(|| corrupt("grammar", line))?;
                     let rule = f.next().ok_or_else(|| corrupt("grammar", line))?;
                     g.background_rules.insert(rule.to_string(), count);
                 }

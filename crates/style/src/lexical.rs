@@ -84,7 +84,9 @@ impl NgramCounts {
 
 fn parts(term: &str, lang: Language) -> Vec<&str> {
     if joiner(lang).is_empty() {
-        term.char_indices().map(|(i, c)| &term[i..i + c.len_utf8()]).collect()
+        term.char_indices()
+            .map(|(i, c)| &term[i..i + c.len_utf8()])
+            .collect()
     } else {
         term.split(' ').collect()
     }
@@ -126,7 +128,12 @@ pub fn signatures(
             pmi_vs_others,
             count: e.count,
             rate_per_1k: f64::from(e.count) * 1000.0 / total,
-            examples: e.lines.iter().take(MAX_EXAMPLES).map(|&l| doc.lines[l].clone()).collect(),
+            examples: e
+                .lines
+                .iter()
+                .take(MAX_EXAMPLES)
+                .map(|&l| doc.lines[l].clone())
+                .collect(),
         };
         if n >= 2 && e.lines.len() >= CATCHPHRASE_MIN_LINES {
             phrases.push(sig.clone());
@@ -139,7 +146,10 @@ pub fn signatures(
     }
     let mut lexical = top(words, TOP_WORDS);
     lexical.extend(top(multi, TOP_PHRASES));
-    (top(lexical, TOP_WORDS + TOP_PHRASES), top(phrases, TOP_CATCHPHRASES))
+    (
+        top(lexical, TOP_WORDS + TOP_PHRASES),
+        top(phrases, TOP_CATCHPHRASES),
+    )
 }
 
 fn top(mut sigs: Vec<LexicalSignature>, k: usize) -> Vec<LexicalSignature> {
@@ -165,7 +175,8 @@ pub fn term_weights(doc: &Document, bg: &Background, keep: usize) -> Vec<crate::
         .take(keep)
         .map(|(t, c)| crate::WeightedTerm {
             term: t.clone(),
-            weight: (((f64::from(c) - DISCOUNT) / total).log2() - bg.log2_prob(&[t.as_str()])) as f32,
+            weight: (((f64::from(c) - DISCOUNT) / total).log2() - bg.log2_prob(&[t.as_str()]))
+                as f32,
         })
         .collect()
 }
@@ -180,23 +191,50 @@ mod tests {
         // Filler lines of made-up words that never repeat, plus a phrase planted in 8 of them.
         const SYL: [&str; 8] = ["ka", "mo", "ri", "te", "su", "no", "ba", "lu"];
         let word = |k: usize| format!("{}{}{}", SYL[k % 8], SYL[(k / 8) % 8], SYL[(k / 64) % 8]);
-        let mut lines: Vec<String> =
-            (0..60).map(|i| format!("{} {} {} {}.", word(4 * i), word(4 * i + 1), word(4 * i + 2), word(4 * i + 3))).collect();
+        let mut lines: Vec<String> = (0..60)
+            .map(|i| {
+                format!(
+                    "{} {} {} {}.",
+                    word(4 * i),
+                    word(4 * i + 1),
+                    word(4 * i + 2),
+                    word(4 * i + 3)
+                )
+            })
+            .collect();
         for i in 0..8 {
             lines[i * 7].push_str(" Believe it or not!");
         }
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         let doc = crate::profile::prepare(&refs, resources());
         let (_, catchphrases) = signatures(&doc, None, &resources().background_en);
-        assert!("believe it or not".contains(&catchphrases[0].term) && catchphrases[0].n >= 2, "{catchphrases:?}");
-        assert!(catchphrases.iter().all(|c| "believe it or not".contains(&c.term)), "{catchphrases:?}");
+        assert!(
+            "believe it or not".contains(&catchphrases[0].term) && catchphrases[0].n >= 2,
+            "{catchphrases:?}"
+        );
+        assert!(
+            catchphrases
+                .iter()
+                .all(|c| "believe it or not".contains(&c.term)),
+            "{catchphrases:?}"
+        );
         assert!(catchphrases[0].examples.len() == 3 && catchphrases[0].count == 8);
     }
 
     #[test]
     fn others_filter_shared_vocabulary() {
-        let me = ["The sword is sharp today.", "My sword never lies.", "A sword, a sword!", "Sharpen the sword."];
-        let others = ["The sword is sharp.", "Your sword is dull.", "I sold a sword.", "Swords everywhere, sword sword."];
+        let me = [
+            "The sword is sharp today.",
+            "My sword never lies.",
+            "A sword, a sword!",
+            "Sharpen the sword.",
+        ];
+        let others = [
+            "The sword is sharp.",
+            "Your sword is dull.",
+            "I sold a sword.",
+            "Swords everywhere, sword sword.",
+        ];
         let res = resources();
         let doc = crate::profile::prepare(&me, res);
         let other = NgramCounts::of(&crate::profile::prepare(&others, res));

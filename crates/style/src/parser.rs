@@ -35,7 +35,11 @@ struct Scratch {
 
 impl Scratch {
     fn new(n: usize) -> Self {
-        Self { score: vec![f32::NEG_INFINITY; n], back: vec![Back::Tag; n], touched: Vec::new() }
+        Self {
+            score: vec![f32::NEG_INFINITY; n],
+            back: vec![Back::Tag; n],
+            touched: Vec::new(),
+        }
     }
 
     fn offer(&mut self, sym: Sym, score: f32, back: Back) -> bool {
@@ -58,7 +62,11 @@ impl Scratch {
             let mut next = Vec::new();
             for &b in &frontier {
                 let sb = self.score[usize::from(b)];
-                for &(a, lp) in g.unary_by_child.get(usize::from(b)).map_or(&[][..], Vec::as_slice) {
+                for &(a, lp) in g
+                    .unary_by_child
+                    .get(usize::from(b))
+                    .map_or(&[][..], Vec::as_slice)
+                {
                     if self.offer(a, sb + lp, Back::Unary(b)) {
                         next.push(a);
                     }
@@ -76,7 +84,11 @@ impl Scratch {
         let mut cell: Vec<Entry> = self
             .touched
             .iter()
-            .map(|&s| Entry { sym: s, score: self.score[usize::from(s)], back: self.back[usize::from(s)] })
+            .map(|&s| Entry {
+                sym: s,
+                score: self.score[usize::from(s)],
+                back: self.back[usize::from(s)],
+            })
             .collect();
         for &s in &self.touched {
             self.score[usize::from(s)] = f32::NEG_INFINITY;
@@ -111,13 +123,24 @@ pub fn parse(g: &Grammar, tags: &[Tag], words: &[&str]) -> Option<Tree> {
     for len in 2..=n {
         for start in 0..=n - len {
             for split in 1..len {
-                let (left, right) = (&chart[idx(start, split)], &chart[idx(start + split, len - split)]);
+                let (left, right) = (
+                    &chart[idx(start, split)],
+                    &chart[idx(start + split, len - split)],
+                );
                 for l in left {
                     for r in right {
                         if let Some(rules) = g.binary.get(&pair_key(l.sym, r.sym)) {
                             let base = l.score + r.score;
                             for &(a, lp) in rules {
-                                scratch.offer(a, base + lp, Back::Binary { split: split as u16, left: l.sym, right: r.sym });
+                                scratch.offer(
+                                    a,
+                                    base + lp,
+                                    Back::Binary {
+                                        split: split as u16,
+                                        left: l.sym,
+                                        right: r.sym,
+                                    },
+                                );
                             }
                         }
                     }
@@ -149,16 +172,28 @@ fn build(
     let e = chart[idx(start, len)].iter().find(|e| e.sym == sym)?;
     let label = g.symbol(sym).to_string();
     match e.back {
-        Back::Tag => Some(Tree { label, children: Vec::new(), word: Some(words[start].to_string()) }),
+        Back::Tag => Some(Tree {
+            label,
+            children: Vec::new(),
+            word: Some(words[start].to_string()),
+        }),
         Back::Unary(b) => {
             let child = build(g, chart, idx, start, len, b, words, budget)?;
-            Some(Tree { label, children: vec![child], word: None })
+            Some(Tree {
+                label,
+                children: vec![child],
+                word: None,
+            })
         }
         Back::Binary { split, left, right } => {
             let s = usize::from(split);
             let l = build(g, chart, idx, start, s, left, words, budget)?;
             let r = build(g, chart, idx, start + s, len - s, right, words, budget)?;
-            Some(Tree { label, children: vec![l, r], word: None })
+            Some(Tree {
+                label,
+                children: vec![l, r],
+                word: None,
+            })
         }
     }
 }
@@ -172,7 +207,11 @@ mod tests {
     fn toy_grammar() -> Grammar {
         let src = "(ROOT (S (NP (PRP I)) (VP (VBP see) (NP (DT the) (NN dog))) (. .)))
                    (ROOT (SQ (VBP Do) (NP (PRP you)) (VP (VB see) (NP (PRP it))) (. ?)))";
-        let trees: Vec<Tree> = read_ptb(src, "toy").unwrap().iter().map(Tree::binarize).collect();
+        let trees: Vec<Tree> = read_ptb(src, "toy")
+            .unwrap()
+            .iter()
+            .map(Tree::binarize)
+            .collect();
         Grammar::estimate(&trees)
     }
 
@@ -183,9 +222,17 @@ mod tests {
     #[test]
     fn parses_a_question_with_sq() {
         let g = toy_grammar();
-        let t = parse(&g, &tags(&["VBP", "PRP", "VB", "DT", "NN", "."]), &["Do", "you", "see", "the", "dog", "?"]).unwrap();
+        let t = parse(
+            &g,
+            &tags(&["VBP", "PRP", "VB", "DT", "NN", "."]),
+            &["Do", "you", "see", "the", "dog", "?"],
+        )
+        .unwrap();
         let rules = t.rules();
-        assert!(rules.contains(&"SQ -> VBP NP VP .".to_string()), "{rules:?}");
+        assert!(
+            rules.contains(&"SQ -> VBP NP VP .".to_string()),
+            "{rules:?}"
+        );
         assert_eq!(t.leaves().len(), 6);
     }
 

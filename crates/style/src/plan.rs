@@ -52,9 +52,14 @@ pub fn plan(line: &str, p: &StyleProfile, res: &Resources) -> StylePlan {
         .syntax
         .iter()
         .filter(|r| t.rules.contains(&r.rule))
-        .map(|r| PlannedRule { rule: r.rule.clone(), gloss: r.gloss.clone() })
+        .map(|r| PlannedRule {
+            rule: r.rule.clone(),
+            gloss: r.gloss.clone(),
+        })
         .collect();
-    let ctx = Context { self_names: &p.self_names };
+    let ctx = Context {
+        self_names: &p.self_names,
+    };
     let traits = p
         .pragmatics
         .traits
@@ -65,11 +70,22 @@ pub fn plan(line: &str, p: &StyleProfile, res: &Resources) -> StylePlan {
             if def.unit == pragmatics::Unit::MeanPerSentence {
                 return None;
             }
-            let s = t.doc.sentences.iter().find(|s| pragmatics::measure(def, s, &ctx) > 0.0)?;
-            Some(PlannedTrait { name: tr.name.clone(), evidence: s.text.clone() })
+            let s = t
+                .doc
+                .sentences
+                .iter()
+                .find(|s| pragmatics::measure(def, s, &ctx) > 0.0)?;
+            Some(PlannedTrait {
+                name: tr.name.clone(),
+                evidence: s.text.clone(),
+            })
         })
         .collect();
-    StylePlan { signatures, rules, traits }
+    StylePlan {
+        signatures,
+        rules,
+        traits,
+    }
 }
 
 impl StylePlan {
@@ -93,7 +109,11 @@ impl StylePlan {
             parts.push(format!("Syntax: {}.", rules.join("; ")));
         }
         if !self.traits.is_empty() {
-            let traits: Vec<String> = self.traits.iter().map(|t| format!("{} (\"{}\")", t.name, t.evidence)).collect();
+            let traits: Vec<String> = self
+                .traits
+                .iter()
+                .map(|t| format!("{} (\"{}\")", t.name, t.evidence))
+                .collect();
             parts.push(format!("Traits: {}.", traits.join(", ")));
         }
         if parts.is_empty() {

@@ -74,7 +74,10 @@ fn has_phrase(words: &[String], list: &[&str]) -> usize {
     list.iter()
         .map(|p| {
             let parts: Vec<&str> = p.split(' ').collect();
-            words.windows(parts.len()).filter(|w| w.iter().zip(&parts).all(|(a, b)| a == b)).count()
+            words
+                .windows(parts.len())
+                .filter(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
+                .count()
         })
         .sum()
 }
@@ -84,7 +87,9 @@ fn count_words(words: &[String], list: &[&str]) -> usize {
 }
 
 fn ends_with(s: &Sentence, c: char) -> bool {
-    s.text.trim_end_matches(|x: char| !(x == '?' || x == '!' || x == '.' || x.is_alphanumeric())).ends_with(c)
+    s.text
+        .trim_end_matches(|x: char| !(x == '?' || x == '!' || x == '.' || x.is_alphanumeric()))
+        .ends_with(c)
         || s.text.trim_end().ends_with(c)
 }
 
@@ -101,11 +106,16 @@ pub fn is_imperative(s: &Sentence) -> bool {
     if is_question(s) || s.tags.is_empty() {
         return false;
     }
-    let skip = ["please", "just", "do", "n't", "now", "so", "then", "oh", "hey", "come", "quick", "quickly"];
+    let skip = [
+        "please", "just", "do", "n't", "now", "so", "then", "oh", "hey", "come", "quick", "quickly",
+    ];
     let mut first_verb = None;
     for (tok, &tag) in s.ptb.iter().zip(&s.tags) {
         let name = tag_name(tag);
-        if name == "UH" || name == "," || skip.contains(&tok.to_lowercase().as_str()) && name != "VB" {
+        if name == "UH"
+            || name == ","
+            || skip.contains(&tok.to_lowercase().as_str()) && name != "VB"
+        {
             continue;
         }
         first_verb = Some(name);
@@ -138,7 +148,8 @@ fn elongations(s: &Sentence) -> usize {
         .iter()
         .filter(|w| {
             let c: Vec<char> = w.chars().collect();
-            c.windows(3).any(|x| x[0].is_alphabetic() && x[0] == x[1] && x[1] == x[2])
+            c.windows(3)
+                .any(|x| x[0].is_alphabetic() && x[0] == x[1] && x[1] == x[2])
         })
         .count()
 }
@@ -149,7 +160,10 @@ fn is_symbol_emoticon(c: char) -> bool {
 
 /// Kaomoji ("(≧▽≦)", "(^_^)"), western emoticons (":)") and emoji/symbol marks ("☆", "♪").
 pub fn emoticons(text: &str) -> usize {
-    let western = WESTERN_EMOTICONS.iter().map(|e| text.matches(e).count()).sum::<usize>();
+    let western = WESTERN_EMOTICONS
+        .iter()
+        .map(|e| text.matches(e).count())
+        .sum::<usize>();
     let symbols = text.chars().filter(|&c| is_symbol_emoticon(c)).count();
     let mut kaomoji = 0;
     let mut rest = text;
@@ -158,8 +172,12 @@ pub fn emoticons(text: &str) -> usize {
         let Some(close) = after.find(')') else { break };
         let inner = &after[..close];
         let n = inner.chars().count();
-        let odd = inner.chars().filter(|c| !c.is_alphanumeric() && !c.is_whitespace()).count();
-        if (2..=16).contains(&n) && odd * 2 >= n && !inner.chars().any(|c| c.is_ascii_alphabetic()) {
+        let odd = inner
+            .chars()
+            .filter(|c| !c.is_alphanumeric() && !c.is_whitespace())
+            .count();
+        if (2..=16).contains(&n) && odd * 2 >= n && !inner.chars().any(|c| c.is_ascii_alphabetic())
+        {
             kaomoji += 1;
         }
         rest = &after[close + 1..];
@@ -168,20 +186,33 @@ pub fn emoticons(text: &str) -> usize {
 }
 
 fn caps_words(s: &Sentence) -> usize {
-    s.ptb.iter().filter(|w| w.chars().count() >= 3 && w.chars().all(|c| c.is_ascii_uppercase())).count()
+    s.ptb
+        .iter()
+        .filter(|w| w.chars().count() >= 3 && w.chars().all(|c| c.is_ascii_uppercase()))
+        .count()
 }
 
 fn final_tic(s: &Sentence) -> bool {
-    let t = s.text.trim_end_matches(['.', '!', '?', '。', '！', '？', ' ']);
+    let t = s
+        .text
+        .trim_end_matches(['.', '!', '?', '。', '！', '？', ' ']);
     t.ends_with(['~', '〜', '☆', '★', '♪', '♡', '♥'])
         || SENTENCE_FINAL_TICS.iter().any(|tic| {
             let words: Vec<&str> = tic.split(' ').collect();
-            s.words.len() >= words.len() && s.words[s.words.len() - words.len()..].iter().zip(&words).all(|(a, b)| a == b)
+            s.words.len() >= words.len()
+                && s.words[s.words.len() - words.len()..]
+                    .iter()
+                    .zip(&words)
+                    .all(|(a, b)| a == b)
         })
 }
 
 fn self_reference_in_third_person(s: &Sentence, ctx: &Context) -> usize {
-    let this_one = s.words.windows(2).filter(|w| w[0] == "this" && w[1] == "one").count();
+    let this_one = s
+        .words
+        .windows(2)
+        .filter(|w| w[0] == "this" && w[1] == "one")
+        .count();
     // "this one" is self-reference when followed by a verb ("this one did"), not "this one is broken" heuristics
     // beyond tags are out of scope: count it only when the next tag is a verb or modal.
     let this_one_verb = s
@@ -190,29 +221,57 @@ fn self_reference_in_third_person(s: &Sentence, ctx: &Context) -> usize {
         .zip(s.tags.windows(3))
         .filter(|(w, t)| w[0].eq_ignore_ascii_case("this") && w[1] == "one" && tags::is_verb(t[2]))
         .count();
-    let names = s.words.iter().filter(|w| ctx.self_names.iter().any(|n| n == *w)).count();
-    names + if s.tags.is_empty() { this_one } else { this_one_verb }
+    let names = s
+        .words
+        .iter()
+        .filter(|w| ctx.self_names.iter().any(|n| n == *w))
+        .count();
+    names
+        + if s.tags.is_empty() {
+            this_one
+        } else {
+            this_one_verb
+        }
 }
 
 fn honorifics(s: &Sentence) -> usize {
     let suffixed = s
         .text
         .split(|c: char| c.is_whitespace() || (c.is_ascii_punctuation() && c != '-'))
-        .filter(|w| w.rsplit_once('-').is_some_and(|(_, suf)| HONORIFIC_SUFFIXES.contains(&suf.to_lowercase().as_str())))
+        .filter(|w| {
+            w.rsplit_once('-')
+                .is_some_and(|(_, suf)| HONORIFIC_SUFFIXES.contains(&suf.to_lowercase().as_str()))
+        })
         .count();
     suffixed + has_phrase(&s.words, HONORIFIC_WORDS)
 }
 
 pub const TRAITS: &[TraitDef] = &[
-    TraitDef { name: "question_rate", unit: Unit::PerSentence, measure: |s, _| f64::from(is_question(s)) },
-    TraitDef { name: "exclamation_rate", unit: Unit::PerSentence, measure: |s, _| f64::from(is_exclamation(s)) },
-    TraitDef { name: "imperative_rate", unit: Unit::PerSentence, measure: |s, _| f64::from(is_imperative(s)) },
+    TraitDef {
+        name: "question_rate",
+        unit: Unit::PerSentence,
+        measure: |s, _| f64::from(is_question(s)),
+    },
+    TraitDef {
+        name: "exclamation_rate",
+        unit: Unit::PerSentence,
+        measure: |s, _| f64::from(is_exclamation(s)),
+    },
+    TraitDef {
+        name: "imperative_rate",
+        unit: Unit::PerSentence,
+        measure: |s, _| f64::from(is_imperative(s)),
+    },
     TraitDef {
         name: "declarative_rate",
         unit: Unit::PerSentence,
         measure: |s, _| f64::from(!is_question(s) && !is_exclamation(s) && !is_imperative(s)),
     },
-    TraitDef { name: "sentence_length", unit: Unit::MeanPerSentence, measure: |s, _| s.words.len() as f64 },
+    TraitDef {
+        name: "sentence_length",
+        unit: Unit::MeanPerSentence,
+        measure: |s, _| s.words.len() as f64,
+    },
     TraitDef {
         name: "verbless_sentence_rate",
         unit: Unit::PerSentence,
@@ -223,19 +282,31 @@ pub const TRAITS: &[TraitDef] = &[
         unit: Unit::PerSentence,
         measure: |s, _| f64::from(s.text.contains("...") || s.text.contains('…')),
     },
-    TraitDef { name: "sentence_final_tic_rate", unit: Unit::PerSentence, measure: |s, _| f64::from(final_tic(s)) },
+    TraitDef {
+        name: "sentence_final_tic_rate",
+        unit: Unit::PerSentence,
+        measure: |s, _| f64::from(final_tic(s)),
+    },
     TraitDef {
         name: "interjection_rate",
         unit: Unit::Per1kTokens,
         measure: |s, _| count_words(&s.words, INTERJECTIONS) as f64,
     },
-    TraitDef { name: "hedge_rate", unit: Unit::Per1kTokens, measure: |s, _| has_phrase(&s.words, HEDGES) as f64 },
+    TraitDef {
+        name: "hedge_rate",
+        unit: Unit::Per1kTokens,
+        measure: |s, _| has_phrase(&s.words, HEDGES) as f64,
+    },
     TraitDef {
         name: "politeness_rate",
         unit: Unit::Per1kTokens,
         measure: |s, _| has_phrase(&s.words, POLITENESS) as f64,
     },
-    TraitDef { name: "honorific_rate", unit: Unit::Per1kTokens, measure: |s, _| honorifics(s) as f64 },
+    TraitDef {
+        name: "honorific_rate",
+        unit: Unit::Per1kTokens,
+        measure: |s, _| honorifics(s) as f64,
+    },
     TraitDef {
         name: "first_person_rate",
         unit: Unit::Per1kTokens,
@@ -251,7 +322,11 @@ pub const TRAITS: &[TraitDef] = &[
         unit: Unit::Per1kTokens,
         measure: |s, _| count_words(&s.words, SECOND_PERSON) as f64,
     },
-    TraitDef { name: "archaic_rate", unit: Unit::Per1kTokens, measure: |s, _| count_words(&s.words, ARCHAIC) as f64 },
+    TraitDef {
+        name: "archaic_rate",
+        unit: Unit::Per1kTokens,
+        measure: |s, _| count_words(&s.words, ARCHAIC) as f64,
+    },
     TraitDef {
         name: "positive_emotion_rate",
         unit: Unit::Per1kTokens,
@@ -262,10 +337,26 @@ pub const TRAITS: &[TraitDef] = &[
         unit: Unit::Per1kTokens,
         measure: |s, _| count_words(&s.words, NEGATIVE_EMOTION) as f64,
     },
-    TraitDef { name: "emoticon_rate", unit: Unit::Per1kTokens, measure: |s, _| emoticons(&s.text) as f64 },
-    TraitDef { name: "stutter_rate", unit: Unit::Per1kTokens, measure: |s, _| stutters(s) as f64 },
-    TraitDef { name: "elongation_rate", unit: Unit::Per1kTokens, measure: |s, _| elongations(s) as f64 },
-    TraitDef { name: "shouting_caps_rate", unit: Unit::Per1kTokens, measure: |s, _| caps_words(s) as f64 },
+    TraitDef {
+        name: "emoticon_rate",
+        unit: Unit::Per1kTokens,
+        measure: |s, _| emoticons(&s.text) as f64,
+    },
+    TraitDef {
+        name: "stutter_rate",
+        unit: Unit::Per1kTokens,
+        measure: |s, _| stutters(s) as f64,
+    },
+    TraitDef {
+        name: "elongation_rate",
+        unit: Unit::Per1kTokens,
+        measure: |s, _| elongations(s) as f64,
+    },
+    TraitDef {
+        name: "shouting_caps_rate",
+        unit: Unit::Per1kTokens,
+        measure: |s, _| caps_words(s) as f64,
+    },
     TraitDef {
         name: "assistant_speak_rate",
         unit: Unit::Per1kTokens,
@@ -284,7 +375,10 @@ pub fn measure(def: &TraitDef, s: &Sentence, ctx: &Context) -> f64 {
 
 /// Tallies every trait over sentences.
 pub fn tally<'a>(sentences: impl IntoIterator<Item = &'a Sentence>, ctx: &Context) -> TraitCounts {
-    let mut counts: TraitCounts = TRAITS.iter().map(|t| (t.name.to_string(), Tally::default())).collect();
+    let mut counts: TraitCounts = TRAITS
+        .iter()
+        .map(|t| (t.name.to_string(), Tally::default()))
+        .collect();
     for s in sentences {
         for def in TRAITS {
             let h = measure(def, s, ctx);
@@ -369,9 +463,15 @@ pub fn traits(doc: &Document, ctx: &Context, background: &TraitCounts) -> Pragma
 /// Lowercase forms of a speaker's name used for self-reference: the name, its first word, and the
 /// usual clipped nickname (first two syllable-ish chunks, e.g. "Ririka" -> "riri").
 pub fn self_names(speaker: Option<&str>) -> Vec<String> {
-    let Some(name) = speaker.map(str::trim).filter(|n| !n.is_empty()) else { return Vec::new() };
+    let Some(name) = speaker.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Vec::new();
+    };
     let lower = name.to_lowercase();
-    let first = lower.split_whitespace().next().unwrap_or(&lower).to_string();
+    let first = lower
+        .split_whitespace()
+        .next()
+        .unwrap_or(&lower)
+        .to_string();
     let mut names = vec![first.clone()];
     let clipped: String = first.chars().take(4).collect();
     if first.chars().count() > 5 && clipped.chars().count() == 4 {
@@ -389,7 +489,10 @@ mod tests {
             line: 0,
             text: text.to_string(),
             words: crate::text::words(text),
-            ptb: crate::text::ptb_tokens(text).into_iter().map(str::to_string).collect(),
+            ptb: crate::text::ptb_tokens(text)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
             tags: Vec::new(),
         }
     }
@@ -401,25 +504,65 @@ mod tests {
 
     #[test]
     fn surface_traits_fire_on_their_markers() {
-        assert_eq!(hits("stutter_rate", "W-what? I-I didn't see anything, re-do it.", &[]), 2.0);
+        assert_eq!(
+            hits(
+                "stutter_rate",
+                "W-what? I-I didn't see anything, re-do it.",
+                &[]
+            ),
+            2.0
+        );
         assert_eq!(hits("elongation_rate", "Sooo cute, noooo way", &[]), 2.0);
-        assert_eq!(hits("emoticon_rate", "Welcome~☆ (≧▽≦) see you :)", &[]), 3.0);
+        assert_eq!(
+            hits("emoticon_rate", "Welcome~☆ (≧▽≦) see you :)", &[]),
+            3.0
+        );
         assert_eq!(hits("emoticon_rate", "He said (quietly) hello", &[]), 0.0);
-        assert_eq!(hits("honorific_rate", "Good morning, Ren-san and senpai!", &[]), 2.0);
-        assert_eq!(hits("archaic_rate", "Heard it, thou didst; 'tis so.", &[]), 3.0);
-        assert_eq!(hits("assistant_speak_rate", "As an AI language model, I cannot.", &[]), 2.0);
+        assert_eq!(
+            hits("honorific_rate", "Good morning, Ren-san and senpai!", &[]),
+            2.0
+        );
+        assert_eq!(
+            hits("archaic_rate", "Heard it, thou didst; 'tis so.", &[]),
+            3.0
+        );
+        assert_eq!(
+            hits(
+                "assistant_speak_rate",
+                "As an AI language model, I cannot.",
+                &[]
+            ),
+            2.0
+        );
         assert_eq!(hits("sentence_final_tic_rate", "Let's go~!", &[]), 1.0);
         assert_eq!(hits("question_rate", "Are you stupid?", &[]), 1.0);
         assert_eq!(hits("exclamation_rate", "No way!", &[]), 1.0);
         let riri = self_names(Some("Ririka"));
         assert_eq!(riri, vec!["ririka", "riri"]);
-        assert_eq!(hits("third_person_self_reference", "Riri will do her best!", &riri), 1.0);
+        assert_eq!(
+            hits(
+                "third_person_self_reference",
+                "Riri will do her best!",
+                &riri
+            ),
+            1.0
+        );
     }
 
     #[test]
     fn z_scores_have_the_right_sign() {
-        let hi = Tally { hits: 50.0, hits_sq: 50.0, sentences: 100.0, tokens: 800.0 };
-        let lo = Tally { hits: 100.0, hits_sq: 100.0, sentences: 1000.0, tokens: 9000.0 };
+        let hi = Tally {
+            hits: 50.0,
+            hits_sq: 50.0,
+            sentences: 100.0,
+            tokens: 800.0,
+        };
+        let lo = Tally {
+            hits: 100.0,
+            hits_sq: 100.0,
+            sentences: 1000.0,
+            tokens: 9000.0,
+        };
         assert!(hi.z_against(&lo, Unit::PerSentence) > 5.0);
         assert!(lo.z_against(&hi, Unit::PerSentence) < 0.0);
         assert!((hi.value(Unit::Per1kTokens) - 62.5).abs() < 1e-9);

@@ -54,7 +54,12 @@ pub fn analyze(lines: &[&str], others: &[&str], res: &Resources) -> Result<Style
 }
 
 /// Like `analyze`, with the speaker's name so that third-person self-reference can be counted.
-pub fn analyze_speaker(lines: &[&str], others: &[&str], speaker: Option<&str>, res: &Resources) -> Result<StyleProfile> {
+pub fn analyze_speaker(
+    lines: &[&str],
+    others: &[&str],
+    speaker: Option<&str>,
+    res: &Resources,
+) -> Result<StyleProfile> {
     let doc = prepare(lines, res);
     if doc.sentences.is_empty() {
         return Err(Error::EmptyInput(format!(
@@ -62,15 +67,22 @@ pub fn analyze_speaker(lines: &[&str], others: &[&str], speaker: Option<&str>, r
             doc.stats.lines_total, doc.stats.lines_empty, doc.stats.lines_too_long
         )));
     }
-    let other_counts = (!others.is_empty()).then(|| NgramCounts::of(&doc::prepare(others, &|t| vec![0; t.len()])));
-    let (lexical, catchphrases) = lexical::signatures(&doc, other_counts.as_ref(), res.background(doc.language));
+    let other_counts =
+        (!others.is_empty()).then(|| NgramCounts::of(&doc::prepare(others, &|t| vec![0; t.len()])));
+    let (lexical, catchphrases) =
+        lexical::signatures(&doc, other_counts.as_ref(), res.background(doc.language));
     let term_weights = lexical::term_weights(&doc, res.background(doc.language), TERM_WEIGHTS);
     let parses = syntax::parse_document(&doc, &res.grammar);
     let syntax = syntax::rank_rules(&doc, &parses, &res.grammar);
     let rule_weights = syntax::rule_weights(&parses, &res.grammar, RULE_WEIGHTS);
     let self_names = pragmatics::self_names(speaker);
-    let pragmatics =
-        pragmatics::traits(&doc, &Context { self_names: &self_names }, &res.grammar.background_trait_counts);
+    let pragmatics = pragmatics::traits(
+        &doc,
+        &Context {
+            self_names: &self_names,
+        },
+        &res.grammar.background_trait_counts,
+    );
     Ok(StyleProfile {
         schema_version: SCHEMA_VERSION,
         line_count: doc.lines.len(),
@@ -95,14 +107,21 @@ pub(crate) mod tests {
 
     /// Lines of `speaker` and of everyone else in a bundled persona script (`SPEAKER: text`).
     pub fn persona_lines(persona: &str, speaker: &str) -> (Vec<String>, Vec<String>) {
-        let path = format!("{}/../../personas/{persona}/script.txt", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../../personas/{persona}/script.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let (mut own, mut others) = (Vec::new(), Vec::new());
         for line in text.lines() {
             if let Some((who, said)) = line.split_once(": ") {
                 if who.chars().all(|c| c.is_ascii_uppercase()) {
                     let said = said.to_string();
-                    if who == speaker { own.push(said) } else { others.push(said) }
+                    if who == speaker {
+                        own.push(said)
+                    } else {
+                        others.push(said)
+                    }
                 }
             }
         }
@@ -112,7 +131,13 @@ pub(crate) mod tests {
     /// The three bundled personas' profiles (tsubaki, mikoto, ririka), computed once.
     fn personas() -> &'static [StyleProfile; 3] {
         static P: std::sync::OnceLock<[StyleProfile; 3]> = std::sync::OnceLock::new();
-        P.get_or_init(|| [profile_of("tsubaki", "TSUBAKI"), profile_of("mikoto", "MIKOTO"), profile_of("ririka", "RIRIKA")])
+        P.get_or_init(|| {
+            [
+                profile_of("tsubaki", "TSUBAKI"),
+                profile_of("mikoto", "MIKOTO"),
+                profile_of("ririka", "RIRIKA"),
+            ]
+        })
     }
 
     fn profile_of(persona: &str, speaker: &str) -> StyleProfile {
@@ -134,21 +159,54 @@ pub(crate) mod tests {
     fn bundled_personas_differ_measurably() {
         let [tsubaki, mikoto, ririka] = personas();
         // Tsundere: stutters, and "hmph" as a signature.
-        assert!(z(tsubaki, "stutter_rate") > 3.0 && z(tsubaki, "stutter_rate") > z(mikoto, "stutter_rate"));
-        assert!(tsubaki.lexical.iter().any(|s| s.term == "hmph"), "{:?}", tsubaki.lexical);
-        // Shrine spirit: archaic forms, third-person "this one", inverted word order.
-        assert!(z(mikoto, "archaic_rate") > 5.0 && mikoto.pragmatics.get("archaic_rate").unwrap().value > 20.0);
-        assert!(mikoto.pragmatics.get("third_person_self_reference").unwrap().value > 1.0);
         assert!(
-            has_rule(mikoto, |r| r.gloss.as_deref().is_some_and(|g| g.contains("inversion") || g.contains("fronted"))),
+            z(tsubaki, "stutter_rate") > 3.0
+                && z(tsubaki, "stutter_rate") > z(mikoto, "stutter_rate")
+        );
+        assert!(
+            tsubaki.lexical.iter().any(|s| s.term == "hmph"),
             "{:?}",
-            mikoto.syntax.iter().map(|r| (&r.rule, &r.gloss)).collect::<Vec<_>>()
+            tsubaki.lexical
+        );
+        // Shrine spirit: archaic forms, third-person "this one", inverted word order.
+        assert!(
+            z(mikoto, "archaic_rate") > 5.0
+                && mikoto.pragmatics.get("archaic_rate").unwrap().value > 20.0
+        );
+        assert!(
+            mikoto
+                .pragmatics
+                .get("third_person_self_reference")
+                .unwrap()
+                .value
+                > 1.0
+        );
+        assert!(
+            has_rule(mikoto, |r| {
+                r.gloss
+                    .as_deref()
+                    .is_some_and(|g| g.contains("inversion") || g.contains("fronted"))
+            }),
+            "{:?}",
+            mikoto
+                .syntax
+                .iter()
+                .map(|r| (&r.rule, &r.gloss))
+                .collect::<Vec<_>>()
         );
         // Idol: exclamations, emoticons, fragments, "Riri".
         assert!(z(ririka, "exclamation_rate") > z(mikoto, "exclamation_rate"));
         assert!(z(ririka, "emoticon_rate") > 5.0);
-        assert!(ririka.pragmatics.get("third_person_self_reference").unwrap().value > 1.0);
-        assert!(has_rule(ririka, |r| r.rule.starts_with("ROOT -> FRAG") || r.rule.starts_with("FRAG")));
+        assert!(
+            ririka
+                .pragmatics
+                .get("third_person_self_reference")
+                .unwrap()
+                .value
+                > 1.0
+        );
+        assert!(has_rule(ririka, |r| r.rule.starts_with("ROOT -> FRAG")
+            || r.rule.starts_with("FRAG")));
         // Scores prefer the right persona for a characteristic line.
         let line = "Hmph. I-it's not like I waited for you, idiot!";
         let all = [("tsubaki", tsubaki), ("mikoto", mikoto), ("ririka", ririka)];
@@ -161,8 +219,14 @@ pub(crate) mod tests {
         let json = serde_json::to_string(mikoto).unwrap();
         assert!(json.contains("\"schemaVersion\":1") && json.contains("\"zOrRatio\""));
         let back: StyleProfile = serde_json::from_str(&json).unwrap();
-        assert_eq!((back.line_count, back.language, &back.syntax.len()), (mikoto.line_count, mikoto.language, &mikoto.syntax.len()));
-        assert_eq!(back.lexical.iter().map(|s| &s.term).collect::<Vec<_>>(), mikoto.lexical.iter().map(|s| &s.term).collect::<Vec<_>>());
+        assert_eq!(
+            (back.line_count, back.language, &back.syntax.len()),
+            (mikoto.line_count, mikoto.language, &mikoto.syntax.len())
+        );
+        assert_eq!(
+            back.lexical.iter().map(|s| &s.term).collect::<Vec<_>>(),
+            mikoto.lexical.iter().map(|s| &s.term).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -170,22 +234,52 @@ pub(crate) mod tests {
         let [tsubaki, mikoto, _] = personas();
         let res = resources();
         let in_voice = crate::score("Hmph. W-what are you staring at, idiot?", tsubaki, res);
-        let assistant = crate::score("As an AI language model, I am happy to assist you with that request.", tsubaki, res);
-        assert!(in_voice.overall > assistant.overall, "{in_voice:?} {assistant:?}");
-        assert!(assistant.ooc_flags.iter().any(|f| f.kind == "assistant_speak" && f.cause.contains("As an AI")));
-        assert!(!in_voice.ooc_flags.iter().any(|f| f.kind == "assistant_speak"));
-        assert!(crate::score("我们走吧。", tsubaki, res).ooc_flags.iter().any(|f| f.kind == "language_mismatch"));
+        let assistant = crate::score(
+            "As an AI language model, I am happy to assist you with that request.",
+            tsubaki,
+            res,
+        );
+        assert!(
+            in_voice.overall > assistant.overall,
+            "{in_voice:?} {assistant:?}"
+        );
+        assert!(assistant
+            .ooc_flags
+            .iter()
+            .any(|f| f.kind == "assistant_speak" && f.cause.contains("As an AI")));
+        assert!(!in_voice
+            .ooc_flags
+            .iter()
+            .any(|f| f.kind == "assistant_speak"));
+        assert!(crate::score("我们走吧。", tsubaki, res)
+            .ooc_flags
+            .iter()
+            .any(|f| f.kind == "language_mismatch"));
 
         let plan = crate::plan("Hmph. W-what are you staring at?", tsubaki, res);
         assert!(plan.signatures.contains(&"hmph".to_string()), "{plan:?}");
-        assert!(plan.traits.iter().any(|t| t.name == "stutter_rate" && t.evidence.contains("W-what")), "{plan:?}");
+        assert!(
+            plan.traits
+                .iter()
+                .any(|t| t.name == "stutter_rate" && t.evidence.contains("W-what")),
+            "{plan:?}"
+        );
         let text = plan.render();
-        assert!(text.contains("\"hmph\"") && text.contains("stutter_rate"), "{text}");
+        assert!(
+            text.contains("\"hmph\"") && text.contains("stutter_rate"),
+            "{text}"
+        );
         // Nothing is claimed that the line does not do.
         let plain = crate::plan("The report is on the desk.", mikoto, res);
-        assert!(plain.signatures.is_empty() && plain.traits.is_empty(), "{plain:?}");
+        assert!(
+            plain.signatures.is_empty() && plain.traits.is_empty(),
+            "{plain:?}"
+        );
         let archaic = crate::plan("Thou art late, and this one hath waited.", mikoto, res);
-        assert!(archaic.traits.iter().any(|t| t.name == "archaic_rate"), "{archaic:?}");
+        assert!(
+            archaic.traits.iter().any(|t| t.name == "archaic_rate"),
+            "{archaic:?}"
+        );
         assert!(!archaic.traits.iter().any(|t| t.name == "stutter_rate"));
     }
 
@@ -193,10 +287,18 @@ pub(crate) mod tests {
     fn bad_input_is_counted_not_fatal() {
         let res = resources();
         // Binary junk decoded lossily, a 1 MB line, control characters, mixed scripts.
-        let junk: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let junk: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         let junk = String::from_utf8_lossy(&junk).to_string();
         let huge = "word ".repeat(200_000);
-        let lines = [junk.as_str(), huge.as_str(), "\u{0}\u{7}\u{1b}[0m", "Hello there! 你好。こんにちは！", "Fine, I'll go."];
+        let lines = [
+            junk.as_str(),
+            huge.as_str(),
+            "\u{0}\u{7}\u{1b}[0m",
+            "Hello there! 你好。こんにちは！",
+            "Fine, I'll go.",
+        ];
         let p = analyze(&lines, &[], res).unwrap();
         assert_eq!(p.input.lines_total, 5);
         assert_eq!(p.input.lines_too_long, 1);
@@ -229,11 +331,17 @@ pub(crate) mod tests {
 
     #[test]
     fn chinese_and_japanese_scripts_get_character_ngrams() {
-        let data = format!("{}/../../../shared/data/characters", env!("CARGO_MANIFEST_DIR"));
+        let data = format!(
+            "{}/../../../shared/data/characters",
+            env!("CARGO_MANIFEST_DIR")
+        );
         for (file, lang) in [("zh/li_yunlong.txt", Language::Zh), ("ja", Language::Ja)] {
             let path = if file == "ja" {
                 let dir = std::fs::read_dir(format!("{data}/ja")).unwrap();
-                dir.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "txt")).unwrap()
+                dir.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .find(|p| p.extension().is_some_and(|x| x == "txt"))
+                    .unwrap()
             } else {
                 std::path::PathBuf::from(format!("{data}/{file}"))
             };
@@ -241,14 +349,23 @@ pub(crate) mod tests {
             let lines: Vec<&str> = text.lines().take(300).collect();
             let p = analyze(&lines, &[], resources()).unwrap();
             assert_eq!(p.language, lang, "{path:?}");
-            assert!(!p.lexical.is_empty() && p.lexical.iter().all(|s| !s.term.contains(' ')), "{path:?}");
+            assert!(
+                !p.lexical.is_empty() && p.lexical.iter().all(|s| !s.term.contains(' ')),
+                "{path:?}"
+            );
             assert!(p.syntax.is_empty() && p.pragmatics.get("question_rate").is_some());
         }
     }
 
     #[test]
     fn empty_input_is_an_error() {
-        assert!(matches!(analyze(&[], &[], resources()), Err(Error::EmptyInput(_))));
-        assert!(matches!(analyze(&["", "  ", "..."], &[], resources()), Err(Error::EmptyInput(_))));
+        assert!(matches!(
+            analyze(&[], &[], resources()),
+            Err(Error::EmptyInput(_))
+        ));
+        assert!(matches!(
+            analyze(&["", "  ", "..."], &[], resources()),
+            Err(Error::EmptyInput(_))
+        ));
     }
 }

@@ -45,7 +45,11 @@ impl Resources {
 
     /// Total size of the embedded assets in bytes.
     pub fn bundled_size() -> usize {
-        TAGGER.len() + GRAMMAR.len() + BACKGROUND_EN.len() + BACKGROUND_ZH.len() + BACKGROUND_JA.len()
+        TAGGER.len()
+            + GRAMMAR.len()
+            + BACKGROUND_EN.len()
+            + BACKGROUND_ZH.len()
+            + BACKGROUND_JA.len()
     }
 }
 
@@ -73,6 +77,9 @@ mod tests {
         assert!(res.background_zh.contains("我"));
         let tokens = crate::text::ptb_tokens("I don't think the dog can swim in this weather.");
         let tags: Vec<&str> = res.tagger.tag(&tokens).into_iter().map(tag_name).collect();
-        assert_eq!(tags, vec!["PRP", "VBP", "RB", "VB", "DT", "NN", "MD", "VB", "IN", "DT", "NN", "."]);
+        assert_eq!(
+            tags,
+            vec!["PRP", "VBP", "RB", "VB", "DT", "NN", "MD", "VB", "IN", "DT", "NN", "."]
+        );
     }
 }

@@ -45,7 +45,11 @@ pub fn prepare_text(text: &str, res: &Resources) -> PreparedText {
     let doc = profile::prepare(&lines, res);
     let parses = syntax::parse_document(&doc, &res.grammar);
     let rules = parses.by_sentence.into_iter().flatten().flatten().collect();
-    PreparedText { doc, rules, parse_stats: parses.stats }
+    PreparedText {
+        doc,
+        rules,
+        parse_stats: parses.stats,
+    }
 }
 
 /// Summed log-likelihood-ratio evidence per dimension (nats), with the units it was summed over.
@@ -68,10 +72,26 @@ pub struct Weights {
 }
 
 impl Weights {
-    pub const ALL: Weights = Weights { lexical: 1.0, syntactic: 0.5, pragmatic: 0.5 };
-    pub const LEXICAL: Weights = Weights { lexical: 1.0, syntactic: 0.0, pragmatic: 0.0 };
-    pub const SYNTAX: Weights = Weights { lexical: 0.0, syntactic: 1.0, pragmatic: 0.0 };
-    pub const PRAGMATICS: Weights = Weights { lexical: 0.0, syntactic: 0.0, pragmatic: 1.0 };
+    pub const ALL: Weights = Weights {
+        lexical: 1.0,
+        syntactic: 0.5,
+        pragmatic: 0.5,
+    };
+    pub const LEXICAL: Weights = Weights {
+        lexical: 1.0,
+        syntactic: 0.0,
+        pragmatic: 0.0,
+    };
+    pub const SYNTAX: Weights = Weights {
+        lexical: 0.0,
+        syntactic: 1.0,
+        pragmatic: 0.0,
+    };
+    pub const PRAGMATICS: Weights = Weights {
+        lexical: 0.0,
+        syntactic: 0.0,
+        pragmatic: 1.0,
+    };
 }
 
 impl Evidence {
@@ -85,24 +105,46 @@ const MAX_PENALTY: f64 = 3.0;
 
 pub fn evidence(text: &PreparedText, p: &StyleProfile, res: &Resources) -> Evidence {
     let bg = res.background(text.doc.language);
-    let terms: HashMap<&str, f64> =
-        p.term_weights.iter().map(|t| (t.term.as_str(), f64::from(t.weight) * std::f64::consts::LN_2)).collect();
+    let terms: HashMap<&str, f64> = p
+        .term_weights
+        .iter()
+        .map(|t| {
+            (
+                t.term.as_str(),
+                f64::from(t.weight) * std::f64::consts::LN_2,
+            )
+        })
+        .collect();
     let n = p.token_count.max(1) as f64;
-    let mut ev = Evidence { tokens: text.doc.token_count(), rules: text.rules.len(), sentences: text.doc.sentences.len(), ..Evidence::default() };
+    let mut ev = Evidence {
+        tokens: text.doc.token_count(),
+        rules: text.rules.len(),
+        sentences: text.doc.sentences.len(),
+        ..Evidence::default()
+    };
     for w in text.doc.sentences.iter().flat_map(|s| &s.words) {
         ev.lexical += match terms.get(w.as_str()) {
             Some(&lr) => lr,
             // Unseen by the character: rate at most 0.5/N, capped penalty.
-            None => ((0.5 / n).log2() - bg.log2_prob(&[w.as_str()])).clamp(-MAX_PENALTY / std::f64::consts::LN_2, 0.0)
-                * std::f64::consts::LN_2,
+            None => {
+                ((0.5 / n).log2() - bg.log2_prob(&[w.as_str()]))
+                    .clamp(-MAX_PENALTY / std::f64::consts::LN_2, 0.0)
+                    * std::f64::consts::LN_2
+            }
         };
     }
-    let rules: HashMap<&str, f64> = p.rule_weights.iter().map(|r| (r.term.as_str(), f64::from(r.weight))).collect();
+    let rules: HashMap<&str, f64> = p
+        .rule_weights
+        .iter()
+        .map(|r| (r.term.as_str(), f64::from(r.weight)))
+        .collect();
     let total_rules = p.parse_stats.rules_total as f64;
     for r in &text.rules {
         ev.syntactic += match rules.get(r.as_str()) {
             Some(&lo) => lo,
-            None => syntax::rule_log_odds(r, 0.0, total_rules, &res.grammar).0.clamp(-MAX_PENALTY, 0.0),
+            None => syntax::rule_log_odds(r, 0.0, total_rules, &res.grammar)
+                .0
+                .clamp(-MAX_PENALTY, 0.0),
         };
     }
     ev.pragmatic = trait_llrs(text, p).iter().map(|(_, llr, _)| llr).sum();
@@ -111,7 +153,9 @@ pub fn evidence(text: &PreparedText, p: &StyleProfile, res: &Resources) -> Evide
 
 /// Per-trait (name, log-likelihood ratio, hits in the text).
 fn trait_llrs(text: &PreparedText, p: &StyleProfile) -> Vec<(&'static str, f64, f64)> {
-    let ctx = Context { self_names: &p.self_names };
+    let ctx = Context {
+        self_names: &p.self_names,
+    };
     let counts = pragmatics::tally(&text.doc.sentences, &ctx);
     TRAITS
         .iter()
@@ -120,11 +164,17 @@ fn trait_llrs(text: &PreparedText, p: &StyleProfile) -> Vec<(&'static str, f64, 
             let c = counts.get(def.name)?;
             let llr = match def.unit {
                 Unit::PerSentence => {
-                    let (q, q0) = (t.value.clamp(0.005, 0.995), t.background.clamp(0.005, 0.995));
+                    let (q, q0) = (
+                        t.value.clamp(0.005, 0.995),
+                        t.background.clamp(0.005, 0.995),
+                    );
                     c.hits * (q / q0).ln() + (c.sentences - c.hits) * ((1.0 - q) / (1.0 - q0)).ln()
                 }
                 Unit::Per1kTokens => {
-                    let (r, r0) = ((t.value / 1000.0).max(1e-4), (t.background / 1000.0).max(1e-4));
+                    let (r, r0) = (
+                        (t.value / 1000.0).max(1e-4),
+                        (t.background / 1000.0).max(1e-4),
+                    );
                     c.hits * (r / r0).ln() - c.tokens * (r - r0)
                 }
                 Unit::MeanPerSentence => {
@@ -153,52 +203,89 @@ pub fn score(text: &str, p: &StyleProfile, res: &Resources) -> StyleScore {
     let pragmatic = squash(ev.pragmatic, ev.sentences);
     let overall = (lexical + syntactic + pragmatic) / 3.0;
     let ooc_flags = ooc_flags(&t, p, overall);
-    StyleScore { lexical, syntactic, pragmatic, overall, ooc_flags }
+    StyleScore {
+        lexical,
+        syntactic,
+        pragmatic,
+        overall,
+        ooc_flags,
+    }
 }
 
 fn ooc_flags(t: &PreparedText, p: &StyleProfile, overall: f64) -> Vec<OocFlag> {
     let mut flags = Vec::new();
-    let flag = |kind: &str, cause: String| OocFlag { kind: kind.to_string(), cause };
+    let flag = |kind: &str, cause: String| OocFlag {
+        kind: kind.to_string(),
+        cause,
+    };
     if t.doc.token_count() == 0 {
         return vec![flag("low_style", "the text has no words to analyze".into())];
     }
     if t.doc.language != p.language && t.doc.language != Language::Other {
         flags.push(flag(
             "language_mismatch",
-            format!("text is {} but the character speaks {}", t.doc.language.code(), p.language.code()),
+            format!(
+                "text is {} but the character speaks {}",
+                t.doc.language.code(),
+                p.language.code()
+            ),
         ));
     }
-    let ctx = Context { self_names: &p.self_names };
+    let ctx = Context {
+        self_names: &p.self_names,
+    };
     let first_hit = |name: &str| {
         let def = pragmatics::trait_def(name)?;
-        t.doc.sentences.iter().find(|s| pragmatics::measure(def, s, &ctx) > 0.0).map(|s| s.text.clone())
+        t.doc
+            .sentences
+            .iter()
+            .find(|s| pragmatics::measure(def, s, &ctx) > 0.0)
+            .map(|s| s.text.clone())
     };
     if let Some(s) = first_hit("assistant_speak_rate") {
-        flags.push(flag("assistant_speak", format!("assistant/fourth-wall phrasing: \"{s}\"")));
+        flags.push(flag(
+            "assistant_speak",
+            format!("assistant/fourth-wall phrasing: \"{s}\""),
+        ));
     }
     for (name, llr, hits) in trait_llrs(t, p) {
-        let Some(tr) = p.pragmatics.get(name) else { continue };
+        let Some(tr) = p.pragmatics.get(name) else {
+            continue;
+        };
         if name == "assistant_speak_rate" {
             continue;
         }
         if hits == 0.0 && tr.z_or_ratio >= 4.0 && llr <= -2.0 {
             flags.push(flag(
                 "missing_trait",
-                format!("never shows {name} (character {:.2} vs background {:.2})", tr.value, tr.background),
+                format!(
+                    "never shows {name} (character {:.2} vs background {:.2})",
+                    tr.value, tr.background
+                ),
             ));
         } else if hits > 0.0 && tr.z_or_ratio <= 0.0 && llr <= -3.0 {
             let example = first_hit(name).unwrap_or_default();
-            flags.push(flag("foreign_trait", format!("shows {name}, which the character avoids: \"{example}\"")));
+            flags.push(flag(
+                "foreign_trait",
+                format!("shows {name}, which the character avoids: \"{example}\""),
+            ));
         }
     }
     if overall < 0.3 {
-        flags.push(flag("low_style", format!("overall style match {overall:.2} is low")));
+        flags.push(flag(
+            "low_style",
+            format!("overall style match {overall:.2} is low"),
+        ));
     }
     flags
 }
 
 /// Ranks profiles by how likely each speaker said `text` (summed evidence, best first).
-pub fn attribute(text: &str, profiles: &[(&str, &StyleProfile)], res: &Resources) -> Vec<(String, f64)> {
+pub fn attribute(
+    text: &str,
+    profiles: &[(&str, &StyleProfile)],
+    res: &Resources,
+) -> Vec<(String, f64)> {
     let t = prepare_text(text, res);
     attribute_prepared(&t, profiles, res, Weights::ALL)
 }
@@ -209,8 +296,10 @@ pub fn attribute_prepared(
     res: &Resources,
     w: Weights,
 ) -> Vec<(String, f64)> {
-    let mut ranked: Vec<(String, f64)> =
-        profiles.iter().map(|(id, p)| (id.to_string(), evidence(t, p, res).total(w))).collect();
+    let mut ranked: Vec<(String, f64)> = profiles
+        .iter()
+        .map(|(id, p)| (id.to_string(), evidence(t, p, res).total(w)))
+        .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ranked
 }

@@ -63,7 +63,11 @@ pub fn parse_document(doc: &Document, g: &Grammar) -> Parses {
 }
 
 /// Rules of one tagged sentence's Viterbi parse, updating `stats`.
-pub fn parse_rules(g: &Grammar, s: &crate::doc::Sentence, stats: &mut ParseStats) -> Option<Vec<String>> {
+pub fn parse_rules(
+    g: &Grammar,
+    s: &crate::doc::Sentence,
+    stats: &mut ParseStats,
+) -> Option<Vec<String>> {
     if s.tags.len() > MAX_PARSE_LEN {
         stats.skipped_too_long += 1;
         return None;
@@ -116,7 +120,12 @@ pub fn rule_weights(parses: &Parses, g: &Grammar, keep: usize) -> Vec<crate::Wei
             crate::WeightedTerm { term: rule, weight }
         })
         .collect();
-    out.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()).then_with(|| a.term.cmp(&b.term)));
+    out.sort_by(|a, b| {
+        b.weight
+            .abs()
+            .total_cmp(&a.weight.abs())
+            .then_with(|| a.term.cmp(&b.term))
+    });
     out.truncate(keep);
     out
 }
@@ -149,7 +158,14 @@ pub fn rank_rules(doc: &Document, parses: &Parses, g: &Grammar) -> Vec<RuleStat>
                     break;
                 }
             }
-            RuleStat { rule: rule.to_string(), gloss: gloss(rule), log_odds: delta, z, count, examples }
+            RuleStat {
+                rule: rule.to_string(),
+                gloss: gloss(rule),
+                log_odds: delta,
+                z,
+                count,
+                examples,
+            }
         })
         .filter(|r| r.z > 0.0)
         .collect();
@@ -188,7 +204,9 @@ pub fn gloss(rule: &str) -> Option<String> {
             [_, ..] if kids.len() > 1 => "run-on utterance",
             _ => return None,
         },
-        "SQ" if kids.last() == Some(&"SQ") || kids.contains(&",") && kids.first() == Some(&"S") => "tag question",
+        "SQ" if kids.last() == Some(&"SQ") || kids.contains(&",") && kids.first() == Some(&"S") => {
+            "tag question"
+        }
         "SQ" => "yes/no question (auxiliary before subject)",
         "SBARQ" => "wh-question",
         "SINV" => "inversion (verb before subject)",
@@ -197,9 +215,16 @@ pub fn gloss(rule: &str) -> Option<String> {
         "PRN" => "parenthetical",
         "S" if kids.contains(&"SQ") => "tag question",
         "S" if kids.first() == Some(&"VP") => "subjectless clause (imperative)",
-        "S" if first_verbal.is_some_and(|v| first_np.is_some_and(|np| v < np)) => "inversion (predicate before subject)",
-        "S" if kids.first().is_some_and(|k| matches!(*k, "ADJP" | "PP" | "NP" | "VP" | "S"))
-            && (kids.get(1) == Some(&"NP") || kids.get(1) == Some(&",") && kids.get(2) == Some(&"NP") && kids.get(3) == Some(&"VP")) =>
+        "S" if first_verbal.is_some_and(|v| first_np.is_some_and(|np| v < np)) => {
+            "inversion (predicate before subject)"
+        }
+        "S" if kids
+            .first()
+            .is_some_and(|k| matches!(*k, "ADJP" | "PP" | "NP" | "VP" | "S"))
+            && (kids.get(1) == Some(&"NP")
+                || kids.get(1) == Some(&",")
+                    && kids.get(2) == Some(&"NP")
+                    && kids.get(3) == Some(&"VP")) =>
         {
             "fronted constituent before subject (inversion)"
         }
@@ -207,11 +232,15 @@ pub fn gloss(rule: &str) -> Option<String> {
         "S" if kids.first() == Some(&"INTJ") => "clause opened by an interjection",
         "S" if first_np.is_some() && first_verbal.is_none() => "verbless clause",
         "VP" if kids.first() == Some(&"MD") => "modal verb",
-        "VP" if kids.len() == 1 && kids[0].starts_with("VB") => "bare verb (complement fronted or dropped)",
+        "VP" if kids.len() == 1 && kids[0].starts_with("VB") => {
+            "bare verb (complement fronted or dropped)"
+        }
         "VP" if kids.contains(&"RB") => "negated/adverb-modified verb phrase",
         "NP" if kids == ["PRP"] => "pronoun",
         "NP" if kids == ["NNP"] || kids == ["NNP", "NNP"] => "proper name",
-        "NP" if kids.contains(&"UH") || kids.contains(&",") && kids.len() == 2 => "vocative/address",
+        "NP" if kids.contains(&"UH") || kids.contains(&",") && kids.len() == 2 => {
+            "vocative/address"
+        }
         "ADJP" if kids.first() == Some(&"RB") => "intensified adjective",
         _ => return None,
     };
@@ -224,12 +253,24 @@ mod tests {
 
     #[test]
     fn glosses_name_constructions() {
-        assert_eq!(gloss("SQ -> VBZ NP VP .").as_deref(), Some("yes/no question (auxiliary before subject)"));
+        assert_eq!(
+            gloss("SQ -> VBZ NP VP .").as_deref(),
+            Some("yes/no question (auxiliary before subject)")
+        );
         assert_eq!(gloss("SBARQ -> WHNP SQ .").as_deref(), Some("wh-question"));
-        assert_eq!(gloss("S -> VP .").as_deref(), Some("subjectless clause (imperative)"));
-        assert_eq!(gloss("S -> ADJP VBP NP .").as_deref(), Some("inversion (predicate before subject)"));
+        assert_eq!(
+            gloss("S -> VP .").as_deref(),
+            Some("subjectless clause (imperative)")
+        );
+        assert_eq!(
+            gloss("S -> ADJP VBP NP .").as_deref(),
+            Some("inversion (predicate before subject)")
+        );
         assert_eq!(gloss("S -> S , SQ .").as_deref(), Some("tag question"));
-        assert_eq!(gloss("S -> ADJP , NP VP .").as_deref(), Some("fronted constituent before subject (inversion)"));
+        assert_eq!(
+            gloss("S -> ADJP , NP VP .").as_deref(),
+            Some("fronted constituent before subject (inversion)")
+        );
         assert_eq!(gloss("NP -> DT NN"), None);
     }
 

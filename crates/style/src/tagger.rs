@@ -85,7 +85,11 @@ fn normalize_word(word: &str) -> String {
 }
 
 fn suffix(w: &str, n: usize) -> &str {
-    let start = w.char_indices().rev().nth(n.saturating_sub(1)).map_or(0, |(i, _)| i);
+    let start = w
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(0, |(i, _)| i);
     &w[start..]
 }
 
@@ -96,7 +100,15 @@ fn prefix(w: &str, n: usize) -> &str {
 
 /// Context features of position `i` (word forms normalized, previous two predicted tags, and the
 /// ambiguity classes — tags seen in training — of the surrounding words).
-fn features(words: &[String], raw: &[&str], classes: &[u64], i: usize, prev: &str, prev2: &str, out: &mut Vec<u64>) {
+fn features(
+    words: &[String],
+    raw: &[&str],
+    classes: &[u64],
+    i: usize,
+    prev: &str,
+    prev2: &str,
+    out: &mut Vec<u64>,
+) {
     out.clear();
     let class = |j: isize| -> String {
         let k = i as isize + j;
@@ -205,7 +217,11 @@ impl Tagger {
         for s in gold {
             let words: Vec<&str> = s.iter().map(|(w, _)| w.as_str()).collect();
             let predicted = self.tag(&words);
-            correct += predicted.iter().zip(s).filter(|(p, (_, g))| *p == g).count();
+            correct += predicted
+                .iter()
+                .zip(s)
+                .filter(|(p, (_, g))| *p == g)
+                .count();
             total += s.len();
         }
         (correct, total)
@@ -235,7 +251,11 @@ impl Tagger {
             raw.push(u8::try_from(w.len()).unwrap_or(u8::MAX));
             raw.extend_from_slice(&w.as_bytes()[..w.len().min(255)]);
         }
-        let max = self.entries.iter().map(|(_, w)| w.abs()).fold(1e-6f32, f32::max);
+        let max = self
+            .entries
+            .iter()
+            .map(|(_, w)| w.abs())
+            .fold(1e-6f32, f32::max);
         let scale = QUANT_MAX / max;
         raw.extend_from_slice(&scale.to_le_bytes());
         // Entries that quantize to zero carry no information: drop them (and features left empty).
@@ -270,7 +290,9 @@ impl Tagger {
 
     pub fn from_bytes(gz: &[u8]) -> Result<Self> {
         let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(gz).read_to_end(&mut raw).map_err(|e| corrupt("tagger model", e.to_string()))?;
+        flate2::read::GzDecoder::new(gz)
+            .read_to_end(&mut raw)
+            .map_err(|e| corrupt("tagger model", e.to_string()))?;
         let mut r = Reader { buf: &raw, pos: 0 };
         if r.take(MAGIC.len())? != MAGIC {
             return Err(corrupt("tagger model", "bad magic"));
@@ -284,11 +306,19 @@ impl Tagger {
         let n_classes = r.u32()? as usize;
         let mut classes = HashMap::with_capacity(n_classes);
         for _ in 0..n_classes {
-            let mask = u64::from_le_bytes(r.take(8)?.try_into().map_err(|_| corrupt("tagger model", "class"))?);
+            let mask = u64::from_le_bytes(
+                r.take(8)?
+                    .try_into()
+                    .map_err(|_| corrupt("tagger model", "class"))?,
+            );
             let w = r.word()?;
             classes.insert(w, mask);
         }
-        let scale = f32::from_le_bytes(r.take(4)?.try_into().map_err(|_| corrupt("tagger model", "scale"))?);
+        let scale = f32::from_le_bytes(
+            r.take(4)?
+                .try_into()
+                .map_err(|_| corrupt("tagger model", "scale"))?,
+        );
         if !(scale.is_finite() && scale > 0.0) {
             return Err(corrupt("tagger model", "bad weight scale"));
         }
@@ -296,9 +326,14 @@ impl Tagger {
         let mut index = KeyMap::with_capacity_and_hasher(n_feat, Default::default());
         let mut entries = Vec::with_capacity(n_feat * 4);
         for _ in 0..n_feat {
-            let key = u64::from_le_bytes(r.take(8)?.try_into().map_err(|_| corrupt("tagger model", "key"))?);
+            let key = u64::from_le_bytes(
+                r.take(8)?
+                    .try_into()
+                    .map_err(|_| corrupt("tagger model", "key"))?,
+            );
             let len = r.u8()?;
-            let start = u32::try_from(entries.len()).map_err(|_| corrupt("tagger model", "too many weights"))?;
+            let start = u32::try_from(entries.len())
+                .map_err(|_| corrupt("tagger model", "too many weights"))?;
             for _ in 0..len {
                 let tag = r.tag()?;
                 let w = i16::from_le_bytes([r.u8()?, r.u8()?]);
@@ -306,7 +341,12 @@ impl Tagger {
             }
             index.insert(key, (start, len));
         }
-        Ok(Self { tagdict, classes, index, entries })
+        Ok(Self {
+            tagdict,
+            classes,
+            index,
+            entries,
+        })
     }
 }
 
@@ -317,7 +357,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or_else(|| corrupt("tagger model", "truncated"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| corrupt("tagger model", "truncated"))?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -331,7 +375,8 @@ impl<'a> Reader<'a> {
     }
     fn word(&mut self) -> Result<String> {
         let len = usize::from(self.u8()?);
-        let w = std::str::from_utf8(self.take(len)?).map_err(|e| corrupt("tagger model", e.to_string()))?;
+        let w = std::str::from_utf8(self.take(len)?)
+            .map_err(|e| corrupt("tagger model", e.to_string()))?;
         Ok(w.to_string())
     }
     fn tag(&mut self) -> Result<Tag> {
@@ -397,7 +442,8 @@ impl Trainer {
         for &f in feats {
             let r = self.row(f);
             for (t, delta) in [(usize::from(truth), 1.0f32), (usize::from(guess), -1.0)] {
-                self.totals[r][t] += f64::from(self.step - self.stamps[r][t]) * f64::from(self.weights[r][t]);
+                self.totals[r][t] +=
+                    f64::from(self.step - self.stamps[r][t]) * f64::from(self.weights[r][t]);
                 self.stamps[r][t] = self.step;
                 self.weights[r][t] += delta;
             }
@@ -413,7 +459,8 @@ impl Trainer {
         for (key, r) in keys {
             let start = entries.len() as u32;
             for t in 0..N_TAGS {
-                self.totals[r][t] += f64::from(self.step - self.stamps[r][t]) * f64::from(self.weights[r][t]);
+                self.totals[r][t] +=
+                    f64::from(self.step - self.stamps[r][t]) * f64::from(self.weights[r][t]);
                 let avg = (self.totals[r][t] / f64::from(self.step.max(1))) as f32;
                 if avg != 0.0 {
                     entries.push((t as Tag, avg));
@@ -451,11 +498,20 @@ fn tag_dictionary(data: &[TaggedSentence]) -> HashMap<String, Tag> {
 
 /// Trains on gold-tagged sentences for `iterations` passes (deterministic shuffling), calling
 /// `progress(iteration, train_accuracy)` after each pass.
-pub fn train(data: &[TaggedSentence], iterations: usize, mut progress: impl FnMut(usize, f64)) -> Tagger {
+pub fn train(
+    data: &[TaggedSentence],
+    iterations: usize,
+    mut progress: impl FnMut(usize, f64),
+) -> Tagger {
     let tagdict = tag_dictionary(data);
     let ambiguity = ambiguity_classes(data);
-    let mut trainer =
-        Trainer { rows: KeyMap::default(), weights: Vec::new(), totals: Vec::new(), stamps: Vec::new(), step: 0 };
+    let mut trainer = Trainer {
+        rows: KeyMap::default(),
+        weights: Vec::new(),
+        totals: Vec::new(),
+        stamps: Vec::new(),
+        step: 0,
+    };
     let mut order: Vec<usize> = (0..data.len()).collect();
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     let mut feats = Vec::with_capacity(32);
@@ -493,11 +549,19 @@ pub fn train(data: &[TaggedSentence], iterations: usize, mut progress: impl FnMu
         }
     }
     let (index, entries) = trainer.finish();
-    Tagger { tagdict, classes: ambiguity, index, entries }
+    Tagger {
+        tagdict,
+        classes: ambiguity,
+        index,
+        entries,
+    }
 }
 
 fn class_of(classes: &HashMap<String, u64>, words: &[String]) -> Vec<u64> {
-    words.iter().map(|w| classes.get(w).copied().unwrap_or(0)).collect()
+    words
+        .iter()
+        .map(|w| classes.get(w).copied().unwrap_or(0))
+        .collect()
 }
 
 /// Words seen at least twice -> tags they had at least 5% of the time.
@@ -522,7 +586,10 @@ mod tests {
     use crate::tags::tag_id;
 
     fn sent(pairs: &[(&str, &str)]) -> TaggedSentence {
-        pairs.iter().map(|(w, t)| (w.to_string(), tag_id(t).unwrap())).collect()
+        pairs
+            .iter()
+            .map(|(w, t)| (w.to_string(), tag_id(t).unwrap()))
+            .collect()
     }
 
     #[test]
@@ -536,7 +603,10 @@ mod tests {
         let (c, t) = tagger.accuracy(&data);
         assert_eq!(c, t);
         let back = Tagger::from_bytes(&tagger.to_bytes()).unwrap();
-        assert_eq!(back.tag(&["the", "cat", "runs", "."]), tagger.tag(&["the", "cat", "runs", "."]));
+        assert_eq!(
+            back.tag(&["the", "cat", "runs", "."]),
+            tagger.tag(&["the", "cat", "runs", "."])
+        );
         assert!(Tagger::from_bytes(b"junk").is_err());
     }
 

@@ -55,7 +55,11 @@ impl Language {
 /// Majority vote over letters: any real share of kana means Japanese (kanji alone is ambiguous).
 pub fn detect_language<'a>(lines: impl IntoIterator<Item = &'a str>) -> Language {
     let (mut latin, mut han, mut kana, mut other) = (0usize, 0usize, 0usize, 0usize);
-    for c in lines.into_iter().flat_map(str::chars).filter(|c| c.is_alphabetic()) {
+    for c in lines
+        .into_iter()
+        .flat_map(str::chars)
+        .filter(|c| c.is_alphabetic())
+    {
         match script_of(c) {
             Script::Latin => latin += 1,
             Script::Han => han += 1,
@@ -102,8 +106,8 @@ pub fn normalize(s: &str) -> String {
 }
 
 const ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "vs", "etc", "e.g", "i.e", "mt", "no", "lt", "col", "gen",
-    "capt", "sgt",
+    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "vs", "etc", "e.g", "i.e", "mt", "no", "lt",
+    "col", "gen", "capt", "sgt",
 ];
 
 fn is_terminator(c: char) -> bool {
@@ -111,7 +115,10 @@ fn is_terminator(c: char) -> bool {
 }
 
 fn is_closer(c: char) -> bool {
-    matches!(c, '"' | '\'' | ')' | ']' | '」' | '』' | '）' | '~' | '☆' | '★' | '♪' | '♡' | '♥')
+    matches!(
+        c,
+        '"' | '\'' | ')' | ']' | '」' | '』' | '）' | '~' | '☆' | '★' | '♪' | '♡' | '♥'
+    )
 }
 
 /// Splits one normalized line into sentences (byte slices, trimmed, never empty).
@@ -131,8 +138,13 @@ pub fn sentences(line: &str) -> Vec<&str> {
             i += 1;
         }
         let end = chars.get(i).map_or(line.len(), |&(b, _)| b);
-        let at_boundary = i == chars.len() || chars[i].1.is_whitespace() || is_cjk(c) || is_cjk(chars[i].1);
-        if at_boundary && !(chars[run_start].1 == '.' && i - run_start == 1 && ends_with_abbreviation(&line[start..chars[run_start].0])) {
+        let at_boundary =
+            i == chars.len() || chars[i].1.is_whitespace() || is_cjk(c) || is_cjk(chars[i].1);
+        if at_boundary
+            && !(chars[run_start].1 == '.'
+                && i - run_start == 1
+                && ends_with_abbreviation(&line[start..chars[run_start].0]))
+        {
             push_trimmed(&mut out, &line[start..end]);
             start = end;
         }
@@ -142,9 +154,15 @@ pub fn sentences(line: &str) -> Vec<&str> {
 }
 
 fn ends_with_abbreviation(before: &str) -> bool {
-    let last = before.rsplit(|c: char| c.is_whitespace()).next().unwrap_or("");
-    let last = last.trim_start_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
-    ABBREVIATIONS.contains(&last.as_str()) || (last.chars().count() == 1 && last.chars().all(char::is_uppercase))
+    let last = before
+        .rsplit(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or("");
+    let last = last
+        .trim_start_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    ABBREVIATIONS.contains(&last.as_str())
+        || (last.chars().count() == 1 && last.chars().all(char::is_uppercase))
 }
 
 fn push_trimmed<'a>(out: &mut Vec<&'a str>, s: &'a str) {
@@ -201,8 +219,11 @@ pub fn tokens(s: &str) -> Vec<Token<'_>> {
                 let c = chars[i].1;
                 let apostrophe_inside = c == '\''
                     && i > start
-                    && chars.get(i + 1).is_some_and(|&(_, n)| n.is_alphabetic() && !is_cjk(n));
-                if is_word_char(c) || apostrophe_inside || (c == '.' && is_decimal_point(&chars, i)) {
+                    && chars
+                        .get(i + 1)
+                        .is_some_and(|&(_, n)| n.is_alphabetic() && !is_cjk(n));
+                if is_word_char(c) || apostrophe_inside || (c == '.' && is_decimal_point(&chars, i))
+                {
                     i += 1;
                 } else {
                     break;
@@ -215,7 +236,9 @@ pub fn tokens(s: &str) -> Vec<Token<'_>> {
                 TokenKind::Word
             }
         } else if is_terminator(c) || c == '-' || c == '~' {
-            while i < chars.len() && (chars[i].1 == c || (is_terminator(c) && is_terminator(chars[i].1))) {
+            while i < chars.len()
+                && (chars[i].1 == c || (is_terminator(c) && is_terminator(chars[i].1)))
+            {
                 i += 1;
             }
             TokenKind::Punct
@@ -227,7 +250,10 @@ pub fn tokens(s: &str) -> Vec<Token<'_>> {
                 TokenKind::Symbol
             }
         };
-        out.push(Token { text: &s[b..byte_at(i)], kind });
+        out.push(Token {
+            text: &s[b..byte_at(i)],
+            kind,
+        });
     }
     out
 }
@@ -246,7 +272,10 @@ fn is_general_punct(c: char) -> bool {
 pub fn lexical_key(token: &str) -> String {
     let lower = token.to_lowercase();
     if lower.chars().filter(char::is_ascii_digit).count() >= 2 {
-        lower.chars().map(|c| if c.is_ascii_digit() { '0' } else { c }).collect()
+        lower
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '0' } else { c })
+            .collect()
     } else {
         lower
     }
@@ -262,8 +291,12 @@ pub fn words(s: &str) -> Vec<String> {
 }
 
 const CLITICS: &[&str] = &["n't", "'s", "'m", "'re", "'ve", "'ll", "'d"];
-const FUSED: &[(&str, &str, &str)] =
-    &[("gonna", "gon", "na"), ("wanna", "wan", "na"), ("gotta", "got", "ta"), ("cannot", "can", "not")];
+const FUSED: &[(&str, &str, &str)] = &[
+    ("gonna", "gon", "na"),
+    ("wanna", "wan", "na"),
+    ("gotta", "got", "ta"),
+    ("cannot", "can", "not"),
+];
 
 /// Penn-Treebank-style tokens for the tagger: clitics and fused forms split, case kept.
 pub fn ptb_tokens(s: &str) -> Vec<&str> {
@@ -279,7 +312,10 @@ pub fn ptb_tokens(s: &str) -> Vec<&str> {
             out.push(&t.text[a.len()..]);
             continue;
         }
-        match CLITICS.iter().find(|c| lower.len() > c.len() && lower.ends_with(*c)) {
+        match CLITICS
+            .iter()
+            .find(|c| lower.len() > c.len() && lower.ends_with(*c))
+        {
             Some(c) => {
                 let cut = t.text.len() - c.len();
                 out.push(&t.text[..cut]);
@@ -318,24 +354,39 @@ mod tests {
 
     #[test]
     fn normalize_folds_quotes_width_and_space() {
-        assert_eq!(normalize("  It\u{2019}s  \u{201C}ＡＢＣ\u{201D}\t ok "), "It's \"ABC\" ok");
+        assert_eq!(
+            normalize("  It\u{2019}s  \u{201C}ＡＢＣ\u{201D}\t ok "),
+            "It's \"ABC\" ok"
+        );
     }
 
     #[test]
     fn sentences_respect_abbreviations_and_cjk() {
-        assert_eq!(sentences("Mr. Smith came. Did he?! Yes... fine"), vec!["Mr. Smith came.", "Did he?!", "Yes...", "fine"]);
+        assert_eq!(
+            sentences("Mr. Smith came. Did he?! Yes... fine"),
+            vec!["Mr. Smith came.", "Did he?!", "Yes...", "fine"]
+        );
         assert_eq!(sentences("你好。我很好！"), vec!["你好。", "我很好！"]);
-        assert_eq!(sentences("It costs 3.50 today."), vec!["It costs 3.50 today."]);
+        assert_eq!(
+            sentences("It costs 3.50 today."),
+            vec!["It costs 3.50 today."]
+        );
     }
 
     #[test]
     fn words_are_wordfreq_compatible() {
-        assert_eq!(words("Don't PANIC, it's 1999 or 7!"), vec!["don't", "panic", "it's", "0000", "or", "7"]);
+        assert_eq!(
+            words("Don't PANIC, it's 1999 or 7!"),
+            vec!["don't", "panic", "it's", "0000", "or", "7"]
+        );
     }
 
     #[test]
     fn ptb_tokens_split_clitics() {
-        assert_eq!(ptb_tokens("I'm sure you don't wanna go."), vec!["I", "'m", "sure", "you", "do", "n't", "wan", "na", "go", "."]);
+        assert_eq!(
+            ptb_tokens("I'm sure you don't wanna go."),
+            vec!["I", "'m", "sure", "you", "do", "n't", "wan", "na", "go", "."]
+        );
     }
 
     #[test]

@@ -53,7 +53,13 @@ impl Tree {
     /// Strips function tags and indices ("NP-SBJ-1" -> "NP"); POS tags like "-LRB-" are kept.
     pub fn strip_function_tags(&mut self) {
         if !self.is_preterminal() {
-            if let Some(cut) = self.label.char_indices().skip(1).find(|&(_, c)| c == '-' || c == '=').map(|(i, _)| i) {
+            if let Some(cut) = self
+                .label
+                .char_indices()
+                .skip(1)
+                .find(|&(_, c)| c == '-' || c == '=')
+                .map(|(i, _)| i)
+            {
                 self.label.truncate(cut);
             }
             self.children.iter_mut().for_each(Tree::strip_function_tags);
@@ -67,7 +73,11 @@ impl Tree {
             return self.clone();
         }
         let kids: Vec<Tree> = self.children.iter().map(Tree::binarize).collect();
-        Tree { label: self.label.clone(), children: factor(&self.label, kids), word: None }
+        Tree {
+            label: self.label.clone(),
+            children: factor(&self.label, kids),
+            word: None,
+        }
     }
 
     /// Undoes `binarize`: splices intermediate nodes into their parents.
@@ -84,7 +94,11 @@ impl Tree {
                 children.push(c);
             }
         }
-        Tree { label: self.label.clone(), children, word: None }
+        Tree {
+            label: self.label.clone(),
+            children,
+            word: None,
+        }
     }
 }
 
@@ -94,7 +108,11 @@ fn factor(parent: &str, mut kids: Vec<Tree>) -> Vec<Tree> {
     }
     let first = kids.remove(0);
     let label = format!("{INTERMEDIATE}{parent}>{}", kids[0].label);
-    let rest = Tree { label, children: factor(parent, kids), word: None };
+    let rest = Tree {
+        label,
+        children: factor(parent, kids),
+        word: None,
+    };
     vec![first, rest]
 }
 
@@ -131,7 +149,10 @@ fn lex(text: &str) -> Vec<&str> {
 }
 
 fn parse_node(tokens: &[&str], pos: &mut usize, source: &str) -> Result<Tree> {
-    let bad = |pos: usize, reason: &str| Error::BadTreebank { location: format!("{source} token {pos}"), reason: reason.into() };
+    let bad = |pos: usize, reason: &str| Error::BadTreebank {
+        location: format!("{source} token {pos}"),
+        reason: reason.into(),
+    };
     if tokens.get(*pos) != Some(&"(") {
         return Err(bad(*pos, "expected '('"));
     }
@@ -166,14 +187,19 @@ fn parse_node(tokens: &[&str], pos: &mut usize, source: &str) -> Result<Tree> {
     if word.is_none() && children.is_empty() {
         return Err(bad(*pos, "empty node"));
     }
-    Ok(Tree { label, children, word })
+    Ok(Tree {
+        label,
+        children,
+        word,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const TREE: &str = "(ROOT (S (NP-SBJ (PRP I)) (VP (VBD saw) (NP (DT the) (JJ big) (JJ red) (NN dog))) (. .)))";
+    const TREE: &str =
+        "(ROOT (S (NP-SBJ (PRP I)) (VP (VBD saw) (NP (DT the) (JJ big) (JJ red) (NN dog))) (. .)))";
 
     #[test]
     fn reads_strips_and_round_trips_binarization() {
@@ -186,7 +212,10 @@ mod tests {
         assert_eq!(rules[0], "ROOT -> S");
         assert!(rules.contains(&"NP -> DT JJ JJ NN".to_string()));
         let b = t.binarize();
-        assert!(b.rules().iter().all(|r| r.split(" -> ").nth(1).unwrap().split(' ').count() <= 2));
+        assert!(b
+            .rules()
+            .iter()
+            .all(|r| r.split(" -> ").nth(1).unwrap().split(' ').count() <= 2));
         assert!(b.rules().contains(&"@NP>JJ -> JJ @NP>JJ".to_string()));
         assert_eq!(b.debinarize(), t);
     }

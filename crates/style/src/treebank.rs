@@ -22,7 +22,10 @@ pub fn read_conllu(text: &str, source: &str) -> Result<Vec<TaggedSentence>> {
             continue;
         }
         let cols: Vec<&str> = line.split('\t').collect();
-        let bad = |reason: String| Error::BadTreebank { location: format!("{source}:{}", i + 1), reason };
+        let bad = |reason: String| Error::BadTreebank {
+            location: format!("{source}:{}", i + 1),
+            reason,
+        };
         if cols.len() != 10 {
             return Err(bad(format!("expected 10 columns, got {}", cols.len())));
         }
@@ -31,7 +34,14 @@ pub fn read_conllu(text: &str, source: &str) -> Result<Vec<TaggedSentence>> {
         }
         let tag = tag_id(cols[4]).ok_or_else(|| bad(format!("unknown XPOS {}", cols[4])))?;
         let norm = crate::text::normalize(cols[1]);
-        current.push((if norm.is_empty() { cols[1].to_string() } else { norm }, tag));
+        current.push((
+            if norm.is_empty() {
+                cols[1].to_string()
+            } else {
+                norm
+            },
+            tag,
+        ));
     }
     if !current.is_empty() {
         out.push(current);

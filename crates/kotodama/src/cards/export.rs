@@ -26,7 +26,9 @@ impl FromStr for CardFormat {
             "png" => Ok(CardFormat::Png),
             "json" => Ok(CardFormat::Json),
             "charx" => Ok(CardFormat::Charx),
-            other => Err(Error::InvalidInput(format!("unknown card format {other:?}: use png, json or charx"))),
+            other => Err(Error::InvalidInput(format!(
+                "unknown card format {other:?}: use png, json or charx"
+            ))),
         }
     }
 }
@@ -38,8 +40,15 @@ const ADAPTER_ASSET_TYPE: &str = "x_kotodama_adapter";
 /// The persona as a V3 card, with its style profile under `extensions.kotodama.profile`.
 pub fn card_v3(persona: &NewPersona, profile: Option<&NewProfile>) -> Value {
     let stored = &persona.card_json;
-    let stored_data = if stored.get("spec").is_some() { stored.get("data") } else { Some(stored) }; // V1 is flat
-    let mut data = stored_data.and_then(Value::as_object).cloned().unwrap_or_default();
+    let stored_data = if stored.get("spec").is_some() {
+        stored.get("data")
+    } else {
+        Some(stored)
+    }; // V1 is flat
+    let mut data = stored_data
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     for (key, value) in [
         ("name", json!(persona.name)),
         ("description", json!(persona.description)),
@@ -49,7 +58,10 @@ pub fn card_v3(persona: &NewPersona, profile: Option<&NewProfile>) -> Value {
         ("mes_example", json!(persona.example_dialogue)),
         ("creator_notes", json!(persona.creator_notes)),
         ("system_prompt", json!(persona.system_prompt)),
-        ("post_history_instructions", json!(persona.post_history_instructions)),
+        (
+            "post_history_instructions",
+            json!(persona.post_history_instructions),
+        ),
         ("alternate_greetings", json!(persona.alternate_greetings)),
         ("tags", json!(persona.tags)),
     ] {
@@ -67,7 +79,10 @@ pub fn card_v3(persona: &NewPersona, profile: Option<&NewProfile>) -> Value {
         None => ours.shift_remove("speaker"),
     };
     if let Some(profile) = profile {
-        ours.insert("profile".into(), serde_json::to_value(profile).unwrap_or(Value::Null));
+        ours.insert(
+            "profile".into(),
+            serde_json::to_value(profile).unwrap_or(Value::Null),
+        );
     }
     json!({"spec": "chara_card_v3", "spec_version": "3.0", "data": data})
 }
@@ -90,17 +105,29 @@ pub fn card_png(card: &Value, avatar_png: &[u8], file: &str) -> Result<Vec<u8>> 
     let mut v2 = card.clone();
     v2["spec"] = json!("chara_card_v2");
     v2["spec_version"] = json!("2.0");
-    let encode =
-        |v: &Value| base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(v).unwrap_or_default());
+    let encode = |v: &Value| {
+        base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(v).unwrap_or_default())
+    };
     let (chara, ccv3) = (encode(&v2), encode(card));
-    with_text_chunks(avatar_png, file, &["chara", "ccv3"], &[("chara", &chara), ("ccv3", &ccv3)])
+    with_text_chunks(
+        avatar_png,
+        file,
+        &["chara", "ccv3"],
+        &[("chara", &chara), ("ccv3", &ccv3)],
+    )
 }
 
 /// A CharX with the card, the avatar as its main icon and the adapter's files (name, bytes), if any.
-pub fn card_charx(card: &Value, avatar_png: &[u8], adapter_files: &[(String, Vec<u8>)], file: &str) -> Result<Vec<u8>> {
+pub fn card_charx(
+    card: &Value,
+    avatar_png: &[u8],
+    adapter_files: &[(String, Vec<u8>)],
+    file: &str,
+) -> Result<Vec<u8>> {
     let mut card = card.clone();
-    let mut assets =
-        vec![json!({"type": "icon", "uri": format!("embeded://{ICON_PATH}"), "name": "main", "ext": "png"})];
+    let mut assets = vec![
+        json!({"type": "icon", "uri": format!("embeded://{ICON_PATH}"), "name": "main", "ext": "png"}),
+    ];
     let mut entries = vec![(ICON_PATH.to_string(), avatar_png.to_vec())];
     for (name, bytes) in adapter_files {
         let path = format!("{ADAPTER_DIR}/{name}");
@@ -110,8 +137,15 @@ pub fn card_charx(card: &Value, avatar_png: &[u8], adapter_files: &[(String, Vec
     }
     card["data"]["assets"] = Value::Array(assets);
     let mut out = std::io::Cursor::new(Vec::new());
-    write_charx(&mut out, &String::from_utf8_lossy(&card_json_bytes(&card)), &entries)
-        .map_err(|e| Error::Io { path: file.into(), source: std::io::Error::other(e) })?;
+    write_charx(
+        &mut out,
+        &String::from_utf8_lossy(&card_json_bytes(&card)),
+        &entries,
+    )
+    .map_err(|e| Error::Io {
+        path: file.into(),
+        source: std::io::Error::other(e),
+    })?;
     Ok(out.into_inner())
 }
 
@@ -145,7 +179,9 @@ mod tests {
             "name": "Aoi", "description": "Paints. Quietly.", "first_mes": "Oh.", "tags": ["art"],
             "character_book": {"entries": [{"keys": ["easel"], "content": "Her easel is old."}]},
             "extensions": {"depth_prompt": {"depth": 4}, "kotodama": "not an object"}}});
-        read_card(card, "aoi", PersonaSource::Imported).unwrap().persona
+        read_card(card, "aoi", PersonaSource::Imported)
+            .unwrap()
+            .persona
     }
 
     #[test]
@@ -153,19 +189,37 @@ mod tests {
         let p = v2_persona();
         let card = card_v3(&p, Some(&profile()));
         assert_eq!(card["data"]["extensions"]["depth_prompt"]["depth"], 4);
-        assert_eq!(card["data"]["character_book"]["entries"][0]["content"], "Her easel is old.");
+        assert_eq!(
+            card["data"]["character_book"]["entries"][0]["content"],
+            "Her easel is old."
+        );
         let back = read_card(card.clone(), "aoi", PersonaSource::Imported).unwrap();
         assert_eq!(back.profile, Some(profile()));
         let p1 = back.persona;
-        assert_eq!(NewPersona { card_json: p1.card_json.clone(), ..p.clone() }, p1, "every field but the card JSON");
+        assert_eq!(
+            NewPersona {
+                card_json: p1.card_json.clone(),
+                ..p.clone()
+            },
+            p1,
+            "every field but the card JSON"
+        );
         // From here on the persona is a fixpoint: import(export(p1)) == p1, byte for byte.
         for format in [CardFormat::Json, CardFormat::Png, CardFormat::Charx] {
             let exported = export(&p1, format);
             let read = read_card_bytes(&exported, "x").unwrap();
             let p2 = read_card(read.card, "aoi", PersonaSource::Imported).unwrap();
-            assert_eq!((p2.persona.clone(), p2.profile), (p1.clone(), Some(profile())), "{format:?}");
+            assert_eq!(
+                (p2.persona.clone(), p2.profile),
+                (p1.clone(), Some(profile())),
+                "{format:?}"
+            );
             if format != CardFormat::Charx {
-                assert_eq!(export(&p2.persona, format), exported, "{format:?} export is stable");
+                assert_eq!(
+                    export(&p2.persona, format),
+                    exported,
+                    "{format:?} export is stable"
+                );
             }
         }
     }
@@ -176,23 +230,42 @@ mod tests {
         match format {
             CardFormat::Json => card_json_bytes(&card),
             CardFormat::Png => card_png(&card, &avatar, "x.png").unwrap(),
-            CardFormat::Charx => {
-                card_charx(&card, &avatar, &[("adapter_config.json".into(), b"{}".to_vec())], "x").unwrap()
-            }
+            CardFormat::Charx => card_charx(
+                &card,
+                &avatar,
+                &[("adapter_config.json".into(), b"{}".to_vec())],
+                "x",
+            )
+            .unwrap(),
         }
     }
 
     #[test]
     fn the_png_carries_a_v2_chara_chunk_and_a_v3_ccv3_chunk() {
         let card = card_v3(&v2_persona(), None);
-        let png = card_png(&card, &super::super::png::solid_png(1, 1, [0, 0, 0]), "x.png").unwrap();
+        let png = card_png(
+            &card,
+            &super::super::png::solid_png(1, 1, [0, 0, 0]),
+            "x.png",
+        )
+        .unwrap();
         let chunks = super::super::png::read_chunks(&png, "x.png").unwrap();
-        let texts: Vec<_> = chunks.iter().filter_map(super::super::png::text_chunk).collect();
+        let texts: Vec<_> = chunks
+            .iter()
+            .filter_map(super::super::png::text_chunk)
+            .collect();
         let decode = |t: &str| -> Value {
-            serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(t).unwrap()).unwrap()
+            serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(t).unwrap())
+                .unwrap()
         };
         assert_eq!(texts.len(), 2);
-        assert_eq!((texts[0].0, decode(&texts[0].1)["spec"].as_str()), ("chara", Some("chara_card_v2")));
-        assert_eq!((texts[1].0, decode(&texts[1].1)["spec"].as_str()), ("ccv3", Some("chara_card_v3")));
+        assert_eq!(
+            (texts[0].0, decode(&texts[0].1)["spec"].as_str()),
+            ("chara", Some("chara_card_v2"))
+        );
+        assert_eq!(
+            (texts[1].0, decode(&texts[1].1)["spec"].as_str()),
+            ("ccv3", Some("chara_card_v3"))
+        );
     }
 }

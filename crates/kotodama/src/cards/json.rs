@@ -35,7 +35,8 @@ pub struct ImportedCard {
 
 /// Parses a card's JSON text. `slug` names the persona in the database.
 pub fn persona_from_card_json(json: &str, slug: &str, source: PersonaSource) -> Result<NewPersona> {
-    let card: Value = serde_json::from_str(json).map_err(|e| Error::Card(format!("not JSON: {e}")))?;
+    let card: Value =
+        serde_json::from_str(json).map_err(|e| Error::Card(format!("not JSON: {e}")))?;
     Ok(read_card(card, slug, source)?.persona)
 }
 
@@ -47,7 +48,11 @@ pub fn read_card(mut card: Value, slug: &str, source: PersonaSource) -> Result<I
     }
     let spec = card
         .get("spec")
-        .map(|s| s.as_str().map(str::to_string).ok_or_else(|| Error::Card("`spec` is not a string".into())))
+        .map(|s| {
+            s.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| Error::Card("`spec` is not a string".into()))
+        })
         .transpose()?;
     let data = match spec.as_deref() {
         Some(spec @ ("chara_card_v2" | "chara_card_v3")) => card
@@ -60,12 +65,17 @@ pub fn read_card(mut card: Value, slug: &str, source: PersonaSource) -> Result<I
     let profile = take_embedded_profile(data)?;
     lorebook_entries(data)?;
     check_field_types(data)?;
-    let data: CardData = serde_json::from_value(data.clone()).map_err(|e| Error::Card(format!("card fields: {e}")))?;
+    let data: CardData = serde_json::from_value(data.clone())
+        .map_err(|e| Error::Card(format!("card fields: {e}")))?;
     if data.name.trim().is_empty() {
         return Err(Error::Card("the card has no name".into()));
     }
     let ours = data.extensions.get("kotodama");
-    let ext_str = |key: &str| ours.and_then(|k| k.get(key)).and_then(|v| v.as_str()).map(str::to_string);
+    let ext_str = |key: &str| {
+        ours.and_then(|k| k.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
     let persona = NewPersona {
         slug: slug.to_string(),
         tagline: ext_str("tagline").unwrap_or_else(|| first_sentence(&data.description)),
@@ -104,11 +114,18 @@ fn check_field_types(data: &Value) -> Result<()> {
     let wrong = TEXT
         .iter()
         .map(|k| (*k, "a string", data.get(*k).is_some_and(|v| !v.is_string())))
-        .chain(
-            ["alternate_greetings", "tags"]
-                .map(|k| (k, "a list of strings", data.get(k).is_some_and(|v| !text_list(v)))),
-        )
-        .chain([("extensions", "an object", data.get("extensions").is_some_and(|v| !v.is_object()))])
+        .chain(["alternate_greetings", "tags"].map(|k| {
+            (
+                k,
+                "a list of strings",
+                data.get(k).is_some_and(|v| !text_list(v)),
+            )
+        }))
+        .chain([(
+            "extensions",
+            "an object",
+            data.get("extensions").is_some_and(|v| !v.is_object()),
+        )])
         .find(|(_, _, wrong)| *wrong);
     match wrong {
         Some((key, expected, _)) => Err(Error::Card(format!("field `{key}` should be {expected}"))),
@@ -117,16 +134,23 @@ fn check_field_types(data: &Value) -> Result<()> {
 }
 
 fn take_embedded_profile(data: &mut Value) -> Result<Option<NewProfile>> {
-    let Some(embedded) =
-        data.pointer_mut("/extensions/kotodama").and_then(Value::as_object_mut).and_then(|k| k.shift_remove("profile"))
+    let Some(embedded) = data
+        .pointer_mut("/extensions/kotodama")
+        .and_then(Value::as_object_mut)
+        .and_then(|k| k.shift_remove("profile"))
     else {
         return Ok(None);
     };
-    serde_json::from_value(embedded).map(Some).map_err(|e| Error::Card(format!("extensions.kotodama.profile: {e}")))
+    serde_json::from_value(embedded)
+        .map(Some)
+        .map_err(|e| Error::Card(format!("extensions.kotodama.profile: {e}")))
 }
 
 fn first_sentence(text: &str) -> String {
-    let end = text.find(['.', '!', '?', '\n']).map(|i| i + 1).unwrap_or(text.len());
+    let end = text
+        .find(['.', '!', '?', '\n'])
+        .map(|i| i + 1)
+        .unwrap_or(text.len());
     text[..end].trim().chars().take(120).collect()
 }
 
@@ -140,15 +164,20 @@ mod tests {
             "first_mes":"Oh, hello.","alternate_greetings":["Back?"],"tags":["art"],
             "extensions":{"kotodama":{"tagline":"Paints at dawn","speaker":"AOI"},"depth_prompt":{"depth":4}}}}"#;
         let p = persona_from_card_json(json, "aoi", PersonaSource::Imported).unwrap();
-        assert_eq!((p.name.as_str(), p.tagline.as_str(), p.speaker.as_deref()), ("Aoi", "Paints at dawn", Some("AOI")));
+        assert_eq!(
+            (p.name.as_str(), p.tagline.as_str(), p.speaker.as_deref()),
+            ("Aoi", "Paints at dawn", Some("AOI"))
+        );
         assert_eq!(p.alternate_greetings, vec!["Back?"]);
-        assert_eq!(p.card_json["data"]["extensions"]["depth_prompt"]["depth"], 4);
+        assert_eq!(
+            p.card_json["data"]["extensions"]["depth_prompt"]["depth"],
+            4
+        );
     }
 
     #[test]
     fn reads_a_flat_v1_card_and_derives_a_tagline() {
-        let json =
-            r#"{"name":"Kuro","description":"A grumpy cat. Sleeps a lot.","personality":"lazy","first_mes":"Mrrp."}"#;
+        let json = r#"{"name":"Kuro","description":"A grumpy cat. Sleeps a lot.","personality":"lazy","first_mes":"Mrrp."}"#;
         let p = persona_from_card_json(json, "kuro", PersonaSource::Imported).unwrap();
         assert_eq!(p.tagline, "A grumpy cat.");
         assert_eq!(p.personality, "lazy");
@@ -166,11 +195,22 @@ mod tests {
                 "kotodama.profile",
             ),
             (r#"{"spec":"chara_card_v9","data":{}}"#, "unknown card spec"),
-            (r#"{"spec":"chara_card_v2","data":{"name":5}}"#, "field `name` should be a string"),
-            (r#"{"spec":"chara_card_v3","data":{"name":"A","tags":[1]}}"#, "field `tags` should be a list of strings"),
-            (r#"{"spec":"chara_card_v2","data":{"name":"  "}}"#, "no name"),
+            (
+                r#"{"spec":"chara_card_v2","data":{"name":5}}"#,
+                "field `name` should be a string",
+            ),
+            (
+                r#"{"spec":"chara_card_v3","data":{"name":"A","tags":[1]}}"#,
+                "field `tags` should be a list of strings",
+            ),
+            (
+                r#"{"spec":"chara_card_v2","data":{"name":"  "}}"#,
+                "no name",
+            ),
         ] {
-            let err = persona_from_card_json(json, "x", PersonaSource::Imported).unwrap_err().to_string();
+            let err = persona_from_card_json(json, "x", PersonaSource::Imported)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(needle), "{json}: {err}");
         }
     }

@@ -53,8 +53,9 @@ mod tests {
         assert_eq!(entries.len(), 2);
         assert_eq!((entries[0].enabled, entries[1].enabled), (true, false));
         assert!(lorebook_entries(&json!({})).unwrap().is_empty());
-        let err =
-            lorebook_entries(&json!({"character_book": {"entries": [{"keys": "dojo"}]}})).unwrap_err().to_string();
+        let err = lorebook_entries(&json!({"character_book": {"entries": [{"keys": "dojo"}]}}))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("entry 1"), "{err}");
     }
 }

@@ -8,7 +8,8 @@ use super::Script;
 use crate::{Error, Result};
 
 /// The field order when a file has no `Format:` line (ASS v4+).
-const DEFAULT_FORMAT: &str = "Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text";
+const DEFAULT_FORMAT: &str =
+    "Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text";
 
 pub fn parse_ass(text: &str, file: &str) -> Result<Script> {
     let mut script = Script::default();
@@ -48,16 +49,26 @@ struct Fields {
 
 impl Fields {
     fn parse(spec: &str) -> Fields {
-        let names: Vec<String> = spec.split(',').map(|f| f.trim().to_ascii_lowercase()).collect();
+        let names: Vec<String> = spec
+            .split(',')
+            .map(|f| f.trim().to_ascii_lowercase())
+            .collect();
         let position = |wanted: &[&str]| names.iter().position(|n| wanted.contains(&n.as_str()));
-        Fields { count: names.len(), name: position(&["name", "actor"]), text: position(&["text"]) }
+        Fields {
+            count: names.len(),
+            name: position(&["name", "actor"]),
+            text: position(&["text"]),
+        }
     }
 
     /// The Text field is last and may contain commas, so the event is split into exactly `count` fields.
     fn speaker_and_text(&self, event: &str) -> Option<(String, String)> {
         let fields: Vec<&str> = event.splitn(self.count, ',').collect();
         let text = strip_markup(fields.get(self.text?)?.trim());
-        let named = self.name.and_then(|n| fields.get(n)).and_then(|n| normalize_speaker(n));
+        let named = self
+            .name
+            .and_then(|n| fields.get(n))
+            .and_then(|n| normalize_speaker(n));
         match named {
             Some(speaker) => Some((speaker, text)),
             None => split_speaker(&text).map(|(speaker, said)| (speaker, said.to_string())),
@@ -80,10 +91,18 @@ mod tests {
     #[test]
     fn name_field_or_prefix_gives_the_speaker() {
         let s = parse_ass(SAMPLE, "ep1.ass").unwrap();
-        let turns: Vec<_> = s.turns.iter().map(|t| (t.speaker.as_str(), t.text.as_str())).collect();
+        let turns: Vec<_> = s
+            .turns
+            .iter()
+            .map(|t| (t.speaker.as_str(), t.text.as_str()))
+            .collect();
         assert_eq!(
             turns,
-            vec![("REN", "I fell again, see?"), ("TSUBAKI", "Stand up, baka."), ("OKAMI", "Tea is ready!")]
+            vec![
+                ("REN", "I fell again, see?"),
+                ("TSUBAKI", "Stand up, baka."),
+                ("OKAMI", "Tea is ready!")
+            ]
         );
         assert_eq!(s.turns[1].directions, vec!["sighs"]);
     }
@@ -93,12 +112,17 @@ mod tests {
         let ssa = "[Events]\nFormat: Marked, Start, End, Style, Actor, MarginL, MarginR, MarginV, Effect, Text\n\
             Dialogue: Marked=0,0:00:01.00,0:00:02.00,*Default,Mikoto,0000,0000,0000,,Good evening.\n";
         let s = parse_ass(ssa, "old.ssa").unwrap();
-        assert_eq!((s.turns[0].speaker.as_str(), s.turns[0].text.as_str()), ("MIKOTO", "Good evening."));
+        assert_eq!(
+            (s.turns[0].speaker.as_str(), s.turns[0].text.as_str()),
+            ("MIKOTO", "Good evening.")
+        );
     }
 
     #[test]
     fn a_format_without_text_is_named() {
-        let err = parse_ass("[Events]\nFormat: Layer, Start\n", "bad.ass").unwrap_err().to_string();
+        let err = parse_ass("[Events]\nFormat: Layer, Start\n", "bad.ass")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad.ass:2") && err.contains("Text"), "{err}");
     }
 }

@@ -27,7 +27,8 @@ fn detect_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
     if std::str::from_utf8(bytes).is_ok() {
         return Some(UTF_8);
     }
-    let decodes = |e: &'static Encoding| e.decode_without_bom_handling_and_without_replacement(bytes);
+    let decodes =
+        |e: &'static Encoding| e.decode_without_bom_handling_and_without_replacement(bytes);
     match (decodes(SHIFT_JIS), decodes(GBK)) {
         (Some(sjis), Some(_)) if !looks_japanese(&sjis) => Some(GBK),
         (Some(_), _) => Some(SHIFT_JIS),
@@ -42,7 +43,14 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
         return None;
     }
     let pairs = bytes.len() / 2;
-    let zeros_at = |offset: usize| bytes.iter().skip(offset).step_by(2).filter(|b| **b == 0).count();
+    let zeros_at = |offset: usize| {
+        bytes
+            .iter()
+            .skip(offset)
+            .step_by(2)
+            .filter(|b| **b == 0)
+            .count()
+    };
     let (even, odd) = (zeros_at(0), zeros_at(1));
     if odd * 10 >= pairs * 3 && even == 0 {
         Some(UTF_16LE)
@@ -55,8 +63,14 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
 
 /// Chinese GBK bytes also decode as Shift_JIS, but as half-width katakana; Japanese text has full-width kana.
 fn looks_japanese(text: &str) -> bool {
-    let kana = text.chars().filter(|c| ('\u{3040}'..='\u{30ff}').contains(c)).count();
-    let half_width = text.chars().filter(|c| ('\u{ff61}'..='\u{ff9f}').contains(c)).count();
+    let kana = text
+        .chars()
+        .filter(|c| ('\u{3040}'..='\u{30ff}').contains(c))
+        .count();
+    let half_width = text
+        .chars()
+        .filter(|c| ('\u{ff61}'..='\u{ff9f}').contains(c))
+        .count();
     kana > half_width
 }
 
@@ -70,8 +84,15 @@ mod tests {
 
     fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
         let mut out = Vec::new();
-        for unit in std::iter::once(0xfeff).filter(|_| bom).chain(text.encode_utf16()) {
-            out.extend(if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+        for unit in std::iter::once(0xfeff)
+            .filter(|_| bom)
+            .chain(text.encode_utf16())
+        {
+            out.extend(if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            });
         }
         out
     }
@@ -83,7 +104,11 @@ mod tests {
         let en = "REN: Hello.\r\nTSUBAKI: Hmph.\r\n";
         let cases: Vec<(Vec<u8>, &str, &str)> = vec![
             (en.as_bytes().to_vec(), en, "UTF-8"),
-            ([b"\xef\xbb\xbf".as_slice(), en.as_bytes()].concat(), en, "UTF-8"),
+            (
+                [b"\xef\xbb\xbf".as_slice(), en.as_bytes()].concat(),
+                en,
+                "UTF-8",
+            ),
             (utf16(en, false, true), en, "UTF-16LE"),
             (utf16(en, true, true), en, "UTF-16BE"),
             (utf16(en, false, false), en, "UTF-16LE"),
@@ -92,7 +117,11 @@ mod tests {
             (encode(GBK, zh), zh, "GBK"),
         ];
         for (bytes, text, name) in cases {
-            assert_eq!(decode_text(&bytes, "f.txt").unwrap(), (text.to_string(), name), "{name}");
+            assert_eq!(
+                decode_text(&bytes, "f.txt").unwrap(),
+                (text.to_string(), name),
+                "{name}"
+            );
         }
     }
 

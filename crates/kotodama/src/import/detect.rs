@@ -61,10 +61,16 @@ impl FromStr for ScriptFormat {
             "txt" | "text" => "plain",
             other => other,
         };
-        ScriptFormat::ALL.into_iter().find(|f| f.name() == alias).ok_or_else(|| {
-            let names: Vec<_> = ScriptFormat::ALL.iter().map(|f| f.name()).collect();
-            Error::InvalidInput(format!("unknown script format {s:?}: use one of {}", names.join(", ")))
-        })
+        ScriptFormat::ALL
+            .into_iter()
+            .find(|f| f.name() == alias)
+            .ok_or_else(|| {
+                let names: Vec<_> = ScriptFormat::ALL.iter().map(|f| f.name()).collect();
+                Error::InvalidInput(format!(
+                    "unknown script format {s:?}: use one of {}",
+                    names.join(", ")
+                ))
+            })
     }
 }
 
@@ -74,9 +80,16 @@ const SCREENPLAY_TURN_SHARE: usize = 3; // one in three
 const FILM_TURN_SHARE: usize = 8; // one in eight
 
 pub fn detect_format(file: &str, text: &str) -> ScriptFormat {
-    let extension = file.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let extension = file
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     // `.txt` says nothing about the layout inside, so it is left to the content.
-    if let Some(format) = extension.parse::<ScriptFormat>().ok().filter(|f| *f != ScriptFormat::Plain) {
+    if let Some(format) = extension
+        .parse::<ScriptFormat>()
+        .ok()
+        .filter(|f| *f != ScriptFormat::Plain)
+    {
         return format;
     }
     let trimmed = text.trim_start();
@@ -84,19 +97,29 @@ pub fn detect_format(file: &str, text: &str) -> ScriptFormat {
         return ScriptFormat::Ass;
     }
     let mut lines = trimmed.lines().filter(|l| !l.trim().is_empty());
-    if lines.next().is_some_and(|l| l.trim().parse::<u64>().is_ok()) && lines.next().is_some_and(|l| l.contains("-->"))
+    if lines
+        .next()
+        .is_some_and(|l| l.trim().parse::<u64>().is_ok())
+        && lines.next().is_some_and(|l| l.contains("-->"))
     {
         return ScriptFormat::Srt;
     }
     let whole_json = || serde_json::from_str::<serde_json::Value>(trimmed).is_ok();
     if trimmed.starts_with('{') {
-        return if whole_json() { ScriptFormat::Json } else { ScriptFormat::Jsonl };
+        return if whole_json() {
+            ScriptFormat::Json
+        } else {
+            ScriptFormat::Jsonl
+        };
     }
     if trimmed.starts_with('[') && whole_json() {
         return ScriptFormat::Json;
     }
     let non_empty = text.lines().filter(|l| !l.trim().is_empty()).count();
-    let screenplay_turns = text.lines().filter(|l| split_speaker(l.trim()).is_some()).count();
+    let screenplay_turns = text
+        .lines()
+        .filter(|l| split_speaker(l.trim()).is_some())
+        .count();
     let film_turns = parse_film_script(text, "").map_or(0, |s| s.turns.len());
     if screenplay_turns * SCREENPLAY_TURN_SHARE >= non_empty && screenplay_turns >= film_turns {
         ScriptFormat::Screenplay
@@ -118,14 +141,38 @@ mod tests {
             ("a.SSA", "anything", ScriptFormat::Ass),
             ("a.tsv", "a\tb", ScriptFormat::Tsv),
             ("a.ndjson", "{}", ScriptFormat::Jsonl),
-            ("a.txt", "1\n00:00:01,000 --> 00:00:02,000\nREN: hi\n", ScriptFormat::Srt),
-            ("a.txt", "[Script Info]\nTitle: x\n[Events]\n", ScriptFormat::Ass),
-            ("a", "{\"speaker\":\"A\",\"line\":\"x\"}\n{\"speaker\":\"B\",\"line\":\"y\"}\n", ScriptFormat::Jsonl),
+            (
+                "a.txt",
+                "1\n00:00:01,000 --> 00:00:02,000\nREN: hi\n",
+                ScriptFormat::Srt,
+            ),
+            (
+                "a.txt",
+                "[Script Info]\nTitle: x\n[Events]\n",
+                ScriptFormat::Ass,
+            ),
+            (
+                "a",
+                "{\"speaker\":\"A\",\"line\":\"x\"}\n{\"speaker\":\"B\",\"line\":\"y\"}\n",
+                ScriptFormat::Jsonl,
+            ),
             ("a", "{\"lines\": []}", ScriptFormat::Json),
             ("a", "[{\"speaker\":\"A\"}]", ScriptFormat::Json),
-            ("a.txt", "[Scene 1]\nREN: hi\nTSUBAKI: hmph\nThey walk.\n", ScriptFormat::Screenplay),
-            ("a.txt", "INT. DOJO\n\n    REN\n  Hi.\n\n    TSUBAKI\n  Hmph.\n", ScriptFormat::Film),
-            ("a.txt", "Hmph.\nBaka.\nNote: nothing.\nStand up.\n", ScriptFormat::Plain),
+            (
+                "a.txt",
+                "[Scene 1]\nREN: hi\nTSUBAKI: hmph\nThey walk.\n",
+                ScriptFormat::Screenplay,
+            ),
+            (
+                "a.txt",
+                "INT. DOJO\n\n    REN\n  Hi.\n\n    TSUBAKI\n  Hmph.\n",
+                ScriptFormat::Film,
+            ),
+            (
+                "a.txt",
+                "Hmph.\nBaka.\nNote: nothing.\nStand up.\n",
+                ScriptFormat::Plain,
+            ),
         ];
         for (file, text, want) in cases {
             assert_eq!(detect_format(file, text), want, "{file}: {text:?}");

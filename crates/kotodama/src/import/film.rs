@@ -24,7 +24,10 @@ pub fn parse_film_script(text: &str, file: &str) -> Result<Script> {
         let heading_line = i + 1;
         let mut said = String::new();
         i += 1;
-        while let Some(next) = lines.get(i).filter(|l| is_indented(l) && !l.trim().is_empty()) {
+        while let Some(next) = lines
+            .get(i)
+            .filter(|l| is_indented(l) && !l.trim().is_empty())
+        {
             if character_heading(next.trim()).is_some() && !said.is_empty() {
                 break; // the next speaker's heading, directly after this dialogue
             }
@@ -36,18 +39,28 @@ pub fn parse_film_script(text: &str, file: &str) -> Result<Script> {
             script.push_turn(speaker, &said, heading_line, scene);
         }
     }
-    script.require_turns(file, "upper-case character headings followed by indented dialogue")
+    script.require_turns(
+        file,
+        "upper-case character headings followed by indented dialogue",
+    )
 }
 
 fn is_scene_heading(line: &str) -> bool {
-    ["INT.", "EXT.", "INT/EXT", "I/E."].iter().any(|p| line.starts_with(p))
+    ["INT.", "EXT.", "INT/EXT", "I/E."]
+        .iter()
+        .any(|p| line.starts_with(p))
 }
 
 /// An upper-case name alone on its line (transitions such as `CUT TO:` end with a colon and are not names).
 fn character_heading(line: &str) -> Option<String> {
     let has_letters = line.chars().any(char::is_alphabetic);
-    let upper = line.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase);
-    (has_letters && upper && !line.ends_with(':') && !is_scene_heading(line)).then(|| normalize_speaker(line)).flatten()
+    let upper = line
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .all(char::is_uppercase);
+    (has_letters && upper && !line.ends_with(':') && !is_scene_heading(line))
+        .then(|| normalize_speaker(line))
+        .flatten()
 }
 
 fn is_indented(line: &str) -> bool {
@@ -63,7 +76,11 @@ mod tests {
     #[test]
     fn headings_with_indented_dialogue_are_turns() {
         let s = parse_film_script(SAMPLE, "dojo.script").unwrap();
-        let turns: Vec<_> = s.turns.iter().map(|t| (t.speaker.as_str(), t.text.as_str(), t.scene)).collect();
+        let turns: Vec<_> = s
+            .turns
+            .iter()
+            .map(|t| (t.speaker.as_str(), t.text.as_str(), t.scene))
+            .collect();
         assert_eq!(
             turns,
             vec![

@@ -20,7 +20,15 @@ impl Default for JsonKeys {
         let owned = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect();
         JsonKeys {
             speaker: owned(&["speaker", "character", "name", "role", "from", "who"]),
-            text: owned(&["line", "text", "dialogue", "content", "value", "message", "utterance"]),
+            text: owned(&[
+                "line",
+                "text",
+                "dialogue",
+                "content",
+                "value",
+                "message",
+                "utterance",
+            ]),
         }
     }
 }
@@ -33,11 +41,14 @@ pub fn parse_json(text: &str, keys: &JsonKeys, file: &str) -> Result<Script> {
     })?;
     let items = match &root {
         Value::Array(items) => items,
-        Value::Object(map) => {
-            map.values().find_map(|v| v.as_array().filter(|a| a.iter().any(Value::is_object))).ok_or_else(|| {
-                Error::Script { file: file.into(), line: 0, detail: "no array of line objects in the JSON".into() }
-            })?
-        }
+        Value::Object(map) => map
+            .values()
+            .find_map(|v| v.as_array().filter(|a| a.iter().any(Value::is_object)))
+            .ok_or_else(|| Error::Script {
+                file: file.into(),
+                line: 0,
+                detail: "no array of line objects in the JSON".into(),
+            })?,
         _ => {
             return Err(Error::Script {
                 file: file.into(),
@@ -55,7 +66,11 @@ pub fn parse_json(text: &str, keys: &JsonKeys, file: &str) -> Result<Script> {
 
 pub fn parse_jsonl(text: &str, keys: &JsonKeys, file: &str) -> Result<Script> {
     let mut script = Script::default();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let item: Value = serde_json::from_str(line).map_err(|e| Error::Script {
             file: file.into(),
             line: i + 1,
@@ -67,15 +82,29 @@ pub fn parse_jsonl(text: &str, keys: &JsonKeys, file: &str) -> Result<Script> {
 }
 
 fn push_item(script: &mut Script, item: &Value, keys: &JsonKeys, line_no: usize) {
-    let field = |names: &[String]| names.iter().find_map(|k| item.get(k).and_then(Value::as_str));
-    let scene = item.get("scene").and_then(Value::as_u64).map_or(0, |s| s as usize);
-    if let (Some(speaker), Some(said)) = (field(&keys.speaker).and_then(normalize_speaker), field(&keys.text)) {
+    let field = |names: &[String]| {
+        names
+            .iter()
+            .find_map(|k| item.get(k).and_then(Value::as_str))
+    };
+    let scene = item
+        .get("scene")
+        .and_then(Value::as_u64)
+        .map_or(0, |s| s as usize);
+    if let (Some(speaker), Some(said)) = (
+        field(&keys.speaker).and_then(normalize_speaker),
+        field(&keys.text),
+    ) {
         script.push_turn(speaker, said, line_no, scene);
     }
 }
 
 fn expected(keys: &JsonKeys) -> String {
-    format!("objects with a speaker key ({}) and a text key ({})", keys.speaker.join("/"), keys.text.join("/"))
+    format!(
+        "objects with a speaker key ({}) and a text key ({})",
+        keys.speaker.join("/"),
+        keys.text.join("/")
+    )
 }
 
 #[cfg(test)]
@@ -86,32 +115,53 @@ mod tests {
     fn arrays_wrapped_arrays_and_jsonl_are_read() {
         let keys = JsonKeys::default();
         let array = r#"[{"speaker":"Ren","line":"I fell."},{"character":"Tsubaki","text":"Up."},{"note":"skip"}]"#;
-        let wrapped =
-            r#"{"title":"Dojo","lines":[{"speaker":"Ren","line":"I fell."},{"speaker":"Tsubaki","line":"Up."}]}"#;
+        let wrapped = r#"{"title":"Dojo","lines":[{"speaker":"Ren","line":"I fell."},{"speaker":"Tsubaki","line":"Up."}]}"#;
         let jsonl = "{\"speaker\":\"Ren\",\"line\":\"I fell.\"}\n\n{\"speaker\":\"Tsubaki\",\"line\":\"Up.\"}\n";
         for script in [
             parse_json(array, &keys, "a").unwrap(),
             parse_json(wrapped, &keys, "w").unwrap(),
             parse_jsonl(jsonl, &keys, "l").unwrap(),
         ] {
-            let turns: Vec<_> = script.turns.iter().map(|t| (t.speaker.as_str(), t.text.as_str())).collect();
+            let turns: Vec<_> = script
+                .turns
+                .iter()
+                .map(|t| (t.speaker.as_str(), t.text.as_str()))
+                .collect();
             assert_eq!(turns, vec![("REN", "I fell."), ("TSUBAKI", "Up.")]);
         }
     }
 
     #[test]
     fn keys_are_configurable() {
-        let keys = JsonKeys { speaker: vec!["who_said".into()], text: vec!["words".into()] };
-        let s = parse_json(r#"[{"who_said":"Mikoto","words":"Evening."}]"#, &keys, "k.json").unwrap();
+        let keys = JsonKeys {
+            speaker: vec!["who_said".into()],
+            text: vec!["words".into()],
+        };
+        let s = parse_json(
+            r#"[{"who_said":"Mikoto","words":"Evening."}]"#,
+            &keys,
+            "k.json",
+        )
+        .unwrap();
         assert_eq!(s.turns[0].speaker, "MIKOTO");
-        let err = parse_json(r#"[{"speaker":"Mikoto","line":"Evening."}]"#, &keys, "k.json").unwrap_err().to_string();
+        let err = parse_json(
+            r#"[{"speaker":"Mikoto","line":"Evening."}]"#,
+            &keys,
+            "k.json",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("who_said") && err.contains("words"), "{err}");
     }
 
     #[test]
     fn broken_json_names_the_line() {
-        let err =
-            parse_jsonl("{\"speaker\":\"Ren\",\"line\":\"ok\"}\n{oops\n", &JsonKeys::default(), "b.jsonl").unwrap_err();
+        let err = parse_jsonl(
+            "{\"speaker\":\"Ren\",\"line\":\"ok\"}\n{oops\n",
+            &JsonKeys::default(),
+            "b.jsonl",
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("b.jsonl:2:"), "{err}");
         assert!(parse_json("42", &JsonKeys::default(), "n.json").is_err());
     }

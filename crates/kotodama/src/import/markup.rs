@@ -39,7 +39,10 @@ mod tests {
 
     #[test]
     fn tags_and_escapes_are_removed() {
-        assert_eq!(strip_markup("{\\i1}Stand up,\\Nbaka.{\\i0} <b>Now</b>"), "Stand up, baka. Now");
+        assert_eq!(
+            strip_markup("{\\i1}Stand up,\\Nbaka.{\\i0} <b>Now</b>"),
+            "Stand up, baka. Now"
+        );
         assert_eq!(strip_markup("3 < 4 and {unclosed"), "3 < 4 and {unclosed");
         assert_eq!(strip_markup("a\\b {\\an8}c"), "a\\b c");
         let stray = "<".repeat(200_000);

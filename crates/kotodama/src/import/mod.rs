@@ -79,28 +79,45 @@ pub fn parse_script(bytes: &[u8], file: &str, options: &ParseOptions) -> Result<
         ScriptFormat::Json => json::parse_json(&text, &options.json_keys, file)?,
         ScriptFormat::Jsonl => json::parse_jsonl(&text, &options.json_keys, file)?,
         ScriptFormat::Plain => {
-            let speaker = options.plain_speaker.as_deref().unwrap_or_else(|| file_stem(file));
-            let speaker = normalize_speaker(&speaker.replace('_', " ")).ok_or_else(|| Error::Script {
-                file: file.into(),
-                line: 0,
-                detail: format!("{speaker:?} cannot be a speaker name: give one"),
-            })?;
+            let speaker = options
+                .plain_speaker
+                .as_deref()
+                .unwrap_or_else(|| file_stem(file));
+            let speaker =
+                normalize_speaker(&speaker.replace('_', " ")).ok_or_else(|| Error::Script {
+                    file: file.into(),
+                    line: 0,
+                    detail: format!("{speaker:?} cannot be a speaker name: give one"),
+                })?;
             plain::parse_plain(&text, &speaker, file)?
         }
     };
-    Ok(ScriptFile { format, encoding, script })
+    Ok(ScriptFile {
+        format,
+        encoding,
+        script,
+    })
 }
 
 fn file_stem(file: &str) -> &str {
     let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
-    name.split('.').next().filter(|s| !s.is_empty()).unwrap_or(name)
+    name.split('.')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(name)
 }
 
 impl Script {
     /// Adds a turn, moving stage directions out of the spoken text.
     fn push_turn(&mut self, speaker: String, said: &str, line_no: usize, scene: usize) {
         let (text, directions) = directions::strip_directions(said);
-        self.turns.push(Turn { speaker, text, line_no, scene, directions });
+        self.turns.push(Turn {
+            speaker,
+            text,
+            line_no,
+            scene,
+            directions,
+        });
     }
 
     /// The script, or an error naming the file and what was looked for when it has no turn with text.
@@ -122,7 +139,10 @@ impl Script {
         for t in &self.turns {
             *counts.entry(&t.speaker).or_default() += 1;
         }
-        let mut counts: Vec<(String, usize)> = counts.into_iter().map(|(s, n)| (s.to_string(), n)).collect();
+        let mut counts: Vec<(String, usize)> = counts
+            .into_iter()
+            .map(|(s, n)| (s.to_string(), n))
+            .collect();
         counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         counts
     }
@@ -130,7 +150,10 @@ impl Script {
     /// Renames every alias (any spelling that normalizes alike) to `canonical`, e.g. "BEN" into "OBI-WAN".
     pub fn merge_aliases(&mut self, canonical: &str, aliases: &[String]) {
         let canonical = normalize_speaker(canonical).unwrap_or_else(|| canonical.to_string());
-        let aliases: Vec<String> = aliases.iter().filter_map(|a| normalize_speaker(a)).collect();
+        let aliases: Vec<String> = aliases
+            .iter()
+            .filter_map(|a| normalize_speaker(a))
+            .collect();
         for turn in &mut self.turns {
             if aliases.contains(&turn.speaker) {
                 turn.speaker.clone_from(&canonical);
@@ -140,7 +163,11 @@ impl Script {
 
     /// What everyone but `speaker` says: the within-script contrast for lexical signatures.
     pub fn texts_of_others(&self, speaker: &str) -> Vec<&str> {
-        self.turns.iter().filter(|t| t.speaker != speaker).map(|t| t.text.as_str()).collect()
+        self.turns
+            .iter()
+            .filter(|t| t.speaker != speaker)
+            .map(|t| t.text.as_str())
+            .collect()
     }
 
     /// The lines of `speaker`, each with the turn before it in the same scene as its context.
@@ -150,7 +177,10 @@ impl Script {
             .enumerate()
             .filter(|(_, t)| t.speaker == speaker && !t.text.is_empty())
             .map(|(i, t)| {
-                let prev = i.checked_sub(1).map(|j| &self.turns[j]).filter(|p| p.scene == t.scene);
+                let prev = i
+                    .checked_sub(1)
+                    .map(|j| &self.turns[j])
+                    .filter(|p| p.scene == t.scene);
                 NewScriptLine {
                     line_no: t.line_no as i64,
                     text: t.text.clone(),
@@ -168,9 +198,16 @@ mod tests {
 
     #[test]
     fn aliases_merge_into_one_speaker() {
-        let mut s = parse_screenplay("BEN: Hello there.\nLUKE: Hi.\nObi-Wan: Use the Force.\n", "s.txt").unwrap();
+        let mut s = parse_screenplay(
+            "BEN: Hello there.\nLUKE: Hi.\nObi-Wan: Use the Force.\n",
+            "s.txt",
+        )
+        .unwrap();
         s.merge_aliases("obi-wan", &["Ben".to_string()]);
-        assert_eq!(s.speakers(), vec![("OBI-WAN".to_string(), 2), ("LUKE".to_string(), 1)]);
+        assert_eq!(
+            s.speakers(),
+            vec![("OBI-WAN".to_string(), 2), ("LUKE".to_string(), 1)]
+        );
     }
 
     #[test]
@@ -178,15 +215,29 @@ mod tests {
         let text = b"REN: I fell.\nTSUBAKI: Up.\n";
         let detected = parse_script(text, "a.txt", &ParseOptions::default()).unwrap();
         assert_eq!(detected.format, ScriptFormat::Screenplay);
-        let forced =
-            ParseOptions { format: Some(ScriptFormat::Plain), plain_speaker: Some("Ren".into()), ..Default::default() };
+        let forced = ParseOptions {
+            format: Some(ScriptFormat::Plain),
+            plain_speaker: Some("Ren".into()),
+            ..Default::default()
+        };
         let plain = parse_script(text, "a.txt", &forced).unwrap();
-        assert_eq!((plain.format, plain.script.speakers()), (ScriptFormat::Plain, vec![("REN".to_string(), 2)]));
+        assert_eq!(
+            (plain.format, plain.script.speakers()),
+            (ScriptFormat::Plain, vec![("REN".to_string(), 2)])
+        );
     }
 
     #[test]
     fn plain_files_are_named_after_the_file() {
-        let s = parse_script("Hmph.\nBaka.\n".as_bytes(), "dir/tsubaki_kagari.txt", &ParseOptions::default()).unwrap();
-        assert_eq!((s.format, s.script.speakers()), (ScriptFormat::Plain, vec![("TSUBAKI KAGARI".to_string(), 2)]));
+        let s = parse_script(
+            "Hmph.\nBaka.\n".as_bytes(),
+            "dir/tsubaki_kagari.txt",
+            &ParseOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.format, s.script.speakers()),
+            (ScriptFormat::Plain, vec![("TSUBAKI KAGARI".to_string(), 2)])
+        );
     }
 }

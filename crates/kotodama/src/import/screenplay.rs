@@ -28,8 +28,13 @@ pub fn split_speaker(line: &str) -> Option<(String, &str)> {
     }
     let (name, said) = line.split_once(':').or_else(|| line.split_once('：'))?;
     // A name is written in capitals or Title Case; "Nobody spoke: ..." is prose.
-    let prose = name.split_whitespace().any(|word| word.starts_with(char::is_lowercase));
-    (!prose).then(|| normalize_speaker(name)).flatten().map(|name| (name, said.trim()))
+    let prose = name
+        .split_whitespace()
+        .any(|word| word.starts_with(char::is_lowercase));
+    (!prose)
+        .then(|| normalize_speaker(name))
+        .flatten()
+        .map(|name| (name, said.trim()))
 }
 
 #[cfg(test)]
@@ -47,19 +52,33 @@ mod tests {
         assert_eq!(s.turns[1].text, "Stand up, baka. Again.");
         assert_eq!(s.turns[1].directions, vec!["sighs"]);
         assert_eq!(s.turns[1].line_no, 3);
-        assert_eq!((s.turns[3].scene, s.turns[3].speaker.as_str()), (2, "TSUBAKI"));
-        assert_eq!(s.turns[4].speaker, "OKAMI", "full-width colon and case are normalized");
-        assert_eq!((s.turns[5].speaker.as_str(), s.turns[5].text.as_str()), ("椿", "遅いわよ、ばか。"));
+        assert_eq!(
+            (s.turns[3].scene, s.turns[3].speaker.as_str()),
+            (2, "TSUBAKI")
+        );
+        assert_eq!(
+            s.turns[4].speaker, "OKAMI",
+            "full-width colon and case are normalized"
+        );
+        assert_eq!(
+            (s.turns[5].speaker.as_str(), s.turns[5].text.as_str()),
+            ("椿", "遅いわよ、ばか。")
+        );
         assert_eq!(s.speakers()[0], ("REN".to_string(), 2));
     }
 
     #[test]
     fn context_is_the_previous_turn_within_the_scene() {
-        let lines = parse_screenplay(SAMPLE, "t.txt").unwrap().lines_of("TSUBAKI");
+        let lines = parse_screenplay(SAMPLE, "t.txt")
+            .unwrap()
+            .lines_of("TSUBAKI");
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].context_text.as_deref(), Some("I fell again."));
         assert_eq!(lines[0].context_speaker.as_deref(), Some("REN"));
-        assert_eq!(lines[1].context_text, None, "a scene's first line has no context");
+        assert_eq!(
+            lines[1].context_text, None,
+            "a scene's first line has no context"
+        );
     }
 
     #[test]

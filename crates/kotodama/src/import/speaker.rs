@@ -4,20 +4,36 @@
 pub const MAX_SPEAKER_CHARS: usize = 40;
 
 /// Film-script extensions that say how a line is delivered, not who says it.
-const DELIVERY_SUFFIXES: [&str; 6] = ["(V.O.)", "(O.S.)", "(O.C.)", "(CONT'D)", "(CONT’D)", "(CONT)"];
+const DELIVERY_SUFFIXES: [&str; 6] = [
+    "(V.O.)",
+    "(O.S.)",
+    "(O.C.)",
+    "(CONT'D)",
+    "(CONT’D)",
+    "(CONT)",
+];
 
 /// The canonical form of a speaker name: delivery suffixes dropped, whitespace collapsed, upper case.
 /// `None` when nothing that can be a name is left.
 pub fn normalize_speaker(raw: &str) -> Option<String> {
     let mut name = raw.trim();
-    while let Some(stripped) = DELIVERY_SUFFIXES.iter().find_map(|s| strip_suffix_ignore_case(name, s)) {
+    while let Some(stripped) = DELIVERY_SUFFIXES
+        .iter()
+        .find_map(|s| strip_suffix_ignore_case(name, s))
+    {
         name = stripped.trim_end();
     }
-    let name = name.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase();
+    let name = name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase();
     let plausible = !name.is_empty()
         && name.chars().count() <= MAX_SPEAKER_CHARS
         && name.chars().any(char::is_alphanumeric)
-        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '.' | '\'' | '’' | '_' | '・' | '&'));
+        && name.chars().all(|c| {
+            c.is_alphanumeric() || matches!(c, ' ' | '-' | '.' | '\'' | '’' | '_' | '・' | '&')
+        });
     plausible.then_some(name)
 }
 
@@ -32,7 +48,10 @@ mod tests {
 
     #[test]
     fn names_are_normalized_and_prose_is_refused() {
-        assert_eq!(normalize_speaker("  Obi-Wan   kenobi ").as_deref(), Some("OBI-WAN KENOBI"));
+        assert_eq!(
+            normalize_speaker("  Obi-Wan   kenobi ").as_deref(),
+            Some("OBI-WAN KENOBI")
+        );
         assert_eq!(normalize_speaker("REN (V.O.)").as_deref(), Some("REN"));
         assert_eq!(normalize_speaker("Ren (cont'd)").as_deref(), Some("REN"));
         assert_eq!(normalize_speaker("椿").as_deref(), Some("椿"));

@@ -61,7 +61,11 @@ mod tests {
     #[test]
     fn prefixed_cues_are_turns() {
         let s = parse_srt(SAMPLE, "ep1.srt").unwrap();
-        let turns: Vec<_> = s.turns.iter().map(|t| (t.speaker.as_str(), t.text.as_str(), t.line_no)).collect();
+        let turns: Vec<_> = s
+            .turns
+            .iter()
+            .map(|t| (t.speaker.as_str(), t.text.as_str(), t.line_no))
+            .collect();
         assert_eq!(
             turns,
             vec![
@@ -75,7 +79,12 @@ mod tests {
 
     #[test]
     fn subtitles_without_names_are_an_error_that_says_so() {
-        let err = parse_srt("1\n00:00:01,000 --> 00:00:02,000\nHello there.\n", "anon.srt").unwrap_err().to_string();
+        let err = parse_srt(
+            "1\n00:00:01,000 --> 00:00:02,000\nHello there.\n",
+            "anon.srt",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("anon.srt") && err.contains("NAME:"), "{err}");
     }
 }

@@ -5,24 +5,51 @@ use super::speaker::normalize_speaker;
 use super::Script;
 use crate::{Error, Result};
 
-const SPEAKER_HEADERS: [&str; 7] = ["speaker", "character", "name", "who", "role", "actor", "人物"];
-const TEXT_HEADERS: [&str; 8] = ["line", "text", "dialogue", "dialog", "utterance", "quote", "content", "台词"];
+const SPEAKER_HEADERS: [&str; 7] = [
+    "speaker",
+    "character",
+    "name",
+    "who",
+    "role",
+    "actor",
+    "人物",
+];
+const TEXT_HEADERS: [&str; 8] = [
+    "line",
+    "text",
+    "dialogue",
+    "dialog",
+    "utterance",
+    "quote",
+    "content",
+    "台词",
+];
 const SCENE_HEADERS: [&str; 3] = ["scene", "episode", "chapter"];
 
 pub fn parse_table(text: &str, delimiter: char, file: &str) -> Result<Script> {
     let rows = read_rows(text, delimiter);
     let Some((_, first)) = rows.first() else {
-        return Err(Error::Script { file: file.into(), line: 0, detail: "the table is empty".into() });
+        return Err(Error::Script {
+            file: file.into(),
+            line: 0,
+            detail: "the table is empty".into(),
+        });
     };
     let header = Columns::from_header(first);
     let columns = match header {
         Some(c) => c,
-        None if first.len() >= 2 => Columns { speaker: 0, text: first.len() - 1, scene: None },
+        None if first.len() >= 2 => Columns {
+            speaker: 0,
+            text: first.len() - 1,
+            scene: None,
+        },
         None => {
             return Err(Error::Script {
                 file: file.into(),
                 line: 1,
-                detail: format!("expected a speaker column and a text column separated by {delimiter:?}"),
+                detail: format!(
+                    "expected a speaker column and a text column separated by {delimiter:?}"
+                ),
             })
         }
     };
@@ -34,7 +61,9 @@ pub fn parse_table(text: &str, delimiter: char, file: &str) -> Result<Script> {
                 scene = (scene.0 + 1, Some(label.clone()));
             }
         }
-        let (Some(speaker), Some(said)) = (row.get(columns.speaker), row.get(columns.text)) else { continue };
+        let (Some(speaker), Some(said)) = (row.get(columns.speaker), row.get(columns.text)) else {
+            continue;
+        };
         if let Some(speaker) = normalize_speaker(speaker) {
             script.push_turn(speaker, said, *line_no, scene.0);
         }
@@ -64,8 +93,15 @@ struct Columns {
 
 impl Columns {
     fn from_header(row: &[String]) -> Option<Columns> {
-        let find = |names: &[&str]| row.iter().position(|cell| names.contains(&cell.trim().to_lowercase().as_str()));
-        Some(Columns { speaker: find(&SPEAKER_HEADERS)?, text: find(&TEXT_HEADERS)?, scene: find(&SCENE_HEADERS) })
+        let find = |names: &[&str]| {
+            row.iter()
+                .position(|cell| names.contains(&cell.trim().to_lowercase().as_str()))
+        };
+        Some(Columns {
+            speaker: find(&SPEAKER_HEADERS)?,
+            text: find(&TEXT_HEADERS)?,
+            scene: find(&SCENE_HEADERS),
+        })
     }
 }
 
@@ -116,7 +152,11 @@ mod tests {
     fn header_columns_quotes_and_scenes_are_read() {
         let csv = "id,episode,character,line\r\n1,1,Ren,\"I fell, again.\"\r\n2,1,Tsubaki,\"She said \"\"baka\"\"\nand left.\"\r\n3,2,Tsubaki,Late.\r\n";
         let s = parse_table(csv, sniff_delimiter(csv), "t.csv").unwrap();
-        let turns: Vec<_> = s.turns.iter().map(|t| (t.speaker.as_str(), t.text.as_str(), t.line_no, t.scene)).collect();
+        let turns: Vec<_> = s
+            .turns
+            .iter()
+            .map(|t| (t.speaker.as_str(), t.text.as_str(), t.line_no, t.scene))
+            .collect();
         assert_eq!(
             turns,
             vec![
@@ -132,12 +172,20 @@ mod tests {
         let tsv = "Ren\tI fell.\nTsubaki\tStand up.\n";
         assert_eq!(sniff_delimiter(tsv), '\t');
         let s = parse_table(tsv, '\t', "t.tsv").unwrap();
-        assert_eq!(s.speakers(), vec![("REN".to_string(), 1), ("TSUBAKI".to_string(), 1)]);
+        assert_eq!(
+            s.speakers(),
+            vec![("REN".to_string(), 1), ("TSUBAKI".to_string(), 1)]
+        );
     }
 
     #[test]
     fn a_single_column_is_an_error() {
-        let err = parse_table("just\ntext\n", ',', "one.csv").unwrap_err().to_string();
-        assert!(err.contains("one.csv:1") && err.contains("speaker column"), "{err}");
+        let err = parse_table("just\ntext\n", ',', "one.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("one.csv:1") && err.contains("speaker column"),
+            "{err}"
+        );
     }
 }

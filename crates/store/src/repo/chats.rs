@@ -26,7 +26,6 @@ pub enum MessageSource {
     Model,
 }
 
-
 text_enum!(Role, "messages.role", { Role::System => "system", Role::User => "user", Role::Assistant => "assistant" });
 text_enum!(MessageSource, "messages.source", {
     MessageSource::User => "user",
@@ -81,12 +80,23 @@ pub struct Chat {
 const CHAT_COLUMNS: &str = "id, persona_id, title, created_at, updated_at";
 
 fn chat_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Chat> {
-    Ok(Chat { id: r.get(0)?, persona_id: r.get(1)?, title: r.get(2)?, created_at: r.get(3)?, updated_at: r.get(4)? })
+    Ok(Chat {
+        id: r.get(0)?,
+        persona_id: r.get(1)?,
+        title: r.get(2)?,
+        created_at: r.get(3)?,
+        updated_at: r.get(4)?,
+    })
 }
 
 impl Store {
     /// Creates a chat, optionally opened by the persona's greeting, in one transaction.
-    pub fn create_chat(&mut self, persona_id: i64, title: &str, opening: &[NewMessage]) -> Result<Chat> {
+    pub fn create_chat(
+        &mut self,
+        persona_id: i64,
+        title: &str,
+        opening: &[NewMessage],
+    ) -> Result<Chat> {
         let tx = self.conn.transaction()?;
         let now = now_ms();
         tx.execute(
@@ -101,7 +111,11 @@ impl Store {
 
     pub fn chat(&self, id: i64) -> Result<Chat> {
         self.conn
-            .query_row(&format!("SELECT {CHAT_COLUMNS} FROM chats WHERE id = ?1"), [id], chat_from_row)
+            .query_row(
+                &format!("SELECT {CHAT_COLUMNS} FROM chats WHERE id = ?1"),
+                [id],
+                chat_from_row,
+            )
             .optional()?
             .ok_or(Error::NotFound { what: "chat", id })
     }
@@ -116,33 +130,58 @@ impl Store {
     }
 
     /// Appends messages to a chat atomically (a user turn and its reply land together or not at all).
-    pub fn append_messages(&mut self, chat_id: i64, messages: &[NewMessage]) -> Result<Vec<Message>> {
+    pub fn append_messages(
+        &mut self,
+        chat_id: i64,
+        messages: &[NewMessage],
+    ) -> Result<Vec<Message>> {
         let tx = self.conn.transaction()?;
-        let exists: bool = tx.query_row("SELECT count(*) FROM chats WHERE id = ?1", [chat_id], |r| r.get::<_, i64>(0))? > 0;
+        let exists: bool =
+            tx.query_row("SELECT count(*) FROM chats WHERE id = ?1", [chat_id], |r| {
+                r.get::<_, i64>(0)
+            })? > 0;
         if !exists {
-            return Err(Error::NotFound { what: "chat", id: chat_id });
+            return Err(Error::NotFound {
+                what: "chat",
+                id: chat_id,
+            });
         }
         let ids = insert_messages(&tx, chat_id, messages)?;
-        tx.execute("UPDATE chats SET updated_at = ?2 WHERE id = ?1", params![chat_id, now_ms()])?;
+        tx.execute(
+            "UPDATE chats SET updated_at = ?2 WHERE id = ?1",
+            params![chat_id, now_ms()],
+        )?;
         tx.commit()?;
         ids.into_iter().map(|id| self.message(id)).collect()
     }
 
     pub fn message(&self, id: i64) -> Result<Message> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"))?;
-        let row = stmt.query_row([id], message_from_row).optional()?.ok_or(Error::NotFound { what: "message", id })?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"
+        ))?;
+        let row = stmt
+            .query_row([id], message_from_row)
+            .optional()?
+            .ok_or(Error::NotFound {
+                what: "message",
+                id,
+            })?;
         finish_message(row)
     }
 
     pub fn messages(&self, chat_id: i64) -> Result<Vec<Message>> {
-        let mut stmt =
-            self.conn.prepare(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 ORDER BY seq"))?;
-        let rows = stmt.query_map([chat_id], message_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 ORDER BY seq"
+        ))?;
+        let rows = stmt
+            .query_map([chat_id], message_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish_message).collect()
     }
 }
 
-const MESSAGE_COLUMNS: &str = "id, chat_id, seq, role, content, source, style_overall, style_lexical, \
+const MESSAGE_COLUMNS: &str =
+    "id, chat_id, seq, role, content, source, style_overall, style_lexical, \
     style_syntactic, style_pragmatic, ooc_flags, model_id, adapter_id, created_at";
 
 type RawMessage = (Message, String, String, Option<String>);
@@ -174,13 +213,22 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
 fn finish_message((mut m, role, source, flags): RawMessage) -> Result<Message> {
     m.message.role = Role::parse(&role)?;
     m.message.source = MessageSource::parse(&source)?;
-    m.message.style.ooc_flags = flags.map(|f| json_column("messages.ooc_flags", &f)).transpose()?;
+    m.message.style.ooc_flags = flags
+        .map(|f| json_column("messages.ooc_flags", &f))
+        .transpose()?;
     Ok(m)
 }
 
-fn insert_messages(tx: &rusqlite::Transaction<'_>, chat_id: i64, messages: &[NewMessage]) -> Result<Vec<i64>> {
-    let next: i64 =
-        tx.query_row("SELECT coalesce(max(seq), -1) + 1 FROM messages WHERE chat_id = ?1", [chat_id], |r| r.get(0))?;
+fn insert_messages(
+    tx: &rusqlite::Transaction<'_>,
+    chat_id: i64,
+    messages: &[NewMessage],
+) -> Result<Vec<i64>> {
+    let next: i64 = tx.query_row(
+        "SELECT coalesce(max(seq), -1) + 1 FROM messages WHERE chat_id = ?1",
+        [chat_id],
+        |r| r.get(0),
+    )?;
     let mut stmt = tx.prepare(
         "INSERT INTO messages (chat_id, seq, role, content, source, style_overall, style_lexical, style_syntactic, \
          style_pragmatic, ooc_flags, model_id, adapter_id, created_at) \
@@ -189,7 +237,12 @@ fn insert_messages(tx: &rusqlite::Transaction<'_>, chat_id: i64, messages: &[New
     let now = now_ms();
     let mut ids = Vec::with_capacity(messages.len());
     for (i, m) in messages.iter().enumerate() {
-        let flags = m.style.ooc_flags.as_ref().map(serde_json::to_string).transpose()?;
+        let flags = m
+            .style
+            .ooc_flags
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?;
         stmt.execute(params![
             chat_id,
             next + i as i64,
@@ -216,7 +269,14 @@ mod tests {
     use crate::repo::personas::tests::{open_temp, sample_card};
 
     fn msg(role: Role, source: MessageSource, text: &str) -> NewMessage {
-        NewMessage { role, content: text.into(), source, style: Default::default(), model_id: None, adapter_id: None }
+        NewMessage {
+            role,
+            content: text.into(),
+            source,
+            style: Default::default(),
+            model_id: None,
+            adapter_id: None,
+        }
     }
 
     #[test]
@@ -226,27 +286,55 @@ mod tests {
         let chat_id = {
             let mut store = Store::open(&path).unwrap();
             let pid = store.insert_persona(&sample_card("t"), &[], None).unwrap();
-            let chat = store.create_chat(pid, "First", &[msg(Role::Assistant, MessageSource::Greeting, "Hello.")]).unwrap();
+            let chat = store
+                .create_chat(
+                    pid,
+                    "First",
+                    &[msg(Role::Assistant, MessageSource::Greeting, "Hello.")],
+                )
+                .unwrap();
             let mut reply = msg(Role::Assistant, MessageSource::Script, "Hmph.");
             reply.style.overall = Some(0.75);
             reply.style.ooc_flags = Some(serde_json::json!([{"kind": "assistantSpeak"}]));
-            let added = store.append_messages(chat.id, &[msg(Role::User, MessageSource::User, "Hi!"), reply]).unwrap();
+            let added = store
+                .append_messages(
+                    chat.id,
+                    &[msg(Role::User, MessageSource::User, "Hi!"), reply],
+                )
+                .unwrap();
             assert_eq!(added.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
             chat.id
         };
         let store = Store::open(&path).unwrap();
         let messages = store.messages(chat_id).unwrap();
-        assert_eq!(messages.iter().map(|m| m.message.content.as_str()).collect::<Vec<_>>(), vec!["Hello.", "Hi!", "Hmph."]);
+        assert_eq!(
+            messages
+                .iter()
+                .map(|m| m.message.content.as_str())
+                .collect::<Vec<_>>(),
+            vec!["Hello.", "Hi!", "Hmph."]
+        );
         assert_eq!(messages[2].message.source, MessageSource::Script);
         assert_eq!(messages[2].message.style.overall, Some(0.75));
-        assert_eq!(messages[2].message.style.ooc_flags.as_ref().unwrap()[0]["kind"], "assistantSpeak");
+        assert_eq!(
+            messages[2].message.style.ooc_flags.as_ref().unwrap()[0]["kind"],
+            "assistantSpeak"
+        );
     }
 
     #[test]
     fn appending_to_a_missing_chat_is_not_found() {
         let (_dir, mut store) = open_temp();
-        let err = store.append_messages(42, &[msg(Role::User, MessageSource::User, "x")]).unwrap_err();
-        assert!(matches!(err, Error::NotFound { what: "chat", id: 42 }));
+        let err = store
+            .append_messages(42, &[msg(Role::User, MessageSource::User, "x")])
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::NotFound {
+                what: "chat",
+                id: 42
+            }
+        ));
     }
 
     #[test]
@@ -256,7 +344,9 @@ mod tests {
         let a = store.create_chat(pid, "a", &[]).unwrap();
         let b = store.create_chat(pid, "b", &[]).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(3));
-        store.append_messages(a.id, &[msg(Role::User, MessageSource::User, "bump")]).unwrap();
+        store
+            .append_messages(a.id, &[msg(Role::User, MessageSource::User, "bump")])
+            .unwrap();
         let ids: Vec<i64> = store.chats(pid).unwrap().iter().map(|c| c.id).collect();
         assert_eq!(ids, vec![a.id, b.id]);
     }

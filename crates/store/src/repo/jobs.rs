@@ -90,7 +90,11 @@ impl Store {
     pub fn job(&self, id: i64) -> Result<Job> {
         let row = self
             .conn
-            .query_row(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), [id], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+                [id],
+                from_row,
+            )
             .optional()?
             .ok_or(Error::NotFound { what: "job", id })?;
         finish(row)
@@ -98,10 +102,17 @@ impl Store {
 
     /// Jobs in the given states, oldest first (the worker's queue order).
     pub fn jobs_in(&self, states: &[JobState]) -> Result<Vec<Job>> {
-        let list = states.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
-        let mut stmt =
-            self.conn.prepare(&format!("SELECT {COLUMNS} FROM jobs WHERE state IN ({list}) ORDER BY created_at, id"))?;
-        let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let list = states
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE state IN ({list}) ORDER BY created_at, id"
+        ))?;
+        let rows = stmt
+            .query_map([], from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish).collect()
     }
 
@@ -116,7 +127,13 @@ impl Store {
         Ok(())
     }
 
-    pub fn set_job_progress(&mut self, id: i64, phase: &str, progress: f64, checkpoint: Option<&str>) -> Result<()> {
+    pub fn set_job_progress(
+        &mut self,
+        id: i64,
+        phase: &str,
+        progress: f64,
+        checkpoint: Option<&str>,
+    ) -> Result<()> {
         let changed = self.conn.execute(
             "UPDATE jobs SET phase = ?2, progress = ?3, checkpoint_path = coalesce(?4, checkpoint_path), updated_at = ?5 \
              WHERE id = ?1",
@@ -137,20 +154,44 @@ mod tests {
     #[test]
     fn a_job_moves_through_its_states_and_keeps_its_checkpoint() {
         let (_dir, mut store) = open_temp();
-        let job = store.enqueue_job(&NewJob { kind: "distill".into(), persona_id: None, params: serde_json::json!({"preset": "quick"}) }).unwrap();
+        let job = store
+            .enqueue_job(&NewJob {
+                kind: "distill".into(),
+                persona_id: None,
+                params: serde_json::json!({"preset": "quick"}),
+            })
+            .unwrap();
         assert_eq!(job.state, JobState::Queued);
-        store.set_job_state(job.id, JobState::Running, None).unwrap();
-        store.set_job_progress(job.id, "train", 0.5, Some("/ckpt/step-100")).unwrap();
+        store
+            .set_job_state(job.id, JobState::Running, None)
+            .unwrap();
+        store
+            .set_job_progress(job.id, "train", 0.5, Some("/ckpt/step-100"))
+            .unwrap();
         store.set_job_progress(job.id, "train", 0.6, None).unwrap();
         let running = store.jobs_in(&[JobState::Running]).unwrap();
         assert_eq!(running.len(), 1);
-        assert_eq!(running[0].checkpoint_path.as_deref(), Some("/ckpt/step-100"));
+        assert_eq!(
+            running[0].checkpoint_path.as_deref(),
+            Some("/ckpt/step-100")
+        );
         assert_eq!(running[0].progress, 0.6);
         assert_eq!(running[0].params["preset"], "quick");
-        store.set_job_state(job.id, JobState::Failed, Some("disk full")).unwrap();
+        store
+            .set_job_state(job.id, JobState::Failed, Some("disk full"))
+            .unwrap();
         let failed = store.job(job.id).unwrap();
-        assert_eq!((failed.state, failed.error.as_deref()), (JobState::Failed, Some("disk full")));
-        assert!(store.jobs_in(&[JobState::Queued, JobState::Running]).unwrap().is_empty());
-        assert!(matches!(store.set_job_state(999, JobState::Done, None), Err(Error::NotFound { .. })));
+        assert_eq!(
+            (failed.state, failed.error.as_deref()),
+            (JobState::Failed, Some("disk full"))
+        );
+        assert!(store
+            .jobs_in(&[JobState::Queued, JobState::Running])
+            .unwrap()
+            .is_empty());
+        assert!(matches!(
+            store.set_job_state(999, JobState::Done, None),
+            Err(Error::NotFound { .. })
+        ));
     }
 }

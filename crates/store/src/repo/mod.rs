@@ -28,6 +28,12 @@ pub mod script_lines;
 use crate::{Error, Result};
 
 /// Parses a JSON column, naming the column when the stored text is not what we wrote.
-pub(crate) fn json_column<T: serde::de::DeserializeOwned>(column: &'static str, text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::InvalidColumn { column, detail: e.to_string() })
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
+    column: &'static str,
+    text: &str,
+) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::InvalidColumn {
+        column,
+        detail: e.to_string(),
+    })
 }

@@ -92,7 +92,9 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<(Persona, [String; 4])> {
     Ok((persona, raw))
 }
 
-fn finish((mut persona, [greetings, tags, card, source]): (Persona, [String; 4])) -> Result<Persona> {
+fn finish(
+    (mut persona, [greetings, tags, card, source]): (Persona, [String; 4]),
+) -> Result<Persona> {
     persona.card.alternate_greetings = json_column("personas.alternate_greetings", &greetings)?;
     persona.card.tags = json_column("personas.tags", &tags)?;
     persona.card.card_json = json_column("personas.card_json", &card)?;
@@ -102,7 +104,12 @@ fn finish((mut persona, [greetings, tags, card, source]): (Persona, [String; 4])
 
 impl Store {
     /// Stores a persona with its script lines and (when analyzed) its first style profile, in one transaction.
-    pub fn insert_persona(&mut self, card: &NewPersona, lines: &[NewScriptLine], profile: Option<&NewProfile>) -> Result<i64> {
+    pub fn insert_persona(
+        &mut self,
+        card: &NewPersona,
+        lines: &[NewScriptLine],
+        profile: Option<&NewProfile>,
+    ) -> Result<i64> {
         let tx = self.conn.transaction()?;
         let now = now_ms();
         tx.execute(
@@ -140,32 +147,53 @@ impl Store {
     }
 
     pub fn personas(&self) -> Result<Vec<Persona>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {COLUMNS} FROM personas ORDER BY name COLLATE NOCASE"))?;
-        let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM personas ORDER BY name COLLATE NOCASE"
+        ))?;
+        let rows = stmt
+            .query_map([], from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish).collect()
     }
 
     pub fn persona(&self, id: i64) -> Result<Persona> {
         let row = self
             .conn
-            .query_row(&format!("SELECT {COLUMNS} FROM personas WHERE id = ?1"), [id], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM personas WHERE id = ?1"),
+                [id],
+                from_row,
+            )
             .optional()?
-            .ok_or(Error::NotFound { what: "persona", id })?;
+            .ok_or(Error::NotFound {
+                what: "persona",
+                id,
+            })?;
         finish(row)
     }
 
     pub fn persona_by_slug(&self, slug: &str) -> Result<Option<Persona>> {
         let row = self
             .conn
-            .query_row(&format!("SELECT {COLUMNS} FROM personas WHERE slug = ?1"), [slug], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM personas WHERE slug = ?1"),
+                [slug],
+                from_row,
+            )
             .optional()?;
         row.map(finish).transpose()
     }
 
     /// Deletes a persona and, through the foreign keys, its lines, profiles, chats and adapters.
     pub fn delete_persona(&mut self, id: i64) -> Result<()> {
-        match self.conn.execute("DELETE FROM personas WHERE id = ?1", [id])? {
-            0 => Err(Error::NotFound { what: "persona", id }),
+        match self
+            .conn
+            .execute("DELETE FROM personas WHERE id = ?1", [id])?
+        {
+            0 => Err(Error::NotFound {
+                what: "persona",
+                id,
+            }),
             _ => Ok(()),
         }
     }
@@ -217,22 +245,47 @@ pub(crate) mod tests {
     #[test]
     fn a_duplicate_slug_fails_and_stores_nothing() {
         let (_dir, mut store) = open_temp();
-        store.insert_persona(&sample_card("ada"), &[], None).unwrap();
-        let lines = vec![NewScriptLine { line_no: 1, text: "x".into(), context_speaker: None, context_text: None }];
-        assert!(store.insert_persona(&sample_card("ada"), &lines, None).is_err());
-        let count: i64 = store.conn.query_row("SELECT count(*) FROM script_lines", [], |r| r.get(0)).unwrap();
+        store
+            .insert_persona(&sample_card("ada"), &[], None)
+            .unwrap();
+        let lines = vec![NewScriptLine {
+            line_no: 1,
+            text: "x".into(),
+            context_speaker: None,
+            context_text: None,
+        }];
+        assert!(store
+            .insert_persona(&sample_card("ada"), &lines, None)
+            .is_err());
+        let count: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM script_lines", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(count, 0, "the failed insert must roll back its lines");
     }
 
     #[test]
     fn deleting_a_persona_cascades() {
         let (_dir, mut store) = open_temp();
-        let lines = vec![NewScriptLine { line_no: 3, text: "Hmph.".into(), context_speaker: None, context_text: None }];
-        let id = store.insert_persona(&sample_card("ada"), &lines, None).unwrap();
+        let lines = vec![NewScriptLine {
+            line_no: 3,
+            text: "Hmph.".into(),
+            context_speaker: None,
+            context_text: None,
+        }];
+        let id = store
+            .insert_persona(&sample_card("ada"), &lines, None)
+            .unwrap();
         store.delete_persona(id).unwrap();
         assert!(matches!(store.persona(id), Err(Error::NotFound { .. })));
-        let count: i64 = store.conn.query_row("SELECT count(*) FROM script_lines", [], |r| r.get(0)).unwrap();
+        let count: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM script_lines", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(count, 0);
-        assert!(matches!(store.delete_persona(id), Err(Error::NotFound { .. })));
+        assert!(matches!(
+            store.delete_persona(id),
+            Err(Error::NotFound { .. })
+        ));
     }
 }

@@ -62,7 +62,11 @@ pub struct ProfileRecord {
     pub created_at: i64,
 }
 
-pub(crate) fn insert_profile(tx: &Transaction<'_>, persona_id: i64, p: &NewProfile) -> Result<ProfileRecord> {
+pub(crate) fn insert_profile(
+    tx: &Transaction<'_>,
+    persona_id: i64,
+    p: &NewProfile,
+) -> Result<ProfileRecord> {
     let version: i64 = tx.query_row(
         "SELECT coalesce(max(version), 0) + 1 FROM style_profiles WHERE persona_id = ?1",
         [persona_id],
@@ -81,15 +85,36 @@ pub(crate) fn insert_profile(tx: &Transaction<'_>, persona_id: i64, p: &NewProfi
     )?;
     let (mut plain_rank, mut phrase_rank) = (0i64, 0i64);
     for s in &p.lexical {
-        let rank = if s.catchphrase { &mut phrase_rank } else { &mut plain_rank };
-        lex.execute(params![id, *rank, s.term, s.n, s.pmi, s.count, s.rate_per_1k, s.catchphrase])?;
+        let rank = if s.catchphrase {
+            &mut phrase_rank
+        } else {
+            &mut plain_rank
+        };
+        lex.execute(params![
+            id,
+            *rank,
+            s.term,
+            s.n,
+            s.pmi,
+            s.count,
+            s.rate_per_1k,
+            s.catchphrase
+        ])?;
         *rank += 1;
     }
     let mut rules = tx.prepare(
         "INSERT INTO grammar_rules (profile_id, rank, rule, gloss, log_odds, z, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for (rank, r) in p.rules.iter().enumerate() {
-        rules.execute(params![id, rank as i64, r.rule, r.gloss, r.log_odds, r.z, r.count])?;
+        rules.execute(params![
+            id,
+            rank as i64,
+            r.rule,
+            r.gloss,
+            r.log_odds,
+            r.z,
+            r.count
+        ])?;
     }
     let mut traits = tx.prepare(
         "INSERT INTO pragmatic_traits (profile_id, name, value, background, z_or_ratio) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -109,7 +134,8 @@ pub(crate) fn insert_profile(tx: &Transaction<'_>, persona_id: i64, p: &NewProfi
     })
 }
 
-const COLUMNS: &str = "id, persona_id, version, schema_version, line_count, token_count, profile_json, created_at";
+const COLUMNS: &str =
+    "id, persona_id, version, schema_version, line_count, token_count, profile_json, created_at";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ProfileRecord, String)> {
     Ok((
@@ -169,14 +195,21 @@ impl Store {
 
     /// Every version of the persona's profile, oldest first.
     pub fn profile_versions(&self, persona_id: i64) -> Result<Vec<ProfileRecord>> {
-        let mut stmt =
-            self.conn.prepare(&format!("SELECT {COLUMNS} FROM style_profiles WHERE persona_id = ?1 ORDER BY version"))?;
-        let rows = stmt.query_map([persona_id], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM style_profiles WHERE persona_id = ?1 ORDER BY version"
+        ))?;
+        let rows = stmt
+            .query_map([persona_id], from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish).collect()
     }
 
     /// The top lexical signatures of a profile (catchphrases excluded), best first.
-    pub fn lexical_signatures(&self, profile_id: i64, limit: i64) -> Result<Vec<LexicalSignatureRow>> {
+    pub fn lexical_signatures(
+        &self,
+        profile_id: i64,
+        limit: i64,
+    ) -> Result<Vec<LexicalSignatureRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT term, n, pmi, count, rate_per_1k, catchphrase FROM lexical_signatures \
              WHERE profile_id = ?1 ORDER BY catchphrase, rank LIMIT ?2",
@@ -199,7 +232,13 @@ impl Store {
             "SELECT rule, gloss, log_odds, z, count FROM grammar_rules WHERE profile_id = ?1 ORDER BY rank LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![profile_id, limit], |r| {
-            Ok(GrammarRuleRow { rule: r.get(0)?, gloss: r.get(1)?, log_odds: r.get(2)?, z: r.get(3)?, count: r.get(4)? })
+            Ok(GrammarRuleRow {
+                rule: r.get(0)?,
+                gloss: r.get(1)?,
+                log_odds: r.get(2)?,
+                z: r.get(3)?,
+                count: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
@@ -209,7 +248,12 @@ impl Store {
             "SELECT name, value, background, z_or_ratio FROM pragmatic_traits WHERE profile_id = ?1 ORDER BY name",
         )?;
         let rows = stmt.query_map([profile_id], |r| {
-            Ok(PragmaticTraitRow { name: r.get(0)?, value: r.get(1)?, background: r.get(2)?, z_or_ratio: r.get(3)? })
+            Ok(PragmaticTraitRow {
+                name: r.get(0)?,
+                value: r.get(1)?,
+                background: r.get(2)?,
+                z_or_ratio: r.get(3)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
@@ -228,12 +272,44 @@ mod tests {
             token_count: lines * 9,
             profile_json: serde_json::json!({"schemaVersion": 1, "top": top_term}),
             lexical: vec![
-                LexicalSignatureRow { term: top_term.into(), n: 1, pmi: 6.5, count: 40, rate_per_1k: 12.0, catchphrase: false },
-                LexicalSignatureRow { term: "baka".into(), n: 1, pmi: 5.0, count: 20, rate_per_1k: 6.0, catchphrase: false },
-                LexicalSignatureRow { term: "it's not like".into(), n: 3, pmi: 4.0, count: 9, rate_per_1k: 2.5, catchphrase: true },
+                LexicalSignatureRow {
+                    term: top_term.into(),
+                    n: 1,
+                    pmi: 6.5,
+                    count: 40,
+                    rate_per_1k: 12.0,
+                    catchphrase: false,
+                },
+                LexicalSignatureRow {
+                    term: "baka".into(),
+                    n: 1,
+                    pmi: 5.0,
+                    count: 20,
+                    rate_per_1k: 6.0,
+                    catchphrase: false,
+                },
+                LexicalSignatureRow {
+                    term: "it's not like".into(),
+                    n: 3,
+                    pmi: 4.0,
+                    count: 9,
+                    rate_per_1k: 2.5,
+                    catchphrase: true,
+                },
             ],
-            rules: vec![GrammarRuleRow { rule: "S -> VP .".into(), gloss: Some("imperative".into()), log_odds: 3.2, z: 4.1, count: 77 }],
-            traits: vec![PragmaticTraitRow { name: "stutter_rate".into(), value: 0.08, background: 0.002, z_or_ratio: 40.0 }],
+            rules: vec![GrammarRuleRow {
+                rule: "S -> VP .".into(),
+                gloss: Some("imperative".into()),
+                log_odds: 3.2,
+                z: 4.1,
+                count: 77,
+            }],
+            traits: vec![PragmaticTraitRow {
+                name: "stutter_rate".into(),
+                value: 0.08,
+                background: 0.002,
+                z_or_ratio: 40.0,
+            }],
         }
     }
 
@@ -242,11 +318,21 @@ mod tests {
         let (_dir, mut store) = open_temp();
         let id = store.insert_persona(&sample_card("t"), &[], None).unwrap();
         let v1 = store.add_profile(id, &profile(300, "hmph")).unwrap();
-        let extra = vec![NewScriptLine { line_no: 900, text: "Hmph!".into(), context_speaker: None, context_text: None }];
-        let v2 = store.add_lines_and_profile(id, &extra, &profile(301, "blade")).unwrap();
+        let extra = vec![NewScriptLine {
+            line_no: 900,
+            text: "Hmph!".into(),
+            context_speaker: None,
+            context_text: None,
+        }];
+        let v2 = store
+            .add_lines_and_profile(id, &extra, &profile(301, "blade"))
+            .unwrap();
         assert_eq!((v1.version, v2.version), (1, 2));
         let versions = store.profile_versions(id).unwrap();
-        assert_eq!(versions.iter().map(|p| p.line_count).collect::<Vec<_>>(), vec![300, 301]);
+        assert_eq!(
+            versions.iter().map(|p| p.line_count).collect::<Vec<_>>(),
+            vec![300, 301]
+        );
         let latest = store.latest_profile(id).unwrap().unwrap();
         assert_eq!(latest.profile_json["top"], "blade");
         assert_eq!(store.script_line_count(id).unwrap(), 1);
@@ -258,9 +344,18 @@ mod tests {
         let id = store.insert_persona(&sample_card("t"), &[], None).unwrap();
         let rec = store.add_profile(id, &profile(300, "hmph")).unwrap();
         let lex = store.lexical_signatures(rec.id, 10).unwrap();
-        assert_eq!(lex.iter().map(|s| s.term.as_str()).collect::<Vec<_>>(), vec!["hmph", "baka", "it's not like"]);
-        assert_eq!(store.grammar_rules(rec.id, 5).unwrap()[0].gloss.as_deref(), Some("imperative"));
-        assert_eq!(store.pragmatic_traits(rec.id).unwrap()[0].name, "stutter_rate");
+        assert_eq!(
+            lex.iter().map(|s| s.term.as_str()).collect::<Vec<_>>(),
+            vec!["hmph", "baka", "it's not like"]
+        );
+        assert_eq!(
+            store.grammar_rules(rec.id, 5).unwrap()[0].gloss.as_deref(),
+            Some("imperative")
+        );
+        assert_eq!(
+            store.pragmatic_traits(rec.id).unwrap()[0].name,
+            "stutter_rate"
+        );
         // SQL can answer questions across personas, e.g. who over-uses a trait most.
         let top: String = store
             .conn

@@ -24,7 +24,11 @@ pub struct ScriptLine {
 }
 
 /// Appends lines after the persona's last one (re-imports add lines; they never renumber old ones).
-pub(crate) fn insert_lines(tx: &Transaction<'_>, persona_id: i64, lines: &[NewScriptLine]) -> Result<()> {
+pub(crate) fn insert_lines(
+    tx: &Transaction<'_>,
+    persona_id: i64,
+    lines: &[NewScriptLine],
+) -> Result<()> {
     let next: i64 = tx.query_row(
         "SELECT coalesce(max(seq), -1) + 1 FROM script_lines WHERE persona_id = ?1",
         [persona_id],
@@ -35,7 +39,14 @@ pub(crate) fn insert_lines(tx: &Transaction<'_>, persona_id: i64, lines: &[NewSc
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for (i, l) in lines.iter().enumerate() {
-        stmt.execute(params![persona_id, next + i as i64, l.line_no, l.text, l.context_speaker, l.context_text])?;
+        stmt.execute(params![
+            persona_id,
+            next + i as i64,
+            l.line_no,
+            l.text,
+            l.context_speaker,
+            l.context_text
+        ])?;
     }
     Ok(())
 }
@@ -62,7 +73,11 @@ impl Store {
     }
 
     pub fn script_line_count(&self, persona_id: i64) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT count(*) FROM script_lines WHERE persona_id = ?1", [persona_id], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM script_lines WHERE persona_id = ?1",
+            [persona_id],
+            |r| r.get(0),
+        )?)
     }
 }
 
@@ -83,8 +98,13 @@ mod tests {
     #[test]
     fn lines_keep_order_and_context() {
         let (_dir, mut store) = open_temp();
-        let lines = vec![line(2, "Hmph. Stand up.", Some("I fell.")), line(5, "Again!", None)];
-        let id = store.insert_persona(&sample_card("t"), &lines, None).unwrap();
+        let lines = vec![
+            line(2, "Hmph. Stand up.", Some("I fell.")),
+            line(5, "Again!", None),
+        ];
+        let id = store
+            .insert_persona(&sample_card("t"), &lines, None)
+            .unwrap();
         let back = store.script_lines(id).unwrap();
         assert_eq!(back.iter().map(|l| l.seq).collect::<Vec<_>>(), vec![0, 1]);
         assert_eq!(back[0].line, lines[0]);

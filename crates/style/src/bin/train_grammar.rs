@@ -13,13 +13,25 @@ use kotodama_style::tagger::Tagger;
 use kotodama_style::tree::{self, Tree};
 
 /// Conversational and narrative genres: the register character dialogue is compared against.
-const BACKGROUND_GENRES: &[&str] = &["conversation", "interview", "vlog", "podcast", "speech", "fiction"];
+const BACKGROUND_GENRES: &[&str] = &[
+    "conversation",
+    "interview",
+    "vlog",
+    "podcast",
+    "speech",
+    "fiction",
+];
 
 fn main() -> kotodama_style::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut args = std::env::args().skip(1);
-    let gum = args.next().map_or_else(|| root.join("../shared/data/treebanks/gum_const"), PathBuf::from);
-    let out = args.next().map_or_else(|| root.join("assets/style/grammar.txt.gz"), PathBuf::from);
+    let gum = args.next().map_or_else(
+        || root.join("../shared/data/treebanks/gum_const"),
+        PathBuf::from,
+    );
+    let out = args
+        .next()
+        .map_or_else(|| root.join("assets/style/grammar.txt.gz"), PathBuf::from);
     let tagger = Tagger::from_bytes(&std::fs::read(root.join("assets/style/tagger.bin.gz"))?)?;
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(&gum)?
@@ -30,9 +42,14 @@ fn main() -> kotodama_style::Result<()> {
     let mut all = Vec::new();
     let mut background = Vec::new();
     for f in &files {
-        let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let trees = tree::read_ptb(&std::fs::read_to_string(f)?, &name)?;
-        let is_bg = BACKGROUND_GENRES.iter().any(|g| name.starts_with(&format!("GUM_{g}_")));
+        let is_bg = BACKGROUND_GENRES
+            .iter()
+            .any(|g| name.starts_with(&format!("GUM_{g}_")));
         for mut t in trees {
             t.strip_function_tags();
             if is_bg {
@@ -44,7 +61,12 @@ fn main() -> kotodama_style::Result<()> {
     let started = std::time::Instant::now();
     let binarized: Vec<Tree> = all.iter().map(Tree::binarize).collect();
     let mut grammar = Grammar::estimate(&binarized);
-    eprintln!("{} trees -> {} symbols, {} rules", all.len(), grammar.symbols.len(), grammar.rule_count());
+    eprintln!(
+        "{} trees -> {} symbols, {} rules",
+        all.len(),
+        grammar.symbols.len(),
+        grammar.rule_count()
+    );
 
     // Background: parse the background genres exactly as character lines are parsed (our tagger,
     // our parser), so that rule over-use reflects the speaker and not parser bias.
@@ -53,10 +75,19 @@ fn main() -> kotodama_style::Result<()> {
     let mut sentences = Vec::new();
     for t in &background {
         let leaves = t.leaves();
-        let ptb: Vec<String> = leaves.iter().map(|(w, _)| unbracket(w).to_string()).collect();
+        let ptb: Vec<String> = leaves
+            .iter()
+            .map(|(w, _)| unbracket(w).to_string())
+            .collect();
         let refs: Vec<&str> = ptb.iter().map(String::as_str).collect();
         let text = detokenize(&refs);
-        let s = Sentence { line: 0, words: kotodama_style::text::words(&text), tags: tagger.tag(&refs), ptb, text };
+        let s = Sentence {
+            line: 0,
+            words: kotodama_style::text::words(&text),
+            tags: tagger.tag(&refs),
+            ptb,
+            text,
+        };
         stats.sentences += 1;
         if let Some(rules) = syntax::parse_rules(&grammar, &s, &mut stats) {
             parses.push(rules);
@@ -92,8 +123,25 @@ fn unbracket(w: &str) -> &str {
 fn detokenize(tokens: &[&str]) -> String {
     let mut out = String::new();
     for t in tokens {
-        let attach = matches!(*t, "." | "," | "?" | "!" | ":" | ";" | ")" | "..." | "n't" | "'s" | "'m" | "'re" | "'ve" | "'ll" | "'d" | "na" | "ta")
-            || out.ends_with('(');
+        let attach = matches!(
+            *t,
+            "." | ","
+                | "?"
+                | "!"
+                | ":"
+                | ";"
+                | ")"
+                | "..."
+                | "n't"
+                | "'s"
+                | "'m"
+                | "'re"
+                | "'ve"
+                | "'ll"
+                | "'d"
+                | "na"
+                | "ta"
+        ) || out.ends_with('(');
         if !out.is_empty() && !attach {
             out.push(' ');
         }
