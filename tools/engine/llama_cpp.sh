@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 LLAMA_DIR="${LLAMA_DIR:-$ROOT/target/llama.cpp}"
 BIN="$LLAMA_DIR/build/bin"
-if [[ -x "$BIN/llama-bench" && -x "$BIN/llama-server" ]]; then echo "$BIN"; exit 0; fi
+if [[ -x "$BIN/llama-bench" && -x "$BIN/llama-server" && -x "$BIN/llama-quantize" ]]; then echo "$BIN"; exit 0; fi
 mkdir -p "$LLAMA_DIR"
 if [[ ! -d "$LLAMA_DIR/src" ]]; then
   # The sdist only (pip download would build its build dependencies from source first).
@@ -18,5 +18,5 @@ if [[ ! -d "$LLAMA_DIR/src" ]]; then
 fi
 cmake -S "$LLAMA_DIR/src" -B "$LLAMA_DIR/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
   -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON >&2
-cmake --build "$LLAMA_DIR/build" --config Release -j "${JOBS:-$(nproc)}" --target llama-bench llama-server >&2
+cmake --build "$LLAMA_DIR/build" --config Release -j "${JOBS:-$(nproc)}" --target llama-bench llama-server llama-quantize >&2
 echo "$BIN"

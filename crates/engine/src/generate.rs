@@ -104,6 +104,16 @@ impl<'m> ChatSession<'m> {
         }
     }
 
+    /// Continues a conversation whose KV cache was kept with `into_cache` (same model).
+    pub fn resume(model: &'m Model, cache: KvCache) -> Self {
+        Self { model, cache }
+    }
+
+    /// The KV cache, to keep across turns when the session cannot outlive a borrow of the model.
+    pub fn into_cache(self) -> KvCache {
+        self.cache
+    }
+
     /// Number of positions currently cached.
     pub fn cached_tokens(&self) -> usize {
         self.cache.len()
@@ -335,6 +345,8 @@ mod tests {
 
         history.push(ChatMessage::new("assistant", reply));
         history.push(ChatMessage::new("user", "And then?"));
+        // The cache kept apart from the session (as the app keeps it between turns) is reused.
+        let mut session = ChatSession::resume(&model, session.into_cache());
         let (_, second) = collect(&mut session, &history, &params);
         assert!(
             second.reused_tokens > 10,
@@ -470,22 +482,26 @@ mod tests {
         assert_eq!(pending_stop_prefix("Hello\n", &stops), 1);
     }
 
-    /// Greedy ids of llama.cpp on the same file, recorded by `tools/engine/record_fixtures.sh`.
+    /// Greedy ids of llama.cpp on the same weights (the Q4_1 file dequantized to F32, see the recording
+    /// script for why), recorded by `tools/engine/record_fixtures.sh`.
     #[test]
     fn smollm2_greedy_ids_match_llama_cpp_fixture() {
-        let Some(path) = test_models::smollm2_gguf() else {
+        let Some(quantized) = test_models::smollm2_gguf() else {
             return;
         };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("smollm2-f32.gguf");
+        crate::requantize::requantize_gguf(
+            &quantized,
+            &path,
+            &[GgmlDType::Q4_1, GgmlDType::Q8_0],
+            GgmlDType::F32,
+        )
+        .unwrap();
         let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/smollm2_llama_cpp.json");
-        let Ok(text) = std::fs::read_to_string(&fixture) else {
-            eprintln!(
-                "SKIPPED: {} not recorded yet (tools/engine/record_fixtures.sh)",
-                fixture.display()
-            );
-            return;
-        };
-        let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let fixture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&fixture).unwrap()).unwrap();
         let model = Model::load(&path, LoadOptions::default()).unwrap();
         for case in fixture["cases"].as_array().unwrap() {
             let ids = |v: &serde_json::Value| {
@@ -515,9 +531,12 @@ mod tests {
                     &CancelToken::new(),
                 )
                 .unwrap();
-            let expected = ids(&case["greedy_ids"]);
-            let n = stats.token_ids.len();
-            assert_eq!(stats.token_ids[..], expected[..n], "{}", case["prompt"]);
+            assert_eq!(
+                stats.token_ids,
+                ids(&case["greedy_ids"]),
+                "{}",
+                case["prompt"]
+            );
         }
     }
 }
