@@ -6,6 +6,7 @@ const COMMANDS: &[&str] = &[
     "open_chat",
     "new_chat",
     "send_message",
+    "stop_reply",
 ];
 
 fn main() {

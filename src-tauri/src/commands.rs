@@ -1,7 +1,6 @@
 //! The Tauri commands the chat UI calls. Each locks the core, calls one method, maps the error.
 
-use kotodama::store::Message;
-use kotodama::{ChatView, PersonaSummary};
+use kotodama::{ChatView, PersonaSummary, ReplierStatus};
 use serde::Serialize;
 use tauri::State;
 
@@ -15,6 +14,15 @@ pub struct CommandError {
     pub message: String,
 }
 
+impl CommandError {
+    pub fn internal(what: &str) -> Self {
+        CommandError {
+            code: "INTERNAL".into(),
+            message: format!("{what} was poisoned by an earlier failure"),
+        }
+    }
+}
+
 impl From<&kotodama::Error> for CommandError {
     fn from(e: &kotodama::Error) -> Self {
         CommandError {
@@ -26,15 +34,14 @@ impl From<&kotodama::Error> for CommandError {
 
 type CommandResult<T> = Result<T, CommandError>;
 
-fn with_core<T>(
+pub fn with_core<T>(
     state: &AppState,
     f: impl FnOnce(&mut kotodama::Kotodama) -> kotodama::Result<T>,
 ) -> CommandResult<T> {
     let core = state.core.as_ref().map_err(Clone::clone)?;
-    let mut core = core.lock().map_err(|_| CommandError {
-        code: "INTERNAL".into(),
-        message: "the core lock was poisoned by an earlier failure".into(),
-    })?;
+    let mut core = core
+        .lock()
+        .map_err(|_| CommandError::internal("the core lock"))?;
     f(&mut core).map_err(|e| (&e).into())
 }
 
@@ -45,17 +52,30 @@ pub struct AppStatus {
     data_dir: String,
     /// Why the data could not be opened; the UI shows this instead of the chat.
     startup_error: Option<CommandError>,
-    /// How replies are produced in this build: lines picked from the persona's script, not a model.
+    /// How replies are produced: `model` (the installed chat model) or `script` (lines picked from the
+    /// persona's script, when no model is installed).
     reply_mode: &'static str,
+    /// The chat model and, once loaded, the device and threads it runs on.
+    replier: Option<ReplierStatus>,
 }
 
 #[tauri::command]
 pub fn app_status(state: State<'_, AppState>) -> AppStatus {
+    let replier = state
+        .replier_status
+        .read()
+        .ok()
+        .and_then(|status| status.clone());
     AppStatus {
         version: env!("CARGO_PKG_VERSION"),
         data_dir: state.data_dir.clone(),
         startup_error: state.core.as_ref().err().cloned(),
-        reply_mode: "script",
+        reply_mode: if replier.as_ref().is_some_and(|r| r.model.is_some()) {
+            "model"
+        } else {
+            "script"
+        },
+        replier,
     }
 }
 
@@ -72,13 +92,4 @@ pub fn open_chat(state: State<'_, AppState>, persona_id: i64) -> CommandResult<C
 #[tauri::command]
 pub fn new_chat(state: State<'_, AppState>, persona_id: i64) -> CommandResult<ChatView> {
     with_core(&state, |k| k.new_chat(persona_id))
-}
-
-#[tauri::command]
-pub fn send_message(
-    state: State<'_, AppState>,
-    chat_id: i64,
-    text: String,
-) -> CommandResult<Vec<Message>> {
-    with_core(&state, |k| k.send_message(chat_id, &text))
 }

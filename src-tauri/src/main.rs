@@ -4,15 +4,25 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod streaming;
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
 
-use kotodama::{Home, Kotodama};
+use kotodama::models::engine::{CancelToken, LoadOptions};
+use kotodama::{Home, Kotodama, Replier, ReplierStatus};
+use tauri::Manager;
 
 /// The core, or why it could not open (shown by the UI instead of the chat).
 pub struct AppState {
     core: Result<Mutex<Kotodama>, commands::CommandError>,
     data_dir: String,
+    /// The chat model; locked only while a reply is generated, never together with `core`.
+    replier: Option<Mutex<Replier>>,
+    /// What `replier` reports, kept apart so that the status never waits for a running reply.
+    replier_status: RwLock<Option<ReplierStatus>>,
+    /// Stop buttons: the cancel token of the reply being written in each chat.
+    running: Mutex<HashMap<i64, CancelToken>>,
 }
 
 fn open_core() -> AppState {
@@ -21,13 +31,23 @@ fn open_core() -> AppState {
         return AppState {
             core: Err((&err).into()),
             data_dir: String::new(),
+            replier: None,
+            replier_status: RwLock::new(None),
+            running: Mutex::default(),
         };
     };
     let data_dir = home.root().display().to_string();
+    let replier = Replier::new(home.models_dir(), LoadOptions::default());
     let core = Kotodama::open(home)
         .map(Mutex::new)
         .map_err(|e| (&e).into());
-    AppState { core, data_dir }
+    AppState {
+        core,
+        data_dir,
+        replier_status: RwLock::new(Some(replier.status())),
+        replier: Some(Mutex::new(replier)),
+        running: Mutex::default(),
+    }
 }
 
 fn main() {
@@ -37,12 +57,19 @@ fn main() {
     }
     tauri::Builder::default()
         .manage(state)
+        .setup(|app| {
+            // Load the chat model while the user picks a persona, not on their first message.
+            let handle = app.handle().clone();
+            std::thread::spawn(move || streaming::warm_up(&handle.state::<AppState>()));
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
             commands::list_personas,
             commands::open_chat,
             commands::new_chat,
-            commands::send_message,
+            streaming::send_message,
+            streaming::stop_reply,
         ])
         .run(tauri::generate_context!())
         .expect("the Kotodama window could not start");

@@ -82,11 +82,16 @@ export class Element {
   }
 }
 
-/** Starts tauri-driver (which starts WebKitWebDriver) with `env`; the app inherits that environment. */
+/**
+ * Starts tauri-driver (which starts WebKitWebDriver, which starts the app) with `env`; the app inherits
+ * that environment. They run in a process group of their own so that `stop` ends all of them: an app
+ * left behind would hold this process's stdout open and the test runner would wait for it forever.
+ */
 export async function startDriver({ port, env }) {
   const driver = spawn('tauri-driver', ['--port', String(port)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
   });
   const base = `http://127.0.0.1:${port}`;
   await waitFor('tauri-driver', async () => (await fetch(`${base}/status`)).ok, 30000);
@@ -102,7 +107,11 @@ export async function startDriver({ port, env }) {
       return new Session(base, value.sessionId);
     },
     stop() {
-      driver.kill('SIGTERM');
+      try {
+        process.kill(-driver.pid, 'SIGTERM');
+      } catch {
+        // The group is already gone.
+      }
     },
   };
 }

@@ -74,6 +74,13 @@ pub enum ModelsCommand {
         #[arg(long)]
         no_requantize: bool,
     },
+    /// Install a chat model GGUF file that is already on disk.
+    Add {
+        file: PathBuf,
+        /// Id to install under (default: the file name without extension, lower-cased).
+        #[arg(long)]
+        id: Option<String>,
+    },
     /// Download a model from the Hugging Face hub (resumable, sha256-verified).
     Download {
         /// Repository, e.g. Qwen/Qwen3-1.7B-GGUF or Qwen/Qwen3-1.7B.
@@ -269,6 +276,16 @@ fn models(cmd: ModelsCommand) -> Result<()> {
                 eprintln!();
                 println!("installed {} -> {}", model.id, model.path.display());
             }
+        }
+        ModelsCommand::Add { file, id } => {
+            let id = id.unwrap_or_else(|| {
+                file.file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_lowercase()
+            });
+            let model = manager.add_file(&id, &file)?;
+            println!("installed {} -> {}", model.id, model.path.display());
         }
         ModelsCommand::Download {
             repo,

@@ -187,3 +187,45 @@ fn chat_speaks_as_a_bundled_persona_deterministically_when_greedy() {
     ]);
     assert!(err.contains("no persona \"nobody\""), "{err}");
 }
+
+#[test]
+fn models_add_installs_a_gguf_that_chat_then_uses_and_refuses_other_files() {
+    let Some(gguf) = std::env::var_os("KOTODAMA_SMOLLM2_GGUF") else {
+        eprintln!("skipped: KOTODAMA_SMOLLM2_GGUF is not set (`make models` provides it)");
+        return;
+    };
+    let home = TempHome::new("models-add");
+    let gguf = gguf.to_string_lossy().to_string();
+    assert!(home
+        .ok(&["models", "add", &gguf, "--id", "smol"])
+        .starts_with("installed smol -> "));
+    let listed = home.ok(&["models", "list"]);
+    assert!(
+        listed.starts_with("smol ") && listed.contains("Chat"),
+        "{listed}"
+    );
+
+    let not_gguf = home.path("notes.gguf");
+    std::fs::write(&not_gguf, "these are my notes, not a model").unwrap();
+    let err = home.fails(&["models", "add", &not_gguf, "--id", "notes"]);
+    assert!(err.contains("GGUF"), "{err}");
+    assert_eq!(
+        home.ok(&["models", "list"]),
+        listed,
+        "nothing was installed"
+    );
+
+    // With no --model, chat uses the installed one.
+    let reply = home.ok(&[
+        "chat",
+        "--persona",
+        "mikoto",
+        "--prompt",
+        "Hello",
+        "--max-tokens",
+        "6",
+        "--temperature",
+        "0",
+    ]);
+    assert!(!reply.trim().is_empty());
+}

@@ -54,6 +54,7 @@ pub use device::{DeviceInfo, DeviceKind};
 pub use embedder::{cosine, Embedder};
 pub use error::{Error, Result};
 pub use generate::{CancelToken, ChatSession, GenerationStats, StopReason};
+pub use kv_cache::KvCache;
 pub use linear::{Linear, LoraPair};
 pub use lora::{Adapter, AdapterConfig};
 pub use model::{LoadOptions, Model, ModelInfo};

@@ -1,11 +1,9 @@
 //! Personas as the UI lists them, and chats: open, start, send.
 
-use std::collections::HashSet;
-
 use kotodama_store::{Chat, Message, MessageSource, NewMessage, Persona, Role};
 use serde::Serialize;
 
-use crate::scripted_reply::pick_scripted_reply;
+use crate::reply::plain_message;
 use crate::{Error, Kotodama, Result};
 
 /// Longest message accepted from the user (characters).
@@ -29,17 +27,6 @@ pub struct ChatView {
     pub chat: Chat,
     pub persona: PersonaSummary,
     pub messages: Vec<Message>,
-}
-
-fn message(role: Role, source: MessageSource, content: String) -> NewMessage {
-    NewMessage {
-        role,
-        content,
-        source,
-        style: Default::default(),
-        model_id: None,
-        adapter_id: None,
-    }
 }
 
 impl Kotodama {
@@ -100,7 +87,7 @@ impl Kotodama {
         let opening: Vec<NewMessage> = if greeting.is_empty() {
             Vec::new()
         } else {
-            vec![message(
+            vec![plain_message(
                 Role::Assistant,
                 MessageSource::Greeting,
                 greeting.to_string(),
@@ -126,36 +113,6 @@ impl Kotodama {
             persona,
             messages,
         })
-    }
-
-    /// Stores the user's message and the persona's reply together; returns both.
-    /// Until a model is loaded, the reply is a line from the persona's script (source `script`).
-    pub fn send_message(&mut self, chat_id: i64, text: &str) -> Result<Vec<Message>> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(Error::InvalidInput("the message is empty".into()));
-        }
-        if text.chars().count() > MAX_MESSAGE_CHARS {
-            return Err(Error::InvalidInput(format!(
-                "the message is longer than {MAX_MESSAGE_CHARS} characters"
-            )));
-        }
-        let chat = self.store.chat(chat_id)?;
-        let history = self.store.messages(chat_id)?;
-        let lines = self.store.script_lines(chat.persona_id)?;
-        let said: HashSet<&str> = history.iter().map(|m| m.message.content.as_str()).collect();
-        let reply = pick_scripted_reply(&lines, text, &said)
-            .map(|l| l.line.text.clone())
-            .ok_or_else(|| {
-                Error::InvalidInput("this persona has no script lines to reply with".into())
-            })?;
-        Ok(self.store.append_messages(
-            chat_id,
-            &[
-                message(Role::User, MessageSource::User, text.to_string()),
-                message(Role::Assistant, MessageSource::Script, reply),
-            ],
-        )?)
     }
 }
 
@@ -212,38 +169,5 @@ mod tests {
             view.messages[1].message.content,
             "Can you help me with something?"
         );
-    }
-
-    #[test]
-    fn empty_and_oversized_messages_are_refused_and_store_nothing() {
-        let (_dir, mut app) = open();
-        let pid = app.personas().unwrap()[0].id;
-        let chat = app.open_chat(pid).unwrap().chat;
-        for bad in ["   ".to_string(), "x".repeat(MAX_MESSAGE_CHARS + 1)] {
-            let err = app.send_message(chat.id, &bad).unwrap_err();
-            assert_eq!(err.code(), "INVALID_INPUT");
-        }
-        assert_eq!(app.chat(chat.id).unwrap().messages.len(), 1);
-        assert_eq!(
-            app.send_message(9999, "hi").unwrap_err().code(),
-            "NOT_FOUND"
-        );
-    }
-
-    #[test]
-    fn replies_do_not_repeat_within_a_chat() {
-        let (_dir, mut app) = open();
-        let pid = app.personas().unwrap()[0].id;
-        let chat = app.new_chat(pid).unwrap().chat;
-        let mut replies = HashSet::new();
-        for _ in 0..5 {
-            let added = app
-                .send_message(chat.id, "What should we do today?")
-                .unwrap();
-            assert!(
-                replies.insert(added[1].message.content.clone()),
-                "repeated a line"
-            );
-        }
     }
 }

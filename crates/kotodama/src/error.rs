@@ -36,10 +36,15 @@ pub enum Error {
     StyleAssets(String),
     #[error("style analysis: {0}")]
     Style(#[from] kotodama_style::Error),
+    #[error(transparent)]
+    Models(#[from] crate::models::ModelsError),
+    #[error("model: {0}")]
+    Engine(#[from] kotodama_engine::Error),
 }
 
 impl Error {
     pub fn code(&self) -> &'static str {
+        use crate::models::ModelsError as M;
         use kotodama_store::Error as S;
         match self {
             Error::Store(S::NotADatabase { .. }) => "DB_NOT_A_DATABASE",
@@ -60,7 +65,23 @@ impl Error {
             Error::SpeakerRequired { .. } => "SPEAKER_REQUIRED",
             Error::StyleAssets(_) => "STYLE_ASSETS",
             Error::Style(_) => "STYLE_ANALYSIS",
+            Error::Models(M::NotFound(_)) => "MODEL_NOT_INSTALLED",
+            Error::Models(M::Download { .. } | M::Checksum { .. }) => "DOWNLOAD_FAILED",
+            Error::Models(M::Cancelled) => "CANCELLED",
+            Error::Models(M::Engine(e)) | Error::Engine(e) => engine_code(e),
+            Error::Models(M::Io { .. } | M::Invalid(_)) => "MODEL_ERROR",
         }
+    }
+}
+
+fn engine_code(e: &kotodama_engine::Error) -> &'static str {
+    use kotodama_engine::Error as E;
+    match e {
+        E::ContextOverflow { .. } => "CONTEXT_FULL",
+        E::Gguf { .. } | E::Metadata(_) | E::Tensor { .. } | E::Json { .. } => "MODEL_INVALID",
+        E::Unsupported(_) => "MODEL_UNSUPPORTED",
+        E::Adapter(_) => "ADAPTER_INVALID",
+        _ => "MODEL_ERROR",
     }
 }
 

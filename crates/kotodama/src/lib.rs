@@ -11,6 +11,7 @@ pub mod import;
 pub mod models;
 mod persona_import;
 pub mod prompt;
+mod reply;
 mod scripted_reply;
 
 pub use bundled::BUNDLED;
@@ -21,6 +22,7 @@ pub use kotodama_store as store;
 pub use persona_import::{
     preview_script, ImportedFrom, ScriptImport, ScriptPreview, SpeakerSummary,
 };
+pub use reply::{PendingReply, Replier, ReplierStatus, Reply, USER_NAME};
 
 use kotodama_store::Store;
 

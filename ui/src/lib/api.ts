@@ -1,13 +1,20 @@
 // Typed wrappers over the Tauri commands of src-tauri/src/commands.rs.
-import { invoke } from '@tauri-apps/api/core';
-import type { AppStatus, ChatView, CommandError, Message, PersonaSummary } from './types';
+import { Channel, invoke } from '@tauri-apps/api/core';
+import type { AppStatus, ChatView, CommandError, PersonaSummary, ReplyEvent, SentReply } from './types';
 
 export const api = {
   appStatus: () => invoke<AppStatus>('app_status'),
   listPersonas: () => invoke<PersonaSummary[]>('list_personas'),
   openChat: (personaId: number) => invoke<ChatView>('open_chat', { personaId }),
   newChat: (personaId: number) => invoke<ChatView>('new_chat', { personaId }),
-  sendMessage: (chatId: number, text: string) => invoke<Message[]>('send_message', { chatId, text }),
+  /** Stores the message and streams the reply: `onEvent` gets the stored user message, then the pieces. */
+  sendMessage: (chatId: number, text: string, onEvent: (e: ReplyEvent) => void) => {
+    const channel = new Channel<ReplyEvent>();
+    channel.onmessage = onEvent;
+    return invoke<SentReply>('send_message', { chatId, text, onEvent: channel });
+  },
+  /** Stops the reply being written in this chat; false when none was. */
+  stopReply: (chatId: number) => invoke<boolean>('stop_reply', { chatId }),
 };
 
 /** Commands reject with a `CommandError`; anything else (a bug, a lost IPC) gets the code UNKNOWN. */

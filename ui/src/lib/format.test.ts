@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { avatarHue, isSendKey, sourceLabel, splitActions } from './format';
+import { avatarHue, isSendKey, replierLabel, sourceLabel, splitActions } from './format';
 
 describe('sourceLabel', () => {
   it('labels script and greeting replies and leaves model and user text unlabelled', () => {
@@ -38,5 +38,17 @@ describe('isSendKey', () => {
     expect(isSendKey({ key: 'Enter', shiftKey: true, isComposing: false })).toBe(false);
     expect(isSendKey({ key: 'Enter', shiftKey: false, isComposing: true })).toBe(false);
     expect(isSendKey({ key: 'a', shiftKey: false, isComposing: false })).toBe(false);
+  });
+});
+
+describe('replierLabel', () => {
+  it('names the model and where it runs, or says it is loading', () => {
+    expect(replierLabel(null)).toBeNull();
+    expect(replierLabel({ model: null, device: null })).toBeNull();
+    expect(replierLabel({ model: 'smollm2', device: null })).toBe('smollm2 · loading…');
+    expect(replierLabel({ model: 'smollm2', device: { kind: 'cpu', threads: 2, simd: 'avx2+fma' } })).toBe(
+      'smollm2 · CPU · 2 threads (avx2+fma)',
+    );
+    expect(replierLabel({ model: 'qwen3', device: { kind: 'cuda', threads: 1, simd: 'none' } })).toBe('qwen3 · CUDA');
   });
 });

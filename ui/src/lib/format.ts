@@ -1,5 +1,5 @@
 // Pure presentation helpers (unit-tested in format.test.ts).
-import type { MessageSource } from './types';
+import type { MessageSource, ReplierStatus } from './types';
 
 /** A label for replies that were not written by a model, so the UI never pretends they were. */
 export function sourceLabel(source: MessageSource, personaName: string): string | null {
@@ -45,4 +45,13 @@ export function splitActions(text: string): Segment[] {
 /** Enter sends; Shift+Enter (and IME composition) inserts a newline. */
 export function isSendKey(e: Pick<KeyboardEvent, 'key' | 'shiftKey' | 'isComposing'>): boolean {
   return e.key === 'Enter' && !e.shiftKey && !e.isComposing;
+}
+
+/** "smollm2-135m-instruct · CPU · 2 threads (avx2+fma)": where replies are computed. */
+export function replierLabel(status: ReplierStatus | null | undefined): string | null {
+  if (!status?.model) return null;
+  if (!status.device) return `${status.model} · loading…`;
+  const { kind, threads, simd } = status.device;
+  const where = kind === 'cpu' ? `CPU · ${threads} thread${threads === 1 ? '' : 's'} (${simd})` : kind.toUpperCase();
+  return `${status.model} · ${where}`;
 }

@@ -53,9 +53,52 @@ export interface CommandError {
   message: string;
 }
 
+export interface DeviceInfo {
+  kind: 'cpu' | 'cuda' | 'metal';
+  threads: number;
+  simd: string;
+}
+
+export interface ReplierStatus {
+  /** The installed chat model's id; null when replies come from the script. */
+  model: string | null;
+  /** Where the model runs, once loaded. */
+  device: DeviceInfo | null;
+}
+
 export interface AppStatus {
   version: string;
   dataDir: string;
   startupError: CommandError | null;
   replyMode: 'script' | 'model';
+  replier: ReplierStatus | null;
+}
+
+export type StopReason = 'endOfTurn' | 'stopString' | 'maxTokens' | 'contextFull' | 'cancelled';
+
+export interface GenerationStats {
+  promptTokens: number;
+  reusedTokens: number;
+  generatedTokens: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+  timeToFirstTokenMs: number;
+  stopReason: StopReason;
+}
+
+/** What the reply channel carries while a reply is written. */
+export type ReplyEvent = { kind: 'userMessage'; message: Message } | { kind: 'piece'; text: string };
+
+export interface SentReply {
+  userMessage: Message;
+  /** null when stopped before the first word. */
+  reply: Message | null;
+  stats: GenerationStats | null;
+}
+
+/** A reply being written: its text so far. */
+export interface StreamingReply {
+  chatId: number;
+  text: string;
+  pieces: number;
 }

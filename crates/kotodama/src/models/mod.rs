@@ -261,6 +261,34 @@ impl ModelManager {
         Ok(model)
     }
 
+    /// Installs a chat model GGUF already on disk under `id` (hard-linked when the file system allows,
+    /// else copied), after checking that it is a GGUF the engine can read.
+    pub fn add_file(&self, id: &str, file: &Path) -> Result<InstalledModel> {
+        valid_id(id)?;
+        kotodama_engine::gguf::GgufFile::open(file)?;
+        let name = file
+            .file_name()
+            .ok_or_else(|| ModelsError::Invalid(format!("{} is not a file", file.display())))?;
+        let target = self.dir.join(id);
+        std::fs::create_dir_all(&target).map_err(|e| io_err(&target, e))?;
+        let path = target.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
+        }
+        if std::fs::hard_link(file, &path).is_err() {
+            std::fs::copy(file, &path).map_err(|e| io_err(&path, e))?;
+        }
+        let model = InstalledModel {
+            id: id.to_string(),
+            kind: ModelKind::Chat,
+            size_bytes: size_of(&path),
+            source: format!("file:{}", file.display()),
+            path,
+        };
+        self.write_manifest(&model)?;
+        Ok(model)
+    }
+
     /// Downloads the files of a hub repository matching `wanted` into `<dir>/<id>/` (resumable).
     /// A single GGUF becomes the model path; otherwise the directory (safetensors + config + tokenizer).
     #[allow(clippy::too_many_arguments)]

@@ -1,0 +1,135 @@
+//! Replies streamed into the window: the user's message is stored, the reply's text goes to the
+//! webview piece by piece over a channel while only the model is locked (the UI keeps working), then
+//! the reply is stored. `stop_reply` ends a reply early; what was written is kept.
+
+use kotodama::models::engine::{CancelToken, GenerationStats};
+use kotodama::store::Message;
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
+
+use crate::commands::{with_core, CommandError};
+use crate::AppState;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ReplyEvent {
+    /// The user's message, stored.
+    UserMessage { message: Message },
+    /// The next piece of the reply.
+    Piece { text: String },
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentReply {
+    user_message: Message,
+    /// None when the reply was stopped before its first word.
+    reply: Option<Message>,
+    /// Timings and stop reason of a model reply (None for a script line).
+    stats: Option<GenerationStats>,
+}
+
+/// Loads the chat model ahead of the first message; failures surface again on that message.
+pub fn warm_up(state: &AppState) {
+    let Some(replier) = &state.replier else {
+        return;
+    };
+    let Ok(mut replier) = replier.lock() else {
+        return;
+    };
+    if let Err(e) = replier.warm_up() {
+        eprintln!("kotodama: the chat model could not be loaded: {e}");
+    }
+    if let Ok(mut status) = state.replier_status.write() {
+        *status = Some(replier.status());
+    }
+}
+
+#[tauri::command]
+pub async fn send_message(
+    app: AppHandle,
+    chat_id: i64,
+    text: String,
+    on_event: Channel<ReplyEvent>,
+) -> Result<SentReply, CommandError> {
+    tauri::async_runtime::spawn_blocking(move || {
+        reply(&app.state::<AppState>(), chat_id, &text, &on_event)
+    })
+    .await
+    .map_err(|e| CommandError {
+        code: "INTERNAL".into(),
+        message: format!("the reply task failed: {e}"),
+    })?
+}
+
+#[tauri::command]
+pub fn stop_reply(state: State<'_, AppState>, chat_id: i64) -> Result<bool, CommandError> {
+    let running = state
+        .running
+        .lock()
+        .map_err(|_| CommandError::internal("the stop list"))?;
+    Ok(running.get(&chat_id).map(CancelToken::cancel).is_some())
+}
+
+fn reply(
+    state: &AppState,
+    chat_id: i64,
+    text: &str,
+    on_event: &Channel<ReplyEvent>,
+) -> Result<SentReply, CommandError> {
+    let pending = with_core(state, |k| k.begin_reply(chat_id, text))?;
+    let replier = state
+        .replier
+        .as_ref()
+        .ok_or_else(|| CommandError::internal("the chat model"))?;
+    // A closed window drops the channel; the reply is still written and stored.
+    let _ = on_event.send(ReplyEvent::UserMessage {
+        message: pending.user_message.clone(),
+    });
+    let cancel = CancelToken::new();
+    set_running(state, chat_id, Some(cancel.clone()))?;
+    let generated = replier
+        .lock()
+        .map_err(|_| CommandError::internal("the chat model"))
+        .and_then(|mut replier| {
+            let reply = replier.reply(
+                &pending,
+                |piece| {
+                    let _ = on_event.send(ReplyEvent::Piece {
+                        text: piece.to_string(),
+                    });
+                },
+                &cancel,
+            );
+            if let Ok(mut status) = state.replier_status.write() {
+                *status = Some(replier.status());
+            }
+            reply.map_err(|e| CommandError::from(&e))
+        });
+    set_running(state, chat_id, None)?;
+    let generated = generated?;
+    let stats = generated.stats.clone();
+    let reply = with_core(state, |k| k.finish_reply(&pending, generated))?;
+    Ok(SentReply {
+        user_message: pending.user_message,
+        reply,
+        stats,
+    })
+}
+
+fn set_running(
+    state: &AppState,
+    chat_id: i64,
+    cancel: Option<CancelToken>,
+) -> Result<(), CommandError> {
+    let mut running = state
+        .running
+        .lock()
+        .map_err(|_| CommandError::internal("the stop list"))?;
+    match cancel {
+        Some(c) => running.insert(chat_id, c),
+        None => running.remove(&chat_id),
+    };
+    Ok(())
+}
