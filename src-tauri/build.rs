@@ -7,6 +7,10 @@ const COMMANDS: &[&str] = &[
     "new_chat",
     "send_message",
     "stop_reply",
+    "preview_import",
+    "import_upload",
+    "persona_page",
+    "export_persona",
 ];
 
 fn main() {

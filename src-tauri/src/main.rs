@@ -4,6 +4,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod personas;
 mod streaming;
 
 use std::collections::HashMap;
@@ -23,6 +24,8 @@ pub struct AppState {
     replier_status: RwLock<Option<ReplierStatus>>,
     /// Stop buttons: the cancel token of the reply being written in each chat.
     running: Mutex<HashMap<i64, CancelToken>>,
+    /// The file the import wizard previewed, kept until it is imported.
+    upload: Mutex<Option<personas::Upload>>,
 }
 
 fn open_core() -> AppState {
@@ -34,6 +37,7 @@ fn open_core() -> AppState {
             replier: None,
             replier_status: RwLock::new(None),
             running: Mutex::default(),
+            upload: Mutex::default(),
         };
     };
     let data_dir = home.root().display().to_string();
@@ -47,6 +51,7 @@ fn open_core() -> AppState {
         replier_status: RwLock::new(Some(replier.status())),
         replier: Some(Mutex::new(replier)),
         running: Mutex::default(),
+        upload: Mutex::default(),
     }
 }
 
@@ -70,6 +75,10 @@ fn main() {
             commands::new_chat,
             streaming::send_message,
             streaming::stop_reply,
+            personas::preview_import,
+            personas::import_upload,
+            personas::persona_page,
+            personas::export_persona,
         ])
         .run(tauri::generate_context!())
         .expect("the Kotodama window could not start");

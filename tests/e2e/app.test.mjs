@@ -1,6 +1,7 @@
 // The real app under Xvfb: personas listed from SQLite, a chat sent and answered from the script, the
 // chat still there after a restart; replies streamed from the real SmolLM2 weights, one stopped early;
-// and a foreign data file refused and left untouched. Run by `make test` (make e2e).
+// scripts imported through the wizard onto their profile page, a card exported; and a foreign data file
+// refused and left untouched. Run by `make test` (make e2e).
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -124,6 +125,70 @@ test('replies stream from the local model into the window, and Stop ends one ear
     }, 30000);
     assert.equal(stopped[4].source, 'model');
     assert.ok(stopped[4].text.length > 0, 'what was written before Stop is kept');
+  });
+});
+
+/** Imports `file` through the wizard (choosing `speaker` when given) and returns the profile page's name. */
+async function importThroughWizard(s, file, speaker) {
+  await (await s.one('[data-testid=import-open]')).click();
+  await (await s.one('[data-testid=import-file]')).type(file);
+  const detected = await (await s.one('[data-testid=import-detected]')).text();
+  if (speaker) {
+    const choices = await s.all('[data-testid=import-speaker]');
+    const names = await Promise.all(choices.map((c) => c.attr('data-name')));
+    await choices[names.indexOf(speaker)].click();
+  }
+  await (await s.one('[data-testid=import-create]')).click();
+  const name = await waitFor('the new persona page', async () => {
+    const [page] = await s.all('[data-testid=persona-page] [data-testid=persona-name]');
+    return page && (await page.text());
+  }, 60000);
+  return { detected, name };
+}
+
+test('scripts import through the wizard onto a profile page, and its card exports', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-import-'));
+  const screenplay = path.join(root, 'crates/kotodama/tests/fixtures/lantern_screenplay.txt');
+  const realScript = path.resolve(root, '../shared/data/characters/en/c3po.txt');
+  await withApp(home, async (s) => {
+    const { detected, name } = await importThroughWizard(s, screenplay, 'SENSEI KIRI');
+    assert.match(detected, /lantern_screenplay\.txt — Screenplay, UTF-8 · [\d.]+ kB, 4 speakers/);
+    assert.equal(name, 'Sensei Kiri');
+    assert.match(await (await s.one('[data-testid=profile-meta]')).text(), /Style profile v1 · \d+ lines/);
+    const listed = await Promise.all((await s.all('[data-testid=persona]')).map((p) => p.attr('data-slug')));
+    assert.ok(listed.includes('sensei-kiri'), `listed: ${listed}`);
+
+    await (await s.one('[data-testid=export-png]')).click();
+    const saved = await (await s.one('[data-testid=export-path]')).text();
+    const card = path.join(home, 'exports', 'sensei-kiri.png');
+    assert.ok(saved.endsWith(card), saved);
+    assert.ok(fs.readFileSync(card).subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])));
+
+    if (fs.existsSync(realScript)) {
+      const real = await importThroughWizard(s, realScript);
+      assert.match(real.detected, /c3po\.txt — Plain, UTF-8 · [\d.]+ kB, 1 speaker/);
+      assert.equal(real.name, 'C3po');
+      assert.ok((await s.all('[data-testid=signature]')).length >= 10, 'lexical signatures shown');
+      assert.ok((await s.all('[data-testid=rule]')).length > 0, 'grammar rules shown');
+      assert.ok((await s.all('[data-testid=trait]')).length > 5, 'pragmatic traits shown');
+      fs.mkdirSync(screenshots, { recursive: true });
+      fs.writeFileSync(path.join(screenshots, 'profile.png'), await s.screenshotPng());
+    }
+  });
+});
+
+test('a file that is not a script or a card is refused by the wizard with its reason', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-badimport-'));
+  const bad = path.join(home, 'broken.png');
+  fs.writeFileSync(bad, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(20, 0xff)]));
+  await withApp(home, async (s) => {
+    await waitFor('the bundled personas', async () => (await s.all('[data-testid=persona]')).length === 3);
+    await (await s.one('[data-testid=import-open]')).click();
+    await (await s.one('[data-testid=import-file]')).type(bad);
+    const error = await s.one('[data-testid=import-wizard] [data-testid=error]');
+    assert.equal(await error.attr('data-code'), 'PNG_INVALID');
+    assert.match(await error.text(), /broken\.png/);
+    assert.equal((await s.all('[data-testid=persona]')).length, 3, 'nothing was added');
   });
 });
 

@@ -55,7 +55,7 @@ impl Kotodama {
         })
     }
 
-    fn summary(&self, p: Persona) -> Result<PersonaSummary> {
+    pub(crate) fn summary(&self, p: Persona) -> Result<PersonaSummary> {
         Ok(PersonaSummary {
             line_count: self.store.script_line_count(p.id)?,
             initial: p

@@ -10,6 +10,7 @@ mod home;
 pub mod import;
 pub mod models;
 mod persona_import;
+mod persona_page;
 pub mod prompt;
 mod reply;
 mod scripted_reply;
@@ -20,8 +21,10 @@ pub use error::{Error, Result};
 pub use home::{Home, HOME_ENV};
 pub use kotodama_store as store;
 pub use persona_import::{
-    preview_script, ImportedFrom, ScriptImport, ScriptPreview, SpeakerSummary,
+    preview_file, preview_script, FilePreview, ImportPhase, ImportedFrom, ScriptImport,
+    ScriptPreview, SpeakerSummary,
 };
+pub use persona_page::{PersonaPage, ProfileView};
 pub use reply::{PendingReply, Replier, ReplierStatus, Reply, USER_NAME};
 
 use kotodama_store::Store;

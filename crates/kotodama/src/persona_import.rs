@@ -47,6 +47,34 @@ pub struct ScriptImport {
     pub parse: ParseOptions,
 }
 
+/// Where an import is, for the wizard's progress display.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "phase", rename_all = "camelCase")]
+pub enum ImportPhase {
+    /// Decoding and parsing the file.
+    Reading,
+    /// Building the style profile of `lines` lines of `speaker`.
+    Analyzing { speaker: String, lines: usize },
+    /// Writing card, lines and profile in one transaction.
+    Storing,
+}
+
+/// Any importable file as the wizard shows it before anything is stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum FilePreview {
+    #[serde(rename_all = "camelCase")]
+    Card {
+        name: String,
+        tagline: String,
+        has_avatar: bool,
+        lorebook_entries: usize,
+        /// The card carries a style profile exported by Kotodama.
+        has_profile: bool,
+    },
+    Script(ScriptPreview),
+}
+
 /// What `import_file` made of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,14 +100,24 @@ impl Kotodama {
         request: &ScriptImport,
     ) -> Result<(i64, ImportedFrom)> {
         let bytes = read_limited(path, MAX_IMPORT_BYTES)?;
-        let file = path.display().to_string();
-        if request.parse.format.is_none() && cards::is_card_file(&bytes) {
-            Ok((self.import_card_bytes(&bytes, &file)?, ImportedFrom::Card))
+        self.import_bytes(&bytes, &path.display().to_string(), request, &mut |_| {})
+    }
+
+    /// Imports a card, or else a script, from a file's bytes (`file` names it), reporting each phase.
+    pub fn import_bytes(
+        &mut self,
+        bytes: &[u8],
+        file: &str,
+        request: &ScriptImport,
+        on_phase: &mut dyn FnMut(ImportPhase),
+    ) -> Result<(i64, ImportedFrom)> {
+        check_size(bytes.len() as u64, file)?;
+        if request.parse.format.is_none() && cards::is_card_file(bytes) {
+            on_phase(ImportPhase::Storing);
+            Ok((self.import_card_bytes(bytes, file)?, ImportedFrom::Card))
         } else {
-            Ok((
-                self.import_script_bytes(&bytes, &file, request)?,
-                ImportedFrom::Script,
-            ))
+            let id = self.import_script_with_progress(bytes, file, request, on_phase)?;
+            Ok((id, ImportedFrom::Script))
         }
     }
 
@@ -95,10 +133,26 @@ impl Kotodama {
         file: &str,
         request: &ScriptImport,
     ) -> Result<i64> {
+        self.import_script_with_progress(bytes, file, request, &mut |_| {})
+    }
+
+    fn import_script_with_progress(
+        &mut self,
+        bytes: &[u8],
+        file: &str,
+        request: &ScriptImport,
+        on_phase: &mut dyn FnMut(ImportPhase),
+    ) -> Result<i64> {
+        on_phase(ImportPhase::Reading);
         let mut script = parse_script(bytes, file, &request.parse)?.script;
         let speaker = choose_speaker(&mut script, request.speaker.as_deref(), &request.aliases)?;
         let lines = script.lines_of(&speaker);
+        on_phase(ImportPhase::Analyzing {
+            speaker: speaker.clone(),
+            lines: lines.len(),
+        });
         let profile = analyze_persona(&lines, &script.texts_of_others(&speaker), Some(&speaker))?;
+        on_phase(ImportPhase::Storing);
         let name = request
             .name
             .clone()
@@ -306,6 +360,31 @@ fn stored_profile(store: &Store, record: ProfileRecord) -> Result<NewProfile> {
     })
 }
 
+/// A card's name and contents, or a script's format and speakers; nothing is stored.
+pub fn preview_file(bytes: &[u8], file: &str) -> Result<FilePreview> {
+    check_size(bytes.len() as u64, file)?;
+    if !cards::is_card_file(bytes) {
+        return Ok(FilePreview::Script(preview_script(
+            bytes,
+            file,
+            &ParseOptions::default(),
+        )?));
+    }
+    let content = cards::read_card_bytes(bytes, file)?;
+    let lorebook_entries =
+        cards::lorebook_entries(content.card.get("data").unwrap_or(&content.card))
+            .map(|entries| entries.len())
+            .unwrap_or(0);
+    let read = cards::read_card(content.card, "", PersonaSource::Imported)?;
+    Ok(FilePreview::Card {
+        name: read.persona.name,
+        tagline: read.persona.tagline,
+        has_avatar: content.avatar_png.is_some(),
+        lorebook_entries,
+        has_profile: read.profile.is_some(),
+    })
+}
+
 pub fn preview_script(bytes: &[u8], file: &str, options: &ParseOptions) -> Result<ScriptPreview> {
     let parsed = parse_script(bytes, file, options)?;
     let mut samples: HashMap<&str, Vec<String>> = HashMap::new();
@@ -380,6 +459,18 @@ fn display_name(speaker: &str) -> String {
 
 fn file_name(file: &str) -> &str {
     file.rsplit(['/', '\\']).next().unwrap_or(file)
+}
+
+/// Bytes already in memory (uploaded by the app) get the same limit as files read from disk.
+fn check_size(size: u64, file: &str) -> Result<()> {
+    if size > MAX_IMPORT_BYTES {
+        return Err(Error::FileTooLarge {
+            file: file.to_string(),
+            size,
+            limit: MAX_IMPORT_BYTES,
+        });
+    }
+    Ok(())
 }
 
 /// Reads a whole file, refusing one larger than `limit` without reading it.

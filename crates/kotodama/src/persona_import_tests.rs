@@ -501,3 +501,60 @@ fn deleting_a_persona_removes_its_avatar() {
     assert!(!avatar.exists());
     assert_eq!(app.delete_persona(id).unwrap_err().code(), "NOT_FOUND");
 }
+
+#[test]
+fn the_wizard_previews_scripts_and_cards_and_reports_import_phases() {
+    let (_dir, mut app) = open();
+    let script = std::fs::read(fixture("lantern_screenplay.txt")).unwrap();
+    let FilePreview::Script(preview) = preview_file(&script, "lantern_screenplay.txt").unwrap()
+    else {
+        panic!("a screenplay previews as a script");
+    };
+    assert_eq!(preview.format, ScriptFormat::Screenplay);
+    let kiri = preview
+        .speakers
+        .iter()
+        .find(|s| s.name == "SENSEI KIRI")
+        .unwrap();
+    assert!(kiri.line_count >= 3 && !kiri.sample_lines.is_empty());
+
+    let card = std::fs::read(fixture("pillow_card.png")).unwrap();
+    match preview_file(&card, "pillow_card.png").unwrap() {
+        FilePreview::Card {
+            name, has_avatar, ..
+        } => {
+            assert!(!name.is_empty());
+            assert!(has_avatar);
+        }
+        other => panic!("a card PNG previews as a card: {other:?}"),
+    }
+    assert_eq!(
+        preview_file(b"\x89PNG\r\n\x1a\n\0\0\0", "broken.png")
+            .unwrap_err()
+            .code(),
+        "PNG_INVALID"
+    );
+
+    let mut phases = Vec::new();
+    let (id, from) = app
+        .import_bytes(
+            &script,
+            "lantern_screenplay.txt",
+            &speaker("SENSEI KIRI"),
+            &mut |p| phases.push(p),
+        )
+        .unwrap();
+    assert_eq!(from, ImportedFrom::Script);
+    assert_eq!(
+        phases,
+        vec![
+            ImportPhase::Reading,
+            ImportPhase::Analyzing {
+                speaker: "SENSEI KIRI".into(),
+                lines: kiri.line_count
+            },
+            ImportPhase::Storing
+        ]
+    );
+    assert_eq!(app.persona(id).unwrap().card.name, "Sensei Kiri");
+}

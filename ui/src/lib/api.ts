@@ -1,6 +1,17 @@
 // Typed wrappers over the Tauri commands of src-tauri/src/commands.rs.
 import { Channel, invoke } from '@tauri-apps/api/core';
-import type { AppStatus, ChatView, CommandError, PersonaSummary, ReplyEvent, SentReply } from './types';
+import type {
+  AppStatus,
+  CardFormat,
+  ChatView,
+  CommandError,
+  ImportPhase,
+  PersonaPage,
+  PersonaSummary,
+  ReplyEvent,
+  SentReply,
+  UploadPreview,
+} from './types';
 
 export const api = {
   appStatus: () => invoke<AppStatus>('app_status'),
@@ -15,6 +26,17 @@ export const api = {
   },
   /** Stops the reply being written in this chat; false when none was. */
   stopReply: (chatId: number) => invoke<boolean>('stop_reply', { chatId }),
+  /** Sends a file's bytes as the raw request body; the core previews it and keeps it for `importUpload`. */
+  previewImport: (fileName: string, bytes: Uint8Array) =>
+    invoke<UploadPreview>('preview_import', bytes, { headers: { 'x-file-name': encodeURIComponent(fileName) } }),
+  importUpload: (uploadId: number, speaker: string | null, name: string | null, onPhase: (p: ImportPhase) => void) => {
+    const channel = new Channel<ImportPhase>();
+    channel.onmessage = onPhase;
+    return invoke<number>('import_upload', { uploadId, speaker, name, onPhase: channel });
+  },
+  personaPage: (personaId: number) => invoke<PersonaPage>('persona_page', { personaId }),
+  /** Writes the card into the data folder's exports/ and returns its path. */
+  exportPersona: (personaId: number, format: CardFormat) => invoke<string>('export_persona', { personaId, format }),
 };
 
 /** Commands reject with a `CommandError`; anything else (a bug, a lost IPC) gets the code UNKNOWN. */

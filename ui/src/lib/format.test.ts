@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { avatarHue, isSendKey, replierLabel, sourceLabel, splitActions } from './format';
+import { avatarHue, describeFile, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
 
 describe('sourceLabel', () => {
   it('labels script and greeting replies and leaves model and user text unlabelled', () => {
@@ -50,5 +50,23 @@ describe('replierLabel', () => {
       'smollm2 · CPU · 2 threads (avx2+fma)',
     );
     expect(replierLabel({ model: 'qwen3', device: { kind: 'cuda', threads: 1, simd: 'none' } })).toBe('qwen3 · CUDA');
+  });
+});
+
+describe('import wizard labels', () => {
+  it('describes the detected file', () => {
+    expect(describeFile('screenplay', 'UTF-8', 12_700)).toBe('Screenplay, UTF-8 · 12.4 kB');
+    expect(describeFile('srt', 'UTF-16LE', 3 * 1024 * 1024)).toBe('Srt, UTF-16LE · 3.0 MB');
+  });
+  it('suggests a display name for a speaker', () => {
+    expect(displayName('OBI-WAN KENOBI')).toBe('Obi-Wan Kenobi');
+    expect(displayName("SENSEI KIRI")).toBe('Sensei Kiri');
+    expect(displayName("d'artagnan")).toBe("D'artagnan");
+  });
+  it('says what the import is doing', () => {
+    expect(phaseLabel({ phase: 'analyzing', speaker: 'HARU', lines: 42 })).toBe(
+      'Analyzing 42 lines of Haru: signatures, grammar, traits…',
+    );
+    expect(phaseLabel({ phase: 'storing' })).toBe('Saving the persona…');
   });
 });

@@ -1,5 +1,5 @@
 // Pure presentation helpers (unit-tested in format.test.ts).
-import type { MessageSource, ReplierStatus } from './types';
+import type { ImportPhase, MessageSource, ReplierStatus } from './types';
 
 /** A label for replies that were not written by a model, so the UI never pretends they were. */
 export function sourceLabel(source: MessageSource, personaName: string): string | null {
@@ -54,4 +54,27 @@ export function replierLabel(status: ReplierStatus | null | undefined): string |
   const { kind, threads, simd } = status.device;
   const where = kind === 'cpu' ? `CPU · ${threads} thread${threads === 1 ? '' : 's'} (${simd})` : kind.toUpperCase();
   return `${status.model} · ${where}`;
+}
+
+/** "Screenplay, UTF-8 · 12.4 kB": what the wizard detected. */
+export function describeFile(format: string, encoding: string, size: number): string {
+  const kb = size < 1024 * 1024 ? `${(size / 1024).toFixed(1)} kB` : `${(size / 1024 / 1024).toFixed(1)} MB`;
+  return `${format.charAt(0).toUpperCase()}${format.slice(1)}, ${encoding} · ${kb}`;
+}
+
+/** "OBI-WAN KENOBI" -> "Obi-Wan Kenobi": the persona name the wizard suggests for a speaker. */
+export function displayName(speaker: string): string {
+  return speaker.toLowerCase().replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_, sep: string, c: string) => sep + c.toUpperCase());
+}
+
+/** The wizard's progress line for an import phase. */
+export function phaseLabel(p: ImportPhase): string {
+  switch (p.phase) {
+    case 'reading':
+      return 'Reading the file…';
+    case 'analyzing':
+      return `Analyzing ${p.lines} lines of ${displayName(p.speaker)}: signatures, grammar, traits…`;
+    case 'storing':
+      return 'Saving the persona…';
+  }
 }

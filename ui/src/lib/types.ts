@@ -102,3 +102,63 @@ export interface StreamingReply {
   text: string;
   pieces: number;
 }
+
+export interface SpeakerSummary {
+  name: string;
+  lineCount: number;
+  sampleLines: string[];
+}
+
+/** A file previewed by the import wizard: a script with its speakers, or a card. */
+export type UploadPreview = { uploadId: number; file: string; size: number } & (
+  | { kind: 'script'; format: string; encoding: string; speakers: SpeakerSummary[] }
+  | { kind: 'card'; name: string; tagline: string; hasAvatar: boolean; lorebookEntries: number; hasProfile: boolean }
+);
+
+export type ImportPhase =
+  | { phase: 'reading' }
+  | { phase: 'analyzing'; speaker: string; lines: number }
+  | { phase: 'storing' };
+
+export interface LexicalSignature {
+  term: string;
+  n: number;
+  pmi: number;
+  count: number;
+  ratePer1k: number;
+  catchphrase: boolean;
+}
+
+export interface GrammarRule {
+  rule: string;
+  gloss: string | null;
+  logOdds: number;
+  z: number;
+  count: number;
+}
+
+export interface PragmaticTrait {
+  name: string;
+  value: number;
+  background: number;
+  zOrRatio: number;
+}
+
+export interface ProfileView {
+  version: number;
+  versions: number[];
+  lineCount: number;
+  tokenCount: number;
+  lexical: LexicalSignature[];
+  rules: GrammarRule[];
+  traits: PragmaticTrait[];
+}
+
+export interface PersonaPage {
+  persona: PersonaSummary;
+  description: string;
+  speaker: string | null;
+  profile: ProfileView | null;
+}
+
+export type CardFormat = 'png' | 'json' | 'charx';

@@ -1,0 +1,125 @@
+//! A persona's page: its card, the top rows of its newest style profile, the profile's versions, and
+//! card export into the data folder (the app writes exports there rather than through a file dialog).
+
+use std::path::PathBuf;
+
+use kotodama_store::{GrammarRuleRow, LexicalSignatureRow, PragmaticTraitRow};
+use serde::Serialize;
+
+use crate::cards::CardFormat;
+use crate::{Kotodama, PersonaSummary, Result};
+
+/// Rows shown per table; the full profile stays in the database and in exported cards.
+const TOP_SIGNATURES: i64 = 20;
+const TOP_RULES: i64 = 12;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonaPage {
+    pub persona: PersonaSummary,
+    pub description: String,
+    /// The script speaker the persona was built from.
+    pub speaker: Option<String>,
+    pub profile: Option<ProfileView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+    pub version: i64,
+    /// Every stored version, newest first.
+    pub versions: Vec<i64>,
+    pub line_count: i64,
+    pub token_count: i64,
+    pub lexical: Vec<LexicalSignatureRow>,
+    pub rules: Vec<GrammarRuleRow>,
+    pub traits: Vec<PragmaticTraitRow>,
+}
+
+impl CardFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            CardFormat::Png => "png",
+            CardFormat::Json => "json",
+            CardFormat::Charx => "charx",
+        }
+    }
+}
+
+impl Kotodama {
+    pub fn persona_page(&self, persona_id: i64) -> Result<PersonaPage> {
+        let persona = self.store.persona(persona_id)?;
+        let profile = match self.store.latest_profile(persona_id)? {
+            Some(p) => Some(ProfileView {
+                versions: self
+                    .store
+                    .profile_versions(persona_id)?
+                    .iter()
+                    .map(|v| v.version)
+                    .collect(),
+                lexical: self.store.lexical_signatures(p.id, TOP_SIGNATURES)?,
+                rules: self.store.grammar_rules(p.id, TOP_RULES)?,
+                traits: self.store.pragmatic_traits(p.id)?,
+                version: p.version,
+                line_count: p.line_count,
+                token_count: p.token_count,
+            }),
+            None => None,
+        };
+        Ok(PersonaPage {
+            description: persona.card.description.clone(),
+            speaker: persona.card.speaker.clone(),
+            persona: self.summary(persona)?,
+            profile,
+        })
+    }
+
+    /// Exports the persona's card to `<data dir>/exports/<slug>.<png|json|charx>` and returns the path.
+    pub fn export_to_data_dir(&self, persona_id: i64, format: CardFormat) -> Result<PathBuf> {
+        let slug = self.store.persona(persona_id)?.card.slug;
+        let out = self
+            .home
+            .root()
+            .join("exports")
+            .join(format!("{slug}.{}", format.extension()));
+        self.export_card(persona_id, format, &out)?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Home, ScriptImport};
+
+    #[test]
+    fn a_bundled_persona_page_shows_its_profile_and_exports_a_card_that_imports_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = Kotodama::open(Home::at(dir.path())).unwrap();
+        let mikoto = app.find_persona("mikoto").unwrap();
+        let page = app.persona_page(mikoto.id).unwrap();
+        assert_eq!(page.persona.slug, "mikoto");
+        let profile = page.profile.expect("bundled personas are analyzed");
+        assert_eq!(profile.versions, vec![profile.version]);
+        assert!(profile.line_count >= 300);
+        assert_eq!(profile.lexical.len(), TOP_SIGNATURES as usize);
+        assert!(!profile.rules.is_empty() && profile.rules.len() <= TOP_RULES as usize);
+        assert!(profile.traits.iter().any(|t| t.name.contains("question")));
+        // Mikoto's archaic forms are among her strongest signatures.
+        let terms: Vec<&str> = profile.lexical.iter().map(|s| s.term.as_str()).collect();
+        assert!(terms.contains(&"mayhap"), "{terms:?}");
+        assert!(terms.iter().any(|t| t.starts_with("thou ")), "{terms:?}");
+
+        let path = app.export_to_data_dir(mikoto.id, CardFormat::Png).unwrap();
+        assert_eq!(path, dir.path().join("exports/mikoto.png"));
+        let (id, from) = app.import_file(&path, &ScriptImport::default()).unwrap();
+        assert_eq!(from, crate::ImportedFrom::Card);
+        let copy = app.persona_page(id).unwrap();
+        assert_eq!(copy.persona.name, page.persona.name);
+        assert_eq!(copy.persona.slug, "shirasagi-no-mikoto");
+        assert_eq!(
+            copy.profile.unwrap().lexical[0].term,
+            profile.lexical[0].term
+        );
+    }
+}
