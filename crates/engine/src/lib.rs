@@ -41,6 +41,7 @@ pub mod requantize;
 pub mod sampler;
 pub mod template;
 pub mod tokenizer;
+pub mod train;
 pub mod weights;
 
 #[cfg(test)]
@@ -62,3 +63,4 @@ pub use requantize::{requantize_gguf, RequantizeReport};
 pub use sampler::{Sampler, SamplingParams};
 pub use template::{ChatMessage, ChatTemplate};
 pub use tokenizer::Tokenizer;
+pub use train::{LoraTrainer, StepReport, TrainConfig, TrainExample, TrainState};

@@ -1,0 +1,500 @@
+//! LoRA fine-tuning on the decoder's training mode: trainable LoRA pairs on chosen projections of the
+//! dequantized (frozen) base, next-token loss on the target tokens only, AdamW with linear warmup and
+//! cosine decay, gradient accumulation over examples, and checkpoints that resume bit for bit (adapter,
+//! optimizer moments, step, data order and RNG state).
+//!
+//! Examples are fed one at a time (no padding: chat examples differ a lot in length) and their gradients
+//! summed over `grad_accum` examples per optimizer step.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Tensor, Var};
+use serde::{Deserialize, Serialize};
+
+use crate::decoder::{Decoder, Mode, PROJECTIONS};
+use crate::error::{Error, Result};
+use crate::linear::LoraPair;
+use crate::lora::{Adapter, AdapterConfig};
+
+/// One training sequence: token ids, and which of them are targets (the assistant's tokens).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainExample {
+    pub ids: Vec<u32>,
+    /// `targets[i]`: the loss counts the prediction of `ids[i]` (from `ids[..i]`).
+    pub targets: Vec<bool>,
+}
+
+impl TrainExample {
+    /// Cuts the example to `max_len` tokens; true when something was cut.
+    pub fn truncate(&mut self, max_len: usize) -> bool {
+        let cut = self.ids.len() > max_len;
+        self.ids.truncate(max_len);
+        self.targets.truncate(max_len);
+        cut
+    }
+
+    fn target_count(&self) -> usize {
+        self.targets.iter().skip(1).filter(|&&t| t).count()
+    }
+}
+
+/// LoRA shape and the optimisation schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainConfig {
+    pub rank: usize,
+    pub alpha: f64,
+    /// HF projection names, e.g. q_proj, v_proj.
+    pub targets: Vec<String>,
+    pub learning_rate: f64,
+    pub warmup_steps: usize,
+    /// Optimizer steps in the whole run (the cosine schedule ends there).
+    pub total_steps: usize,
+    /// Examples per optimizer step.
+    pub grad_accum: usize,
+    pub weight_decay: f64,
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    /// The learning rate at optimizer step `step` (0-based): linear warmup, then cosine decay to 10%.
+    pub fn learning_rate_at(&self, step: usize) -> f64 {
+        if step < self.warmup_steps {
+            return self.learning_rate * (step + 1) as f64 / self.warmup_steps as f64;
+        }
+        let decay_steps = self.total_steps.saturating_sub(self.warmup_steps).max(1);
+        let progress = ((step - self.warmup_steps) as f64 / decay_steps as f64).min(1.0);
+        let floor = 0.1 * self.learning_rate;
+        floor + (self.learning_rate - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::InvalidArgument(format!("training config: {what}")));
+        if self.rank == 0 || self.grad_accum == 0 || self.total_steps == 0 {
+            return bad("rank, grad_accum and total_steps must be positive");
+        }
+        if self.targets.is_empty() {
+            return bad("no target projections");
+        }
+        if let Some(t) = self
+            .targets
+            .iter()
+            .find(|t| !PROJECTIONS.contains(&t.as_str()))
+        {
+            return bad(&format!("unknown projection {t}"));
+        }
+        if !(self.learning_rate > 0.0) {
+            return bad("the learning rate must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// SplitMix64: seeded, and its whole state is one number that checkpoints keep.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-bound, bound).
+    fn uniform(&mut self, bound: f32) -> f32 {
+        ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * bound
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next_u64() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// One trainable tensor with its AdamW moments.
+struct Param {
+    name: String,
+    var: Var,
+    m: Tensor,
+    v: Tensor,
+}
+
+/// Where a run stands, as a checkpoint stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainState {
+    /// Optimizer steps done.
+    pub step: usize,
+    /// Examples consumed in the current pass over `order`.
+    pub cursor: usize,
+    pub epoch: usize,
+    order: Vec<usize>,
+    rng: Rng,
+    pub config: TrainConfig,
+}
+
+/// What one optimizer step did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepReport {
+    pub step: usize,
+    /// Mean loss per target token over the step's examples.
+    pub loss: f64,
+    pub learning_rate: f64,
+    pub tokens: usize,
+}
+
+const CHECKPOINT_TENSORS: &str = "checkpoint.safetensors";
+const CHECKPOINT_STATE: &str = "checkpoint.json";
+
+/// Trains LoRA pairs on a decoder whose base weights are dense and frozen.
+pub struct LoraTrainer {
+    decoder: Decoder,
+    params: Vec<Param>,
+    state: TrainState,
+    examples: usize,
+}
+
+impl LoraTrainer {
+    /// Dequantizes `decoder`, attaches fresh LoRA pairs (A: PEFT's Kaiming-uniform, B: zeros, so training
+    /// starts from the base model) and orders `examples` examples by the seeded RNG.
+    pub fn new(mut decoder: Decoder, config: TrainConfig, examples: usize) -> Result<Self> {
+        config.validate()?;
+        if examples == 0 {
+            return Err(Error::InvalidArgument("no training examples".into()));
+        }
+        decoder.dequantize()?;
+        let mut rng = Rng(config.seed);
+        let device = decoder.device().clone();
+        let mut params = Vec::new();
+        for layer in 0..decoder.blocks.len() {
+            for proj in &config.targets {
+                let linear = decoder.blocks[layer]
+                    .projection(proj)
+                    .ok_or_else(|| Error::InvalidArgument(format!("no projection {proj}")))?;
+                let (inp, out) = (linear.in_features(), linear.out_features());
+                let bound = 1.0 / (inp as f32).sqrt();
+                let a: Vec<f32> = (0..config.rank * inp).map(|_| rng.uniform(bound)).collect();
+                let a = Tensor::from_vec(a, (config.rank, inp), &device)?;
+                let b = Tensor::zeros((out, config.rank), DType::F32, &device)?;
+                params.push(Param::new(format!("{layer}.{proj}.lora_A"), a)?);
+                params.push(Param::new(format!("{layer}.{proj}.lora_B"), b)?);
+            }
+        }
+        let mut order: Vec<usize> = (0..examples).collect();
+        rng.shuffle(&mut order);
+        let mut trainer = Self {
+            decoder,
+            params,
+            state: TrainState {
+                step: 0,
+                cursor: 0,
+                epoch: 0,
+                order,
+                rng,
+                config,
+            },
+            examples,
+        };
+        trainer.attach()?;
+        Ok(trainer)
+    }
+
+    pub fn state(&self) -> &TrainState {
+        &self.state
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.state.step >= self.state.config.total_steps
+    }
+
+    /// Number of trainable values.
+    pub fn trainable_parameters(&self) -> usize {
+        self.params.iter().map(|p| p.var.elem_count()).sum()
+    }
+
+    /// Points each targeted projection's LoRA pair at the current variables.
+    fn attach(&mut self) -> Result<()> {
+        let scale = self.state.config.alpha / self.state.config.rank as f64;
+        for pair in self.params.chunks(2) {
+            let (layer, proj) = split_name(&pair[0].name);
+            self.decoder.blocks[layer]
+                .projection_mut(proj)
+                .ok_or_else(|| Error::InvalidArgument(format!("no projection {proj}")))?
+                .set_lora(Some(LoraPair {
+                    a: pair[0].var.as_tensor().clone(),
+                    b: pair[1].var.as_tensor().clone(),
+                    scale,
+                }))?;
+        }
+        Ok(())
+    }
+
+    /// The next example indices of the seeded order, reshuffling at the end of each pass.
+    fn next_indices(&mut self, n: usize) -> Vec<usize> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            if self.state.cursor == self.state.order.len() {
+                self.state.cursor = 0;
+                self.state.epoch += 1;
+                let TrainState { rng, order, .. } = &mut self.state;
+                rng.shuffle(order);
+            }
+            out.push(self.state.order[self.state.cursor]);
+            self.state.cursor += 1;
+        }
+        out
+    }
+
+    /// Summed cross-entropy over the example's target tokens, and their count.
+    fn example_loss(&self, ex: &TrainExample) -> Result<Option<(Tensor, usize)>> {
+        let n = ex.target_count();
+        if n == 0 || ex.ids.len() < 2 {
+            return Ok(None);
+        }
+        let device = self.decoder.device();
+        let input = Tensor::new(&ex.ids[..ex.ids.len() - 1], device)?.unsqueeze(0)?;
+        let logits = self
+            .decoder
+            .forward_all(&input, Mode::Training)?
+            .squeeze(0)?;
+        let positions: Vec<u32> = (1..ex.ids.len())
+            .filter(|&i| ex.targets[i])
+            .map(|i| (i - 1) as u32)
+            .collect();
+        let labels: Vec<u32> = (1..ex.ids.len())
+            .filter(|&i| ex.targets[i])
+            .map(|i| ex.ids[i])
+            .collect();
+        let picked = logits.index_select(&Tensor::new(positions, device)?, 0)?;
+        let labels = Tensor::new(labels, device)?;
+        let loss = candle_nn::loss::cross_entropy(&picked, &labels)?;
+        Ok(Some(((loss * n as f64)?, n)))
+    }
+
+    /// Mean loss per target token over `examples` without training (validation).
+    pub fn evaluate(&self, examples: &[TrainExample]) -> Result<f64> {
+        let (mut sum, mut tokens) = (0.0, 0usize);
+        for ex in examples {
+            if let Some((loss, n)) = self.example_loss(ex)? {
+                sum += loss.to_scalar::<f32>()? as f64;
+                tokens += n;
+            }
+        }
+        Ok(if tokens == 0 {
+            f64::NAN
+        } else {
+            sum / tokens as f64
+        })
+    }
+
+    /// One optimizer step over the next `grad_accum` examples of `examples` (the same list every call).
+    pub fn step(&mut self, examples: &[TrainExample]) -> Result<StepReport> {
+        if examples.len() != self.examples {
+            return Err(Error::InvalidArgument(format!(
+                "the trainer was set up for {} examples, got {}",
+                self.examples,
+                examples.len()
+            )));
+        }
+        let cfg = self.state.config.clone();
+        let mut grads: Vec<Option<Tensor>> = vec![None; self.params.len()];
+        let (mut loss_sum, mut tokens) = (0.0, 0usize);
+        for i in self.next_indices(cfg.grad_accum) {
+            let Some((loss, n)) = self.example_loss(&examples[i])? else {
+                continue;
+            };
+            loss_sum += loss.to_scalar::<f32>()? as f64;
+            tokens += n;
+            let store = loss.backward()?;
+            for (acc, p) in grads.iter_mut().zip(&self.params) {
+                if let Some(g) = store.get(p.var.as_tensor()) {
+                    *acc = Some(match acc.take() {
+                        Some(sum) => (sum + g)?,
+                        None => g.clone(),
+                    });
+                }
+            }
+        }
+        let lr = cfg.learning_rate_at(self.state.step);
+        self.state.step += 1;
+        if tokens > 0 {
+            let t = self.state.step as i32;
+            for (p, g) in self.params.iter_mut().zip(grads) {
+                if let Some(g) = g {
+                    p.adamw(&(g / tokens as f64)?, lr, cfg.weight_decay, t)?;
+                }
+            }
+        }
+        Ok(StepReport {
+            step: self.state.step,
+            loss: if tokens == 0 {
+                f64::NAN
+            } else {
+                loss_sum / tokens as f64
+            },
+            learning_rate: lr,
+            tokens,
+        })
+    }
+
+    /// The trained pairs as a PEFT adapter (HF basis).
+    pub fn adapter(&self, base_model: Option<String>) -> Result<Adapter> {
+        let cfg = &self.state.config;
+        Adapter::from_decoder(
+            &self.decoder,
+            AdapterConfig {
+                r: cfg.rank,
+                lora_alpha: cfg.alpha,
+                target_modules: cfg.targets.clone(),
+                lora_dropout: 0.0,
+                use_rslora: false,
+                base_model_name_or_path: base_model,
+                peft_type: "LORA".into(),
+                task_type: "CAUSAL_LM".into(),
+                bias: Some("none".into()),
+            },
+        )
+    }
+
+    /// Writes the LoRA tensors, AdamW moments and state into `dir`: each file is written beside its final
+    /// name and renamed over it, the state last, so a crash mid-save leaves the previous checkpoint whole.
+    pub fn save_checkpoint(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut tensors = HashMap::new();
+        for p in &self.params {
+            tensors.insert(format!("{}.value", p.name), p.var.as_tensor().clone());
+            tensors.insert(format!("{}.m", p.name), p.m.clone());
+            tensors.insert(format!("{}.v", p.name), p.v.clone());
+        }
+        // The tensors go under a name tied to the step, so the state never points at a half-written file.
+        let tensors_name = format!("{CHECKPOINT_TENSORS}.{}", self.state.step);
+        let tmp = dir.join(format!("{tensors_name}.tmp"));
+        candle_core::safetensors::save(&tensors, &tmp)?;
+        rename(&tmp, &dir.join(&tensors_name))?;
+        let state = serde_json::to_vec_pretty(&self.state).map_err(|source| Error::Json {
+            path: dir.join(CHECKPOINT_STATE),
+            source,
+        })?;
+        let tmp = dir.join(format!("{CHECKPOINT_STATE}.tmp"));
+        std::fs::write(&tmp, state).map_err(|e| Error::io(&tmp, e))?;
+        rename(&tmp, &dir.join(CHECKPOINT_STATE))?;
+        // Older tensor files are no longer referenced.
+        for entry in std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with(CHECKPOINT_TENSORS) && name != tensors_name {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    }
+
+    /// Restores a checkpoint written by `save_checkpoint` for the same decoder, config and examples.
+    pub fn resume(decoder: Decoder, dir: &Path, examples: usize) -> Result<Self> {
+        let state_path = dir.join(CHECKPOINT_STATE);
+        let text = std::fs::read_to_string(&state_path).map_err(|e| Error::io(&state_path, e))?;
+        let state: TrainState = serde_json::from_str(&text).map_err(|source| Error::Json {
+            path: state_path.clone(),
+            source,
+        })?;
+        if state.order.len() != examples {
+            return Err(Error::InvalidArgument(format!(
+                "the checkpoint was made for {} examples, not {examples}",
+                state.order.len()
+            )));
+        }
+        let mut trainer = Self::new(decoder, state.config.clone(), examples)?;
+        let path = dir.join(format!("{CHECKPOINT_TENSORS}.{}", state.step));
+        let saved = candle_core::safetensors::load(&path, trainer.decoder.device())?;
+        for p in &mut trainer.params {
+            let get = |suffix: &str| {
+                saved.get(&format!("{}.{suffix}", p.name)).ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "{}: no tensor {}.{suffix}",
+                        path.display(),
+                        p.name
+                    ))
+                })
+            };
+            p.var.set(get("value")?)?;
+            p.m = get("m")?.clone();
+            p.v = get("v")?.clone();
+        }
+        trainer.state = state;
+        Ok(trainer)
+    }
+}
+
+impl Param {
+    fn new(name: String, init: Tensor) -> Result<Self> {
+        Ok(Self {
+            m: init.zeros_like()?,
+            v: init.zeros_like()?,
+            var: Var::from_tensor(&init)?,
+            name,
+        })
+    }
+
+    /// AdamW (Loshchilov & Hutter): decoupled weight decay, bias-corrected moments; `t` is 1-based.
+    fn adamw(&mut self, g: &Tensor, lr: f64, weight_decay: f64, t: i32) -> Result<()> {
+        const BETA1: f64 = 0.9;
+        const BETA2: f64 = 0.999;
+        const EPS: f64 = 1e-8;
+        self.m = ((&self.m * BETA1)? + (g * (1.0 - BETA1))?)?;
+        self.v = ((&self.v * BETA2)? + (g.sqr()? * (1.0 - BETA2))?)?;
+        let m_hat = (&self.m / (1.0 - BETA1.powi(t)))?;
+        let v_hat = (&self.v / (1.0 - BETA2.powi(t)))?;
+        let update = (m_hat / (v_hat.sqrt()? + EPS)?)?;
+        let theta = self.var.as_tensor();
+        let next = ((theta * (1.0 - lr * weight_decay))? - (update * lr)?)?;
+        self.var.set(&next)?;
+        Ok(())
+    }
+}
+
+/// "3.q_proj.lora_A" -> (3, "q_proj").
+fn split_name(name: &str) -> (usize, &str) {
+    let mut parts = name.splitn(3, '.');
+    let layer = parts.next().and_then(|l| l.parse().ok()).unwrap_or(0);
+    (layer, parts.next().unwrap_or(""))
+}
+
+fn rename(from: &Path, to: &Path) -> Result<()> {
+    std::fs::rename(from, to).map_err(|e| Error::io(to, e))
+}
+
+/// Peak memory a LoRA run on `decoder` needs, in bytes: the f32 base weights (dequantized), the LoRA
+/// tensors with gradients and two moments, and the activations of one `seq_len` example kept for the
+/// backward pass (a rough count: ~40 floats per hidden unit per layer per token for the norms, projections
+/// and MLP intermediates, the attention scores, and the logits with their softmax).
+pub fn memory_estimate_bytes(decoder: &Decoder, config: &TrainConfig, seq_len: usize) -> u64 {
+    let c = decoder.config();
+    let per_layer = (c.num_heads + 2 * c.num_kv_heads) * c.head_dim * c.hidden_size
+        + c.num_heads * c.head_dim * c.hidden_size
+        + 3 * c.hidden_size * c.intermediate_size;
+    let base = (c.num_layers * per_layer + c.vocab_size * c.hidden_size * 2) as u64 * 4;
+    let lora_values: u64 = config.rank as u64
+        * config.targets.len() as u64
+        * c.num_layers as u64
+        * (c.hidden_size + c.intermediate_size.max(c.hidden_size)) as u64;
+    let lora = lora_values * 4 * 4;
+    let activations = (seq_len
+        * (40 * c.hidden_size * c.num_layers
+            + 3 * c.vocab_size
+            + c.num_heads * seq_len * c.num_layers)) as u64
+        * 4;
+    base + lora + activations
+}
+
+#[cfg(test)]
+#[path = "train_tests.rs"]
+mod tests;

@@ -1,0 +1,185 @@
+use candle_core::quantized::GgmlDType;
+
+use super::*;
+use crate::decoder::Architecture;
+use crate::model::{LoadOptions, Model};
+use crate::test_models::{write_tiny_model, TinySpec};
+
+/// A tiny random llama in f32 safetensors (exact, no quantization).
+fn tiny(dir: &Path) -> Model {
+    let tiny = write_tiny_model(&TinySpec::new(Architecture::Llama), GgmlDType::Q8_0, dir);
+    Model::load(
+        &tiny.hf_dir,
+        LoadOptions {
+            threads: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+fn config(total_steps: usize) -> TrainConfig {
+    TrainConfig {
+        rank: 4,
+        alpha: 8.0,
+        targets: vec!["q_proj".into(), "v_proj".into(), "down_proj".into()],
+        learning_rate: 1e-2,
+        warmup_steps: 2,
+        total_steps,
+        grad_accum: 2,
+        weight_decay: 0.0,
+        seed: 7,
+    }
+}
+
+/// Prompt tokens are context; the answer's tokens are the targets.
+fn examples() -> Vec<TrainExample> {
+    let make = |prompt: &[u32], answer: &[u32]| TrainExample {
+        ids: prompt.iter().chain(answer).copied().collect(),
+        targets: std::iter::repeat_n(false, prompt.len())
+            .chain(std::iter::repeat_n(true, answer.len()))
+            .collect(),
+    };
+    vec![
+        make(&[72, 105, 33], &[104, 109, 112, 104, 10]),
+        make(&[87, 104, 111, 63], &[98, 97, 107, 101, 114, 10]),
+        make(&[89, 111], &[116, 101, 97, 33, 10]),
+    ]
+}
+
+fn lora_values(trainer: &LoraTrainer) -> Vec<Vec<f32>> {
+    trainer
+        .params
+        .iter()
+        .map(|p| p.var.as_tensor().flatten_all().unwrap().to_vec1().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_learning_rate_warms_up_then_decays_to_a_tenth() {
+    let c = TrainConfig {
+        warmup_steps: 4,
+        total_steps: 104,
+        ..config(104)
+    };
+    assert!((c.learning_rate_at(0) - 0.0025).abs() < 1e-12);
+    assert!((c.learning_rate_at(3) - 0.01).abs() < 1e-12);
+    assert!((c.learning_rate_at(54) - 0.0055).abs() < 1e-9, "half way");
+    assert!((c.learning_rate_at(104) - 0.001).abs() < 1e-12);
+    assert!(c.learning_rate_at(500) >= 0.001);
+}
+
+#[test]
+fn a_tiny_model_overfits_a_small_batch_and_only_lora_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny(dir.path());
+    let data = examples();
+    let mut trainer = LoraTrainer::new(model.decoder().clone(), config(40), data.len()).unwrap();
+    let before = trainer.evaluate(&data).unwrap();
+    let base_q = trainer.decoder.blocks[0].q_proj.dense_weight().unwrap();
+    while !trainer.is_done() {
+        let report = trainer.step(&data).unwrap();
+        assert!(report.loss.is_finite() && report.tokens > 0);
+    }
+    let after = trainer.evaluate(&data).unwrap();
+    assert!(after < before * 0.3, "loss {before} -> {after}");
+    let diff = (trainer.decoder.blocks[0].q_proj.dense_weight().unwrap() - base_q)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert_eq!(diff, 0.0, "the base weights are frozen");
+    let c = model.decoder().config();
+    let per_layer = 4 * (c.hidden_size + c.num_heads * c.head_dim)
+        + 4 * (c.hidden_size + c.num_kv_heads * c.head_dim)
+        + 4 * (c.intermediate_size + c.hidden_size);
+    assert_eq!(trainer.trainable_parameters(), c.num_layers * per_layer);
+}
+
+#[test]
+fn the_saved_adapter_gives_the_trained_logits_in_inference_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny(dir.path());
+    let data = examples();
+    let mut trainer = LoraTrainer::new(model.decoder().clone(), config(6), data.len()).unwrap();
+    for _ in 0..6 {
+        trainer.step(&data).unwrap();
+    }
+    let adapter_dir = dir.path().join("adapter");
+    trainer.adapter(None).unwrap().save(&adapter_dir).unwrap();
+    let ids = Tensor::new(&data[1].ids[..], &candle_core::Device::Cpu)
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap();
+    let trained = trainer.decoder.forward_all(&ids, Mode::Training).unwrap();
+    let with_adapter = model.with_adapter(&adapter_dir).unwrap();
+    let served = with_adapter
+        .decoder()
+        .forward_all(&ids, Mode::Inference)
+        .unwrap();
+    let d = (trained - served)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(d < 1e-4, "max |diff| = {d}");
+}
+
+#[test]
+fn an_interrupted_and_resumed_run_equals_a_straight_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny(dir.path());
+    let data = examples();
+    let mut straight = LoraTrainer::new(model.decoder().clone(), config(6), data.len()).unwrap();
+    let straight_losses: Vec<f64> = (0..6).map(|_| straight.step(&data).unwrap().loss).collect();
+
+    let checkpoint = dir.path().join("checkpoint");
+    let mut first = LoraTrainer::new(model.decoder().clone(), config(6), data.len()).unwrap();
+    let mut losses: Vec<f64> = (0..3).map(|_| first.step(&data).unwrap().loss).collect();
+    first.save_checkpoint(&checkpoint).unwrap();
+    drop(first);
+    let mut resumed =
+        LoraTrainer::resume(model.decoder().clone(), &checkpoint, data.len()).unwrap();
+    assert_eq!(resumed.state().step, 3);
+    losses.extend((0..3).map(|_| resumed.step(&data).unwrap().loss));
+    assert_eq!(losses, straight_losses);
+    assert_eq!(lora_values(&resumed), lora_values(&straight));
+
+    // A second checkpoint replaces the first one's tensors; a wrong example count is refused.
+    resumed.save_checkpoint(&checkpoint).unwrap();
+    let files: Vec<String> = std::fs::read_dir(&checkpoint)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(LoraTrainer::resume(model.decoder().clone(), &checkpoint, 5).is_err());
+}
+
+#[test]
+fn bad_configs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny(dir.path());
+    for bad in [
+        TrainConfig {
+            rank: 0,
+            ..config(5)
+        },
+        TrainConfig {
+            targets: vec!["lm_head".into()],
+            ..config(5)
+        },
+        TrainConfig {
+            learning_rate: f64::NAN,
+            ..config(5)
+        },
+    ] {
+        assert!(LoraTrainer::new(model.decoder().clone(), bad, 3).is_err());
+    }
+    assert!(LoraTrainer::new(model.decoder().clone(), config(5), 0).is_err());
+}
