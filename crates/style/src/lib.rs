@@ -9,6 +9,7 @@ pub mod eval;
 pub mod grammar;
 pub mod lexical;
 mod lexicons;
+pub mod neutralize;
 pub mod parser;
 pub mod plan;
 pub mod pragmatics;
@@ -24,6 +25,7 @@ pub mod treebank;
 
 pub use error::{Error, Result};
 pub use lexical::LexicalSignature;
+pub use neutralize::neutralize;
 pub use plan::{plan, StylePlan};
 pub use pragmatics::{PragmaticTraits, Trait};
 pub use profile::{analyze, analyze_speaker, StyleProfile, WeightedTerm};
