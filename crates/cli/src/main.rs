@@ -1,6 +1,7 @@
 //! The `kotodama` command: the application core without the window. Each subcommand lives in its own
 //! module; this file only parses arguments, dispatches, and turns core errors into exit codes.
 
+mod distill_cmd;
 mod engine_cmd;
 mod import_cmd;
 mod style_cmd;
@@ -31,6 +32,8 @@ enum Command {
     Import(import_cmd::ImportCommand),
     #[command(flatten)]
     Engine(engine_cmd::EngineCommand),
+    #[command(flatten)]
+    Distill(distill_cmd::DistillCommand),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Style(c) => style_cmd::run(c),
         Command::Import(c) => import_cmd::run(c),
         Command::Engine(c) => engine_cmd::run(c),
+        Command::Distill(c) => distill_cmd::run(c),
         Command::Bench {
             what: BenchWhat::Style(w),
         } => style_cmd::run_bench(w),

@@ -559,9 +559,20 @@ impl Decoder {
             .to_dtype(DType::F32)?)
     }
 
-    /// Logits (batch, seq, vocab) for every position of `tokens` (batch, seq), without cache.
-    /// `Mode::Training` is differentiable and requires dense weights (see `dequantize`).
-    pub fn forward_all(&self, tokens: &Tensor, mode: Mode) -> Result<Tensor> {
+    /// Logits (n, vocab) at the given positions of one sequence `tokens` (1, seq): the loss needs only
+    /// the target positions, and the vocabulary projection is the largest matmul of a small model.
+    pub fn forward_positions(
+        &self,
+        tokens: &Tensor,
+        positions: &Tensor,
+        mode: Mode,
+    ) -> Result<Tensor> {
+        self.check_trainable(mode)?;
+        let hidden = self.hidden(tokens, 0, None, mode)?.squeeze(0)?;
+        self.lm_head.forward(&hidden.index_select(positions, 0)?)
+    }
+
+    fn check_trainable(&self, mode: Mode) -> Result<()> {
         if mode == Mode::Training
             && (self.lm_head.is_quantized()
                 || self.blocks.iter().any(|b| {
@@ -574,6 +585,13 @@ impl Decoder {
                 "training mode needs dense weights: call Decoder::dequantize first".into(),
             ));
         }
+        Ok(())
+    }
+
+    /// Logits (batch, seq, vocab) for every position of `tokens` (batch, seq), without cache.
+    /// `Mode::Training` is differentiable and requires dense weights (see `dequantize`).
+    pub fn forward_all(&self, tokens: &Tensor, mode: Mode) -> Result<Tensor> {
+        self.check_trainable(mode)?;
         let hidden = self.hidden(tokens, 0, None, mode)?;
         self.lm_head.forward(&hidden)
     }

@@ -252,18 +252,15 @@ impl LoraTrainer {
         out
     }
 
-    /// Summed cross-entropy over the example's target tokens, and their count.
-    fn example_loss(&self, ex: &TrainExample) -> Result<Option<(Tensor, usize)>> {
+    /// Summed cross-entropy over the example's target tokens, and their count. `Mode::Inference` (fused
+    /// ops, no gradient) serves evaluation.
+    fn example_loss(&self, ex: &TrainExample, mode: Mode) -> Result<Option<(Tensor, usize)>> {
         let n = ex.target_count();
         if n == 0 || ex.ids.len() < 2 {
             return Ok(None);
         }
         let device = self.decoder.device();
         let input = Tensor::new(&ex.ids[..ex.ids.len() - 1], device)?.unsqueeze(0)?;
-        let logits = self
-            .decoder
-            .forward_all(&input, Mode::Training)?
-            .squeeze(0)?;
         let positions: Vec<u32> = (1..ex.ids.len())
             .filter(|&i| ex.targets[i])
             .map(|i| (i - 1) as u32)
@@ -272,9 +269,9 @@ impl LoraTrainer {
             .filter(|&i| ex.targets[i])
             .map(|i| ex.ids[i])
             .collect();
-        let picked = logits.index_select(&Tensor::new(positions, device)?, 0)?;
-        let labels = Tensor::new(labels, device)?;
-        let loss = candle_nn::loss::cross_entropy(&picked, &labels)?;
+        let positions = Tensor::new(positions, device)?;
+        let picked = self.decoder.forward_positions(&input, &positions, mode)?;
+        let loss = candle_nn::loss::cross_entropy(&picked, &Tensor::new(labels, device)?)?;
         Ok(Some(((loss * n as f64)?, n)))
     }
 
@@ -282,7 +279,7 @@ impl LoraTrainer {
     pub fn evaluate(&self, examples: &[TrainExample]) -> Result<f64> {
         let (mut sum, mut tokens) = (0.0, 0usize);
         for ex in examples {
-            if let Some((loss, n)) = self.example_loss(ex)? {
+            if let Some((loss, n)) = self.example_loss(ex, Mode::Inference)? {
                 sum += loss.to_scalar::<f32>()? as f64;
                 tokens += n;
             }
@@ -307,7 +304,7 @@ impl LoraTrainer {
         let mut grads: Vec<Option<Tensor>> = vec![None; self.params.len()];
         let (mut loss_sum, mut tokens) = (0.0, 0usize);
         for i in self.next_indices(cfg.grad_accum) {
-            let Some((loss, n)) = self.example_loss(&examples[i])? else {
+            let Some((loss, n)) = self.example_loss(&examples[i], Mode::Training)? else {
                 continue;
             };
             loss_sum += loss.to_scalar::<f32>()? as f64;

@@ -40,6 +40,10 @@ pub enum Error {
     Models(#[from] crate::models::ModelsError),
     #[error("model: {0}")]
     Engine(#[from] kotodama_engine::Error),
+    #[error("teacher: {0}")]
+    Teacher(String),
+    #[error("distillation: {0}")]
+    Distill(String),
 }
 
 impl Error {
@@ -70,6 +74,8 @@ impl Error {
             Error::Models(M::Cancelled) => "CANCELLED",
             Error::Models(M::Engine(e)) | Error::Engine(e) => engine_code(e),
             Error::Models(M::Io { .. } | M::Invalid(_)) => "MODEL_ERROR",
+            Error::Teacher(_) => "TEACHER_FAILED",
+            Error::Distill(_) => "DISTILL_FAILED",
         }
     }
 }

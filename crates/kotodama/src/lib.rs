@@ -5,6 +5,7 @@ pub mod analysis;
 mod bundled;
 pub mod cards;
 mod chat;
+pub mod distill;
 mod error;
 mod home;
 pub mod import;

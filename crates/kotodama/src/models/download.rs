@@ -49,12 +49,18 @@ fn io_err(path: &Path, e: std::io::Error) -> ModelsError {
 }
 
 fn agent() -> ureq::Agent {
+    http_agent(None)
+}
+
+/// The HTTP client of the app: statuses are answers (not errors), with an optional overall timeout.
+pub(crate) fn http_agent(timeout: Option<std::time::Duration>) -> ureq::Agent {
     // The OS trust store, so that proxy/corporate CAs the user's system trusts work too.
     let tls = ureq::tls::TlsConfig::builder()
         .root_certs(ureq::tls::RootCerts::PlatformVerifier)
         .build();
     ureq::Agent::config_builder()
         .http_status_as_error(false)
+        .timeout_global(timeout)
         .tls_config(tls)
         .build()
         .into()

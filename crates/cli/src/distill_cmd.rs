@@ -1,0 +1,243 @@
+//! `kotodama distill`, `kotodama jobs ...` and `kotodama dataset export`: the distillation job in the
+//! foreground with a progress bar, and the job list.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use kotodama::distill::{DistillParams, DistillProgress, Preset, TeacherSpec, Variant};
+use kotodama::models::engine::CancelToken;
+use kotodama::store::JobState;
+use kotodama::Kotodama;
+
+use crate::open_core;
+
+#[derive(Subcommand)]
+pub enum DistillCommand {
+    /// Distil a persona into a LoRA adapter on the student model (runs the job here, with progress).
+    Distill(DistillArgs),
+    /// Background jobs: list, cancel, resume.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+    /// Distillation datasets.
+    Dataset {
+        #[command(subcommand)]
+        command: DatasetCommand,
+    },
+}
+
+#[derive(Args)]
+pub struct DistillArgs {
+    /// Persona id or slug.
+    persona: String,
+    #[arg(long, default_value = "quick")]
+    preset: Preset,
+    /// rules | local:PATH.gguf | openai:URL#MODEL (key from OPENAI_API_KEY).
+    #[arg(long, default_value = "rules")]
+    teacher: String,
+    /// Student model: GGUF / safetensors path or installed id (default: the default chat model).
+    #[arg(long)]
+    base: Option<String>,
+    /// cot (style plan + line, the paper's method) or vanilla (line only, the control).
+    #[arg(long, default_value = "cot", value_parser = parse_variant)]
+    variant: Variant,
+    /// Optimizer steps (overrides the preset).
+    #[arg(long)]
+    steps: Option<usize>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Subcommand)]
+pub enum JobsCommand {
+    List,
+    /// Cancel a job; a running one stops at its next step and keeps its checkpoint.
+    Cancel {
+        id: i64,
+    },
+    /// Resume an interrupted, failed or cancelled job from its last checkpoint.
+    Resume {
+        id: i64,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DatasetCommand {
+    /// Write a persona's distillation dataset as JSONL in the OpenAI chat format.
+    Export {
+        persona: String,
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, default_value = "cot", value_parser = parse_variant)]
+        variant: Variant,
+        #[arg(long, default_value = "rules")]
+        teacher: String,
+    },
+}
+
+fn parse_variant(s: &str) -> std::result::Result<Variant, String> {
+    match s {
+        "cot" => Ok(Variant::Cot),
+        "vanilla" => Ok(Variant::Vanilla),
+        other => Err(format!("unknown variant {other:?}: use cot or vanilla")),
+    }
+}
+
+pub fn run(cmd: DistillCommand) -> Result<()> {
+    let mut core = open_core()?;
+    match cmd {
+        DistillCommand::Distill(args) => {
+            let persona = core.find_persona(&args.persona)?;
+            let params = DistillParams {
+                preset: args.preset,
+                teacher: TeacherSpec::parse(&args.teacher)?,
+                base: args.base,
+                variant: args.variant,
+                steps: args.steps,
+                seed: args.seed,
+            };
+            let job = core.enqueue_distill(persona.id, &params)?;
+            eprintln!("job {} queued: distil {}", job.id, persona.card.name);
+            run_job(&mut core, job.id)
+        }
+        DistillCommand::Jobs { command } => jobs(&mut core, command),
+        DistillCommand::Dataset {
+            command:
+                DatasetCommand::Export {
+                    persona,
+                    output,
+                    variant,
+                    teacher,
+                },
+        } => {
+            let persona = core.find_persona(&persona)?;
+            let data =
+                core.distill_dataset(persona.id, &TeacherSpec::parse(&teacher)?, &mut |_, _| {})?;
+            std::fs::write(&output, data.to_jsonl(variant))?;
+            println!(
+                "{} examples ({} respond, {} rewrite) -> {}",
+                data.examples.len(),
+                data.report.respond,
+                data.report.rewrite,
+                output.display()
+            );
+            eprintln!("{}", serde_json::to_string_pretty(&data.report)?);
+            Ok(())
+        }
+    }
+}
+
+fn jobs(core: &mut Kotodama, cmd: JobsCommand) -> Result<()> {
+    match cmd {
+        JobsCommand::List => {
+            let all = core.jobs(&[
+                JobState::Queued,
+                JobState::Running,
+                JobState::Cancelled,
+                JobState::Failed,
+                JobState::Done,
+            ])?;
+            if all.is_empty() {
+                println!("no jobs");
+            }
+            for j in all {
+                println!(
+                    "{:>4}  {:<8} {:<10} {:<11} {:>5.1}%  persona {}{}",
+                    j.id,
+                    j.kind,
+                    format!("{:?}", j.state).to_lowercase(),
+                    j.phase,
+                    100.0 * j.progress,
+                    j.persona_id.unwrap_or(0),
+                    j.error.map(|e| format!("  ({e})")).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        JobsCommand::Cancel { id } => {
+            core.set_job_state(id, JobState::Cancelled, None)?;
+            println!("job {id} cancelled");
+            Ok(())
+        }
+        JobsCommand::Resume { id } => {
+            if core.job(id)?.state == JobState::Done {
+                bail!("job {id} is already done");
+            }
+            run_job(core, id)
+        }
+    }
+}
+
+/// Runs a distill job in this process: progress bar, cancellation by `jobs cancel` from another
+/// process (checked every step), the job's state kept up to date.
+fn run_job(core: &mut Kotodama, id: i64) -> Result<()> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {msg}")?
+            .progress_chars("=> "),
+    );
+    let show = |bar: &ProgressBar, p: &DistillProgress| {
+        bar.set_prefix(p.phase);
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+        if let (Some(loss), Some(tps), Some(eta)) = (p.loss, p.tokens_per_second, p.eta_seconds) {
+            bar.set_message(format!("loss {loss:.3}  {tps:.0} tok/s  ETA {eta:.0} s"));
+        }
+    };
+    let prepared = core.prepare_distill(id, &mut |p| show(&bar, p));
+    let run = match prepared {
+        Ok(run) => run,
+        Err(e) => {
+            core.set_job_state(id, JobState::Failed, Some(&e.to_string()))?;
+            return Err(e.into());
+        }
+    };
+    let r = &run.dataset().report;
+    bar.println(format!(
+        "dataset: {} respond + {} rewrite examples from {} lines (teacher {}; dropped: {} unchanged, {} not plainer, {} off-meaning, {} teacher errors)",
+        r.respond, r.rewrite, r.lines, r.teacher, r.dropped_unchanged, r.dropped_not_plainer, r.dropped_low_similarity, r.dropped_teacher_error
+    ));
+    let cancel = CancelToken::new();
+    let outcome = run.execute(
+        &mut |p| {
+            show(&bar, p);
+            if p.phase == "training" {
+                let _ = core.set_job_progress(id, p);
+                if core.job(id).is_ok_and(|j| j.state == JobState::Cancelled) {
+                    cancel.cancel();
+                }
+            }
+        },
+        &cancel,
+    );
+    bar.finish_and_clear();
+    match outcome {
+        Ok(Some(outcome)) => {
+            let report = outcome.report.clone();
+            let adapter = core.finish_distill(&run, outcome)?;
+            println!(
+                "adapter {adapter} for {}: validation loss {:.3} -> {:.3}, {} steps in {:.0} s ({:.0} tok/s)",
+                run.slug(),
+                report.validation_loss_base,
+                report.validation_loss_adapter,
+                report.losses.len(),
+                report.train_seconds,
+                report.tokens_per_second
+            );
+            Ok(())
+        }
+        Ok(None) => {
+            println!(
+                "job {id} cancelled; `kotodama jobs resume {id}` continues from its checkpoint"
+            );
+            Ok(())
+        }
+        Err(e) => {
+            core.set_job_state(id, JobState::Failed, Some(&e.to_string()))?;
+            Err(e.into())
+        }
+    }
+}

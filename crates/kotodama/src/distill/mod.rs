@@ -1,0 +1,547 @@
+//! "Distil my persona": the persona's lines become a structured style-rewrite dataset with style plans
+//! (`dataset`, `teacher`), a LoRA adapter is trained on the student model (`training`, the engine's
+//! `LoraTrainer`), measured, and registered with its report. It runs as a persisted job: the job folder
+//! keeps the dataset, the tokenized examples and the checkpoint, so a killed run resumes where it was.
+//!
+//! The work is split like a chat reply: `prepare_distill` reads what the job needs from the database,
+//! `DistillRun::execute` trains without touching it (a shell can run it off the UI thread), and
+//! `finish_distill` stores the adapter.
+
+pub mod dataset;
+pub mod teacher;
+pub mod training;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use kotodama_engine::{CancelToken, LoadOptions, LoraTrainer, Model, TrainConfig, TrainExample};
+use kotodama_store::{Job, JobState, NewAdapter, NewJob, NewModel};
+use kotodama_style::StyleProfile;
+use serde::{Deserialize, Serialize};
+
+pub use dataset::{Dataset, DatasetReport, Split, Task, Variant};
+pub use teacher::TeacherSpec;
+
+use crate::models::{ModelKind, ModelManager};
+use crate::{Error, Kotodama, Result};
+
+pub const JOB_KIND: &str = "distill";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Preset {
+    /// Minutes on a laptop CPU: attention projections, a fixed number of steps.
+    Quick,
+    /// Every projection, three passes over the training split.
+    Full,
+}
+
+impl std::str::FromStr for Preset {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "quick" => Ok(Preset::Quick),
+            "full" => Ok(Preset::Full),
+            other => Err(Error::InvalidInput(format!(
+                "unknown preset {other:?}: use quick or full"
+            ))),
+        }
+    }
+}
+
+/// What a distill job was asked to do (stored as the job's parameters).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DistillParams {
+    pub preset: Preset,
+    pub teacher: TeacherSpec,
+    /// A GGUF / safetensors path or an installed model id; None: the default chat model.
+    pub base: Option<String>,
+    pub variant: Variant,
+    /// Optimizer steps (overrides the preset; CI runs a handful).
+    pub steps: Option<usize>,
+    pub seed: u64,
+}
+
+impl Default for DistillParams {
+    fn default() -> Self {
+        Self {
+            preset: Preset::Quick,
+            teacher: TeacherSpec::Rules,
+            base: None,
+            variant: Variant::Cot,
+            steps: None,
+            seed: 42,
+        }
+    }
+}
+
+/// Longest training sequence; longer examples are cut (and counted).
+const MAX_SEQ_LEN: usize = 256;
+/// Optimizer steps between checkpoints.
+const CHECKPOINT_EVERY: usize = 10;
+/// Validation examples the loss is measured on (the first ones of the split, so every run uses the same).
+const VALIDATION_EXAMPLES: usize = 40;
+
+fn train_config(params: &DistillParams, train_examples: usize) -> TrainConfig {
+    let (rank, targets, lr, grad_accum, steps) = match params.preset {
+        Preset::Quick => (
+            8,
+            &["q_proj", "k_proj", "v_proj", "o_proj"][..],
+            1e-3,
+            4,
+            60,
+        ),
+        Preset::Full => (
+            16,
+            &[
+                "q_proj",
+                "k_proj",
+                "v_proj",
+                "o_proj",
+                "gate_proj",
+                "up_proj",
+                "down_proj",
+            ][..],
+            5e-4,
+            8,
+            (3 * train_examples).div_ceil(8),
+        ),
+    };
+    let total_steps = params.steps.unwrap_or(steps).max(1);
+    TrainConfig {
+        rank,
+        alpha: 2.0 * rank as f64,
+        targets: targets.iter().map(|t| t.to_string()).collect(),
+        learning_rate: lr,
+        warmup_steps: (total_steps / 10).max(1),
+        total_steps,
+        grad_accum,
+        weight_decay: 0.0,
+        seed: params.seed,
+    }
+}
+
+/// Where a job is, for progress bars and the app's panel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DistillProgress {
+    /// `dataset`, `training`, `evaluating` or `saving`.
+    pub phase: &'static str,
+    pub done: usize,
+    pub total: usize,
+    pub loss: Option<f64>,
+    pub tokens_per_second: Option<f64>,
+    pub eta_seconds: Option<f64>,
+}
+
+/// What a finished run measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DistillReport {
+    pub base_model: String,
+    pub variant: Variant,
+    pub config: TrainConfig,
+    pub dataset: DatasetReport,
+    pub train_examples: usize,
+    pub truncated_examples: usize,
+    /// Mean loss per target token on the validation split, before and after training.
+    pub validation_loss_base: f64,
+    pub validation_loss_adapter: f64,
+    /// Loss of each optimizer step, in order.
+    pub losses: Vec<f64>,
+    pub train_seconds: f64,
+    pub tokens_per_second: f64,
+}
+
+/// Everything a run needs, read from the database by `prepare_distill`.
+pub struct DistillRun {
+    pub job_id: i64,
+    persona_id: i64,
+    slug: String,
+    params: DistillParams,
+    base: PathBuf,
+    dir: PathBuf,
+    adapter_dir: PathBuf,
+    dataset: Dataset,
+}
+
+/// A finished run: the adapter folder and its report.
+pub struct DistillOutcome {
+    pub adapter_dir: PathBuf,
+    pub report: DistillReport,
+    model: NewModel,
+}
+
+impl Kotodama {
+    /// The persona's newest style profile.
+    pub fn style_profile(&self, persona_id: i64) -> Result<StyleProfile> {
+        let record = self.store.latest_profile(persona_id)?.ok_or_else(|| {
+            Error::InvalidInput("this persona has no style profile (no script lines)".into())
+        })?;
+        serde_json::from_value(record.profile_json)
+            .map_err(|e| Error::Distill(format!("the stored profile is unreadable: {e}")))
+    }
+
+    /// The persona's distillation dataset (the job builds the same; `kotodama dataset export` writes it).
+    pub fn distill_dataset(
+        &self,
+        persona_id: i64,
+        teacher: &TeacherSpec,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Dataset> {
+        let persona = self.store.persona(persona_id)?;
+        let lines = self.store.script_lines(persona_id)?;
+        if lines.len() < dataset::MIN_LINES {
+            return Err(Error::InvalidInput(format!(
+                "{} has {} script lines; distillation needs at least {}",
+                persona.card.name,
+                lines.len(),
+                dataset::MIN_LINES
+            )));
+        }
+        let profile = self.style_profile(persona_id)?;
+        let mut teacher = teacher.build(&profile)?;
+        let mut embedder = self.embedder();
+        let has_embedder = embedder.is_some();
+        let mut similarity = |a: &str, b: &str| -> Result<f32> {
+            let e = embedder
+                .as_mut()
+                .expect("only called when the embedder loaded")
+                .embed(&[a, b])?;
+            Ok(kotodama_engine::cosine(&e[0], &e[1]))
+        };
+        let source = dataset::DatasetSource {
+            persona: &persona.card.name,
+            system_prompt: &training_system_prompt(&persona.card.name),
+            lines: &lines,
+            profile: &profile,
+        };
+        dataset::build_dataset(
+            &source,
+            crate::analysis::style_resources()?,
+            teacher.as_mut(),
+            has_embedder.then_some(&mut similarity as dataset::Similarity<'_>),
+            progress,
+        )
+    }
+
+    /// The installed sentence embedder, if any (semantic checks are skipped without it).
+    fn embedder(&self) -> Option<kotodama_engine::Embedder> {
+        let model = ModelManager::new(self.home.models_dir())
+            .default_of(ModelKind::Embedder)
+            .ok()?;
+        kotodama_engine::Embedder::load(&model.path).ok()
+    }
+
+    /// Queues a distill job for the persona.
+    pub fn enqueue_distill(&mut self, persona_id: i64, params: &DistillParams) -> Result<Job> {
+        self.store.persona(persona_id)?;
+        Ok(self.store.enqueue_job(&NewJob {
+            kind: JOB_KIND.into(),
+            persona_id: Some(persona_id),
+            params: serde_json::to_value(params)
+                .map_err(|e| Error::Distill(format!("job parameters: {e}")))?,
+        })?)
+    }
+
+    pub fn jobs(&self, states: &[JobState]) -> Result<Vec<Job>> {
+        Ok(self.store.jobs_in(states)?)
+    }
+
+    pub fn job(&self, id: i64) -> Result<Job> {
+        Ok(self.store.job(id)?)
+    }
+
+    pub fn set_job_state(&mut self, id: i64, state: JobState, error: Option<&str>) -> Result<()> {
+        Ok(self.store.set_job_state(id, state, error)?)
+    }
+
+    pub fn set_job_progress(&mut self, id: i64, p: &DistillProgress) -> Result<()> {
+        let fraction = if p.total == 0 {
+            0.0
+        } else {
+            p.done as f64 / p.total as f64
+        };
+        Ok(self.store.set_job_progress(id, p.phase, fraction, None)?)
+    }
+
+    /// Marks the job running and gathers its inputs; the dataset is built once and kept in the job
+    /// folder, so a resumed job trains on exactly the same examples.
+    pub fn prepare_distill(
+        &mut self,
+        job_id: i64,
+        progress: &mut dyn FnMut(&DistillProgress),
+    ) -> Result<DistillRun> {
+        let job = self.store.job(job_id)?;
+        let persona_id = job
+            .persona_id
+            .filter(|_| job.kind == JOB_KIND)
+            .ok_or_else(|| Error::InvalidInput(format!("job {job_id} is not a distill job")))?;
+        let params: DistillParams = serde_json::from_value(job.params.clone())
+            .map_err(|e| Error::Distill(format!("job {job_id} parameters: {e}")))?;
+        let persona = self.store.persona(persona_id)?;
+        let dir = self.home.root().join("jobs").join(job_id.to_string());
+        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        self.store.set_job_state(job_id, JobState::Running, None)?;
+        self.store
+            .set_job_progress(job_id, "dataset", 0.0, Some(&dir.display().to_string()))?;
+        let dataset_path = dir.join("dataset.json");
+        let dataset = match std::fs::read(&dataset_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Distill(format!("{}: {e}", dataset_path.display())))?,
+            Err(_) => {
+                let data =
+                    self.distill_dataset(persona_id, &params.teacher, &mut |done, total| {
+                        progress(&DistillProgress::counting("dataset", done, total))
+                    })?;
+                let json = serde_json::to_vec(&data)
+                    .map_err(|e| Error::Distill(format!("dataset: {e}")))?;
+                write_atomically(&dataset_path, &json)?;
+                data
+            }
+        };
+        let base = match &params.base {
+            Some(p) if Path::new(p).exists() => PathBuf::from(p),
+            Some(id) => ModelManager::new(self.home.models_dir()).get(id)?.path,
+            None => {
+                ModelManager::new(self.home.models_dir())
+                    .default_of(ModelKind::Chat)?
+                    .path
+            }
+        };
+        Ok(DistillRun {
+            job_id,
+            persona_id,
+            adapter_dir: self
+                .home
+                .adapters_dir()
+                .join(format!("{}-job{job_id}", persona.card.slug)),
+            slug: persona.card.slug,
+            params,
+            base,
+            dir,
+            dataset,
+        })
+    }
+
+    /// Registers the adapter with its report and marks the job done; returns the adapter's id.
+    pub fn finish_distill(&mut self, run: &DistillRun, outcome: DistillOutcome) -> Result<i64> {
+        let model_id = self.store.upsert_model(&outcome.model)?;
+        let report = serde_json::to_value(&outcome.report)
+            .map_err(|e| Error::Distill(format!("report: {e}")))?;
+        let id = self.store.insert_adapter(&NewAdapter {
+            persona_id: run.persona_id,
+            model_id: Some(model_id),
+            path: outcome.adapter_dir.display().to_string(),
+            variant: match run.params.variant {
+                Variant::Cot => "cot".into(),
+                Variant::Vanilla => "vanilla".into(),
+            },
+            rank: outcome.report.config.rank as i64,
+            alpha: outcome.report.config.alpha,
+            report: Some(report),
+        })?;
+        self.store.set_job_progress(run.job_id, "done", 1.0, None)?;
+        self.store.set_job_state(run.job_id, JobState::Done, None)?;
+        Ok(id)
+    }
+}
+
+/// Training conversations carry a short system prompt: the adapter is to carry the style itself, and a
+/// long card prompt would cost most of each sequence.
+fn training_system_prompt(name: &str) -> String {
+    format!("You are {name}. Stay in character.")
+}
+
+impl DistillProgress {
+    fn counting(phase: &'static str, done: usize, total: usize) -> Self {
+        Self {
+            phase,
+            done,
+            total,
+            loss: None,
+            tokens_per_second: None,
+            eta_seconds: None,
+        }
+    }
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    }
+}
+
+/// Writes beside the target and renames over it: the old file stays whole if this fails midway.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
+}
+
+impl DistillRun {
+    pub fn slug(&self) -> &str {
+        &self.slug
+    }
+
+    pub fn dataset(&self) -> &Dataset {
+        &self.dataset
+    }
+
+    /// Trains (resuming from the job's checkpoint when there is one), saves the adapter and measures it.
+    /// Cancelling stops after the current step with a checkpoint: the job can resume later.
+    pub fn execute(
+        &self,
+        progress: &mut dyn FnMut(&DistillProgress),
+        cancel: &CancelToken,
+    ) -> Result<Option<DistillOutcome>> {
+        let model = Model::load(&self.base, LoadOptions::default())?;
+        let variant = self.params.variant;
+        let tokenize = |split: Split| -> Result<(Vec<TrainExample>, usize)> {
+            let mut truncated = 0;
+            let mut out = Vec::new();
+            for ex in self.dataset.in_split(split) {
+                let mut t =
+                    training::tokenize_conversation(&model, &self.dataset.messages(ex, variant))?;
+                truncated += usize::from(t.truncate(MAX_SEQ_LEN));
+                out.push(t);
+            }
+            Ok((out, truncated))
+        };
+        let (train, truncated) = tokenize(Split::Train)?;
+        let (mut validation, _) = tokenize(Split::Validation)?;
+        validation.truncate(VALIDATION_EXAMPLES);
+        if train.is_empty() || validation.is_empty() {
+            return Err(Error::Distill(
+                "the dataset has no training or no validation examples".into(),
+            ));
+        }
+        let config = train_config(&self.params, train.len());
+        let checkpoint = self.dir.join("checkpoint");
+        let decoder = model.decoder().clone();
+        let mut trainer = if checkpoint.join("checkpoint.json").exists() {
+            LoraTrainer::resume(decoder, &checkpoint, train.len())?
+        } else {
+            LoraTrainer::new(decoder, config.clone(), train.len())?
+        };
+        let mut report_losses = self.read_losses()?;
+        report_losses.truncate(trainer.state().step);
+        progress(&DistillProgress::counting("evaluating", 0, 1));
+        let validation_loss_base = self.base_validation_loss(&trainer, &model, &validation)?;
+
+        let started = Instant::now();
+        let (mut tokens, steps_at_start) = (0usize, trainer.state().step);
+        while !trainer.is_done() {
+            if cancel.is_cancelled() {
+                trainer.save_checkpoint(&checkpoint)?;
+                self.write_losses(&report_losses)?;
+                return Ok(None);
+            }
+            let step = trainer.step(&train)?;
+            tokens += step.tokens;
+            report_losses.push(step.loss);
+            let elapsed = started.elapsed().as_secs_f64();
+            let done_here = trainer.state().step - steps_at_start;
+            let remaining = config.total_steps - trainer.state().step;
+            progress(&DistillProgress {
+                phase: "training",
+                done: trainer.state().step,
+                total: config.total_steps,
+                loss: Some(step.loss),
+                tokens_per_second: Some(tokens as f64 / elapsed.max(1e-9)),
+                eta_seconds: Some(elapsed / done_here as f64 * remaining as f64),
+            });
+            if trainer.state().step % CHECKPOINT_EVERY == 0 {
+                trainer.save_checkpoint(&checkpoint)?;
+                self.write_losses(&report_losses)?;
+            }
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+        progress(&DistillProgress::counting("evaluating", 0, 1));
+        let validation_loss_adapter = trainer.evaluate(&validation)?;
+        progress(&DistillProgress::counting("saving", 0, 1));
+        let info = model.info();
+        trainer
+            .adapter(Some(info.name.clone()))?
+            .save(&self.adapter_dir)?;
+        let report = DistillReport {
+            base_model: info.name.clone(),
+            variant,
+            config: trainer.state().config.clone(),
+            dataset: self.dataset.report.clone(),
+            train_examples: train.len(),
+            truncated_examples: truncated,
+            validation_loss_base,
+            validation_loss_adapter,
+            losses: report_losses,
+            train_seconds,
+            tokens_per_second: tokens as f64 / train_seconds.max(1e-9),
+        };
+        write_atomically(
+            &self.adapter_dir.join("kotodama_report.json"),
+            &serde_json::to_vec_pretty(&report)
+                .map_err(|e| Error::Distill(format!("report: {e}")))?,
+        )?;
+        Ok(Some(DistillOutcome {
+            adapter_dir: self.adapter_dir.clone(),
+            model: NewModel {
+                name: info.name.clone(),
+                path: self.base.display().to_string(),
+                format: info.format.clone(),
+                architecture: format!("{:?}", info.config.architecture).to_lowercase(),
+                quantization: None,
+                size_bytes: std::fs::metadata(&self.base).map_or(0, |m| m.len() as i64),
+                sha256: None,
+            },
+            report,
+        }))
+    }
+
+    /// Validation loss of the base model, kept in the job folder: before the first step the LoRA B
+    /// matrices are zero, so the trainer computes exactly the base model's loss.
+    fn base_validation_loss(
+        &self,
+        trainer: &LoraTrainer,
+        model: &Model,
+        validation: &[TrainExample],
+    ) -> Result<f64> {
+        let path = self.dir.join("validation_loss_base.json");
+        if let Ok(bytes) = std::fs::read(&path) {
+            if let Ok(loss) = serde_json::from_slice(&bytes) {
+                return Ok(loss);
+            }
+        }
+        let loss = if trainer.state().step == 0 {
+            trainer.evaluate(validation)?
+        } else {
+            let fresh =
+                LoraTrainer::new(model.decoder().clone(), train_config(&self.params, 1), 1)?;
+            fresh.evaluate(validation)?
+        };
+        write_atomically(
+            &path,
+            &serde_json::to_vec(&loss).map_err(|e| Error::Distill(e.to_string()))?,
+        )?;
+        Ok(loss)
+    }
+
+    fn losses_path(&self) -> PathBuf {
+        self.dir.join("checkpoint").join("losses.json")
+    }
+
+    /// The losses of the steps a checkpoint covers (a resumed run continues the curve).
+    fn read_losses(&self) -> Result<Vec<f64>> {
+        match std::fs::read(self.losses_path()) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Distill(format!("{}: {e}", self.losses_path().display()))),
+            Err(_) => Ok(Vec::new()),
+        }
+    }
+
+    fn write_losses(&self, losses: &[f64]) -> Result<()> {
+        let json = serde_json::to_vec(losses).map_err(|e| Error::Distill(e.to_string()))?;
+        write_atomically(&self.losses_path(), &json)
+    }
+}
