@@ -229,3 +229,66 @@ fn models_add_installs_a_gguf_that_chat_then_uses_and_refuses_other_files() {
     ]);
     assert!(!reply.trim().is_empty());
 }
+
+#[test]
+fn a_distill_job_killed_mid_run_resumes_from_its_checkpoint_and_ends_like_a_straight_run() {
+    use kotodama_engine::test_models::{write_tiny_model, TinySpec};
+    use kotodama_engine::{Architecture, GgmlDType};
+
+    let home = TempHome::new("distill-kill");
+    let tiny = write_tiny_model(
+        &TinySpec::new(Architecture::Llama),
+        GgmlDType::Q8_0,
+        &home.0,
+    );
+    let base = tiny.gguf.display().to_string();
+    let args = [
+        "distill", "tsubaki", "--base", &base, "--steps", "40", "--seed", "5",
+    ];
+    let straight = home.ok(&args);
+    assert!(straight.starts_with("adapter 1 for tsubaki"), "{straight}");
+
+    let mut killed = Command::new(env!("CARGO_BIN_EXE_kotodama"))
+        .args(args)
+        .env("KOTODAMA_HOME", &home.0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoint = home.0.join("jobs/2/checkpoint/checkpoint.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !checkpoint.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint appeared"
+        );
+        assert!(
+            killed.try_wait().unwrap().is_none(),
+            "finished before the kill"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    killed.kill().unwrap(); // SIGKILL: no chance to clean up
+    killed.wait().unwrap();
+    let listed = home.ok(&["jobs", "list"]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.trim_start().starts_with("2  distill  running")),
+        "{listed}"
+    );
+
+    let resumed = home.ok(&["jobs", "resume", "2"]);
+    assert!(resumed.starts_with("adapter 2 for tsubaki"), "{resumed}");
+    let weights = |job: u32| {
+        std::fs::read(home.0.join(format!(
+            "adapters/tsubaki-job{job}/adapter_model.safetensors"
+        )))
+        .unwrap()
+    };
+    assert!(
+        weights(1) == weights(2),
+        "the resumed run ends with the same adapter"
+    );
+    assert!(home.ok(&["jobs", "list"]).contains("2  distill  done"));
+}

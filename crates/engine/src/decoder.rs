@@ -430,6 +430,18 @@ impl Decoder {
         KvCache::new(self.cfg.num_layers)
     }
 
+    /// Removes every LoRA pair (back to the base model).
+    pub fn clear_lora(&mut self) -> Result<()> {
+        for block in &mut self.blocks {
+            for name in PROJECTIONS {
+                if let Some(lin) = block.projection_mut(name) {
+                    lin.set_lora(None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Dequantizes every weight to f32 so that training can backpropagate through the whole network.
     pub fn dequantize(&mut self) -> Result<()> {
         self.embedding.dequantize()?;

@@ -127,10 +127,27 @@ impl<'m> ChatSession<'m> {
         on_token: impl FnMut(&str) -> ControlFlow<()>,
         cancel: &CancelToken,
     ) -> Result<GenerationStats> {
-        let prompt = self
+        self.generate_after(messages, "", params, on_token, cancel)
+    }
+
+    /// Like `generate`, with `prefix` already written at the start of the assistant's turn (unless the
+    /// template puts it there itself); it is not part of the streamed reply. An adapter trained on
+    /// reasoning blocks gets an empty one, so it answers without reasoning tokens.
+    pub fn generate_after(
+        &mut self,
+        messages: &[ChatMessage],
+        prefix: &str,
+        params: &SamplingParams,
+        on_token: impl FnMut(&str) -> ControlFlow<()>,
+        cancel: &CancelToken,
+    ) -> Result<GenerationStats> {
+        let mut prompt = self
             .model
             .template()
             .render(messages, true, params.enable_thinking)?;
+        if !prompt.ends_with(prefix) {
+            prompt.push_str(prefix);
+        }
         let ids = self.model.tokenizer().encode(&prompt)?;
         self.generate_from_ids(&ids, params, on_token, cancel)
     }
@@ -472,6 +489,39 @@ mod tests {
         // Greedy reply of this Q4_1 file; candle-transformers' quantized_llama gives the same tokens.
         assert_eq!(text, "L'Étoile, la Mar");
         assert!(stats.decode_tokens_per_second > 0.0);
+    }
+
+    #[test]
+    fn an_assistant_prefix_is_fed_once_and_not_streamed() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = tiny_model(dir.path());
+        let history = [ChatMessage::new("user", "Hi")];
+        let params = SamplingParams::greedy(4);
+        let plain = ChatSession::new(&model)
+            .generate(
+                &history,
+                &params,
+                |_| ControlFlow::Continue(()),
+                &CancelToken::new(),
+            )
+            .unwrap();
+        let prefix = "<think>\n\n</think>\n\n";
+        let prefix_tokens = model.tokenizer().encode(prefix).unwrap().len();
+        let mut streamed = String::new();
+        let after = ChatSession::new(&model)
+            .generate_after(
+                &history,
+                prefix,
+                &params,
+                |p| {
+                    streamed.push_str(p);
+                    ControlFlow::Continue(())
+                },
+                &CancelToken::new(),
+            )
+            .unwrap();
+        assert_eq!(after.prompt_tokens, plain.prompt_tokens + prefix_tokens);
+        assert!(!streamed.starts_with("<think>"));
     }
 
     #[test]

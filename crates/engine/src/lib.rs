@@ -44,8 +44,8 @@ pub mod tokenizer;
 pub mod train;
 pub mod weights;
 
-#[cfg(test)]
-mod test_models;
+#[cfg(any(test, feature = "test-models"))]
+pub mod test_models;
 
 pub use bench::{bench, peak_rss_bytes, BenchResult};
 /// Quantization types, for `requantize_gguf`.

@@ -178,10 +178,25 @@ impl Model {
 
     /// Applies a PEFT LoRA adapter directory beside the base weights (nothing is merged).
     pub fn with_adapter(mut self, dir: &Path) -> Result<Self> {
-        let adapter = Adapter::load(dir, self.decoder.device())?;
-        adapter.apply(&mut self.decoder)?;
-        self.info.adapter = Some(dir.to_path_buf());
+        self.set_adapter(Some(dir))?;
         Ok(self)
+    }
+
+    /// Swaps the LoRA adapter in use (None: the base model alone); a failed load leaves the base alone.
+    pub fn set_adapter(&mut self, dir: Option<&Path>) -> Result<()> {
+        let adapter = dir
+            .map(|d| Adapter::load(d, self.decoder.device()))
+            .transpose()?;
+        self.decoder.clear_lora()?;
+        self.info.adapter = None;
+        if let (Some(adapter), Some(dir)) = (adapter, dir) {
+            if let Err(e) = adapter.apply(&mut self.decoder) {
+                self.decoder.clear_lora()?;
+                return Err(e);
+            }
+            self.info.adapter = Some(dir.to_path_buf());
+        }
+        Ok(())
     }
 
     pub fn decoder(&self) -> &Decoder {

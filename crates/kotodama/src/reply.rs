@@ -30,7 +30,23 @@ pub struct PendingReply {
     turns: Vec<ChatMessage>,
     /// The script line that answers best: the reply when no model is installed.
     scripted: Option<String>,
+    /// The persona's newest distilled adapter, used when it was trained on the loaded model.
+    adapter: Option<ReplyAdapter>,
 }
+
+#[derive(Debug, Clone, PartialEq)]
+struct ReplyAdapter {
+    id: i64,
+    dir: PathBuf,
+    /// The base model file it was trained on.
+    base: Option<String>,
+    /// Trained on style plans: at chat time it gets an empty reasoning block (implicit style
+    /// conditioning, no reasoning tokens).
+    cot: bool,
+}
+
+/// What a CoT adapter finds at the start of its turn instead of a plan.
+const EMPTY_REASONING: &str = "<think>\n\n</think>\n\n";
 
 /// A finished (or stopped) reply, not stored yet.
 #[derive(Debug, Clone)]
@@ -39,6 +55,8 @@ pub struct Reply {
     pub source: MessageSource,
     /// The model that wrote it (None for a script line).
     model: Option<NewModel>,
+    /// The adapter it ran with.
+    pub adapter_id: Option<i64>,
     pub stats: Option<GenerationStats>,
 }
 
@@ -74,6 +92,7 @@ impl Kotodama {
             Some(ChatMessage::new(role, m.message.content.clone()))
         }));
         turns.push(ChatMessage::new("user", text));
+        let adapter = self.newest_adapter(chat.persona_id)?;
         let user_message = self
             .store
             .append_messages(
@@ -90,7 +109,29 @@ impl Kotodama {
             user_message,
             turns,
             scripted,
+            adapter,
         })
+    }
+
+    fn newest_adapter(&self, persona_id: i64) -> Result<Option<ReplyAdapter>> {
+        let Some(a) = self.store.adapters(persona_id)?.into_iter().next() else {
+            return Ok(None);
+        };
+        let base = match a.adapter.model_id {
+            Some(id) => self
+                .store
+                .models()?
+                .into_iter()
+                .find(|m| m.id == id)
+                .map(|m| m.model.path),
+            None => None,
+        };
+        Ok(Some(ReplyAdapter {
+            id: a.id,
+            dir: PathBuf::from(a.adapter.path),
+            base,
+            cot: a.adapter.variant == "cot",
+        }))
     }
 
     /// Stores the reply; an empty one (stopped before its first word) stores nothing.
@@ -109,6 +150,7 @@ impl Kotodama {
         };
         let message = NewMessage {
             model_id,
+            adapter_id: reply.adapter_id,
             ..plain_message(Role::Assistant, reply.source, text.to_string())
         };
         Ok(self
@@ -146,6 +188,7 @@ fn scripted_reply(pending: &PendingReply) -> Result<Reply> {
         text,
         source: MessageSource::Script,
         model: None,
+        adapter_id: None,
         stats: None,
     })
 }
@@ -164,6 +207,8 @@ struct LoadedModel {
     id: String,
     model: Model,
     record: NewModel,
+    /// The adapter applied to `model`.
+    adapter: Option<i64>,
     /// The KV cache of the chat answered last, so its next turn only prefills the new messages.
     cache: Option<(i64, KvCache)>,
 }
@@ -242,6 +287,7 @@ impl Replier {
             id: installed.id,
             model,
             record,
+            adapter: None,
             cache: None,
         });
         Ok(true)
@@ -262,6 +308,22 @@ impl Replier {
         }
         let params = self.params.clone();
         let loaded = self.loaded.as_mut().expect("warm_up loaded the model");
+        // The persona's adapter, if it was trained on this model; switching drops the KV cache.
+        let adapter = pending
+            .adapter
+            .as_ref()
+            .filter(|a| a.base.as_deref() == Some(loaded.record.path.as_str()));
+        if loaded.adapter != adapter.map(|a| a.id) {
+            loaded.cache = None;
+            loaded.adapter = None;
+            loaded.model.set_adapter(adapter.map(|a| a.dir.as_path()))?;
+            loaded.adapter = adapter.map(|a| a.id);
+        }
+        let prefix = if adapter.is_some_and(|a| a.cot) {
+            EMPTY_REASONING
+        } else {
+            ""
+        };
         let cache = match loaded.cache.take() {
             Some((chat, cache)) if chat == pending.chat_id => cache,
             _ => loaded.model.decoder().new_cache(),
@@ -269,8 +331,9 @@ impl Replier {
         let turns = fit_context(&loaded.model, &pending.turns, params.max_tokens)?;
         let mut session = ChatSession::resume(&loaded.model, cache);
         let mut text = String::new();
-        let stats = session.generate(
+        let stats = session.generate_after(
             &turns,
+            prefix,
             &params,
             |piece| {
                 text.push_str(piece);
@@ -284,6 +347,7 @@ impl Replier {
             text,
             source: MessageSource::Model,
             model: Some(loaded.record.clone()),
+            adapter_id: loaded.adapter,
             stats: Some(stats),
         })
     }

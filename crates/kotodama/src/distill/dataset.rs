@@ -16,8 +16,8 @@ use crate::Result;
 
 /// Consecutive lines per block; blocks go 8:1:1 to train, validation, test.
 pub const BLOCK_LINES: usize = 10;
-/// A persona needs this many lines to be distilled: fewer leave too little in each split.
-pub const MIN_LINES: usize = 60;
+/// A persona needs this many lines to be distilled: ten blocks, so that validation and test get one each.
+pub const MIN_LINES: usize = 10 * BLOCK_LINES;
 /// A neutral sentence must keep the line's meaning: MiniLM cosine at least this (when the embedder is
 /// installed). Paraphrases of one sentence score ~0.75, unrelated sentences ~0.1.
 pub const MIN_SIMILARITY: f32 = 0.5;

@@ -245,6 +245,11 @@ impl Kotodama {
         })?)
     }
 
+    /// The persona's adapters, newest first.
+    pub fn adapters(&self, persona_id: i64) -> Result<Vec<kotodama_store::Adapter>> {
+        Ok(self.store.adapters(persona_id)?)
+    }
+
     pub fn jobs(&self, states: &[JobState]) -> Result<Vec<Job>> {
         Ok(self.store.jobs_in(states)?)
     }

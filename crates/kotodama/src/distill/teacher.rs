@@ -26,9 +26,10 @@ pub trait Teacher {
 }
 
 /// Which teacher a job uses (stored in the job's parameters).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum TeacherSpec {
+    #[default]
     Rules,
     Local {
         model: PathBuf,

@@ -1,0 +1,168 @@
+//! End to end: a complete distill job on a tiny random-weight model (seconds), and a few real SmolLM2
+//! steps whose loss goes down (when `KOTODAMA_SMOLLM2_GGUF` is set).
+
+use std::path::Path;
+
+use kotodama::distill::{DistillParams, Variant};
+use kotodama::models::engine::test_models::{write_tiny_model, TinySpec};
+use kotodama::models::engine::{Architecture, CancelToken, GgmlDType, Model, SamplingParams};
+use kotodama::models::ModelManager;
+use kotodama::store::JobState;
+use kotodama::{Home, Kotodama, Replier};
+
+fn run_job(
+    app: &mut Kotodama,
+    persona: &str,
+    params: &DistillParams,
+) -> (i64, kotodama::distill::DistillReport) {
+    let persona = app.find_persona(persona).unwrap();
+    let job = app.enqueue_distill(persona.id, params).unwrap();
+    let run = app.prepare_distill(job.id, &mut |_| {}).unwrap();
+    let mut steps = Vec::new();
+    let outcome = run
+        .execute(
+            &mut |p| {
+                if p.phase == "training" {
+                    steps.push(p.done);
+                }
+            },
+            &CancelToken::new(),
+        )
+        .unwrap()
+        .expect("not cancelled");
+    assert_eq!(
+        steps,
+        (1..=outcome.report.config.total_steps).collect::<Vec<_>>()
+    );
+    let report = outcome.report.clone();
+    let adapter = app.finish_distill(&run, outcome).unwrap();
+    assert_eq!(app.job(job.id).unwrap().state, JobState::Done);
+    (adapter, report)
+}
+
+#[test]
+fn a_complete_distill_job_on_a_tiny_model_registers_an_adapter_that_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = write_tiny_model(
+        &TinySpec::new(Architecture::Qwen3),
+        GgmlDType::Q8_0,
+        dir.path(),
+    );
+    let mut app = Kotodama::open(Home::at(dir.path().join("home"))).unwrap();
+    let params = DistillParams {
+        base: Some(tiny.gguf.display().to_string()),
+        steps: Some(4),
+        ..Default::default()
+    };
+    let (adapter_id, report) = run_job(&mut app, "tsubaki", &params);
+    assert_eq!(report.variant, Variant::Cot);
+    assert_eq!(report.losses.len(), 4);
+    assert!(report.losses.iter().all(|l| l.is_finite()));
+    assert!(report.dataset.rewrite > 0 && report.dataset.respond >= 300);
+    assert!(report.validation_loss_base.is_finite() && report.validation_loss_adapter.is_finite());
+
+    let tsubaki = app.find_persona("tsubaki").unwrap();
+    let adapters = app.adapters(tsubaki.id).unwrap();
+    assert_eq!(adapters[0].id, adapter_id);
+    let path = Path::new(&adapters[0].adapter.path);
+    assert!(path.join("adapter_model.safetensors").is_file());
+    assert!(path.join("kotodama_report.json").is_file());
+    assert_eq!(adapters[0].adapter.variant, "cot");
+    Model::load(&tiny.gguf, Default::default())
+        .unwrap()
+        .with_adapter(path)
+        .expect("the adapter loads onto its base model");
+}
+
+#[test]
+fn chats_use_the_personas_newest_adapter_trained_on_the_installed_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = write_tiny_model(
+        &TinySpec::new(Architecture::Llama),
+        GgmlDType::Q8_0,
+        dir.path(),
+    );
+    let home = Home::at(dir.path().join("home"));
+    let models = home.models_dir();
+    let mut app = Kotodama::open(home).unwrap();
+    ModelManager::new(&models)
+        .add_file("tiny", &tiny.gguf)
+        .unwrap();
+    // Imported personas have short system prompts, which fit the tiny model's 512-token context.
+    let script: String = (0..100)
+        .map(|i| format!("KAI: Hmph, lesson {i} again? Fine, watch closely!\n"))
+        .collect();
+    for _ in 0..2 {
+        app.import_script_bytes(script.as_bytes(), "kai.txt", &Default::default())
+            .unwrap();
+    }
+    let params = DistillParams {
+        steps: Some(2),
+        ..Default::default()
+    };
+    let (adapter_id, _) = run_job(&mut app, "kai", &params);
+
+    let mut replier = Replier::new(models, Default::default());
+    replier.set_sampling(SamplingParams::greedy(3));
+    let mut reply_in = |slug: &str| {
+        let persona = app.find_persona(slug).unwrap();
+        let chat = app.new_chat(persona.id).unwrap().chat.id;
+        let pending = app.begin_reply(chat, "Hello!").unwrap();
+        let reply = replier
+            .reply(&pending, |_| {}, &CancelToken::new())
+            .unwrap();
+        assert_eq!(reply.source, kotodama::store::MessageSource::Model);
+        reply.adapter_id
+    };
+    assert_eq!(reply_in("kai"), Some(adapter_id));
+    assert_eq!(reply_in("kai-2"), None, "the second persona has no adapter");
+    assert_eq!(reply_in("kai"), Some(adapter_id), "and back");
+}
+
+#[test]
+fn too_few_lines_and_a_missing_model_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = Kotodama::open(Home::at(dir.path())).unwrap();
+    let script = (0..20)
+        .map(|i| format!("KAI: Line number {i}.\n"))
+        .collect::<String>();
+    let id = app
+        .import_script_bytes(script.as_bytes(), "kai.txt", &Default::default())
+        .unwrap();
+    let err = app
+        .distill_dataset(id, &Default::default(), &mut |_, _| {})
+        .unwrap_err();
+    assert!(err.to_string().contains("at least 100"), "{err}");
+
+    let tsubaki = app.find_persona("tsubaki").unwrap();
+    let job = app
+        .enqueue_distill(tsubaki.id, &DistillParams::default())
+        .unwrap();
+    let err = app
+        .prepare_distill(job.id, &mut |_| {})
+        .err()
+        .expect("no model installed");
+    assert_eq!(err.code(), "MODEL_NOT_INSTALLED");
+}
+
+#[test]
+fn a_few_real_smollm2_steps_lower_the_loss() {
+    let Some(gguf) = std::env::var_os("KOTODAMA_SMOLLM2_GGUF") else {
+        eprintln!("skipped: KOTODAMA_SMOLLM2_GGUF is not set");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = Kotodama::open(Home::at(dir.path())).unwrap();
+    let params = DistillParams {
+        base: Some(gguf.to_string_lossy().into()),
+        steps: Some(3),
+        ..Default::default()
+    };
+    let (_, report) = run_job(&mut app, "mikoto", &params);
+    assert!(
+        report.validation_loss_adapter < report.validation_loss_base,
+        "{} -> {}",
+        report.validation_loss_base,
+        report.validation_loss_adapter
+    );
+}
