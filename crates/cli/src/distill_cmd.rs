@@ -22,6 +22,19 @@ pub enum DistillCommand {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Compare the base model and the persona's adapters on its held-out test lines.
+    Eval {
+        persona: String,
+        /// Only these adapters (default: all of the persona's).
+        #[arg(long = "adapter")]
+        adapters: Vec<i64>,
+        /// Test examples per system.
+        #[arg(long, default_value_t = 24)]
+        examples: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Distillation datasets.
     Dataset {
         #[command(subcommand)]
@@ -104,6 +117,21 @@ pub fn run(cmd: DistillCommand) -> Result<()> {
             run_job(&mut core, job.id)
         }
         DistillCommand::Jobs { command } => jobs(&mut core, command),
+        DistillCommand::Eval {
+            persona,
+            adapters,
+            examples,
+            json,
+        } => {
+            let persona = core.find_persona(&persona)?;
+            let scores = core.evaluate_persona(persona.id, &adapters, examples)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&scores)?);
+            } else {
+                print!("{}", kotodama::distill::eval::markdown(&scores));
+            }
+            Ok(())
+        }
         DistillCommand::Dataset {
             command:
                 DatasetCommand::Export {
@@ -227,6 +255,7 @@ fn run_job(core: &mut Kotodama, id: i64) -> Result<()> {
                 report.train_seconds,
                 report.tokens_per_second
             );
+            print!("{}", kotodama::distill::eval::markdown(&report.evaluation));
             Ok(())
         }
         Ok(None) => {

@@ -45,9 +45,6 @@ struct ReplyAdapter {
     cot: bool,
 }
 
-/// What a CoT adapter finds at the start of its turn instead of a plan.
-const EMPTY_REASONING: &str = "<think>\n\n</think>\n\n";
-
 /// A finished (or stopped) reply, not stored yet.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -320,7 +317,7 @@ impl Replier {
             loaded.adapter = adapter.map(|a| a.id);
         }
         let prefix = if adapter.is_some_and(|a| a.cot) {
-            EMPTY_REASONING
+            crate::distill::EMPTY_REASONING
         } else {
             ""
         };

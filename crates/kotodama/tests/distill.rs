@@ -60,6 +60,16 @@ fn a_complete_distill_job_on_a_tiny_model_registers_an_adapter_that_loads() {
     assert!(report.losses.iter().all(|l| l.is_finite()));
     assert!(report.dataset.rewrite > 0 && report.dataset.respond >= 300);
     assert!(report.validation_loss_base.is_finite() && report.validation_loss_adapter.is_finite());
+    let systems: Vec<&str> = report
+        .evaluation
+        .iter()
+        .map(|s| s.system.as_str())
+        .collect();
+    assert_eq!(systems, ["base + persona prompt", "cot adapter"]);
+    assert!(report
+        .evaluation
+        .iter()
+        .all(|s| s.examples == 12 && (0.0..=1.0).contains(&s.style)));
 
     let tsubaki = app.find_persona("tsubaki").unwrap();
     let adapters = app.adapters(tsubaki.id).unwrap();

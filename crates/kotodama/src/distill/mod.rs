@@ -8,6 +8,7 @@
 //! `finish_distill` stores the adapter.
 
 pub mod dataset;
+pub mod eval;
 pub mod teacher;
 pub mod training;
 
@@ -26,6 +27,11 @@ use crate::models::{ModelKind, ModelManager};
 use crate::{Error, Kotodama, Result};
 
 pub const JOB_KIND: &str = "distill";
+/// What a CoT adapter finds at the start of its turn instead of a plan: it answers without reasoning
+/// tokens (implicit style conditioning).
+pub const EMPTY_REASONING: &str = "<think>\n\n</think>\n\n";
+/// Test examples the job's own evaluation generates for (base model and the new adapter).
+const JOB_EVAL_EXAMPLES: usize = 12;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -152,6 +158,8 @@ pub struct DistillReport {
     pub losses: Vec<f64>,
     pub train_seconds: f64,
     pub tokens_per_second: f64,
+    /// Base model vs the new adapter on the first test examples.
+    pub evaluation: Vec<eval::SystemScores>,
 }
 
 /// Everything a run needs, read from the database by `prepare_distill`.
@@ -164,6 +172,11 @@ pub struct DistillRun {
     dir: PathBuf,
     adapter_dir: PathBuf,
     dataset: Dataset,
+    /// For the job's evaluation: the persona prompt, its profile, every persona's profile, the embedder.
+    persona_prompt: String,
+    profile: StyleProfile,
+    profiles: Vec<(String, StyleProfile)>,
+    embedder_dir: Option<PathBuf>,
 }
 
 /// A finished run: the adapter folder and its report.
@@ -224,6 +237,85 @@ impl Kotodama {
             has_embedder.then_some(&mut similarity as dataset::Similarity<'_>),
             progress,
         )
+    }
+
+    /// Compares the base model (with the persona prompt) and the persona's adapters (all, or `adapter_ids`)
+    /// on the first `limit` test examples. The base is the adapters' base model, else the default model.
+    pub fn evaluate_persona(
+        &self,
+        persona_id: i64,
+        adapter_ids: &[i64],
+        limit: usize,
+    ) -> Result<Vec<eval::SystemScores>> {
+        let persona = self.store.persona(persona_id)?;
+        let adapters: Vec<_> = self
+            .store
+            .adapters(persona_id)?
+            .into_iter()
+            .filter(|a| adapter_ids.is_empty() || adapter_ids.contains(&a.id))
+            .collect();
+        let base = match adapters.first().and_then(|a| a.adapter.model_id) {
+            Some(id) => self
+                .store
+                .models()?
+                .into_iter()
+                .find(|m| m.id == id)
+                .map(|m| PathBuf::from(m.model.path))
+                .ok_or_else(|| Error::Distill(format!("model {id} of the adapter is gone")))?,
+            None => {
+                ModelManager::new(self.home.models_dir())
+                    .default_of(ModelKind::Chat)?
+                    .path
+            }
+        };
+        let mut model = Model::load(&base, LoadOptions::default())?;
+        let dataset = self.distill_dataset(persona_id, &TeacherSpec::Rules, &mut |_, _| {})?;
+        let profiles = self.all_profiles()?;
+        let embedder = self.embedder();
+        let system_prompt = crate::prompt::system_prompt(&persona.card, crate::USER_NAME);
+        let ctx = eval::EvalContext {
+            persona_slug: &persona.card.slug,
+            dataset: &dataset,
+            profile: &self.style_profile(persona_id)?,
+            profiles: &profiles,
+            res: crate::analysis::style_resources()?,
+            embedder: embedder.as_ref(),
+            limit,
+        };
+        let mut scores = vec![eval::evaluate(
+            &ctx,
+            &eval::System {
+                name: "base + persona prompt".into(),
+                model: &model,
+                prefix: "",
+                system_prompt: &system_prompt,
+            },
+        )?];
+        for a in &adapters {
+            model.set_adapter(Some(Path::new(&a.adapter.path)))?;
+            let cot = a.adapter.variant == "cot";
+            scores.push(eval::evaluate(
+                &ctx,
+                &eval::System {
+                    name: format!("adapter {} ({})", a.id, a.adapter.variant),
+                    model: &model,
+                    prefix: if cot { EMPTY_REASONING } else { "" },
+                    system_prompt: &system_prompt,
+                },
+            )?);
+        }
+        Ok(scores)
+    }
+
+    /// Every persona's newest profile, by slug (for attribution).
+    fn all_profiles(&self) -> Result<Vec<(String, StyleProfile)>> {
+        let mut out = Vec::new();
+        for p in self.store.personas()? {
+            if self.store.latest_profile(p.id)?.is_some() {
+                out.push((p.card.slug.clone(), self.style_profile(p.id)?));
+            }
+        }
+        Ok(out)
     }
 
     /// The installed sentence embedder, if any (semantic checks are skipped without it).
@@ -316,6 +408,13 @@ impl Kotodama {
             }
         };
         Ok(DistillRun {
+            persona_prompt: crate::prompt::system_prompt(&persona.card, crate::USER_NAME),
+            profile: self.style_profile(persona_id)?,
+            profiles: self.all_profiles()?,
+            embedder_dir: ModelManager::new(self.home.models_dir())
+                .default_of(ModelKind::Embedder)
+                .ok()
+                .map(|m| m.path),
             job_id,
             persona_id,
             adapter_dir: self
@@ -402,7 +501,7 @@ impl DistillRun {
         progress: &mut dyn FnMut(&DistillProgress),
         cancel: &CancelToken,
     ) -> Result<Option<DistillOutcome>> {
-        let model = Model::load(&self.base, LoadOptions::default())?;
+        let mut model = Model::load(&self.base, LoadOptions::default())?;
         let variant = self.params.variant;
         let tokenize = |split: Split| -> Result<(Vec<TrainExample>, usize)> {
             let mut truncated = 0;
@@ -467,11 +566,13 @@ impl DistillRun {
         progress(&DistillProgress::counting("evaluating", 0, 1));
         let validation_loss_adapter = trainer.evaluate(&validation)?;
         progress(&DistillProgress::counting("saving", 0, 1));
-        let info = model.info();
         trainer
-            .adapter(Some(info.name.clone()))?
+            .adapter(Some(model.info().name.clone()))?
             .save(&self.adapter_dir)?;
+        let evaluation = self.evaluate(&mut model, progress)?;
+        let info = model.info();
         let report = DistillReport {
+            evaluation,
             base_model: info.name.clone(),
             variant,
             config: trainer.state().config.clone(),
@@ -530,6 +631,53 @@ impl DistillRun {
             &serde_json::to_vec(&loss).map_err(|e| Error::Distill(e.to_string()))?,
         )?;
         Ok(loss)
+    }
+
+    /// The base model and the new adapter on the first test examples (see `eval`).
+    fn evaluate(
+        &self,
+        model: &mut Model,
+        progress: &mut dyn FnMut(&DistillProgress),
+    ) -> Result<Vec<eval::SystemScores>> {
+        progress(&DistillProgress::counting("evaluating", 0, 2));
+        let embedder = self
+            .embedder_dir
+            .as_ref()
+            .and_then(|d| kotodama_engine::Embedder::load(d).ok());
+        let ctx = eval::EvalContext {
+            persona_slug: &self.slug,
+            dataset: &self.dataset,
+            profile: &self.profile,
+            profiles: &self.profiles,
+            res: crate::analysis::style_resources()?,
+            embedder: embedder.as_ref(),
+            limit: JOB_EVAL_EXAMPLES,
+        };
+        let base = eval::evaluate(
+            &ctx,
+            &eval::System {
+                name: "base + persona prompt".into(),
+                model,
+                prefix: "",
+                system_prompt: &self.persona_prompt,
+            },
+        )?;
+        progress(&DistillProgress::counting("evaluating", 1, 2));
+        model.set_adapter(Some(&self.adapter_dir))?;
+        let adapter = eval::evaluate(
+            &ctx,
+            &eval::System {
+                name: format!("{:?} adapter", self.params.variant).to_lowercase(),
+                model,
+                prefix: if self.params.variant == Variant::Cot {
+                    EMPTY_REASONING
+                } else {
+                    ""
+                },
+                system_prompt: &self.persona_prompt,
+            },
+        )?;
+        Ok(vec![base, adapter])
     }
 
     fn losses_path(&self) -> PathBuf {
