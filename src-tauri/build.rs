@@ -11,6 +11,9 @@ const COMMANDS: &[&str] = &[
     "import_upload",
     "persona_page",
     "export_persona",
+    "start_distill",
+    "distill_status",
+    "cancel_distill",
 ];
 
 fn main() {

@@ -4,6 +4,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod distill;
 mod personas;
 mod streaming;
 
@@ -26,6 +27,8 @@ pub struct AppState {
     running: Mutex<HashMap<i64, CancelToken>>,
     /// The file the import wizard previewed, kept until it is imported.
     upload: Mutex<Option<personas::Upload>>,
+    /// The distillation job the worker runs (or ran last).
+    distill: Mutex<Option<distill::DistillStatus>>,
 }
 
 fn open_core() -> AppState {
@@ -38,6 +41,7 @@ fn open_core() -> AppState {
             replier_status: RwLock::new(None),
             running: Mutex::default(),
             upload: Mutex::default(),
+            distill: Mutex::default(),
         };
     };
     let data_dir = home.root().display().to_string();
@@ -52,6 +56,7 @@ fn open_core() -> AppState {
         replier: Some(Mutex::new(replier)),
         running: Mutex::default(),
         upload: Mutex::default(),
+        distill: Mutex::default(),
     }
 }
 
@@ -66,6 +71,7 @@ fn main() {
             // Load the chat model while the user picks a persona, not on their first message.
             let handle = app.handle().clone();
             std::thread::spawn(move || streaming::warm_up(&handle.state::<AppState>()));
+            distill::resume_interrupted(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -79,6 +85,9 @@ fn main() {
             personas::import_upload,
             personas::persona_page,
             personas::export_persona,
+            distill::start_distill,
+            distill::distill_status,
+            distill::cancel_distill,
         ])
         .run(tauri::generate_context!())
         .expect("the Kotodama window could not start");

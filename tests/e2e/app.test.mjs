@@ -192,6 +192,29 @@ test('a file that is not a script or a card is refused by the wizard with its re
   });
 });
 
+test('one click distils a persona: progress with a loss chart, then the adapter with its report', { skip: !smollm2 && 'KOTODAMA_SMOLLM2_GGUF is not set (make models)' }, async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-distil-'));
+  execFileSync(cli, ['models', 'add', smollm2, '--id', 'smollm2-135m-instruct'], { env: { ...process.env, KOTODAMA_HOME: home } });
+  await withApp(home, async (s) => {
+    await (await s.one('[data-testid=persona][data-slug=mikoto]')).click();
+    await (await s.one('[data-testid=open-profile]')).click();
+    await (await s.one('[data-testid=distil-panel] summary')).click();
+    await (await s.one('[data-testid=distil-steps]')).type('3');
+    await (await s.one('[data-testid=distil-start]')).click();
+    await waitFor('the job running', async () => (await s.all('[data-testid=distil-progress]')).length === 1, 30000);
+    await waitFor('the loss chart', async () => (await s.all('[data-testid=loss-chart]')).length === 1, 600000);
+    fs.mkdirSync(screenshots, { recursive: true });
+    fs.writeFileSync(path.join(screenshots, 'distil.png'), await s.screenshotPng());
+    const report = await waitFor('the adapter report', async () => (await s.all('[data-testid=adapter-report]'))[0], 600000);
+    const rows = await report.text();
+    assert.match(rows, /base \+ persona prompt/);
+    assert.match(rows, /cot adapter/);
+    assert.equal(await (await s.one('[data-testid=adapter]')).attr('data-variant'), 'cot');
+  });
+  const adapters = fs.readdirSync(path.join(home, 'adapters'));
+  assert.deepEqual(adapters, ['mikoto-job1']);
+});
+
 test('a data file that is not a Kotodama database is refused and left untouched', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-bad-'));
   const db = path.join(home, 'kotodama.db');

@@ -21,6 +21,8 @@ pub struct PersonaPage {
     /// The script speaker the persona was built from.
     pub speaker: Option<String>,
     pub profile: Option<ProfileView>,
+    /// Distilled adapters, newest first, each with its evaluation report.
+    pub adapters: Vec<kotodama_store::Adapter>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -71,6 +73,7 @@ impl Kotodama {
             speaker: persona.card.speaker.clone(),
             persona: self.summary(persona)?,
             profile,
+            adapters: self.store.adapters(persona_id)?,
         })
     }
 
@@ -99,6 +102,7 @@ mod tests {
         let mikoto = app.find_persona("mikoto").unwrap();
         let page = app.persona_page(mikoto.id).unwrap();
         assert_eq!(page.persona.slug, "mikoto");
+        assert!(page.adapters.is_empty());
         let profile = page.profile.expect("bundled personas are analyzed");
         assert_eq!(profile.versions, vec![profile.version]);
         assert!(profile.line_count >= 300);

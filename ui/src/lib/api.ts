@@ -5,6 +5,7 @@ import type {
   CardFormat,
   ChatView,
   CommandError,
+  DistillStatus,
   ImportPhase,
   PersonaPage,
   PersonaSummary,
@@ -37,6 +38,10 @@ export const api = {
   personaPage: (personaId: number) => invoke<PersonaPage>('persona_page', { personaId }),
   /** Writes the card into the data folder's exports/ and returns its path. */
   exportPersona: (personaId: number, format: CardFormat) => invoke<string>('export_persona', { personaId, format }),
+  /** Starts distilling the persona (quick preset; `steps` overrides its step count). Returns the job id. */
+  startDistill: (personaId: number, steps: number | null) => invoke<number>('start_distill', { personaId, steps }),
+  distillStatus: (personaId: number) => invoke<DistillStatus | null>('distill_status', { personaId }),
+  cancelDistill: (jobId: number) => invoke<boolean>('cancel_distill', { jobId }),
 };
 
 /** Commands reject with a `CommandError`; anything else (a bug, a lost IPC) gets the code UNKNOWN. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { avatarHue, describeFile, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
+import { avatarHue, describeFile, lossPoints, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
 
 describe('sourceLabel', () => {
   it('labels script and greeting replies and leaves model and user text unlabelled', () => {
@@ -68,5 +68,13 @@ describe('import wizard labels', () => {
       'Analyzing 42 lines of Haru: signatures, grammar, traits…',
     );
     expect(phaseLabel({ phase: 'storing' })).toBe('Saving the persona…');
+  });
+});
+
+describe('lossPoints', () => {
+  it('maps the highest loss to the top and the lowest to the bottom', () => {
+    expect(lossPoints([3, 2, 1], 100, 50)).toBe('0.0,0.0 50.0,25.0 100.0,50.0');
+    expect(lossPoints([], 100, 50)).toBe('');
+    expect(lossPoints([2], 100, 50)).toBe('0.0,50.0');
   });
 });

@@ -78,3 +78,17 @@ export function phaseLabel(p: ImportPhase): string {
       return 'Saving the persona…';
   }
 }
+
+/** SVG polyline points for a loss curve in a `width` x `height` box (higher loss = higher up). */
+export function lossPoints(losses: number[], width: number, height: number): string {
+  const finite = losses.filter(Number.isFinite);
+  if (finite.length === 0) return '';
+  const max = Math.max(...finite);
+  const min = Math.min(...finite);
+  const span = max - min || 1;
+  const step = losses.length > 1 ? width / (losses.length - 1) : 0;
+  return losses
+    .map((l, i) => (Number.isFinite(l) ? `${(i * step).toFixed(1)},${(height - ((l - min) / span) * height).toFixed(1)}` : null))
+    .filter((p) => p !== null)
+    .join(' ');
+}

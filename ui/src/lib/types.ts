@@ -154,11 +154,59 @@ export interface ProfileView {
   traits: PragmaticTrait[];
 }
 
+export interface SystemScores {
+  system: string;
+  examples: number;
+  style: number;
+  attribution: number;
+  fidelity: number | null;
+  validStyle: number | null;
+  signatureRate: number;
+  scriptSignatureRate: number;
+  distinct2: number;
+}
+
+export interface DistillReport {
+  baseModel: string;
+  variant: 'cot' | 'vanilla';
+  trainExamples: number;
+  validationLossBase: number;
+  validationLossAdapter: number;
+  losses: number[];
+  trainSeconds: number;
+  tokensPerSecond: number;
+  evaluation: SystemScores[];
+}
+
+export interface AdapterRecord {
+  id: number;
+  personaId: number;
+  variant: string;
+  rank: number;
+  report: DistillReport | null;
+  createdAt: number;
+}
+
 export interface PersonaPage {
   persona: PersonaSummary;
   description: string;
   speaker: string | null;
   profile: ProfileView | null;
+  adapters: AdapterRecord[];
+}
+
+export interface DistillStatus {
+  jobId: number;
+  personaId: number;
+  phase: string;
+  done: number;
+  total: number;
+  loss: number | null;
+  tokensPerSecond: number | null;
+  etaSeconds: number | null;
+  losses: number[];
+  state: 'running' | 'done' | 'cancelled' | 'failed';
+  error: string | null;
 }
 
 export type CardFormat = 'png' | 'json' | 'charx';
