@@ -400,7 +400,7 @@ fn search(s: &Sentence, scorer: &impl Scorer, gold: Option<&[Option<Tag>]>) -> V
                 if next.len() < BEAM || score > next[next.len() - 1].score {
                     let t = t as Tag;
                     arena.push((t, h.node));
-                    let fits = gold.map_or(true, |g| g[i].map_or(true, |gt| gt == t));
+                    let fits = gold.is_none_or(|g| g[i].is_none_or(|gt| gt == t));
                     let hyp = Hyp {
                         score,
                         prev: [u64::from(t), p1],
