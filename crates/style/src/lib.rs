@@ -22,6 +22,7 @@ pub mod tags;
 pub mod text;
 pub mod tree;
 pub mod treebank;
+pub mod wordnet;
 
 pub use error::{Error, Result};
 pub use lexical::LexicalSignature;

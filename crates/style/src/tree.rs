@@ -116,6 +116,15 @@ fn factor(parent: &str, mut kids: Vec<Tree>) -> Vec<Tree> {
     vec![first, rest]
 }
 
+/// The word a PTB bracket escape stands for ("-LRB-" -> "(").
+pub fn unbracket(w: &str) -> &str {
+    match w {
+        "-LRB-" | "-LSB-" | "-LCB-" => "(",
+        "-RRB-" | "-RSB-" | "-RCB-" => ")",
+        _ => w,
+    }
+}
+
 /// Reads every tree in a PTB bracket file.
 pub fn read_ptb(text: &str, source: &str) -> Result<Vec<Tree>> {
     let tokens = lex(text);

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::tags::{tag_id, Tag};
+use crate::tree;
 
 /// One tagged sentence: (word form, tag).
 pub type TaggedSentence = Vec<(String, Tag)>;
@@ -33,20 +34,42 @@ pub fn read_conllu(text: &str, source: &str) -> Result<Vec<TaggedSentence>> {
             continue;
         }
         let tag = tag_id(cols[4]).ok_or_else(|| bad(format!("unknown XPOS {}", cols[4])))?;
-        let norm = crate::text::normalize(cols[1]);
-        current.push((
-            if norm.is_empty() {
-                cols[1].to_string()
-            } else {
-                norm
-            },
-            tag,
-        ));
+        current.push((normalize_form(cols[1]), tag));
     }
     if !current.is_empty() {
         out.push(current);
     }
     Ok(out)
+}
+
+/// Reads the (word, POS tag) leaves of every tree in a PTB bracket file (bracket escapes such as
+/// "-LRB-" turned back into the characters they stand for), normalized like `read_conllu`.
+pub fn read_ptb_tagged(text: &str, source: &str) -> Result<Vec<TaggedSentence>> {
+    tree::read_ptb(text, source)?
+        .iter()
+        .map(|t| {
+            t.leaves()
+                .into_iter()
+                .map(|(w, tag)| {
+                    let id = tag_id(tag).ok_or_else(|| Error::BadTreebank {
+                        location: source.to_string(),
+                        reason: format!("unknown POS tag {tag}"),
+                    })?;
+                    Ok((normalize_form(tree::unbracket(w)), id))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Forms are normalized the same way as run-time text (kept as is if that leaves nothing).
+fn normalize_form(form: &str) -> String {
+    let norm = crate::text::normalize(form);
+    if norm.is_empty() {
+        form.to_string()
+    } else {
+        norm
+    }
 }
 
 #[cfg(test)]
@@ -62,5 +85,16 @@ mod tests {
         assert_eq!(words, vec!["do", "n't", "go"]);
         assert_eq!(s[0][1].1, tag_id("RB").unwrap());
         assert!(read_conllu("1\tbad\n", "t").is_err());
+    }
+
+    #[test]
+    fn reads_ptb_leaves_unbracketed() {
+        let s =
+            read_ptb_tagged("(ROOT (S (-LRB- -LRB-) (NP (NN “hi”)) (-RRB- -RSB-)))", "t").unwrap();
+        assert_eq!(s.len(), 1);
+        let words: Vec<&str> = s[0].iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(words, vec!["(", "\"hi\"", ")"]);
+        assert_eq!(s[0][2].1, tag_id("-RRB-").unwrap());
+        assert!(read_ptb_tagged("(S (BOGUS x))", "t").is_err());
     }
 }

@@ -77,7 +77,7 @@ fn main() -> kotodama_style::Result<()> {
         let leaves = t.leaves();
         let ptb: Vec<String> = leaves
             .iter()
-            .map(|(w, _)| unbracket(w).to_string())
+            .map(|(w, _)| tree::unbracket(w).to_string())
             .collect();
         let refs: Vec<&str> = ptb.iter().map(String::as_str).collect();
         let text = detokenize(&refs);
@@ -109,14 +109,6 @@ fn main() -> kotodama_style::Result<()> {
     std::fs::write(&out, &bytes)?;
     eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
     Ok(())
-}
-
-fn unbracket(w: &str) -> &str {
-    match w {
-        "-LRB-" | "-LSB-" | "-LCB-" => "(",
-        "-RRB-" | "-RSB-" | "-RCB-" => ")",
-        _ => w,
-    }
 }
 
 /// Rebuilds running text from PTB tokens (clitics and punctuation re-attached).
