@@ -1,0 +1,268 @@
+//! Q8_0 matrix products: ggml's blocks of 32 int8 weights with one f16 scale, against activations
+//! quantized to the same 32-value blocks (as ggml and candle do), so each block's dot product is exact
+//! integer arithmetic and only the per-block scaling runs in f32.
+
+use std::ops::Range;
+
+use bytemuck::{Pod, Zeroable};
+use half::f16;
+
+pub const BLOCK: usize = 32;
+
+/// ggml's `block_q8_0` (34 bytes): the layout of Q8_0 tensors in GGUF files and in candle's storage.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub struct BlockQ8_0 {
+    /// f16 bits of the scale.
+    pub d: u16,
+    pub qs: [i8; BLOCK],
+}
+
+impl BlockQ8_0 {
+    fn scale(&self) -> f32 {
+        f16::from_bits(self.d).to_f32()
+    }
+}
+
+/// Rows of activations quantized per 32 values, ggml's `quantize_row_q8_0`: the scale is stored as f32
+/// but rounded through f16 like the block format, so products match ggml's/candle's Q8_0 path.
+#[derive(Debug, Default)]
+pub struct QuantizedRows {
+    qs: Vec<i8>,
+    d: Vec<f32>,
+    cols: usize,
+}
+
+impl QuantizedRows {
+    /// `x` holds rows of `cols` values, `cols` a multiple of 32.
+    pub fn quantize(x: &[f32], cols: usize) -> Self {
+        assert!(cols % BLOCK == 0 && x.len() % cols.max(1) == 0);
+        let mut qs = vec![0i8; x.len()];
+        let mut d = vec![0f32; x.len() / BLOCK];
+        for ((xb, qb), db) in x
+            .chunks_exact(BLOCK)
+            .zip(qs.chunks_exact_mut(BLOCK))
+            .zip(d.iter_mut())
+        {
+            let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let scale = amax / 127.0;
+            let inv = if scale != 0.0 { 1.0 / scale } else { 0.0 };
+            for (q, v) in qb.iter_mut().zip(xb) {
+                *q = (v * inv).round() as i8;
+            }
+            *db = f16::from_f32(scale).to_f32();
+        }
+        Self { qs, d, cols }
+    }
+
+    pub fn rows(&self) -> usize {
+        if self.cols == 0 {
+            0
+        } else {
+            self.qs.len() / self.cols
+        }
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+}
+
+/// out[t * rows.len() + (r - rows.start)] = W[r] · x[t] for the weight rows `rows` of `w` (row-major
+/// blocks, `x.cols() / 32` per row) and every activation row t.
+pub fn matmul(w: &[BlockQ8_0], rows: Range<usize>, x: &QuantizedRows, out: &mut [f32]) {
+    let nb = x.cols / BLOCK;
+    assert!(rows.end * nb <= w.len(), "weight rows out of range");
+    assert_eq!(out.len(), rows.len() * x.rows(), "output size");
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA (checked above); sizes checked above.
+        unsafe { avx2::matmul(w, rows, x, out) };
+        return;
+    }
+    matmul_scalar(w, rows, x, out);
+}
+
+/// Portable reference: the same block products in plain integer arithmetic.
+pub fn matmul_scalar(w: &[BlockQ8_0], rows: Range<usize>, x: &QuantizedRows, out: &mut [f32]) {
+    let nb = x.cols / BLOCK;
+    let n = rows.len();
+    for t in 0..x.rows() {
+        let xq = &x.qs[t * x.cols..(t + 1) * x.cols];
+        let xd = &x.d[t * nb..(t + 1) * nb];
+        for r in rows.clone() {
+            let mut sum = 0f32;
+            for (k, wb) in w[r * nb..(r + 1) * nb].iter().enumerate() {
+                let dot: i32 = wb
+                    .qs
+                    .iter()
+                    .zip(&xq[k * BLOCK..(k + 1) * BLOCK])
+                    .map(|(&a, &b)| a as i32 * b as i32)
+                    .sum();
+                sum += wb.scale() * xd[k] * dot as f32;
+            }
+            out[t * n + r - rows.start] = sum;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    use super::{BlockQ8_0, QuantizedRows, BLOCK};
+
+    /// Weight rows and activation rows per register tile: 12 accumulators, each weight block loaded
+    /// once per 3 activation rows (prefill); decode runs 4x1 tiles.
+    const TILE_ROWS: usize = 4;
+    const TILE_COLS: usize = 3;
+    /// How far ahead in a weight row to prefetch (in blocks, ~400 bytes; past a row's end it only
+    /// touches the next row, prefetches never fault).
+    const PREFETCH_BLOCKS: usize = 12;
+
+    /// # Safety
+    /// AVX2 and FMA must be available; `w` holds rows.end rows of x.cols / 32 blocks and `out`
+    /// rows.len() * x.rows() values (checked by the caller).
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn matmul(w: &[BlockQ8_0], rows: Range<usize>, x: &QuantizedRows, out: &mut [f32]) {
+        let full = rows.start + (rows.len() / TILE_ROWS) * TILE_ROWS;
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            tiles::<TILE_ROWS>(w, rows.start..full, rows.start, x, out);
+            tiles::<1>(w, full..rows.end, rows.start, x, out);
+        }
+    }
+
+    /// Tiles of RM weight rows over `rows` (a multiple of RM long); `first` is the output's first row.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tiles<const RM: usize>(
+        w: &[BlockQ8_0],
+        rows: Range<usize>,
+        first: usize,
+        x: &QuantizedRows,
+        out: &mut [f32],
+    ) {
+        let tokens = x.rows();
+        let full = (tokens / TILE_COLS) * TILE_COLS;
+        for r in rows.step_by(RM) {
+            for t in (0..full).step_by(TILE_COLS) {
+                // SAFETY: r + RM <= rows.end and t + TILE_COLS <= tokens.
+                unsafe { tile::<RM, TILE_COLS>(w, r, first, x, t, out) };
+            }
+            for t in full..tokens {
+                // SAFETY: as above with one activation row.
+                unsafe { tile::<RM, 1>(w, r, first, x, t, out) };
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn hsum(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_extractf128_ps::<1>(v), _mm256_castps256_ps128(v));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        _mm_cvtss_f32(s)
+    }
+
+    /// Dot products of weight rows r..r+RM with activation rows t..t+RN.
+    ///
+    /// # Safety
+    /// AVX2/FMA available, r + RM weight rows exist in `w`, t + RN rows in `x`, and `out` is laid out
+    /// as in `matmul` with `first` as its first weight row.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tile<const RM: usize, const RN: usize>(
+        w: &[BlockQ8_0],
+        r: usize,
+        first: usize,
+        x: &QuantizedRows,
+        t: usize,
+        out: &mut [f32],
+    ) {
+        let nb = x.cols / BLOCK;
+        let n_out = out.len() / x.rows();
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = [[_mm256_setzero_ps(); RN]; RM];
+        let wp = w.as_ptr();
+        let xq = x.qs.as_ptr();
+        let xd = x.d.as_ptr();
+        for k in 0..nb {
+            // SAFETY: (t + j) * nb + k < x.rows() * nb and (r + i) * nb + k < w.len() by the contract.
+            unsafe {
+                let mut xv = [_mm256_setzero_si256(); RN];
+                let mut xs = [0f32; RN];
+                for j in 0..RN {
+                    xv[j] = _mm256_loadu_si256(xq.add((t + j) * x.cols + k * BLOCK).cast());
+                    xs[j] = *xd.add((t + j) * nb + k);
+                }
+                for i in 0..RM {
+                    let b = &*wp.add((r + i) * nb + k);
+                    // Decode streams the weights once from memory: ask for them a few lines early.
+                    _mm_prefetch::<_MM_HINT_T0>(
+                        (b as *const BlockQ8_0).wrapping_add(PREFETCH_BLOCKS).cast(),
+                    );
+                    let wv = _mm256_loadu_si256(b.qs.as_ptr().cast());
+                    // maddubs multiplies unsigned by signed bytes: |w| times x with w's sign.
+                    let aw = _mm256_sign_epi8(wv, wv);
+                    let ws = b.scale();
+                    for j in 0..RN {
+                        let p16 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv[j], wv));
+                        let p32 = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+                        acc[i][j] = _mm256_fmadd_ps(_mm256_set1_ps(ws * xs[j]), p32, acc[i][j]);
+                    }
+                }
+            }
+        }
+        for i in 0..RM {
+            for j in 0..RN {
+                out[(t + j) * n_out + r + i - first] = hsum(acc[i][j]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn random(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn weights(rows: usize, cols: usize) -> Vec<BlockQ8_0> {
+        let x = QuantizedRows::quantize(&random(rows * cols, 7), cols);
+        x.qs.chunks_exact(BLOCK)
+            .zip(&x.d)
+            .map(|(q, d)| BlockQ8_0 {
+                d: f16::from_f32(*d).to_bits(),
+                qs: q.try_into().unwrap(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn simd_tiles_equal_the_scalar_reference() {
+        // Row and token counts that exercise full tiles and both edges.
+        for (rows, cols, tokens) in [(9, 64, 1), (8, 96, 7), (13, 32, 4), (4, 128, 3)] {
+            let w = weights(rows, cols);
+            let x = QuantizedRows::quantize(&random(tokens * cols, 11), cols);
+            let range = 1..rows;
+            let mut fast = vec![0f32; range.len() * tokens];
+            let mut slow = fast.clone();
+            matmul(&w, range.clone(), &x, &mut fast);
+            matmul_scalar(&w, range, &x, &mut slow);
+            for (a, b) in fast.iter().zip(&slow) {
+                // Same exact block integers; only the f32 summation order differs.
+                assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        }
+    }
+}
