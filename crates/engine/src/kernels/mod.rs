@@ -1,41 +1,45 @@
-//! CPU kernels for the inference hot path where candle's generic ones are slow: Q8_0 matrix products
-//! split over the current rayon pool, single-token attention. Weights in other formats keep candle's
-//! `QMatMul`.
+//! CPU kernels for the inference hot path where candle's generic ones are slow: Q8_0 and Q4_1 matrix
+//! products split over the current rayon pool, single-token attention. Weights in other formats keep
+//! candle's `QMatMul`.
 
 pub mod attention;
-pub mod q8_0;
+pub mod quant;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 use rayon::prelude::*;
 
 use crate::error::Result;
-use q8_0::{BlockQ8_0, QuantizedRows};
+use quant::{BlockQ4_1, BlockQ8_0, QuantizedRows, WeightBlock};
 
 /// Row chunks per thread: a few, so a thread slowed by other load does not hold the others up.
 const CHUNKS_PER_THREAD: usize = 4;
 
-/// Whether `matmul` handles this weight (Q8_0 on the CPU with whole blocks per row).
-pub fn supports(w: &QTensor) -> bool {
-    w.dtype() == GgmlDType::Q8_0
-        && matches!(w.device(), Device::Cpu)
-        && w.shape()
-            .dims2()
-            .is_ok_and(|(_, cols)| cols % q8_0::BLOCK == 0)
+/// x (..., in) times the (out, in) quantized weight `w` transposed: (..., out). `None` when `w` or `x`
+/// is not something these kernels handle.
+pub fn matmul(w: &QTensor, x: &Tensor) -> Result<Option<Tensor>> {
+    match w.dtype() {
+        GgmlDType::Q8_0 => matmul_as::<BlockQ8_0>(w, x),
+        GgmlDType::Q4_1 => matmul_as::<BlockQ4_1>(w, x),
+        _ => Ok(None),
+    }
 }
 
-/// x (..., in) times the (out, in) Q8_0 weight `w` transposed: (..., out). `None` when `w` or `x` is not
-/// something these kernels handle.
-pub fn matmul(w: &QTensor, x: &Tensor) -> Result<Option<Tensor>> {
-    if !supports(w) || x.dtype() != DType::F32 || !x.device().is_cpu() {
+fn matmul_as<W: WeightBlock>(w: &QTensor, x: &Tensor) -> Result<Option<Tensor>> {
+    debug_assert_eq!(w.dtype(), W::DTYPE);
+    let Ok((rows, cols)) = w.shape().dims2() else {
         return Ok(None);
-    }
-    let (rows, cols) = w.shape().dims2()?;
-    if x.dims().last() != Some(&cols) {
+    };
+    if !matches!(w.device(), Device::Cpu)
+        || x.dtype() != DType::F32
+        || !x.device().is_cpu()
+        || cols % quant::BLOCK != 0
+        || x.dims().last() != Some(&cols)
+    {
         return Ok(None);
     }
     let data = w.data()?;
-    let Ok(blocks) = bytemuck::try_cast_slice::<u8, BlockQ8_0>(&data) else {
+    let Ok(blocks) = bytemuck::try_cast_slice::<u8, W>(&data) else {
         return Ok(None);
     };
     let xs = x.flatten_all()?.to_vec1::<f32>()?;
@@ -47,7 +51,7 @@ pub fn matmul(w: &QTensor, x: &Tensor) -> Result<Option<Tensor>> {
 
 /// (tokens, rows) products of the quantized activations with `rows` weight rows, rows split in chunks
 /// over the current rayon pool.
-pub fn matmul_rows(w: &[BlockQ8_0], rows: usize, x: &QuantizedRows) -> Vec<f32> {
+pub fn matmul_rows<W: WeightBlock>(w: &[W], rows: usize, x: &QuantizedRows) -> Vec<f32> {
     let tokens = x.rows();
     let chunks = rayon::current_num_threads() * CHUNKS_PER_THREAD;
     // Multiples of 4 rows keep every chunk on the kernel's full register tiles.
@@ -58,7 +62,7 @@ pub fn matmul_rows(w: &[BlockQ8_0], rows: usize, x: &QuantizedRows) -> Vec<f32> 
         .map(|r0| {
             let r1 = (r0 + chunk).min(rows);
             let mut part = vec![0f32; (r1 - r0) * tokens];
-            q8_0::matmul(w, r0..r1, x, &mut part);
+            quant::matmul(w, r0..r1, x, &mut part);
             (r0, part)
         })
         .collect();
@@ -79,23 +83,25 @@ mod tests {
     use candle_core::Module;
 
     #[test]
-    fn q8_0_matmul_matches_candle() {
+    fn block_matmuls_match_candle() {
         let dev = Device::Cpu;
         let w = Tensor::randn(0f32, 1.0, (40, 96), &dev).unwrap();
-        let q = QTensor::quantize(&w, GgmlDType::Q8_0).unwrap();
         let x = Tensor::randn(0f32, 1.0, (2, 5, 96), &dev).unwrap();
-        let ours = matmul(&q, &x).unwrap().expect("Q8_0 is handled");
-        let theirs = QMatMul::from_qtensor(q).unwrap().forward(&x).unwrap();
-        assert_eq!(ours.dims(), theirs.dims());
-        let diff = (ours - theirs)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        // Same quantized activations and block integers: only f32 summation order differs.
-        assert!(diff < 1e-4, "{diff}");
+        for dtype in [GgmlDType::Q8_0, GgmlDType::Q4_1] {
+            let q = QTensor::quantize(&w, dtype).unwrap();
+            let ours = matmul(&q, &x).unwrap().expect("handled");
+            let theirs = QMatMul::from_qtensor(q).unwrap().forward(&x).unwrap();
+            assert_eq!(ours.dims(), theirs.dims());
+            let diff = (ours - theirs)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            // Same quantized activations and block integers: only f32 summation order differs.
+            assert!(diff < 1e-4, "{dtype:?}: {diff}");
+        }
     }
 }
