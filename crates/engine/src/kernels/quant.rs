@@ -106,7 +106,7 @@ pub struct QuantizedRows {
 impl QuantizedRows {
     /// `x` holds rows of `cols` values, `cols` a multiple of 32.
     pub fn quantize(x: &[f32], cols: usize) -> Self {
-        assert!(cols % BLOCK == 0 && x.len() % cols.max(1) == 0);
+        assert!(cols.is_multiple_of(BLOCK) && x.len().is_multiple_of(cols.max(1)));
         let mut qs = vec![0i8; x.len()];
         let mut d = vec![0f32; x.len() / BLOCK];
         let mut s = vec![0f32; x.len() / BLOCK];
@@ -132,20 +132,12 @@ impl QuantizedRows {
     }
 
     pub fn rows(&self) -> usize {
-        if self.cols == 0 {
-            0
-        } else {
-            self.qs.len() / self.cols
-        }
-    }
-
-    pub fn cols(&self) -> usize {
-        self.cols
+        self.qs.len().checked_div(self.cols).unwrap_or(0)
     }
 }
 
 /// out[t * rows.len() + (r - rows.start)] = W[r] · x[t] for the weight rows `rows` of `w` (row-major
-/// blocks, `x.cols() / 32` per row) and every activation row t.
+/// blocks, 1/32 of the activation width per row) and every activation row t.
 pub fn matmul<W: WeightBlock>(w: &[W], rows: Range<usize>, x: &QuantizedRows, out: &mut [f32]) {
     let nb = x.cols / BLOCK;
     assert!(rows.end * nb <= w.len(), "weight rows out of range");
