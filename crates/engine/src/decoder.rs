@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::gguf::{GgufFile, MetaValue};
+use crate::kernels;
 use crate::kv_cache::KvCache;
 use crate::linear::Linear;
 use crate::weights::{EmbeddingTable, Part, TensorSource};
@@ -483,6 +484,11 @@ impl Decoder {
             Some((cache, layer)) => cache.append(layer, &k, &v)?,
             None => (k, v.contiguous()?),
         };
+        if mode == Mode::Inference && seq == 1 && b == 1 {
+            if let Some(out) = kernels::attention::single_token(&q, &k, &v)? {
+                return block.o_proj.forward(&out);
+            }
+        }
         let total = k.dim(2)?;
         // Grouped-query attention without copying k/v: the n_rep query heads sharing a kv head are
         // stacked along the sequence axis, (b, nkv, n_rep * seq, hd).

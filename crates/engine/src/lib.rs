@@ -33,6 +33,7 @@ pub mod embedder;
 pub mod error;
 pub mod generate;
 pub mod gguf;
+pub mod kernels;
 pub mod kv_cache;
 pub mod linear;
 pub mod lora;

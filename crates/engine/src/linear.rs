@@ -6,6 +6,7 @@ use candle_core::quantized::QMatMul;
 use candle_core::{DType, Module, Tensor};
 
 use crate::error::{Error, Result};
+use crate::kernels;
 
 /// Low-rank update in the PEFT layout: `a` is (rank, in), `b` is (out, rank), `scale` = alpha / rank.
 #[derive(Debug, Clone)]
@@ -101,7 +102,14 @@ impl Linear {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut y = self.base.forward(x)?;
+        let fast = match &self.base {
+            QMatMul::QTensor(q) => kernels::matmul(q, x)?,
+            _ => None,
+        };
+        let mut y = match fast {
+            Some(y) => y,
+            None => self.base.forward(x)?,
+        };
         if let Some(bias) = &self.bias {
             y = y.broadcast_add(bias)?;
         }
