@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { avatarHue, describeFile, lossPoints, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
+import { avatarHue, describeFile, jobLabel, lossPoints, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
 
 describe('sourceLabel', () => {
   it('labels script and greeting replies and leaves model and user text unlabelled', () => {
@@ -76,5 +76,18 @@ describe('lossPoints', () => {
     expect(lossPoints([3, 2, 1], 100, 50)).toBe('0.0,0.0 50.0,25.0 100.0,50.0');
     expect(lossPoints([], 100, 50)).toBe('');
     expect(lossPoints([2], 100, 50)).toBe('0.0,50.0');
+  });
+});
+
+describe('jobLabel', () => {
+  it('puts a running job in one line', () => {
+    const job = {
+      jobId: 1, personaId: 2, phase: 'training', done: 2, total: 3, loss: 3.6441, tokensPerSecond: 17.2,
+      etaSeconds: 35.4, losses: [], state: 'running' as const, error: null,
+    };
+    expect(jobLabel(job)).toBe('training · step 2/3 · loss 3.644 · 17 tok/s · ETA 35 s');
+    expect(jobLabel({ ...job, phase: 'dataset', done: 10, total: 300, loss: null, tokensPerSecond: null, etaSeconds: null })).toBe(
+      'dataset · 10/300',
+    );
   });
 });

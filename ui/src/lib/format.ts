@@ -1,5 +1,5 @@
 // Pure presentation helpers (unit-tested in format.test.ts).
-import type { ImportPhase, MessageSource, ReplierStatus } from './types';
+import type { DistillStatus, ImportPhase, MessageSource, ReplierStatus } from './types';
 
 /** A label for replies that were not written by a model, so the UI never pretends they were. */
 export function sourceLabel(source: MessageSource, personaName: string): string | null {
@@ -91,4 +91,14 @@ export function lossPoints(losses: number[], width: number, height: number): str
     .map((l, i) => (Number.isFinite(l) ? `${(i * step).toFixed(1)},${(height - ((l - min) / span) * height).toFixed(1)}` : null))
     .filter((p) => p !== null)
     .join(' ');
+}
+
+/** "training · step 2/3 · loss 3.644 · 17 tok/s · ETA 35 s": a running distillation in one line. */
+export function jobLabel(job: DistillStatus): string {
+  const parts = [job.phase];
+  if (job.total) parts.push(job.phase === 'training' ? `step ${job.done}/${job.total}` : `${job.done}/${job.total}`);
+  if (job.loss !== null) parts.push(`loss ${job.loss.toFixed(3)}`);
+  if (job.tokensPerSecond) parts.push(`${job.tokensPerSecond.toFixed(0)} tok/s`);
+  if (job.etaSeconds !== null) parts.push(`ETA ${Math.round(job.etaSeconds)} s`);
+  return parts.join(' · ');
 }

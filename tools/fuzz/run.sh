@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the cargo-fuzz targets in fuzz/ for a while each and prints what ran, for how long, and the result.
+#   tools/fuzz/run.sh [SECONDS per target (default 120)] [TARGET ...]   (default: every target)
+# cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets the machine's stable toolchain build them.
+# Crashing inputs land in fuzz/artifacts/<target>/.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+SECONDS_EACH="${1:-120}"; shift || true
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+cd "$ROOT/fuzz"
+TARGETS=("$@")
+[[ ${#TARGETS[@]} -gt 0 ]] || mapfile -t TARGETS < <(ls fuzz_targets | sed 's/\.rs$//')
+for t in "${TARGETS[@]}"; do
+  mkdir -p "corpus/$t"
+  start=$(date +%s)
+  if RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 \
+      >"/tmp/fuzz-$t.log" 2>&1; then result=ok; else result="FAILED (see /tmp/fuzz-$t.log, fuzz/artifacts/$t)"; fi
+  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "/tmp/fuzz-$t.log" | grep -o '[0-9]*$' || echo "?")
+  echo "$t: $(( $(date +%s) - start )) s, $runs executions, $result"
+done
