@@ -92,7 +92,10 @@ pub fn resume_interrupted(app: &AppHandle) {
     let Ok(jobs) = with_core(&state, |k| k.jobs(&[JobState::Running, JobState::Queued])) else {
         return;
     };
-    if let Some(job) = jobs.into_iter().find(|j| j.kind == kotodama::distill::JOB_KIND) {
+    if let Some(job) = jobs
+        .into_iter()
+        .find(|j| j.kind == kotodama::distill::JOB_KIND)
+    {
         let persona = job.persona_id.unwrap_or(0);
         if let Err(e) = spawn_worker(app.clone(), job.id, persona) {
             eprintln!("kotodama: job {} could not resume: {}", job.id, e.message);
@@ -102,7 +105,10 @@ pub fn resume_interrupted(app: &AppHandle) {
 
 fn spawn_worker(app: AppHandle, job_id: i64, persona_id: i64) -> Result<(), CommandError> {
     let cancel = CancelToken::new();
-    *app.state::<AppState>().distill.lock().map_err(|_| lock_err())? = Some(DistillStatus {
+    *app.state::<AppState>()
+        .distill
+        .lock()
+        .map_err(|_| lock_err())? = Some(DistillStatus {
         job_id,
         persona_id,
         phase: "dataset".into(),
@@ -167,7 +173,9 @@ fn run(state: &AppState, job_id: i64, cancel: &CancelToken) -> Result<bool, Comm
             Ok(true)
         }
         None => {
-            with_core(state, |k| k.set_job_state(job_id, JobState::Cancelled, None))?;
+            with_core(state, |k| {
+                k.set_job_state(job_id, JobState::Cancelled, None)
+            })?;
             Ok(false)
         }
     }
