@@ -183,3 +183,19 @@ fn bad_configs_are_refused() {
     }
     assert!(LoraTrainer::new(model.decoder().clone(), config(5), 0).is_err());
 }
+
+#[test]
+fn the_memory_estimate_covers_the_dense_weights_and_grows_with_the_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny(dir.path());
+    let dec = model.decoder();
+    let c = dec.config();
+    let dense = 4
+        * (c.vocab_size * c.hidden_size
+            + c.num_layers
+                * (4 * c.hidden_size * c.hidden_size + 3 * c.hidden_size * c.intermediate_size))
+            as u64;
+    let short = memory_estimate_bytes(dec, &config(1), 16);
+    assert!(short > dense / 2, "{short} vs {dense}");
+    assert!(memory_estimate_bytes(dec, &config(1), 256) > short);
+}

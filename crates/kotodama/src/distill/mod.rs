@@ -471,6 +471,28 @@ impl DistillProgress {
     }
 }
 
+/// Refuses a run that would not fit in memory, before anything is dequantized.
+fn check_memory(needed: u64, available: Option<u64>) -> Result<()> {
+    let gb = |b: u64| b as f64 / (1u64 << 30) as f64;
+    match available {
+        Some(free) if needed > free => Err(Error::Distill(format!(
+            "training needs about {:.1} GB of memory and {:.1} GB is available: close other programs or \
+             choose a smaller base model",
+            gb(needed),
+            gb(free)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `MemAvailable` of /proc/meminfo (Linux); None where unknown, and the check is skipped.
+fn available_memory_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 fn io(path: &Path, e: std::io::Error) -> Error {
     Error::Io {
         path: path.display().to_string(),
@@ -523,6 +545,10 @@ impl DistillRun {
             ));
         }
         let config = train_config(&self.params, train.len());
+        check_memory(
+            kotodama_engine::train::memory_estimate_bytes(model.decoder(), &config, MAX_SEQ_LEN),
+            available_memory_bytes(),
+        )?;
         let checkpoint = self.dir.join("checkpoint");
         let decoder = model.decoder().clone();
         let mut trainer = if checkpoint.join("checkpoint.json").exists() {
@@ -696,5 +722,54 @@ impl DistillRun {
     fn write_losses(&self, losses: &[f64]) -> Result<()> {
         let json = serde_json::to_vec(losses).map_err(|e| Error::Distill(e.to_string()))?;
         write_atomically(&self.losses_path(), &json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_does_not_fit_in_memory_is_refused_with_the_numbers() {
+        let err = check_memory(6 << 30, Some(2 << 30)).unwrap_err();
+        assert_eq!(err.code(), "DISTILL_FAILED");
+        assert!(
+            err.to_string().contains("6.0 GB") && err.to_string().contains("2.0 GB"),
+            "{err}"
+        );
+        assert!(check_memory(1 << 30, Some(2 << 30)).is_ok());
+        assert!(check_memory(1 << 40, None).is_ok(), "unknown: not refused");
+        assert!(
+            available_memory_bytes().is_some_and(|b| b > 0),
+            "this Linux machine reports it"
+        );
+    }
+
+    #[test]
+    fn presets_differ_in_rank_projections_and_steps() {
+        let quick = train_config(&DistillParams::default(), 300);
+        assert_eq!(
+            (quick.rank, quick.targets.len(), quick.total_steps),
+            (8, 4, 60)
+        );
+        let full = train_config(
+            &DistillParams {
+                preset: Preset::Full,
+                ..Default::default()
+            },
+            300,
+        );
+        assert_eq!(
+            (full.rank, full.targets.len(), full.total_steps),
+            (16, 7, 113)
+        );
+        let fixed = train_config(
+            &DistillParams {
+                steps: Some(3),
+                ..Default::default()
+            },
+            300,
+        );
+        assert_eq!((fixed.total_steps, fixed.warmup_steps), (3, 1));
     }
 }
