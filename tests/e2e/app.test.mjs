@@ -113,6 +113,10 @@ test('replies stream from the local model into the window, and Stop ends one ear
     assert.ok(after[2].text.startsWith(partial.text), `the stored reply continues what streamed: ${JSON.stringify([partial.text, after[2].text])}`);
     assert.ok(after[2].text.length > partial.text.length);
     assert.match(await (await s.one('[data-testid=model-status]')).text(), /smollm2-135m-instruct · CPU · \d+ threads?/);
+    const meter = await s.one('[data-testid=message][data-source=model] [data-testid=style-meter]');
+    const overall = Number(await meter.attr('data-overall'));
+    assert.ok(overall >= 0 && overall <= 100, `style meter: ${overall}`);
+    assert.match(await meter.text(), /\d+% in character/);
     fs.mkdirSync(screenshots, { recursive: true });
     fs.writeFileSync(path.join(screenshots, 'chat.png'), await s.screenshotPng());
 

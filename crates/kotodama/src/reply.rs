@@ -11,7 +11,7 @@ use kotodama_engine::{
     CancelToken, ChatMessage, ChatSession, DeviceInfo, GenerationStats, KvCache, LoadOptions,
     Model, SamplingParams,
 };
-use kotodama_store::{Message, MessageSource, NewMessage, NewModel, Role};
+use kotodama_store::{Message, MessageSource, NewMessage, NewModel, Role, StyleScoreColumns};
 use serde::Serialize;
 
 use crate::models::{ModelKind, ModelManager, ModelsError};
@@ -148,12 +148,33 @@ impl Kotodama {
         let message = NewMessage {
             model_id,
             adapter_id: reply.adapter_id,
+            style: self.style_meter(pending.chat_id, text)?,
             ..plain_message(Role::Assistant, reply.source, text.to_string())
         };
         Ok(self
             .store
             .append_messages(pending.chat_id, &[message])?
             .pop())
+    }
+
+    /// The reply's style score against the persona's profile (the chat's style meter); empty columns
+    /// for a persona without a profile.
+    fn style_meter(&self, chat_id: i64, text: &str) -> Result<StyleScoreColumns> {
+        let persona_id = self.store.chat(chat_id)?.persona_id;
+        if self.store.latest_profile(persona_id)?.is_none() {
+            return Ok(StyleScoreColumns::default());
+        }
+        let profile = self.style_profile(persona_id)?;
+        let score = kotodama_style::score(text, &profile, crate::analysis::style_resources()?);
+        Ok(StyleScoreColumns {
+            overall: Some(score.overall),
+            lexical: Some(score.lexical),
+            syntactic: Some(score.syntactic),
+            pragmatic: Some(score.pragmatic),
+            ooc_flags: Some(serde_json::to_value(&score.ooc_flags).map_err(|e| {
+                Error::InvalidInput(format!("style flags: {e}"))
+            })?),
+        })
     }
 
     /// Stores the user's message and a reply picked from the persona's script (no model involved).
@@ -475,6 +496,31 @@ mod tests {
         let stored = app.finish_reply(&pending, reply).unwrap().unwrap();
         assert_eq!(stored.message.source, MessageSource::Script);
         assert_eq!(stored.message.model_id, None);
+        // The persona's own line scores in character on its style meter.
+        let style = &stored.message.style;
+        let overall = style.overall.expect("scored");
+        assert!((0.0..=1.0).contains(&overall) && overall > 0.3, "{overall}");
+        assert!(style.lexical.is_some() && style.ooc_flags.is_some());
+    }
+
+    #[test]
+    fn an_assistant_speak_reply_is_flagged_on_the_style_meter() {
+        let (_dir, mut app) = open();
+        let chat = first_chat(&mut app);
+        let pending = app.begin_reply(chat, "Who are you?").unwrap();
+        let canned = Reply {
+            text: "As an AI language model, I don't have personal feelings.".into(),
+            source: MessageSource::Model,
+            model: None,
+            adapter_id: None,
+            stats: None,
+        };
+        let stored = app.finish_reply(&pending, canned).unwrap().unwrap();
+        let flags = stored.message.style.ooc_flags.clone().unwrap();
+        assert!(
+            flags.as_array().unwrap().iter().any(|f| f["kind"] == "assistant_speak"),
+            "{flags}"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { avatarHue, describeFile, jobLabel, lossPoints, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
+import { avatarHue, describeFile, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
 
 describe('sourceLabel', () => {
   it('labels script and greeting replies and leaves model and user text unlabelled', () => {
@@ -89,5 +89,23 @@ describe('jobLabel', () => {
     expect(jobLabel({ ...job, phase: 'dataset', done: 10, total: 300, loss: null, tokensPerSecond: null, etaSeconds: null })).toBe(
       'dataset · 10/300',
     );
+  });
+});
+
+describe('styleMeter', () => {
+  it('shows percent in character, the dimensions and the flags', () => {
+    const m = styleMeter({
+      overall: 0.724,
+      lexical: 0.5,
+      syntactic: null,
+      pragmatic: 0.91,
+      oocFlags: [{ kind: 'assistant_speak', cause: 'says "as an AI"' }],
+    });
+    expect(m).toEqual({
+      percent: 72,
+      detail: 'lexical 50% · pragmatic 91%',
+      flags: [{ kind: 'assistant_speak', cause: 'says "as an AI"' }],
+    });
+    expect(styleMeter({ overall: null, lexical: null, syntactic: null, pragmatic: null, oocFlags: null })).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 // Pure presentation helpers (unit-tested in format.test.ts).
-import type { DistillStatus, ImportPhase, MessageSource, ReplierStatus } from './types';
+import type { DistillStatus, ImportPhase, MessageSource, ReplierStatus, StyleScoreColumns } from './types';
 
 /** A label for replies that were not written by a model, so the UI never pretends they were. */
 export function sourceLabel(source: MessageSource, personaName: string): string | null {
@@ -101,4 +101,20 @@ export function jobLabel(job: DistillStatus): string {
   if (job.tokensPerSecond) parts.push(`${job.tokensPerSecond.toFixed(0)} tok/s`);
   if (job.etaSeconds !== null) parts.push(`ETA ${Math.round(job.etaSeconds)} s`);
   return parts.join(' · ');
+}
+
+export interface OocFlag {
+  kind: string;
+  cause: string;
+}
+
+/** The style meter of a reply: percent in character, the three dimensions and any out-of-character flags. */
+export function styleMeter(style: StyleScoreColumns): { percent: number; detail: string; flags: OocFlag[] } | null {
+  if (style.overall === null) return null;
+  const dim = (name: string, v: number | null) => (v === null ? null : `${name} ${Math.round(v * 100)}%`);
+  const detail = [dim('lexical', style.lexical), dim('syntactic', style.syntactic), dim('pragmatic', style.pragmatic)]
+    .filter((d) => d !== null)
+    .join(' · ');
+  const flags = Array.isArray(style.oocFlags) ? (style.oocFlags as OocFlag[]) : [];
+  return { percent: Math.round(style.overall * 100), detail, flags };
 }
