@@ -171,9 +171,10 @@ impl Kotodama {
             lexical: Some(score.lexical),
             syntactic: Some(score.syntactic),
             pragmatic: Some(score.pragmatic),
-            ooc_flags: Some(serde_json::to_value(&score.ooc_flags).map_err(|e| {
-                Error::InvalidInput(format!("style flags: {e}"))
-            })?),
+            ooc_flags: Some(
+                serde_json::to_value(&score.ooc_flags)
+                    .map_err(|e| Error::InvalidInput(format!("style flags: {e}")))?,
+            ),
         })
     }
 
@@ -518,7 +519,11 @@ mod tests {
         let stored = app.finish_reply(&pending, canned).unwrap().unwrap();
         let flags = stored.message.style.ooc_flags.clone().unwrap();
         assert!(
-            flags.as_array().unwrap().iter().any(|f| f["kind"] == "assistant_speak"),
+            flags
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["kind"] == "assistant_speak"),
             "{flags}"
         );
     }
