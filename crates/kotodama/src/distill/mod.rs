@@ -100,15 +100,7 @@ fn train_config(params: &DistillParams, train_examples: usize) -> TrainConfig {
         ),
         Preset::Full => (
             16,
-            &[
-                "q_proj",
-                "k_proj",
-                "v_proj",
-                "o_proj",
-                "gate_proj",
-                "up_proj",
-                "down_proj",
-            ][..],
+            &kotodama_engine::decoder::PROJECTIONS[..],
             5e-4,
             8,
             (3 * train_examples).div_ceil(8),
