@@ -78,6 +78,35 @@ pub enum JobsCommand {
 }
 
 #[derive(Subcommand)]
+pub enum TrainBench {
+    /// LoRA training throughput on a persona's distillation examples (each used once).
+    Train(BenchTrainArgs),
+}
+
+#[derive(Args)]
+pub struct BenchTrainArgs {
+    /// Persona id or slug.
+    persona: String,
+    #[arg(long, default_value = "quick")]
+    preset: Preset,
+    /// Student model: GGUF / safetensors path or installed id (default: the default chat model).
+    #[arg(long)]
+    base: Option<String>,
+    #[arg(long, default_value = "cot", value_parser = parse_variant)]
+    variant: Variant,
+    #[arg(long, default_value_t = 4)]
+    steps: usize,
+    /// CPU threads (0 = all).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Also write the examples and settings for the PyTorch + PEFT reference run.
+    #[arg(long)]
+    reference_out: Option<PathBuf>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Subcommand)]
 pub enum DatasetCommand {
     /// Write a persona's distillation dataset as JSONL in the OpenAI chat format.
     Export {
@@ -156,6 +185,32 @@ pub fn run(cmd: DistillCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+pub fn run_bench(cmd: TrainBench) -> Result<()> {
+    let TrainBench::Train(args) = cmd;
+    if args.threads > 0 {
+        // candle's f32 matmuls size their parallelism from rayon's variable, read at each call.
+        std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
+    }
+    let core = open_core()?;
+    let persona = core.find_persona(&args.persona)?;
+    let params = DistillParams {
+        preset: args.preset,
+        base: args.base,
+        variant: args.variant,
+        seed: args.seed,
+        ..Default::default()
+    };
+    let result = core.bench_training(
+        persona.id,
+        &params,
+        args.steps,
+        args.threads,
+        args.reference_out.as_deref(),
+    )?;
+    println!("{}", serde_json::to_string(&result)?);
+    Ok(())
 }
 
 fn jobs(core: &mut Kotodama, cmd: JobsCommand) -> Result<()> {

@@ -47,6 +47,8 @@ enum BenchWhat {
     Style(style_cmd::StyleBench),
     #[command(flatten)]
     Engine(engine_cmd::EngineBench),
+    #[command(flatten)]
+    Train(distill_cmd::TrainBench),
 }
 
 /// Opens the core at `$KOTODAMA_HOME` or the OS data folder.
@@ -81,6 +83,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: BenchWhat::Engine(w),
         } => engine_cmd::run_bench(w),
+        Command::Bench {
+            what: BenchWhat::Train(w),
+        } => distill_cmd::run_bench(w),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,9 @@ use candle_core::quantized::QMatMul;
 use candle_core::{DType, Module, Tensor};
 
 use crate::error::{Error, Result};
+use crate::frozen_matmul::FrozenMatmul;
 use crate::kernels;
+use crate::rng::Rng;
 
 /// Low-rank update in the PEFT layout: `a` is (rank, in), `b` is (out, rank), `scale` = alpha / rank.
 #[derive(Debug, Clone)]
@@ -23,11 +25,34 @@ impl LoraPair {
     }
 }
 
+/// Training-time dropout on the LoRA path's input (PEFT's `lora_dropout`): y = W·x + s·B(A·drop(x)).
+/// The mask is drawn from `seed` alone, so a run resumed from a checkpoint draws the masks a straight
+/// run would have drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoraDropout {
+    /// Probability of zeroing an input value; kept values are scaled by 1 / (1 - p).
+    pub p: f32,
+    pub seed: u64,
+}
+
+impl LoraDropout {
+    fn apply(&self, x: &Tensor) -> Result<Tensor> {
+        let keep = 1.0 - self.p;
+        let mut rng = Rng(self.seed);
+        let mask: Vec<f32> = (0..x.elem_count())
+            .map(|_| if rng.unit() < keep { 1.0 / keep } else { 0.0 })
+            .collect();
+        let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
+        Ok((x * mask)?)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Linear {
     base: QMatMul,
     bias: Option<Tensor>,
     lora: Option<LoraPair>,
+    lora_dropout: Option<LoraDropout>,
     in_features: usize,
     out_features: usize,
 }
@@ -44,6 +69,7 @@ impl Linear {
             base,
             bias,
             lora: None,
+            lora_dropout: None,
             in_features,
             out_features,
         }
@@ -80,6 +106,11 @@ impl Linear {
         Ok(())
     }
 
+    /// Turns dropout on the LoRA path on (training) or off (evaluation, inference).
+    pub fn set_lora_dropout(&mut self, dropout: Option<LoraDropout>) {
+        self.lora_dropout = dropout.filter(|d| d.p > 0.0);
+    }
+
     pub fn is_quantized(&self) -> bool {
         matches!(self.base, QMatMul::QTensor(_))
     }
@@ -104,6 +135,17 @@ impl Linear {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let fast = match &self.base {
             QMatMul::QTensor(q) => kernels::matmul(q, x)?,
+            // Training: backpropagate to the input only (see `frozen_matmul`).
+            QMatMul::Tensor(w)
+                if x.track_op()
+                    && x.device().is_cpu()
+                    && (x.dtype(), w.dtype()) == (DType::F32, DType::F32) =>
+            {
+                Some(
+                    x.contiguous()?
+                        .apply_op1(FrozenMatmul { weight: w.clone() })?,
+                )
+            }
             _ => None,
         };
         let mut y = match fast {
@@ -114,7 +156,11 @@ impl Linear {
             y = y.broadcast_add(bias)?;
         }
         if let Some(lora) = &self.lora {
-            y = (y + lora.forward(x)?)?;
+            let delta = match &self.lora_dropout {
+                Some(dropout) => lora.forward(&dropout.apply(x)?)?,
+                None => lora.forward(x)?,
+            };
+            y = (y + delta)?;
         }
         Ok(y)
     }
@@ -160,5 +206,59 @@ mod tests {
             scale: 1.0,
         };
         assert!(lin.set_lora(Some(wrong)).is_err());
+    }
+
+    #[test]
+    fn lora_dropout_masks_only_the_lora_input_from_its_seed() {
+        let dev = Device::Cpu;
+        let x = Tensor::ones((1, 50, 200), DType::F32, &dev).unwrap();
+        let dropout = LoraDropout { p: 0.25, seed: 11 };
+        let masked: Vec<f32> = dropout
+            .apply(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let zeros = masked.iter().filter(|&&v| v == 0.0).count() as f64 / masked.len() as f64;
+        assert!((zeros - 0.25).abs() < 0.02, "dropped fraction {zeros}");
+        assert!(masked
+            .iter()
+            .all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
+        let again: Vec<f32> = dropout
+            .apply(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(masked, again, "the same seed draws the same mask");
+        let other = LoraDropout {
+            seed: 12,
+            ..dropout
+        };
+        let other: Vec<f32> = other
+            .apply(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_ne!(masked, other);
+
+        // The base path never sees the mask: with B = 0 the output is the base output.
+        let w = Tensor::randn(0f32, 1.0, (8, 200), &dev).unwrap();
+        let mut lin = Linear::new(QMatMul::Tensor(w), None, 8, 200);
+        let base = lin.forward(&x).unwrap();
+        lin.set_lora(Some(LoraPair {
+            a: Tensor::ones((2, 200), DType::F32, &dev).unwrap(),
+            b: Tensor::zeros((8, 2), DType::F32, &dev).unwrap(),
+            scale: 1.0,
+        }))
+        .unwrap();
+        lin.set_lora_dropout(Some(dropout));
+        let with = lin.forward(&x).unwrap();
+        let diff = (with - base).unwrap().abs().unwrap().max_all().unwrap();
+        assert_eq!(diff.to_scalar::<f32>().unwrap(), 0.0);
     }
 }

@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::decoder::{Decoder, Mode, PROJECTIONS};
 use crate::error::{Error, Result};
-use crate::linear::LoraPair;
+use crate::linear::{LoraDropout, LoraPair};
 use crate::lora::{Adapter, AdapterConfig};
+use crate::rng::Rng;
 
 /// One training sequence: token ids, and which of them are targets (the assistant's tokens).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +55,10 @@ pub struct TrainConfig {
     /// Examples per optimizer step.
     pub grad_accum: usize,
     pub weight_decay: f64,
+    /// Dropout on each LoRA pair's input while training (0 = none); checkpoints from before it existed
+    /// read as 0.
+    #[serde(default)]
+    pub lora_dropout: f64,
     pub seed: u64,
 }
 
@@ -87,33 +92,10 @@ impl TrainConfig {
         if !(self.learning_rate > 0.0) {
             return bad("the learning rate must be positive");
         }
-        Ok(())
-    }
-}
-
-/// SplitMix64: seeded, and its whole state is one number that checkpoints keep.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [-bound, bound).
-    fn uniform(&mut self, bound: f32) -> f32 {
-        ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * bound
-    }
-
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = (self.next_u64() % (i as u64 + 1)) as usize;
-            items.swap(i, j);
+        if !(0.0..1.0).contains(&self.lora_dropout) {
+            return bad("lora_dropout must be in [0, 1)");
         }
+        Ok(())
     }
 }
 
@@ -236,6 +218,28 @@ impl LoraTrainer {
         Ok(())
     }
 
+    /// Draws fresh dropout masks for the `serial`-th training example of the run (each LoRA pair its
+    /// own stream), or with `None` turns dropout off for evaluation.
+    fn set_dropout(&mut self, serial: Option<u64>) -> Result<()> {
+        let p = self.state.config.lora_dropout as f32;
+        if p == 0.0 {
+            return Ok(());
+        }
+        let seed = self.state.config.seed;
+        for (k, pair) in self.params.chunks(2).enumerate() {
+            let (layer, proj) = split_name(&pair[0].name);
+            let dropout = serial.map(|serial| LoraDropout {
+                p,
+                seed: Rng::derive(seed, &[serial, k as u64]),
+            });
+            self.decoder.blocks[layer]
+                .projection_mut(proj)
+                .ok_or_else(|| Error::InvalidArgument(format!("no projection {proj}")))?
+                .set_lora_dropout(dropout);
+        }
+        Ok(())
+    }
+
     /// The next example indices of the seeded order, reshuffling at the end of each pass.
     fn next_indices(&mut self, n: usize) -> Vec<usize> {
         let mut out = Vec::with_capacity(n);
@@ -303,8 +307,12 @@ impl LoraTrainer {
         let cfg = self.state.config.clone();
         let mut grads: Vec<Option<Tensor>> = vec![None; self.params.len()];
         let (mut loss_sum, mut tokens) = (0.0, 0usize);
-        for i in self.next_indices(cfg.grad_accum) {
-            let Some((loss, n)) = self.example_loss(&examples[i], Mode::Training)? else {
+        let first_serial = self.state.step * cfg.grad_accum;
+        for (j, i) in self.next_indices(cfg.grad_accum).into_iter().enumerate() {
+            self.set_dropout(Some((first_serial + j) as u64))?;
+            let loss = self.example_loss(&examples[i], Mode::Training);
+            self.set_dropout(None)?;
+            let Some((loss, n)) = loss? else {
                 continue;
             };
             loss_sum += loss.to_scalar::<f32>()? as f64;
@@ -350,7 +358,7 @@ impl LoraTrainer {
                 r: cfg.rank,
                 lora_alpha: cfg.alpha,
                 target_modules: cfg.targets.clone(),
-                lora_dropout: 0.0,
+                lora_dropout: cfg.lora_dropout,
                 use_rslora: false,
                 base_model_name_or_path: base_model,
                 peft_type: "LORA".into(),
@@ -372,16 +380,17 @@ impl LoraTrainer {
         }
         // The tensors go under a name tied to the step, so the state never points at a half-written file.
         let tensors_name = format!("{CHECKPOINT_TENSORS}.{}", self.state.step);
-        let tmp = dir.join(format!("{tensors_name}.tmp"));
-        candle_core::safetensors::save(&tensors, &tmp)?;
-        rename(&tmp, &dir.join(&tensors_name))?;
+        // The safetensors writer itself goes through a temporary file renamed over the target.
+        let tensors_path = dir.join(&tensors_name);
+        candle_core::safetensors::save(&tensors, &tensors_path)
+            .map_err(|e| e.with_path(&tensors_path))?;
         let state = serde_json::to_vec_pretty(&self.state).map_err(|source| Error::Json {
             path: dir.join(CHECKPOINT_STATE),
             source,
         })?;
-        let tmp = dir.join(format!("{CHECKPOINT_STATE}.tmp"));
-        std::fs::write(&tmp, state).map_err(|e| Error::io(&tmp, e))?;
-        rename(&tmp, &dir.join(CHECKPOINT_STATE))?;
+        write_then_rename(dir, CHECKPOINT_STATE, |tmp| {
+            std::fs::write(tmp, &state).map_err(|e| Error::io(tmp, e))
+        })?;
         // Older tensor files are no longer referenced.
         for entry in std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?
@@ -465,8 +474,28 @@ fn split_name(name: &str) -> (usize, &str) {
     (layer, parts.next().unwrap_or(""))
 }
 
-fn rename(from: &Path, to: &Path) -> Result<()> {
-    std::fs::rename(from, to).map_err(|e| Error::io(to, e))
+/// Writes `dir/name` through a temporary file beside it. A failed write (a full disk) removes the
+/// partial file and leaves whatever `dir/name` held before untouched.
+fn write_then_rename(
+    dir: &Path,
+    name: &str,
+    write: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let written = write(&tmp).and_then(|()| {
+        let target = dir.join(name);
+        std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Threads that training's f32 matmuls use: candle reads `RAYON_NUM_THREADS` at each call (else all
+/// cores), unlike the quantized kernels, whose pool is sized once.
+pub fn training_threads() -> usize {
+    candle_core::utils::get_num_threads()
 }
 
 /// Peak memory a LoRA run on `decoder` needs, in bytes: the f32 base weights (dequantized), the LoRA

@@ -28,6 +28,8 @@ fn config(total_steps: usize) -> TrainConfig {
         total_steps,
         grad_accum: 2,
         weight_decay: 0.0,
+        // Dropout on, so that the resume test also covers its masks.
+        lora_dropout: 0.1,
         seed: 7,
     }
 }
@@ -162,6 +164,84 @@ fn an_interrupted_and_resumed_run_equals_a_straight_run() {
 }
 
 #[test]
+fn dropout_changes_what_a_step_learns_but_not_evaluation() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny(dir.path());
+    let data = examples();
+    let trained_with = |lora_dropout: f64| {
+        let cfg = TrainConfig {
+            lora_dropout,
+            ..config(4)
+        };
+        let mut trainer = LoraTrainer::new(model.decoder().clone(), cfg, data.len()).unwrap();
+        for _ in 0..2 {
+            trainer.step(&data).unwrap();
+        }
+        let first = trainer.evaluate(&data).unwrap();
+        assert_eq!(
+            first,
+            trainer.evaluate(&data).unwrap(),
+            "no masks in evaluation"
+        );
+        lora_values(&trainer)
+    };
+    assert_ne!(trained_with(0.0), trained_with(0.5));
+    assert_eq!(trained_with(0.5), trained_with(0.5));
+}
+
+/// A full disk, for real: the kernel answers every write to /dev/full with ENOSPC, and the checkpoint
+/// state's temporary file is made a link to it. (The tensors go through the safetensors writer's own
+/// temporary file and rename, which replaces such a link instead of writing through it.)
+#[cfg(unix)]
+#[test]
+fn a_full_disk_while_saving_keeps_the_previous_checkpoint_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny(dir.path());
+    let data = examples();
+    let checkpoint = dir.path().join("checkpoint");
+    let mut straight = LoraTrainer::new(model.decoder().clone(), config(5), data.len()).unwrap();
+    for _ in 0..5 {
+        straight.step(&data).unwrap();
+    }
+
+    let mut trainer = LoraTrainer::new(model.decoder().clone(), config(5), data.len()).unwrap();
+    for _ in 0..2 {
+        trainer.step(&data).unwrap();
+    }
+    trainer.save_checkpoint(&checkpoint).unwrap();
+    trainer.step(&data).unwrap();
+    let tmp = checkpoint.join(format!("{CHECKPOINT_STATE}.tmp"));
+    std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
+    let err = trainer
+        .save_checkpoint(&checkpoint)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(
+        tmp.symlink_metadata().is_err(),
+        "the partial file is removed"
+    );
+    drop(trainer);
+
+    let mut resumed =
+        LoraTrainer::resume(model.decoder().clone(), &checkpoint, data.len()).unwrap();
+    assert_eq!(resumed.state().step, 2, "the last complete checkpoint");
+    while !resumed.is_done() {
+        resumed.step(&data).unwrap();
+    }
+    assert_eq!(lora_values(&resumed), lora_values(&straight));
+    resumed.save_checkpoint(&checkpoint).unwrap();
+    assert_eq!(
+        LoraTrainer::resume(model.decoder().clone(), &checkpoint, data.len())
+            .unwrap()
+            .state()
+            .step,
+        5,
+        "the next save succeeds once there is room"
+    );
+}
+
+#[test]
 fn bad_configs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let model = tiny(dir.path());
@@ -176,6 +256,10 @@ fn bad_configs_are_refused() {
         },
         TrainConfig {
             learning_rate: f64::NAN,
+            ..config(5)
+        },
+        TrainConfig {
+            lora_dropout: 1.0,
             ..config(5)
         },
     ] {

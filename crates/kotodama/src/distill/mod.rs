@@ -10,6 +10,7 @@
 pub mod dataset;
 pub mod eval;
 pub mod teacher;
+pub mod train_bench;
 pub mod training;
 
 use std::path::{Path, PathBuf};
@@ -83,13 +84,14 @@ impl Default for DistillParams {
 }
 
 /// Longest training sequence; longer examples are cut (and counted).
-const MAX_SEQ_LEN: usize = 256;
+pub const MAX_SEQ_LEN: usize = 256;
 /// Optimizer steps between checkpoints.
 const CHECKPOINT_EVERY: usize = 10;
 /// Validation examples the loss is measured on (the first ones of the split, so every run uses the same).
 const VALIDATION_EXAMPLES: usize = 40;
 
-fn train_config(params: &DistillParams, train_examples: usize) -> TrainConfig {
+/// The trainer's settings for a run of `params` over `train_examples` examples.
+pub fn train_config(params: &DistillParams, train_examples: usize) -> TrainConfig {
     let (rank, targets, lr, grad_accum, steps) = match params.preset {
         Preset::Quick => (
             8,
@@ -116,6 +118,8 @@ fn train_config(params: &DistillParams, train_examples: usize) -> TrainConfig {
         total_steps,
         grad_accum,
         weight_decay: 0.0,
+        // PEFT's usual value: a little regularisation for a few hundred script lines.
+        lora_dropout: 0.05,
         seed: params.seed,
     }
 }
@@ -390,15 +394,7 @@ impl Kotodama {
                 data
             }
         };
-        let base = match &params.base {
-            Some(p) if Path::new(p).exists() => PathBuf::from(p),
-            Some(id) => ModelManager::new(self.home.models_dir()).get(id)?.path,
-            None => {
-                ModelManager::new(self.home.models_dir())
-                    .default_of(ModelKind::Chat)?
-                    .path
-            }
-        };
+        let base = self.student_model(params.base.as_deref())?;
         Ok(DistillRun {
             persona_prompt: crate::prompt::system_prompt(&persona.card, crate::USER_NAME),
             profile: self.style_profile(persona_id)?,
@@ -418,6 +414,16 @@ impl Kotodama {
             base,
             dir,
             dataset,
+        })
+    }
+
+    /// The student: a GGUF / safetensors path, an installed model id, or (None) the default chat model.
+    pub fn student_model(&self, base: Option<&str>) -> Result<PathBuf> {
+        let models = ModelManager::new(self.home.models_dir());
+        Ok(match base {
+            Some(p) if Path::new(p).exists() => PathBuf::from(p),
+            Some(id) => models.get(id)?.path,
+            None => models.default_of(ModelKind::Chat)?.path,
         })
     }
 
@@ -517,17 +523,7 @@ impl DistillRun {
     ) -> Result<Option<DistillOutcome>> {
         let mut model = Model::load(&self.base, LoadOptions::default())?;
         let variant = self.params.variant;
-        let tokenize = |split: Split| -> Result<(Vec<TrainExample>, usize)> {
-            let mut truncated = 0;
-            let mut out = Vec::new();
-            for ex in self.dataset.in_split(split) {
-                let mut t =
-                    training::tokenize_conversation(&model, &self.dataset.messages(ex, variant))?;
-                truncated += usize::from(t.truncate(MAX_SEQ_LEN));
-                out.push(t);
-            }
-            Ok((out, truncated))
-        };
+        let tokenize = |split| training::tokenize_split(&model, &self.dataset, split, variant);
         let (train, truncated) = tokenize(Split::Train)?;
         let (mut validation, _) = tokenize(Split::Validation)?;
         validation.truncate(VALIDATION_EXAMPLES);

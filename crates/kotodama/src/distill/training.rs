@@ -2,7 +2,26 @@
 
 use kotodama_engine::{ChatMessage, Model, TrainExample};
 
+use super::dataset::{Dataset, Split, Variant};
+use super::MAX_SEQ_LEN;
 use crate::{Error, Result};
+
+/// The examples of one split as token sequences cut to `MAX_SEQ_LEN`, and how many were cut.
+pub fn tokenize_split(
+    model: &Model,
+    dataset: &Dataset,
+    split: Split,
+    variant: Variant,
+) -> Result<(Vec<TrainExample>, usize)> {
+    let mut truncated = 0;
+    let mut out = Vec::new();
+    for ex in dataset.in_split(split) {
+        let mut t = tokenize_conversation(model, &dataset.messages(ex, variant))?;
+        truncated += usize::from(t.truncate(MAX_SEQ_LEN));
+        out.push(t);
+    }
+    Ok((out, truncated))
+}
 
 /// Tokenizes a conversation whose last message is the assistant's target. The targets are the
 /// assistant's tokens up to and including its end-of-turn token; the prompt is rendered as at
