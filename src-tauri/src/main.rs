@@ -84,6 +84,8 @@ fn main() {
             personas::preview_import,
             personas::import_upload,
             personas::persona_page,
+            personas::set_chat_adapter,
+            personas::profile_diff,
             personas::export_persona,
             distill::start_distill,
             distill::distill_status,

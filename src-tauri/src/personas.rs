@@ -3,7 +3,8 @@
 //! with its phases streamed to the wizard. Cards are exported into the data folder.
 
 use kotodama::cards::CardFormat;
-use kotodama::{FilePreview, ImportPhase, PersonaPage, ScriptImport};
+use kotodama::store::AdapterChoice;
+use kotodama::{FilePreview, ImportPhase, PersonaPage, ProfileDiff, ScriptImport};
 use serde::Serialize;
 use tauri::ipc::{Channel, InvokeBody, Request};
 use tauri::{AppHandle, Manager, State};
@@ -122,6 +123,30 @@ pub fn persona_page(
     persona_id: i64,
 ) -> Result<PersonaPage, CommandError> {
     with_core(&state, |k| k.persona_page(persona_id))
+}
+
+/// What changed between two versions of the persona's style profile.
+#[tauri::command]
+pub fn profile_diff(
+    state: State<'_, AppState>,
+    persona_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<ProfileDiff, CommandError> {
+    with_core(&state, |k| k.profile_diff(persona_id, from, to))
+}
+
+/// Chooses which adapter the persona's chats use (newest, none, or one of its adapters).
+#[tauri::command]
+pub fn set_chat_adapter(
+    state: State<'_, AppState>,
+    persona_id: i64,
+    choice: AdapterChoice,
+) -> Result<PersonaPage, CommandError> {
+    with_core(&state, |k| {
+        k.set_chat_adapter(persona_id, choice)?;
+        k.persona_page(persona_id)
+    })
 }
 
 /// Writes the persona's card (png, json or charx) into the data folder's `exports/`; returns the path.

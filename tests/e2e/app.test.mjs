@@ -181,6 +181,26 @@ test('scripts import through the wizard onto a profile page, and its card export
   });
 });
 
+test('a re-imported persona compares its two profile versions on its page', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-versions-'));
+  const more = path.join(home, 'more-mikoto.txt');
+  const lines = Array.from({ length: 60 }, (_, i) => `MIKOTO: Zounds, the lanterns! Zounds, the tide ${i}!\n`);
+  fs.writeFileSync(more, lines.join(''));
+  execFileSync(cli, ['reimport', 'mikoto', more], { env: { ...process.env, KOTODAMA_HOME: home } });
+  await withApp(home, async (s) => {
+    await (await s.one('[data-testid=persona][data-slug=mikoto]')).click();
+    await (await s.one('[data-testid=open-profile]')).click();
+    assert.match(await (await s.one('[data-testid=profile-meta]')).text(), /Style profile v2 · \d+ lines .* · 2 versions/);
+    await (await s.one('[data-testid=profile-diff] summary')).click();
+    const rows = await waitFor('the diff rows', async () => {
+      const found = await s.all('[data-testid=diff-row]');
+      return found.length > 0 && found;
+    });
+    const texts = await Promise.all(rows.map((r) => r.text()));
+    assert.ok(texts.some((t) => /^zounds\b.*new \d/.test(t)), texts.join(' | '));
+  });
+});
+
 test('a file that is not a script or a card is refused by the wizard with its reason', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-badimport-'));
   const bad = path.join(home, 'broken.png');
@@ -214,6 +234,15 @@ test('one click distils a persona: progress with a loss chart, then the adapter 
     assert.match(rows, /base \+ persona prompt/);
     assert.match(rows, /cot adapter/);
     assert.equal(await (await s.one('[data-testid=adapter]')).attr('data-variant'), 'cot');
+
+    // Chats use the newest adapter until the user picks another choice; the choice is stored.
+    const selected = () => s.execute('return document.querySelector("[data-testid=chat-adapter]").value');
+    assert.equal(await selected(), 'newest');
+    await (await s.one('[data-testid=chat-adapter] option[value=none]')).click();
+    await waitFor('the choice stored', async () => (await selected()) === 'none');
+    await (await s.one('[data-testid=open-chat]')).click();
+    await (await s.one('[data-testid=open-profile]')).click();
+    await waitFor('the choice after reopening', async () => (await selected()) === 'none');
   });
   const adapters = fs.readdirSync(path.join(home, 'adapters'));
   assert.deepEqual(adapters, ['mikoto-job1']);

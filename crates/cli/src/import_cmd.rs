@@ -1,4 +1,4 @@
-//! `kotodama import | speakers | export | personas`: argument parsing and printing around the core's
+//! `kotodama import | reimport | speakers | export | personas`: argument parsing and printing around the core's
 //! import and export (all the work is in `kotodama::Kotodama`).
 
 use std::path::PathBuf;
@@ -26,6 +26,17 @@ pub enum ImportCommand {
         /// Another name of the same character, merged into --speaker (repeatable), e.g. --alias BEN.
         #[arg(long = "alias")]
         aliases: Vec<String>,
+    },
+    /// Add more of a character's lines to a persona; its profile gets a new version (the old stays).
+    Reimport {
+        /// Persona id or slug.
+        persona: String,
+        file: PathBuf,
+        /// The character in FILE (default: the persona's own speaker).
+        #[arg(long)]
+        speaker: Option<String>,
+        #[command(flatten)]
+        parse: ParseArgs,
     },
     /// List a script's speakers with their line counts and sample lines.
     Speakers {
@@ -129,6 +140,19 @@ pub fn run(cmd: ImportCommand) -> Result<()> {
                 persona.card.name,
                 persona.card.slug,
                 file.display()
+            );
+        }
+        ImportCommand::Reimport {
+            persona,
+            file,
+            speaker,
+            parse,
+        } => {
+            let id = core.find_persona(&persona)?.id;
+            let profile = core.reimport_lines(id, &file, speaker.as_deref(), &parse.options())?;
+            println!(
+                "persona {id}: {} lines, style profile v{}",
+                profile.line_count, profile.version
             );
         }
         ImportCommand::Speakers { file, parse, json } => {

@@ -111,6 +111,17 @@ fn speakers_import_show_export_and_delete() {
         );
     }
 
+    // More of the same character from another file: a second profile version.
+    let csv = fixture("lantern.csv").display().to_string();
+    let again = home.ok(&["reimport", "kiri", &csv]);
+    assert!(again.contains("style profile v2"), "{again}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&home.ok(&["personas", "show", "kiri"])).unwrap();
+    assert!(shown["lineCount"].as_i64().unwrap() > 6);
+    assert!(home
+        .fails(&["reimport", "kiri", &csv, "--speaker", "NOBODY"])
+        .contains("SPEAKER_NOT_FOUND"));
+
     assert!(home.ok(&["personas", "delete", "kiri"]).contains("deleted"));
     assert!(!home.ok(&["personas", "list"]).contains("kiri"));
 }

@@ -12,6 +12,7 @@ pub mod import;
 pub mod models;
 mod persona_import;
 mod persona_page;
+mod profile_diff;
 pub mod prompt;
 mod reply;
 mod scripted_reply;
@@ -26,6 +27,7 @@ pub use persona_import::{
     ScriptPreview, SpeakerSummary,
 };
 pub use persona_page::{PersonaPage, ProfileView};
+pub use profile_diff::{ProfileChange, ProfileDiff};
 pub use reply::{PendingReply, Replier, ReplierStatus, Reply, USER_NAME};
 
 use kotodama_store::Store;

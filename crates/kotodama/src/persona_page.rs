@@ -3,15 +3,15 @@
 
 use std::path::PathBuf;
 
-use kotodama_store::{GrammarRuleRow, LexicalSignatureRow, PragmaticTraitRow};
+use kotodama_store::{AdapterChoice, GrammarRuleRow, LexicalSignatureRow, PragmaticTraitRow};
 use serde::Serialize;
 
 use crate::cards::CardFormat;
 use crate::{Kotodama, PersonaSummary, Result};
 
 /// Rows shown per table; the full profile stays in the database and in exported cards.
-const TOP_SIGNATURES: i64 = 20;
-const TOP_RULES: i64 = 12;
+pub(crate) const TOP_SIGNATURES: i64 = 20;
+pub(crate) const TOP_RULES: i64 = 12;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,6 +23,8 @@ pub struct PersonaPage {
     pub profile: Option<ProfileView>,
     /// Distilled adapters, newest first, each with its evaluation report.
     pub adapters: Vec<kotodama_store::Adapter>,
+    /// Which of them the persona's chats use.
+    pub chat_adapter: AdapterChoice,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,7 +76,13 @@ impl Kotodama {
             persona: self.summary(persona)?,
             profile,
             adapters: self.store.adapters(persona_id)?,
+            chat_adapter: self.store.chat_adapter(persona_id)?,
         })
+    }
+
+    /// Chooses which adapter the persona's chats use from the next reply on.
+    pub fn set_chat_adapter(&mut self, persona_id: i64, choice: AdapterChoice) -> Result<()> {
+        Ok(self.store.set_chat_adapter(persona_id, choice)?)
     }
 
     /// Exports the persona's card to `<data dir>/exports/<slug>.<png|json|charx>` and returns the path.
@@ -103,6 +111,7 @@ mod tests {
         let page = app.persona_page(mikoto.id).unwrap();
         assert_eq!(page.persona.slug, "mikoto");
         assert!(page.adapters.is_empty());
+        assert_eq!(page.chat_adapter, AdapterChoice::Newest);
         let profile = page.profile.expect("bundled personas are analyzed");
         assert_eq!(profile.versions, vec![profile.version]);
         assert!(profile.line_count >= 300);

@@ -11,7 +11,9 @@ use kotodama_engine::{
     CancelToken, ChatMessage, ChatSession, DeviceInfo, GenerationStats, KvCache, LoadOptions,
     Model, SamplingParams,
 };
-use kotodama_store::{Message, MessageSource, NewMessage, NewModel, Role, StyleScoreColumns};
+use kotodama_store::{
+    AdapterChoice, Message, MessageSource, NewMessage, NewModel, Role, StyleScoreColumns,
+};
 use serde::Serialize;
 
 use crate::models::{ModelKind, ModelManager, ModelsError};
@@ -30,7 +32,7 @@ pub struct PendingReply {
     turns: Vec<ChatMessage>,
     /// The script line that answers best: the reply when no model is installed.
     scripted: Option<String>,
-    /// The persona's newest distilled adapter, used when it was trained on the loaded model.
+    /// The persona's chosen (by default the newest) adapter, used when it was trained on the loaded model.
     adapter: Option<ReplyAdapter>,
 }
 
@@ -89,7 +91,7 @@ impl Kotodama {
             Some(ChatMessage::new(role, m.message.content.clone()))
         }));
         turns.push(ChatMessage::new("user", text));
-        let adapter = self.newest_adapter(chat.persona_id)?;
+        let adapter = self.chat_adapter(chat.persona_id)?;
         let user_message = self
             .store
             .append_messages(
@@ -110,8 +112,16 @@ impl Kotodama {
         })
     }
 
-    fn newest_adapter(&self, persona_id: i64) -> Result<Option<ReplyAdapter>> {
-        let Some(a) = self.store.adapters(persona_id)?.into_iter().next() else {
+    /// The adapter the persona's chats use (see `AdapterChoice`); whether it fits the loaded model is
+    /// checked when the reply runs.
+    fn chat_adapter(&self, persona_id: i64) -> Result<Option<ReplyAdapter>> {
+        let adapters = self.store.adapters(persona_id)?;
+        let chosen = match self.store.chat_adapter(persona_id)? {
+            AdapterChoice::None => None,
+            AdapterChoice::Newest => adapters.into_iter().next(),
+            AdapterChoice::Adapter(id) => adapters.into_iter().find(|a| a.id == id),
+        };
+        let Some(a) = chosen else {
             return Ok(None);
         };
         let base = match a.adapter.model_id {

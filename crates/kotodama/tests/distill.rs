@@ -7,7 +7,7 @@ use kotodama::distill::{DistillParams, Variant};
 use kotodama::models::engine::test_models::{write_tiny_model, TinySpec};
 use kotodama::models::engine::{Architecture, CancelToken, GgmlDType, Model, SamplingParams};
 use kotodama::models::ModelManager;
-use kotodama::store::JobState;
+use kotodama::store::{AdapterChoice, JobState};
 use kotodama::{Home, Kotodama, Replier};
 
 fn run_job(
@@ -85,7 +85,7 @@ fn a_complete_distill_job_on_a_tiny_model_registers_an_adapter_that_loads() {
 }
 
 #[test]
-fn chats_use_the_personas_newest_adapter_trained_on_the_installed_model() {
+fn chats_use_the_newest_adapter_trained_on_the_installed_model_or_the_one_chosen() {
     let dir = tempfile::tempdir().unwrap();
     let tiny = write_tiny_model(
         &TinySpec::new(Architecture::Llama),
@@ -110,11 +110,16 @@ fn chats_use_the_personas_newest_adapter_trained_on_the_installed_model() {
         steps: Some(2),
         ..Default::default()
     };
-    let (adapter_id, _) = run_job(&mut app, "kai", &params);
+    let (first, _) = run_job(&mut app, "kai", &params);
+    let vanilla = DistillParams {
+        variant: Variant::Vanilla,
+        ..params
+    };
+    let (newest, _) = run_job(&mut app, "kai", &vanilla);
 
     let mut replier = Replier::new(models, Default::default());
     replier.set_sampling(SamplingParams::greedy(3));
-    let mut reply_in = |slug: &str| {
+    let mut reply_in = |app: &mut Kotodama, slug: &str| {
         let persona = app.find_persona(slug).unwrap();
         let chat = app.new_chat(persona.id).unwrap().chat.id;
         let pending = app.begin_reply(chat, "Hello!").unwrap();
@@ -124,9 +129,35 @@ fn chats_use_the_personas_newest_adapter_trained_on_the_installed_model() {
         assert_eq!(reply.source, kotodama::store::MessageSource::Model);
         reply.adapter_id
     };
-    assert_eq!(reply_in("kai"), Some(adapter_id));
-    assert_eq!(reply_in("kai-2"), None, "the second persona has no adapter");
-    assert_eq!(reply_in("kai"), Some(adapter_id), "and back");
+    assert_eq!(reply_in(&mut app, "kai"), Some(newest));
+    assert_eq!(
+        reply_in(&mut app, "kai-2"),
+        None,
+        "the second persona has no adapter"
+    );
+    assert_eq!(reply_in(&mut app, "kai"), Some(newest), "and back");
+
+    // The user switches: an older adapter, none, or the newest again.
+    let kai = app.find_persona("kai").unwrap().id;
+    app.set_chat_adapter(kai, AdapterChoice::Adapter(first))
+        .unwrap();
+    assert_eq!(reply_in(&mut app, "kai"), Some(first));
+    app.set_chat_adapter(kai, AdapterChoice::None).unwrap();
+    assert_eq!(reply_in(&mut app, "kai"), None);
+    assert_eq!(
+        app.persona_page(kai).unwrap().chat_adapter,
+        AdapterChoice::None
+    );
+    app.set_chat_adapter(kai, AdapterChoice::Newest).unwrap();
+    assert_eq!(reply_in(&mut app, "kai"), Some(newest));
+    let kai_2 = app.find_persona("kai-2").unwrap().id;
+    assert_eq!(
+        app.set_chat_adapter(kai_2, AdapterChoice::Adapter(first))
+            .unwrap_err()
+            .code(),
+        "NOT_FOUND",
+        "another persona's adapter"
+    );
 }
 
 #[test]

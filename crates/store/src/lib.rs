@@ -12,7 +12,7 @@ pub mod repo;
 
 pub use error::{Error, Result};
 pub use open::{Store, APPLICATION_ID};
-pub use repo::adapters::{Adapter, NewAdapter};
+pub use repo::adapters::{Adapter, AdapterChoice, NewAdapter};
 pub use repo::chats::{Chat, Message, MessageSource, NewMessage, Role, StyleScoreColumns};
 pub use repo::jobs::{Job, JobState, NewJob};
 pub use repo::models::{ModelRecord, NewModel};

@@ -1,7 +1,7 @@
 //! Versioned schema. Migration `i` moves the database from `user_version = i` to `i + 1`; each runs in
 //! its own transaction, so a failed migration leaves the previous version intact.
 
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, CHAT_ADAPTER];
 
 const V1: &str = r#"
 CREATE TABLE personas (
@@ -149,4 +149,13 @@ CREATE TABLE jobs (
     updated_at      INTEGER NOT NULL
 );
 CREATE INDEX jobs_by_state ON jobs (state, created_at);
+"#;
+
+/// Which adapter a persona's chats use: the newest one trained on the loaded model (the default), none
+/// (the base model with the persona prompt), or the one the user chose. A chosen adapter that is deleted
+/// falls back to the newest.
+const CHAT_ADAPTER: &str = r#"
+ALTER TABLE personas ADD COLUMN chat_adapter TEXT NOT NULL DEFAULT 'newest'
+    CHECK (chat_adapter IN ('newest', 'none', 'chosen'));
+ALTER TABLE personas ADD COLUMN chat_adapter_id INTEGER REFERENCES adapters(id) ON DELETE SET NULL;
 "#;

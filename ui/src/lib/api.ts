@@ -1,6 +1,7 @@
 // Typed wrappers over the Tauri commands of src-tauri/src/commands.rs.
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type {
+  AdapterChoice,
   AppStatus,
   CardFormat,
   ChatView,
@@ -9,6 +10,7 @@ import type {
   ImportPhase,
   PersonaPage,
   PersonaSummary,
+  ProfileDiff,
   ReplyEvent,
   SentReply,
   UploadPreview,
@@ -36,6 +38,11 @@ export const api = {
     return invoke<number>('import_upload', { uploadId, speaker, name, onPhase: channel });
   },
   personaPage: (personaId: number) => invoke<PersonaPage>('persona_page', { personaId }),
+  profileDiff: (personaId: number, from: number, to: number) =>
+    invoke<ProfileDiff>('profile_diff', { personaId, from, to }),
+  /** Chooses the adapter the persona's chats use; returns the updated page. */
+  setChatAdapter: (personaId: number, choice: AdapterChoice) =>
+    invoke<PersonaPage>('set_chat_adapter', { personaId, choice }),
   /** Writes the card into the data folder's exports/ and returns its path. */
   exportPersona: (personaId: number, format: CardFormat) => invoke<string>('export_persona', { personaId, format }),
   /** Starts distilling the persona (quick preset; `steps` overrides its step count). Returns the job id. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { avatarHue, describeFile, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
+import { adapterChoiceValue, changeLabel, parseAdapterChoice, avatarHue, describeFile, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
 
 describe('sourceLabel', () => {
   it('labels script and greeting replies and leaves model and user text unlabelled', () => {
@@ -107,5 +107,24 @@ describe('styleMeter', () => {
       flags: [{ kind: 'assistant_speak', cause: 'says "as an AI"' }],
     });
     expect(styleMeter({ overall: null, lexical: null, syntactic: null, pragmatic: null, oocFlags: null })).toBeNull();
+  });
+});
+
+describe('adapter choice', () => {
+  it('round-trips through select values', () => {
+    for (const choice of [{ kind: 'newest' }, { kind: 'none' }, { kind: 'adapter', id: 12 }] as const) {
+      expect(parseAdapterChoice(adapterChoiceValue(choice))).toEqual(choice);
+    }
+    expect(adapterChoiceValue({ kind: 'adapter', id: 3 })).toBe('adapter:3');
+    expect(parseAdapterChoice('adapter:x')).toEqual({ kind: 'newest' });
+  });
+});
+
+describe('changeLabel', () => {
+  it('says whether an entry is new, gone or moved', () => {
+    expect(changeLabel(null, 3.214)).toBe('new 3.21');
+    expect(changeLabel(2.1, null)).toBe('gone (was 2.10)');
+    expect(changeLabel(2.1, 3.214)).toBe('2.10 → 3.21');
+    expect(changeLabel(0.1234, 0.5, 3)).toBe('0.123 → 0.500');
   });
 });

@@ -1,5 +1,12 @@
 // Pure presentation helpers (unit-tested in format.test.ts).
-import type { DistillStatus, ImportPhase, MessageSource, ReplierStatus, StyleScoreColumns } from './types';
+import type {
+  AdapterChoice,
+  DistillStatus,
+  ImportPhase,
+  MessageSource,
+  ReplierStatus,
+  StyleScoreColumns,
+} from './types';
 
 /** A label for replies that were not written by a model, so the UI never pretends they were. */
 export function sourceLabel(source: MessageSource, personaName: string): string | null {
@@ -117,4 +124,23 @@ export function styleMeter(style: StyleScoreColumns): { percent: number; detail:
     .join(' · ');
   const flags = Array.isArray(style.oocFlags) ? (style.oocFlags as OocFlag[]) : [];
   return { percent: Math.round(style.overall * 100), detail, flags };
+}
+
+/** An adapter choice as a <select> value ('newest', 'none', 'adapter:ID') and back. */
+export function adapterChoiceValue(choice: AdapterChoice): string {
+  return choice.kind === 'adapter' ? `adapter:${choice.id}` : choice.kind;
+}
+
+export function parseAdapterChoice(value: string): AdapterChoice {
+  if (value === 'none') return { kind: 'none' };
+  const id = /^adapter:(\d+)$/.exec(value);
+  return id ? { kind: 'adapter', id: Number(id[1]) } : { kind: 'newest' };
+}
+
+/** A profile change as text: "new 3.21", "gone (was 2.10)" or "2.10 → 3.21". */
+export function changeLabel(before: number | null, after: number | null, digits = 2): string {
+  if (before === null && after !== null) return `new ${after.toFixed(digits)}`;
+  if (after === null && before !== null) return `gone (was ${before.toFixed(digits)})`;
+  if (before !== null && after !== null) return `${before.toFixed(digits)} → ${after.toFixed(digits)}`;
+  return '–';
 }

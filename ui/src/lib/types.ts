@@ -154,6 +154,23 @@ export interface ProfileView {
   traits: PragmaticTrait[];
 }
 
+/** One entry in both versions of a profile; null where it is not in that version's ranking. */
+export interface ProfileChange {
+  key: string;
+  label: string | null;
+  before: number | null;
+  after: number | null;
+}
+
+export interface ProfileDiff {
+  fromVersion: number;
+  toVersion: number;
+  lineCounts: [number, number];
+  signatures: ProfileChange[];
+  rules: ProfileChange[];
+  traits: ProfileChange[];
+}
+
 export interface SystemScores {
   system: string;
   examples: number;
@@ -193,7 +210,11 @@ export interface PersonaPage {
   speaker: string | null;
   profile: ProfileView | null;
   adapters: AdapterRecord[];
+  chatAdapter: AdapterChoice;
 }
+
+/** Which adapter a persona's chats use: the newest (default), none (base model), or a chosen one. */
+export type AdapterChoice = { kind: 'newest' } | { kind: 'none' } | { kind: 'adapter'; id: number };
 
 export interface DistillStatus {
   jobId: number;

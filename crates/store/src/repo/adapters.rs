@@ -2,7 +2,7 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::json_column;
-use crate::{now_ms, Result, Store};
+use crate::{now_ms, Error, Result, Store};
 
 /// A LoRA adapter distilled for a persona, with its evaluation report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +26,18 @@ pub struct Adapter {
     #[serde(flatten)]
     pub adapter: NewAdapter,
     pub created_at: i64,
+}
+
+/// Which adapter a persona's chats use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "id")]
+pub enum AdapterChoice {
+    /// The newest adapter trained on the loaded model.
+    #[default]
+    Newest,
+    /// No adapter: the base model with the persona prompt.
+    None,
+    Adapter(i64),
 }
 
 impl Store {
@@ -74,6 +86,57 @@ impl Store {
             })
             .collect()
     }
+
+    /// Which adapter the persona's chats use.
+    pub fn chat_adapter(&self, persona_id: i64) -> Result<AdapterChoice> {
+        let (mode, id): (String, Option<i64>) = self
+            .conn
+            .query_row(
+                "SELECT chat_adapter, chat_adapter_id FROM personas WHERE id = ?1",
+                [persona_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Error::NotFound {
+                    what: "persona",
+                    id: persona_id,
+                },
+                other => other.into(),
+            })?;
+        Ok(match (mode.as_str(), id) {
+            ("none", _) => AdapterChoice::None,
+            ("chosen", Some(id)) => AdapterChoice::Adapter(id),
+            _ => AdapterChoice::Newest,
+        })
+    }
+
+    /// Sets which adapter the persona's chats use; a chosen adapter must be one of the persona's.
+    pub fn set_chat_adapter(&mut self, persona_id: i64, choice: AdapterChoice) -> Result<()> {
+        let (mode, id) = match choice {
+            AdapterChoice::Newest => ("newest", None),
+            AdapterChoice::None => ("none", None),
+            AdapterChoice::Adapter(id) => ("chosen", Some(id)),
+        };
+        if let Some(id) = id {
+            if !self.adapters(persona_id)?.iter().any(|a| a.id == id) {
+                return Err(Error::NotFound {
+                    what: "adapter",
+                    id,
+                });
+            }
+        }
+        let changed = self.conn.execute(
+            "UPDATE personas SET chat_adapter = ?2, chat_adapter_id = ?3 WHERE id = ?1",
+            params![persona_id, mode, id],
+        )?;
+        if changed == 0 {
+            return Err(Error::NotFound {
+                what: "persona",
+                id: persona_id,
+            });
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -117,5 +180,56 @@ mod tests {
             store.insert_adapter(&bad).is_err(),
             "the CHECK constraint rejects unknown variants"
         );
+    }
+
+    #[test]
+    fn the_chat_adapter_choice_is_stored_and_checked() {
+        let (_dir, mut store) = open_temp();
+        let pid = store.insert_persona(&sample_card("t"), &[], None).unwrap();
+        let other = store.insert_persona(&sample_card("u"), &[], None).unwrap();
+        let new = |persona_id| NewAdapter {
+            persona_id,
+            model_id: None,
+            path: "/a".into(),
+            variant: "cot".into(),
+            rank: 8,
+            alpha: 16.0,
+            report: None,
+        };
+        let mine = store.insert_adapter(&new(pid)).unwrap();
+        let theirs = store.insert_adapter(&new(other)).unwrap();
+        assert_eq!(store.chat_adapter(pid).unwrap(), AdapterChoice::Newest);
+        store
+            .set_chat_adapter(pid, AdapterChoice::Adapter(mine))
+            .unwrap();
+        assert_eq!(
+            store.chat_adapter(pid).unwrap(),
+            AdapterChoice::Adapter(mine)
+        );
+        store.set_chat_adapter(pid, AdapterChoice::None).unwrap();
+        assert_eq!(store.chat_adapter(pid).unwrap(), AdapterChoice::None);
+        assert!(matches!(
+            store.set_chat_adapter(pid, AdapterChoice::Adapter(theirs)),
+            Err(Error::NotFound {
+                what: "adapter",
+                ..
+            })
+        ));
+        assert_eq!(
+            store.chat_adapter(pid).unwrap(),
+            AdapterChoice::None,
+            "unchanged"
+        );
+        assert!(store.chat_adapter(9999).is_err());
+
+        // A chosen adapter that is deleted falls back to the newest.
+        store
+            .set_chat_adapter(pid, AdapterChoice::Adapter(mine))
+            .unwrap();
+        store
+            .conn
+            .execute("DELETE FROM adapters WHERE id = ?1", [mine])
+            .unwrap();
+        assert_eq!(store.chat_adapter(pid).unwrap(), AdapterChoice::Newest);
     }
 }
