@@ -10,6 +10,8 @@ const COMMANDS: &[&str] = &[
     "preview_import",
     "import_upload",
     "persona_page",
+    "profile_diff",
+    "set_chat_adapter",
     "export_persona",
     "start_distill",
     "distill_status",

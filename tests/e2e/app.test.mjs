@@ -197,7 +197,7 @@ test('a re-imported persona compares its two profile versions on its page', asyn
       return found.length > 0 && found;
     });
     const texts = await Promise.all(rows.map((r) => r.text()));
-    assert.ok(texts.some((t) => /^zounds\b.*new \d/.test(t)), texts.join(' | '));
+    assert.ok(texts.some((t) => /^zounds\s*new \d/.test(t)), texts.join(' | '));
   });
 });
 

@@ -59,6 +59,7 @@ impl Kotodama {
                     .store
                     .profile_versions(persona_id)?
                     .iter()
+                    .rev()
                     .map(|v| v.version)
                     .collect(),
                 lexical: self.store.lexical_signatures(p.id, TOP_SIGNATURES)?,
