@@ -45,7 +45,12 @@ fn open_core() -> AppState {
         };
     };
     let data_dir = home.root().display().to_string();
-    let replier = Replier::new(home.models_dir(), LoadOptions::default());
+    // The device comes from KOTODAMA_DEVICE (cpu, cuda, metal, auto); the status bar shows the one in use.
+    let load = kotodama::models::load_options().unwrap_or_else(|e| {
+        eprintln!("{e}; models run on the CPU");
+        LoadOptions::default()
+    });
+    let replier = Replier::new(home.models_dir(), load);
     let core = Kotodama::open(home)
         .map(Mutex::new)
         .map_err(|e| (&e).into());

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use kotodama::models::engine::{
-    self, CancelToken, ChatMessage, ChatSession, LoadOptions, Model, SamplingParams,
+    self, CancelToken, ChatMessage, ChatSession, DeviceKind, LoadOptions, Model, SamplingParams,
 };
 use kotodama::models::{
     DownloadProgress, ModelKind, ModelManager, DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDER, HF_ENDPOINT,
@@ -50,6 +50,10 @@ pub struct ChatArgs {
     temperature: f32,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Where the model runs: cpu, cuda, metal or auto (default: $KOTODAMA_DEVICE, else auto = the GPU
+    /// when this build has one and it opens, else the CPU).
+    #[arg(long)]
+    device: Option<String>,
     /// CPU threads (0 = all).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -109,6 +113,10 @@ pub struct BenchEngineArgs {
     /// GGUF files or installed model ids (default: the default chat model).
     #[arg(long = "model")]
     models: Vec<String>,
+    /// Where the model runs: cpu, cuda, metal or auto (default: $KOTODAMA_DEVICE, else auto = the GPU
+    /// when this build has one and it opens, else the CPU).
+    #[arg(long)]
+    device: Option<String>,
     /// Comma-separated thread counts.
     #[arg(long, default_value = "1,2", value_delimiter = ',')]
     threads: Vec<usize>,
@@ -133,6 +141,14 @@ fn manager() -> Result<ModelManager> {
     Ok(ModelManager::new(home.models_dir()))
 }
 
+/// `--device`, else `$KOTODAMA_DEVICE`, else auto.
+fn device(given: Option<&str>) -> Result<DeviceKind> {
+    Ok(match given {
+        Some(choice) => DeviceKind::from_choice(choice)?,
+        None => kotodama::models::device_from_env()?,
+    })
+}
+
 /// A path on disk, else an installed model id, else the default chat model.
 fn resolve_model(given: Option<&str>) -> Result<PathBuf> {
     match given {
@@ -147,8 +163,8 @@ fn chat(args: ChatArgs) -> Result<()> {
     let mut model = Model::load(
         &path,
         LoadOptions {
+            device: device(args.device.as_deref())?,
             threads: args.threads,
-            ..Default::default()
         },
     )
     .with_context(|| format!("loading {}", path.display()))?;
@@ -156,10 +172,13 @@ fn chat(args: ChatArgs) -> Result<()> {
         model = model.with_adapter(adapter)?;
     }
     let info = model.info();
-    eprintln!(
-        "{} ({:?}, {} threads, {})",
-        info.name, info.device.kind, info.device.threads, info.device.simd
-    );
+    match info.device.kind {
+        DeviceKind::Cpu => eprintln!(
+            "{} (cpu, {} threads, {})",
+            info.name, info.device.threads, info.device.simd
+        ),
+        kind => eprintln!("{} ({kind})", info.name),
+    }
     let params = SamplingParams {
         temperature: args.temperature,
         seed: args.seed,
@@ -332,27 +351,35 @@ pub fn run_bench(cmd: EngineBench) -> Result<()> {
     if args.threads.is_empty() || args.threads.contains(&0) {
         bail!("--threads takes positive counts, e.g. 1,2");
     }
+    let kind = device(args.device.as_deref())?;
+    // Threads only matter on the CPU: one measurement per model elsewhere.
+    let threads: &[usize] = if kind == DeviceKind::Cpu {
+        &args.threads
+    } else {
+        &args.threads[..1]
+    };
     if !args.json {
-        println!("| model | file | threads | prefill tok/s (pp{}) | decode tok/s (tg{}) | TTFT ms | peak RSS MB |", args.prompt_tokens, args.gen_tokens);
-        println!("|---|---|---:|---:|---:|---:|---:|");
+        println!("| model | file | device | threads | prefill tok/s (pp{}) | decode tok/s (tg{}) | TTFT ms | peak RSS MB |", args.prompt_tokens, args.gen_tokens);
+        println!("|---|---|---|---:|---:|---:|---:|---:|");
     }
     // The thread count and peak RSS are per process, so each measurement but a single one runs in a
     // child process of its own.
-    let single = paths.len() == 1 && args.threads.len() == 1;
+    let single = paths.len() == 1 && threads.len() == 1;
     for path in &paths {
-        for &threads in &args.threads {
+        for &threads in threads {
             let v = if single {
-                measure(path, threads, &args)?
+                measure(path, kind, threads, &args)?
             } else {
-                measure_in_child(path, threads, &args)?
+                measure_in_child(path, kind, threads, &args)?
             };
             if args.json {
                 println!("{v}");
             } else {
                 println!(
-                    "| {} | {} | {} | {:.1} | {:.1} | {:.0} | {:.0} |",
+                    "| {} | {} | {} | {} | {:.1} | {:.1} | {:.0} | {:.0} |",
                     v["model"].as_str().unwrap_or(""),
                     v["file"].as_str().unwrap_or(""),
+                    v["device"].as_str().unwrap_or(""),
                     v["threads"],
                     v["prefillTokensPerSecond"].as_f64().unwrap_or(f64::NAN),
                     v["decodeTokensPerSecond"].as_f64().unwrap_or(f64::NAN),
@@ -365,14 +392,13 @@ pub fn run_bench(cmd: EngineBench) -> Result<()> {
     Ok(())
 }
 
-fn measure(path: &Path, threads: usize, args: &BenchEngineArgs) -> Result<serde_json::Value> {
-    let model = Model::load(
-        path,
-        LoadOptions {
-            threads,
-            ..Default::default()
-        },
-    )?;
+fn measure(
+    path: &Path,
+    device: DeviceKind,
+    threads: usize,
+    args: &BenchEngineArgs,
+) -> Result<serde_json::Value> {
+    let model = Model::load(path, LoadOptions { device, threads })?;
     let r = engine::bench(&model, args.prompt_tokens, args.gen_tokens)?;
     let mut v = serde_json::to_value(&r)?;
     v["file"] = path
@@ -389,12 +415,14 @@ fn measure(path: &Path, threads: usize, args: &BenchEngineArgs) -> Result<serde_
 
 fn measure_in_child(
     path: &Path,
+    device: DeviceKind,
     threads: usize,
     args: &BenchEngineArgs,
 ) -> Result<serde_json::Value> {
     let out = std::process::Command::new(std::env::current_exe()?)
         .args(["bench", "engine", "--json", "--model"])
         .arg(path)
+        .args(["--device", device.name()])
         .args(["--threads", &threads.to_string()])
         .args([
             "--prompt-tokens",

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::device::DeviceKind;
 use crate::error::Result;
 use crate::model::Model;
 use crate::sampler::argmax;
@@ -13,6 +14,8 @@ use crate::sampler::argmax;
 #[serde(rename_all = "camelCase")]
 pub struct BenchResult {
     pub model: String,
+    /// Where it ran; `threads` counts only on the CPU.
+    pub device: DeviceKind,
     pub threads: usize,
     pub prompt_tokens: usize,
     pub gen_tokens: usize,
@@ -31,8 +34,11 @@ pub fn bench(model: &Model, prompt_tokens: usize, gen_tokens: usize) -> Result<B
         .map(|i| ((i * 7919 + 1000) % vocab) as u32)
         .collect();
     model.run(|| -> Result<BenchResult> {
+        // Warm-up: a batch and a single-token step (a GPU loads its kernels on first use).
         let mut warm = decoder.new_cache();
         decoder.next_token_logits(&prompt[..prompt.len().min(8)], &mut warm)?;
+        decoder.next_token_logits(&prompt[..1], &mut warm)?;
+        decoder.synchronize()?;
 
         let mut cache = decoder.new_cache();
         let start = Instant::now();
@@ -40,6 +46,7 @@ pub fn bench(model: &Model, prompt_tokens: usize, gen_tokens: usize) -> Result<B
         for chunk in prompt.chunks(512) {
             logits = Some(decoder.next_token_logits(chunk, &mut cache)?);
         }
+        decoder.synchronize()?;
         let prefill = start.elapsed().as_secs_f64();
         let mut next = logits
             .map(|l| l.to_vec1::<f32>())
@@ -54,6 +61,7 @@ pub fn bench(model: &Model, prompt_tokens: usize, gen_tokens: usize) -> Result<B
         let decode = decode_start.elapsed().as_secs_f64();
         Ok(BenchResult {
             model: model.info().name.clone(),
+            device: model.info().device.kind,
             threads: model.info().device.threads,
             prompt_tokens: prompt.len(),
             gen_tokens,

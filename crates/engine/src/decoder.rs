@@ -422,6 +422,12 @@ impl Decoder {
         &self.device
     }
 
+    /// Waits for the work queued on the device (a GPU runs asynchronously): timings call this before
+    /// reading the clock. A no-op on the CPU.
+    pub fn synchronize(&self) -> Result<()> {
+        Ok(self.device.synchronize()?)
+    }
+
     /// Longest sequence this decoder accepts.
     pub fn max_positions(&self) -> usize {
         self.rope.positions()

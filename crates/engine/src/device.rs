@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// Where the model runs. `Cuda`/`Metal` need the engine's `cuda`/`metal` cargo features.
+/// Where the model runs. `Cuda`/`Metal` need the engine's `cuda`/`metal` cargo features (forwarded by
+/// the `kotodama`, CLI and app crates' features of the same names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum DeviceKind {
@@ -26,13 +27,80 @@ pub struct DeviceInfo {
     pub simd: String,
 }
 
+impl DeviceKind {
+    /// Lower-case name, as `--device` and `KOTODAMA_DEVICE` take it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+            Self::Metal => "metal",
+        }
+    }
+
+    /// Whether this build can run on the device at all (`Cpu` always; `Cuda`/`Metal` with their cargo
+    /// feature). A compiled-in device may still be missing at run time.
+    pub fn is_compiled(self) -> bool {
+        match self {
+            Self::Cpu => true,
+            Self::Cuda => cfg!(feature = "cuda"),
+            Self::Metal => cfg!(feature = "metal"),
+        }
+    }
+
+    /// Whether the device can be opened now (compiled in, driver and device present).
+    pub fn is_available(self) -> bool {
+        candle_device(self).is_ok()
+    }
+
+    /// The first available of CUDA, Metal (where compiled in), else the CPU.
+    pub fn best_available() -> Self {
+        [Self::Cuda, Self::Metal]
+            .into_iter()
+            .find(|k| k.is_compiled() && k.is_available())
+            .unwrap_or(Self::Cpu)
+    }
+
+    /// Parses a user's choice: `cpu`, `cuda`, `metal`, or `auto` (= `best_available`).
+    pub fn from_choice(choice: &str) -> Result<Self> {
+        match choice.trim().to_ascii_lowercase().as_str() {
+            "auto" | "" => Ok(Self::best_available()),
+            other => other.parse(),
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for DeviceKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Self::Cpu),
+            "cuda" => Ok(Self::Cuda),
+            "metal" => Ok(Self::Metal),
+            other => Err(Error::InvalidArgument(format!(
+                "unknown device {other:?}: expected cpu, cuda, metal or auto"
+            ))),
+        }
+    }
+}
+
 pub(crate) fn candle_device(kind: DeviceKind) -> Result<candle_core::Device> {
-    let unavailable =
-        |name: &str, e: candle_core::Error| Error::Unsupported(format!("{name} device: {e}"));
+    if !kind.is_compiled() {
+        return Err(Error::Unsupported(format!(
+            "this build has no {kind} support: rebuild with `--features {kind}`"
+        )));
+    }
+    let unavailable = |e: candle_core::Error| Error::Unsupported(format!("{kind} device: {e}"));
     match kind {
         DeviceKind::Cpu => Ok(candle_core::Device::Cpu),
-        DeviceKind::Cuda => candle_core::Device::new_cuda(0).map_err(|e| unavailable("CUDA", e)),
-        DeviceKind::Metal => candle_core::Device::new_metal(0).map_err(|e| unavailable("Metal", e)),
+        DeviceKind::Cuda => candle_core::Device::new_cuda(0).map_err(unavailable),
+        DeviceKind::Metal => candle_core::Device::new_metal(0).map_err(unavailable),
     }
 }
 
@@ -98,5 +166,32 @@ pub(crate) fn simd_features() -> String {
         "none".into()
     } else {
         f.join("+")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_choices_parse_and_print() {
+        for kind in [DeviceKind::Cpu, DeviceKind::Cuda, DeviceKind::Metal] {
+            assert_eq!(kind.name().parse::<DeviceKind>().unwrap(), kind);
+            assert_eq!(DeviceKind::from_choice(&kind.to_string()).unwrap(), kind);
+        }
+        assert_eq!(" CUDA ".parse::<DeviceKind>().unwrap(), DeviceKind::Cuda);
+        let err = "tpu".parse::<DeviceKind>().unwrap_err().to_string();
+        assert!(err.contains("cpu, cuda, metal or auto"), "{err}");
+        assert!(DeviceKind::Cpu.is_compiled() && DeviceKind::Cpu.is_available());
+        let auto = DeviceKind::from_choice("auto").unwrap();
+        assert!(auto.is_compiled() && auto.is_available(), "{auto}");
+    }
+
+    #[cfg(not(any(feature = "cuda", feature = "metal")))]
+    #[test]
+    fn a_device_not_compiled_in_names_the_feature() {
+        assert_eq!(DeviceKind::best_available(), DeviceKind::Cpu);
+        let err = candle_device(DeviceKind::Cuda).unwrap_err().to_string();
+        assert!(err.contains("--features cuda"), "{err}");
     }
 }

@@ -200,6 +200,7 @@ impl<'m> ChatSession<'m> {
             }
             logits = Some(model.run(|| decoder.next_token_logits(chunk, &mut self.cache))?);
         }
+        decoder.synchronize()?;
         let prefill_done = Instant::now();
         let mut logits =
             logits.ok_or_else(|| Error::InvalidArgument("nothing to prefill".into()))?;

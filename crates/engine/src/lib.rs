@@ -23,6 +23,9 @@
 //! Training (the distillation issue) uses the same `Decoder` in `Mode::Training` after
 //! `Decoder::dequantize`, with `LoraPair`s built from `candle_core::Var`s attached to its `Linear`s.
 //!
+//! With the `cuda` feature, `cuda_tests` runs the engine on a CUDA device against the CPU (skipped, with a
+//! message, where no device opens).
+//!
 //! Tests that need the real models read `KOTODAMA_SMOLLM2_GGUF`, `KOTODAMA_QWEN3_TOKENIZER` and
 //! `KOTODAMA_MINILM_DIR` and are skipped, with a message, when those are unset.
 
@@ -49,6 +52,9 @@ pub mod weights;
 
 #[cfg(any(test, feature = "test-models"))]
 pub mod test_models;
+
+#[cfg(all(test, feature = "cuda"))]
+mod cuda_tests;
 
 pub use bench::{bench, peak_rss_bytes, BenchResult};
 /// Quantization types, for `requantize_gguf`.

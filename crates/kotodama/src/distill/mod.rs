@@ -16,7 +16,7 @@ pub mod training;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use kotodama_engine::{CancelToken, LoadOptions, LoraTrainer, Model, TrainConfig, TrainExample};
+use kotodama_engine::{CancelToken, DeviceKind, LoraTrainer, Model, TrainConfig, TrainExample};
 use kotodama_store::{Job, JobState, NewAdapter, NewJob, NewModel};
 use kotodama_style::StyleProfile;
 use serde::{Deserialize, Serialize};
@@ -264,7 +264,7 @@ impl Kotodama {
                     .path
             }
         };
-        let mut model = Model::load(&base, LoadOptions::default())?;
+        let mut model = Model::load(&base, crate::models::load_options()?)?;
         let dataset = self.distill_dataset(persona_id, &TeacherSpec::Rules, &mut |_, _| {})?;
         let profiles = self.all_profiles()?;
         let embedder = self.embedder();
@@ -521,7 +521,7 @@ impl DistillRun {
         progress: &mut dyn FnMut(&DistillProgress),
         cancel: &CancelToken,
     ) -> Result<Option<DistillOutcome>> {
-        let mut model = Model::load(&self.base, LoadOptions::default())?;
+        let mut model = Model::load(&self.base, crate::models::load_options()?)?;
         let variant = self.params.variant;
         let tokenize = |split| training::tokenize_split(&model, &self.dataset, split, variant);
         let (train, truncated) = tokenize(Split::Train)?;
@@ -533,10 +533,18 @@ impl DistillRun {
             ));
         }
         let config = train_config(&self.params, train.len());
-        check_memory(
-            kotodama_engine::train::memory_estimate_bytes(model.decoder(), &config, MAX_SEQ_LEN),
-            available_memory_bytes(),
-        )?;
+        // The estimate is of the device's memory; the check knows the CPU's only (a GPU that runs out
+        // fails the step with the driver's out-of-memory error).
+        if model.info().device.kind == DeviceKind::Cpu {
+            check_memory(
+                kotodama_engine::train::memory_estimate_bytes(
+                    model.decoder(),
+                    &config,
+                    MAX_SEQ_LEN,
+                ),
+                available_memory_bytes(),
+            )?;
+        }
         let checkpoint = self.dir.join("checkpoint");
         let decoder = model.decoder().clone();
         let mut trainer = if checkpoint.join("checkpoint.json").exists() {

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kotodama_engine::{CancelToken, ChatMessage, ChatSession, LoadOptions, Model, SamplingParams};
+use kotodama_engine::{CancelToken, ChatMessage, ChatSession, Model, SamplingParams};
 use kotodama_style::StyleProfile;
 use serde::{Deserialize, Serialize};
 
@@ -126,7 +126,7 @@ pub struct LocalTeacher {
 
 impl LocalTeacher {
     pub fn load(path: &std::path::Path) -> Result<Self> {
-        let model = Model::load(path, LoadOptions::default())?;
+        let model = Model::load(path, crate::models::load_options()?)?;
         Ok(Self {
             name: format!("local:{}", model.info().name),
             model,

@@ -14,9 +14,27 @@ pub use download::{DownloadProgress, RemoteFile, HF_ENDPOINT};
 /// The inference engine, re-exported for the shells (CLI, app), which depend on this crate only.
 pub use kotodama_engine as engine;
 
-use kotodama_engine::GgmlDType;
+use kotodama_engine::{DeviceKind, GgmlDType, LoadOptions};
 
 const MANIFEST: &str = "manifest.json";
+
+/// Where models run: `cpu`, `cuda`, `metal` or `auto`. Unset means `auto`: CUDA or Metal when this build
+/// has it (cargo features `cuda` / `metal`) and a device opens, else the CPU.
+pub const DEVICE_ENV: &str = "KOTODAMA_DEVICE";
+
+/// The device `$KOTODAMA_DEVICE` asks for (see `DEVICE_ENV`); an unknown name is an error.
+pub fn device_from_env() -> Result<DeviceKind> {
+    let choice = std::env::var(DEVICE_ENV).unwrap_or_default();
+    DeviceKind::from_choice(&choice).map_err(|e| ModelsError::Invalid(format!("{DEVICE_ENV}: {e}")))
+}
+
+/// How this process loads models: on the device of `$KOTODAMA_DEVICE`, with all CPU threads.
+pub fn load_options() -> Result<LoadOptions> {
+    Ok(LoadOptions {
+        device: device_from_env()?,
+        ..LoadOptions::default()
+    })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelsError {
