@@ -27,6 +27,8 @@ pub struct ChatView {
     pub chat: Chat,
     pub persona: PersonaSummary,
     pub messages: Vec<Message>,
+    /// All chats with this persona (this one included), most recently active first.
+    pub chats: Vec<Chat>,
 }
 
 impl Kotodama {
@@ -80,25 +82,29 @@ impl Kotodama {
         }
     }
 
-    /// Starts a new chat; the card's first message opens it.
+    /// Starts a new chat; the card's first message opens it, its alternate greetings are that
+    /// message's alternatives (swipes).
     pub fn new_chat(&mut self, persona_id: i64) -> Result<ChatView> {
         let persona = self.store.persona(persona_id)?;
-        let greeting = persona.card.first_message.trim();
-        let opening: Vec<NewMessage> = if greeting.is_empty() {
-            Vec::new()
-        } else {
-            vec![plain_message(
-                Role::Assistant,
-                MessageSource::Greeting,
-                greeting.to_string(),
-            )]
-        };
-        let chat = self.store.create_chat(
+        let card = &persona.card;
+        let greetings: Vec<NewMessage> = std::iter::once(&card.first_message)
+            .chain(&card.alternate_greetings)
+            .map(|g| g.trim())
+            .filter(|g| !g.is_empty())
+            .map(|g| plain_message(Role::Assistant, MessageSource::Greeting, g.to_string()))
+            .collect();
+        let chat = self.store.create_chat_with_greetings(
             persona_id,
-            &format!("Chat with {}", persona.card.name),
-            &opening,
+            &format!("Chat with {}", card.name),
+            &greetings,
         )?;
         self.chat_view(chat)
+    }
+
+    /// The persona's chats, most recently active first.
+    pub fn chats(&self, persona_id: i64) -> Result<Vec<Chat>> {
+        self.store.persona(persona_id)?;
+        Ok(self.store.chats(persona_id)?)
     }
 
     pub fn chat(&self, chat_id: i64) -> Result<ChatView> {
@@ -108,10 +114,12 @@ impl Kotodama {
     fn chat_view(&self, chat: Chat) -> Result<ChatView> {
         let persona = self.summary(self.store.persona(chat.persona_id)?)?;
         let messages = self.store.messages(chat.id)?;
+        let chats = self.store.chats(chat.persona_id)?;
         Ok(ChatView {
             chat,
             persona,
             messages,
+            chats,
         })
     }
 }

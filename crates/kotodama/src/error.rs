@@ -56,6 +56,7 @@ impl Error {
             Error::Store(S::NewerSchema { .. }) => "DB_NEWER_SCHEMA",
             Error::Store(S::CreateDir { .. }) | Error::NoHome => "DATA_DIR",
             Error::Store(S::NotFound { .. }) => "NOT_FOUND",
+            Error::Store(S::NoAlternative { .. }) => "NO_SUCH_ALTERNATIVE",
             Error::Store(_) => "DB_ERROR",
             Error::Card(_) => "CARD_INVALID",
             Error::Script { .. } => "SCRIPT_INVALID",

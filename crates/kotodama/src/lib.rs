@@ -5,6 +5,7 @@ pub mod analysis;
 mod bundled;
 pub mod cards;
 mod chat;
+mod chat_controls;
 pub mod distill;
 mod error;
 mod home;

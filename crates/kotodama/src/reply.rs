@@ -27,13 +27,59 @@ pub const USER_NAME: &str = "User";
 #[derive(Debug, Clone)]
 pub struct PendingReply {
     pub chat_id: i64,
+    /// The message replied to.
     pub user_message: Message,
+    /// Where the reply is stored.
+    target: ReplyTarget,
     /// System prompt (from the card) followed by the chat so far, the new user message last.
-    turns: Vec<ChatMessage>,
+    pub(crate) turns: Vec<ChatMessage>,
     /// The script line that answers best: the reply when no model is installed.
     scripted: Option<String>,
     /// The persona's chosen (by default the newest) adapter, used when it was trained on the loaded model.
     adapter: Option<ReplyAdapter>,
+}
+
+/// Where a finished reply goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ReplyTarget {
+    /// After the last message.
+    Append,
+    /// A new alternative of message `of`'s position, chosen.
+    Alternative { of: i64 },
+}
+
+/// A reply's prompt and fallbacks, before the user's message is stored.
+struct ReplyDraft {
+    turns: Vec<ChatMessage>,
+    scripted: Option<String>,
+    adapter: Option<ReplyAdapter>,
+}
+
+impl ReplyDraft {
+    fn pending(self, chat_id: i64, user_message: Message, target: ReplyTarget) -> PendingReply {
+        PendingReply {
+            chat_id,
+            user_message,
+            target,
+            turns: self.turns,
+            scripted: self.scripted,
+            adapter: self.adapter,
+        }
+    }
+}
+
+/// A message's text as the user may store it: trimmed, not empty, not over the limit.
+pub(crate) fn checked_text(text: &str) -> Result<&str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::InvalidInput("the message is empty".into()));
+    }
+    if text.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(Error::InvalidInput(format!(
+            "the message is longer than {MAX_MESSAGE_CHARS} characters"
+        )));
+    }
+    Ok(text)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,36 +108,10 @@ pub struct Reply {
 impl Kotodama {
     /// Stores the user's message and gathers what the reply needs.
     pub fn begin_reply(&mut self, chat_id: i64, text: &str) -> Result<PendingReply> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(Error::InvalidInput("the message is empty".into()));
-        }
-        if text.chars().count() > MAX_MESSAGE_CHARS {
-            return Err(Error::InvalidInput(format!(
-                "the message is longer than {MAX_MESSAGE_CHARS} characters"
-            )));
-        }
-        let chat = self.store.chat(chat_id)?;
-        let persona = self.store.persona(chat.persona_id)?;
+        let text = checked_text(text)?;
         let history = self.store.messages(chat_id)?;
-        let lines = self.store.script_lines(chat.persona_id)?;
-        let said: HashSet<&str> = history.iter().map(|m| m.message.content.as_str()).collect();
-        let scripted = pick_scripted_reply(&lines, text, &said).map(|l| l.line.text.clone());
-
-        let mut turns = vec![ChatMessage::new(
-            "system",
-            crate::prompt::system_prompt(&persona.card, USER_NAME),
-        )];
-        turns.extend(history.iter().filter_map(|m| {
-            let role = match m.message.role {
-                Role::User => "user",
-                Role::Assistant => "assistant",
-                Role::System => return None,
-            };
-            Some(ChatMessage::new(role, m.message.content.clone()))
-        }));
-        turns.push(ChatMessage::new("user", text));
-        let adapter = self.chat_adapter(chat.persona_id)?;
+        let said = history.iter().map(|m| m.message.content.as_str()).collect();
+        let draft = self.draft_reply(chat_id, &history, text, &said)?;
         let user_message = self
             .store
             .append_messages(
@@ -103,12 +123,77 @@ impl Kotodama {
                 )],
             )?
             .remove(0);
-        Ok(PendingReply {
+        Ok(draft.pending(chat_id, user_message, ReplyTarget::Append))
+    }
+
+    /// Gathers a new reply to the chat's last message of the user: another alternative (swipe) of the
+    /// reply that follows it, chosen once stored, or the missing reply when the user's message is last
+    /// (a reply stopped before its first word). Streams and stores like `begin_reply`'s.
+    pub fn begin_regenerate(&mut self, chat_id: i64) -> Result<PendingReply> {
+        let history = self.store.messages(chat_id)?;
+        let (user_at, target) = match history.as_slice() {
+            [.., m] if m.message.role == Role::User => (history.len() - 1, ReplyTarget::Append),
+            [.., u, m] if u.message.role == Role::User && m.message.role == Role::Assistant => (
+                history.len() - 2,
+                ReplyTarget::Alternative { of: m.id },
+            ),
+            _ => {
+                return Err(Error::InvalidInput(
+                    "there is no reply to regenerate: the chat must end with a message of yours or a reply to one"
+                        .into(),
+                ))
+            }
+        };
+        // A script reply avoids every line already said, the other alternatives included.
+        let alternatives = match target {
+            ReplyTarget::Alternative { of } => self.store.alternatives(of)?,
+            ReplyTarget::Append => Vec::new(),
+        };
+        let said = history
+            .iter()
+            .chain(&alternatives)
+            .map(|m| m.message.content.as_str())
+            .collect();
+        let user_message = history[user_at].clone();
+        let draft = self.draft_reply(
             chat_id,
-            user_message,
+            &history[..user_at],
+            &user_message.message.content,
+            &said,
+        )?;
+        Ok(draft.pending(chat_id, user_message, target))
+    }
+
+    /// What a reply to `user_text` after `earlier` needs: the prompt, the script line that answers
+    /// best (avoiding `said`), the persona's adapter.
+    fn draft_reply(
+        &self,
+        chat_id: i64,
+        earlier: &[Message],
+        user_text: &str,
+        said: &HashSet<&str>,
+    ) -> Result<ReplyDraft> {
+        let chat = self.store.chat(chat_id)?;
+        let persona = self.store.persona(chat.persona_id)?;
+        let lines = self.store.script_lines(chat.persona_id)?;
+        let scripted = pick_scripted_reply(&lines, user_text, said).map(|l| l.line.text.clone());
+        let mut turns = vec![ChatMessage::new(
+            "system",
+            crate::prompt::system_prompt(&persona.card, USER_NAME),
+        )];
+        turns.extend(earlier.iter().filter_map(|m| {
+            let role = match m.message.role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+                Role::System => return None,
+            };
+            Some(ChatMessage::new(role, m.message.content.clone()))
+        }));
+        turns.push(ChatMessage::new("user", user_text));
+        Ok(ReplyDraft {
             turns,
             scripted,
-            adapter,
+            adapter: self.chat_adapter(chat.persona_id)?,
         })
     }
 
@@ -161,15 +246,21 @@ impl Kotodama {
             style: self.style_meter(pending.chat_id, text)?,
             ..plain_message(Role::Assistant, reply.source, text.to_string())
         };
-        Ok(self
-            .store
-            .append_messages(pending.chat_id, &[message])?
-            .pop())
+        let stored = match pending.target {
+            ReplyTarget::Append => self
+                .store
+                .append_messages(pending.chat_id, &[message])?
+                .pop(),
+            ReplyTarget::Alternative { of } => {
+                Some(self.store.add_alternative(of, &message, true)?)
+            }
+        };
+        Ok(stored)
     }
 
     /// The reply's style score against the persona's profile (the chat's style meter); empty columns
     /// for a persona without a profile.
-    fn style_meter(&self, chat_id: i64, text: &str) -> Result<StyleScoreColumns> {
+    pub(crate) fn style_meter(&self, chat_id: i64, text: &str) -> Result<StyleScoreColumns> {
         let persona_id = self.store.chat(chat_id)?.persona_id;
         if self.store.latest_profile(persona_id)?.is_none() {
             return Ok(StyleScoreColumns::default());
@@ -353,6 +444,9 @@ impl Replier {
         } else {
             ""
         };
+        // The chat id only picks the cache to try: ChatSession keeps just the token prefix the cache
+        // shares with the new prompt, so an edited or swiped history re-prefills from its first changed
+        // token and never reads stale positions.
         let cache = match loaded.cache.take() {
             Some((chat, cache)) if chat == pending.chat_id => cache,
             _ => loaded.model.decoder().new_cache(),
@@ -515,6 +609,31 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_stopped_before_its_first_word_is_written_by_regenerate() {
+        let (_dir, mut app) = open();
+        let chat = first_chat(&mut app);
+        let pending = app.begin_reply(chat, "Hello?").unwrap();
+        let empty = Reply {
+            text: String::new(),
+            source: MessageSource::Model,
+            model: None,
+            adapter_id: None,
+            stats: None,
+        };
+        assert!(app.finish_reply(&pending, empty).unwrap().is_none());
+        let pending = app.begin_regenerate(chat).unwrap();
+        assert_eq!(pending.turns.last().unwrap().content, "Hello?");
+        let reply = scripted_reply(&pending).unwrap();
+        let stored = app.finish_reply(&pending, reply).unwrap().unwrap();
+        assert_eq!(
+            (stored.seq, stored.alt_count),
+            (2, 1),
+            "appended, not a swipe"
+        );
+        assert_eq!(app.chat(chat).unwrap().messages.len(), 3);
+    }
+
+    #[test]
     fn an_assistant_speak_reply_is_flagged_on_the_style_meter() {
         let (_dir, mut app) = open();
         let chat = first_chat(&mut app);
@@ -582,6 +701,56 @@ mod tests {
             second.reused_tokens,
             second.prompt_tokens
         );
+    }
+
+    #[test]
+    fn after_an_edit_a_regenerated_reply_prefills_from_the_change_and_matches_a_fresh_cache() {
+        let (_dir, mut app) = open();
+        let Some(mut replier) = replier_with_smollm2(&app) else {
+            return;
+        };
+        let chat = first_chat(&mut app);
+        let pending = app.begin_reply(chat, "Hello! Who are you?").unwrap();
+        let reply = replier
+            .reply(&pending, |_| {}, &CancelToken::new())
+            .unwrap();
+        let first = app.finish_reply(&pending, reply).unwrap().unwrap();
+        app.edit_message(pending.user_message.id, "What is your favourite food?")
+            .unwrap();
+
+        let pending = app.begin_regenerate(chat).unwrap();
+        assert_eq!(
+            pending.turns.last().unwrap().content,
+            "What is your favourite food?"
+        );
+        let regenerated = replier
+            .reply(&pending, |_| {}, &CancelToken::new())
+            .unwrap();
+        let stats = regenerated.stats.clone().unwrap();
+        // The cache serves exactly the tokens the old and the new prompt share: up to the edited text.
+        let model = &replier.loaded.as_ref().unwrap().model;
+        let ids = |turns: &[ChatMessage]| {
+            let prompt = model.template().render(turns, true, false).unwrap();
+            model.tokenizer().encode(&prompt).unwrap()
+        };
+        let mut before_edit = pending.turns.clone();
+        before_edit.last_mut().unwrap().content = "Hello! Who are you?".into();
+        let (old, new) = (ids(&before_edit), ids(&pending.turns));
+        let shared = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+        assert!(shared > 0 && shared < old.len());
+        assert_eq!(stats.reused_tokens, shared);
+        // Greedy decoding from a cold cache writes the same reply: nothing stale was read.
+        let mut cold = replier_with_smollm2(&app).unwrap();
+        let fresh = cold.reply(&pending, |_| {}, &CancelToken::new()).unwrap();
+        assert_eq!(fresh.stats.unwrap().reused_tokens, 0);
+        assert_eq!(regenerated.text, fresh.text);
+
+        let stored = app.finish_reply(&pending, regenerated).unwrap().unwrap();
+        assert_eq!(
+            (stored.seq, stored.alt_index, stored.alt_count),
+            (first.seq, 1, 2)
+        );
+        assert!(stored.message.style.overall.is_some());
     }
 
     #[test]

@@ -20,6 +20,13 @@ pub enum Error {
     },
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: i64 },
+    #[error("message {message_id} has {count} alternative(s); there is no alternative number {}", .index + 1)]
+    NoAlternative {
+        message_id: i64,
+        /// From 0, as stored; shown from 1.
+        index: i64,
+        count: i64,
+    },
     #[error("invalid value in column {column}: {detail}")]
     InvalidColumn {
         column: &'static str,

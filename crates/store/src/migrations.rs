@@ -1,7 +1,7 @@
 //! Versioned schema. Migration `i` moves the database from `user_version = i` to `i + 1`; each runs in
 //! its own transaction, so a failed migration leaves the previous version intact.
 
-pub const MIGRATIONS: &[&str] = &[V1, CHAT_ADAPTER];
+pub const MIGRATIONS: &[&str] = &[V1, CHAT_ADAPTER, MESSAGE_ALTERNATIVES];
 
 const V1: &str = r#"
 CREATE TABLE personas (
@@ -159,3 +159,98 @@ ALTER TABLE personas ADD COLUMN chat_adapter TEXT NOT NULL DEFAULT 'newest'
     CHECK (chat_adapter IN ('newest', 'none', 'chosen'));
 ALTER TABLE personas ADD COLUMN chat_adapter_id INTEGER REFERENCES adapters(id) ON DELETE SET NULL;
 "#;
+
+/// Swipes, edits and branches.
+///
+/// Every alternative of a message position (a regenerated reply, an alternate greeting) is a `messages`
+/// row of its own, numbered by `alt_index` at the same `(chat_id, seq)`; exactly one row per position is
+/// `active`: the one the chat shows and later prompts use. Rows rather than a side table of texts, because
+/// an alternative is a whole message (its own source, model, adapter and style score), so every message
+/// keeps one shape, reading the history stays one query over active rows, and edit/delete/branch treat
+/// every alternative alike. `edited_at` marks text the user changed after it was written.
+/// SQLite cannot drop V1's UNIQUE (chat_id, seq), hence the rebuild; nothing references `messages`.
+const MESSAGE_ALTERNATIVES: &str = r#"
+CREATE TABLE messages_v2 (
+    id              INTEGER PRIMARY KEY,
+    chat_id         INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    seq             INTEGER NOT NULL,
+    alt_index       INTEGER NOT NULL DEFAULT 0 CHECK (alt_index >= 0),
+    active          INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    role            TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+    content         TEXT NOT NULL,
+    source          TEXT NOT NULL CHECK (source IN ('user', 'greeting', 'script', 'model')),
+    style_overall   REAL,
+    style_lexical   REAL,
+    style_syntactic REAL,
+    style_pragmatic REAL,
+    ooc_flags       TEXT CHECK (ooc_flags IS NULL OR json_valid(ooc_flags)),
+    model_id        INTEGER REFERENCES models(id) ON DELETE SET NULL,
+    adapter_id      INTEGER REFERENCES adapters(id) ON DELETE SET NULL,
+    created_at      INTEGER NOT NULL,
+    edited_at       INTEGER,
+    UNIQUE (chat_id, seq, alt_index)
+);
+INSERT INTO messages_v2 (id, chat_id, seq, role, content, source, style_overall, style_lexical,
+                         style_syntactic, style_pragmatic, ooc_flags, model_id, adapter_id, created_at)
+    SELECT id, chat_id, seq, role, content, source, style_overall, style_lexical,
+           style_syntactic, style_pragmatic, ooc_flags, model_id, adapter_id, created_at
+    FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_v2 RENAME TO messages;
+CREATE UNIQUE INDEX messages_active_per_position ON messages (chat_id, seq) WHERE active = 1;
+"#;
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::{MessageSource, Role, Store, APPLICATION_ID};
+
+    /// A database as schema 1 left it: a persona, a chat of three messages written with V1's own INSERTs.
+    fn version_1_database(path: &std::path::Path) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO personas (id, slug, name, card_json, source, created_at, updated_at) \
+               VALUES (1, 'aoi', 'Aoi', '{}', 'imported', 1, 1);
+             INSERT INTO chats (id, persona_id, title, created_at, updated_at) VALUES (7, 1, 'Old chat', 1, 5);
+             INSERT INTO messages (chat_id, seq, role, content, source, style_overall, ooc_flags, created_at)
+               VALUES (7, 0, 'assistant', 'Hello.', 'greeting', NULL, NULL, 2),
+                      (7, 1, 'user', 'Hi!', 'user', NULL, NULL, 3),
+                      (7, 2, 'assistant', 'Hmph.', 'script', 0.5, '[]', 4);",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_message_alternatives_migration_keeps_the_chats_of_a_version_1_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        version_1_database(&path);
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        assert!(store.integrity_ok().unwrap());
+        assert_eq!(store.chat(7).unwrap().title, "Old chat");
+        let messages = store.messages(7).unwrap();
+        let texts: Vec<&str> = messages
+            .iter()
+            .map(|m| m.message.content.as_str())
+            .collect();
+        assert_eq!(texts, ["Hello.", "Hi!", "Hmph."]);
+        assert_eq!(messages[2].message.source, MessageSource::Script);
+        assert_eq!(messages[2].message.style.overall, Some(0.5));
+        assert_eq!(messages[1].message.role, Role::User);
+        for m in &messages {
+            assert_eq!((m.alt_index, m.alt_count, m.edited_at), (0, 1, None));
+        }
+        // The old chat takes swipes like a new one.
+        let swiped = store
+            .add_alternative(messages[2].id, &messages[2].message, true)
+            .unwrap();
+        assert_eq!((swiped.alt_index, swiped.alt_count), (1, 2));
+    }
+}

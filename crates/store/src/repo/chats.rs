@@ -61,10 +61,17 @@ pub struct NewMessage {
 pub struct Message {
     pub id: i64,
     pub chat_id: i64,
+    /// The message's position in its chat.
     pub seq: i64,
+    /// Which of the position's alternatives (swipes) this is, from 0.
+    pub alt_index: i64,
+    /// How many alternatives the position holds (1 when it was never regenerated).
+    pub alt_count: i64,
     #[serde(flatten)]
     pub message: NewMessage,
     pub created_at: i64,
+    /// When the user last changed the text; None when it is as written.
+    pub edited_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,10 +154,7 @@ impl Store {
             });
         }
         let ids = insert_messages(&tx, chat_id, messages)?;
-        tx.execute(
-            "UPDATE chats SET updated_at = ?2 WHERE id = ?1",
-            params![chat_id, now_ms()],
-        )?;
+        touch_chat(&tx, chat_id)?;
         tx.commit()?;
         ids.into_iter().map(|id| self.message(id)).collect()
     }
@@ -169,9 +173,10 @@ impl Store {
         finish_message(row)
     }
 
+    /// The chat as it reads: the chosen alternative of each position, in order.
     pub fn messages(&self, chat_id: i64) -> Result<Vec<Message>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 ORDER BY seq"
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = ?1 AND active = 1 ORDER BY seq"
         ))?;
         let rows = stmt
             .query_map([chat_id], message_from_row)?
@@ -180,17 +185,22 @@ impl Store {
     }
 }
 
-const MESSAGE_COLUMNS: &str =
+/// Columns of `message_from_row`, for queries over `messages` (not aliased).
+pub(crate) const MESSAGE_COLUMNS: &str =
     "id, chat_id, seq, role, content, source, style_overall, style_lexical, \
-    style_syntactic, style_pragmatic, ooc_flags, model_id, adapter_id, created_at";
+    style_syntactic, style_pragmatic, ooc_flags, model_id, adapter_id, created_at, alt_index, \
+    (SELECT count(*) FROM messages a WHERE a.chat_id = messages.chat_id AND a.seq = messages.seq), \
+    edited_at";
 
-type RawMessage = (Message, String, String, Option<String>);
+pub(crate) type RawMessage = (Message, String, String, Option<String>);
 
-fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
+pub(crate) fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
     let message = Message {
         id: r.get(0)?,
         chat_id: r.get(1)?,
         seq: r.get(2)?,
+        alt_index: r.get(14)?,
+        alt_count: r.get(15)?,
         message: NewMessage {
             role: Role::User,
             content: r.get(4)?,
@@ -206,11 +216,12 @@ fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
             adapter_id: r.get(12)?,
         },
         created_at: r.get(13)?,
+        edited_at: r.get(16)?,
     };
     Ok((message, r.get(3)?, r.get(5)?, r.get(10)?))
 }
 
-fn finish_message((mut m, role, source, flags): RawMessage) -> Result<Message> {
+pub(crate) fn finish_message((mut m, role, source, flags): RawMessage) -> Result<Message> {
     m.message.role = Role::parse(&role)?;
     m.message.source = MessageSource::parse(&source)?;
     m.message.style.ooc_flags = flags
@@ -229,38 +240,76 @@ fn insert_messages(
         [chat_id],
         |r| r.get(0),
     )?;
-    let mut stmt = tx.prepare(
-        "INSERT INTO messages (chat_id, seq, role, content, source, style_overall, style_lexical, style_syntactic, \
-         style_pragmatic, ooc_flags, model_id, adapter_id, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?;
     let now = now_ms();
-    let mut ids = Vec::with_capacity(messages.len());
-    for (i, m) in messages.iter().enumerate() {
-        let flags = m
-            .style
-            .ooc_flags
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?;
-        stmt.execute(params![
-            chat_id,
-            next + i as i64,
-            m.role.as_str(),
-            m.content,
-            m.source.as_str(),
-            m.style.overall,
-            m.style.lexical,
-            m.style.syntactic,
-            m.style.pragmatic,
-            flags,
-            m.model_id,
-            m.adapter_id,
-            now,
-        ])?;
-        ids.push(tx.last_insert_rowid());
-    }
-    Ok(ids)
+    messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let slot = Slot {
+                seq: next + i as i64,
+                alt_index: 0,
+                active: true,
+            };
+            insert_row(tx, chat_id, slot, m, now, None)
+        })
+        .collect()
+}
+
+/// Where a message row goes: its position, which alternative it is there, whether it is the chosen one.
+pub(crate) struct Slot {
+    pub seq: i64,
+    pub alt_index: i64,
+    pub active: bool,
+}
+
+/// Inserts one message row; the one INSERT every writer of `messages` goes through.
+pub(crate) fn insert_row(
+    conn: &rusqlite::Connection,
+    chat_id: i64,
+    slot: Slot,
+    m: &NewMessage,
+    created_at: i64,
+    edited_at: Option<i64>,
+) -> Result<i64> {
+    let flags = m
+        .style
+        .ooc_flags
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
+    conn.prepare_cached(
+        "INSERT INTO messages (chat_id, seq, alt_index, active, role, content, source, style_overall, \
+         style_lexical, style_syntactic, style_pragmatic, ooc_flags, model_id, adapter_id, created_at, edited_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        chat_id,
+        slot.seq,
+        slot.alt_index,
+        slot.active,
+        m.role.as_str(),
+        m.content,
+        m.source.as_str(),
+        m.style.overall,
+        m.style.lexical,
+        m.style.syntactic,
+        m.style.pragmatic,
+        flags,
+        m.model_id,
+        m.adapter_id,
+        created_at,
+        edited_at,
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Marks the chat as just active (the chat list is ordered by it).
+pub(crate) fn touch_chat(conn: &rusqlite::Connection, chat_id: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE chats SET updated_at = ?2 WHERE id = ?1",
+        params![chat_id, now_ms()],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ macro_rules! text_enum {
 }
 
 pub mod adapters;
+pub mod alternatives;
+pub mod chat_edits;
 pub mod chats;
 pub mod jobs;
 pub mod models;
