@@ -3,21 +3,23 @@
 # on the CPU with `kotodama bench engine`, on Qwen3-shaped random GGUFs (0.6B and 1.7B, Q4_K).
 #
 #   tools/engine/cuda_check.sh bundle DIR      # where Rust is: builds the engine's test binary and the
-#                                              # CLI with --features cuda into DIR (toolkit: cuda_toolkit.sh)
+#                                              # CLI with --features cuda into DIR (toolkit: cuda_toolkit.sh,
+#                                              # in $CUDA_TOOLKIT_DIR if set)
 #   tools/engine/cuda_check.sh run DIR [OUT]   # on the GPU machine, no Rust needed: results into OUT
 #                                              # (default DIR/results)
 #
 # `run` needs the NVIDIA driver and the CUDA 13 runtime libraries (cudart, cublas, cublasLt, curand, nvrtc):
 # a CUDA toolkit, or PyTorch's nvidia-* wheels, which it finds by itself.
-# Env for `run`: PP (prompt tokens, 512), TG (generated tokens, 128), SHAPES ("0.6b 1.7b").
+# Env for `run`: PP (prompt tokens, 512), TG (generated tokens, 128), SHAPES of the random GGUFs ("0.6b 1.7b"),
+# KOTODAMA_SMOLLM2_GGUF (a real GGUF to add), STEPS ("tests real bench all").
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cmd="${1:-}"; DIR="${2:-}"
-[[ -n "$cmd" && -n "$DIR" ]] || { sed -n 2,12p "$0" >&2; exit 2; }
+[[ -n "$cmd" && -n "$DIR" ]] || { sed -n 2,13p "$0" >&2; exit 2; }
 
 bundle() {
   mkdir -p "$DIR"
-  eval "$("$ROOT/tools/engine/cuda_toolkit.sh")"
+  eval "$("$ROOT/tools/engine/cuda_toolkit.sh" ${CUDA_TOOLKIT_DIR:+"$CUDA_TOOLKIT_DIR"})"
   # The GPU machine's processor is not this one: AVX2/FMA (x86-64-v3) instead of target-cpu=native.
   export RUSTFLAGS="${RUSTFLAGS:--C target-cpu=x86-64-v3}"
   cd "$ROOT"
@@ -65,13 +67,21 @@ find_libs() {
   done
 }
 
+# xz, else Python's lzma.
+unxz() {
+  if command -v xz >/dev/null; then xz -dc "$1"; else
+    python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"
+  fi
+}
+
 run() {
   local OUT="${3:-$DIR/results}"
-  PP="${PP:-512}"; TG="${TG:-128}"; SHAPES="${SHAPES:-0.6b 1.7b}"
+  PP="${PP:-512}"; TG="${TG:-128}"; SHAPES="${SHAPES-0.6b 1.7b}"; STEPS="${STEPS:-tests real bench all}"
+  step() { [[ " $STEPS " == *" $1 "* ]]; }
   mkdir -p "$OUT"
   local work; work="$(mktemp -d)"
   for f in engine-tests kotodama; do
-    if [[ -e "$DIR/$f.xz" ]]; then xz -dc "$DIR/$f.xz" >"$work/$f"; else cp "$DIR/$f" "$work/$f"; fi
+    if [[ -e "$DIR/$f.xz" ]]; then unxz "$DIR/$f.xz" >"$work/$f"; else cp "$DIR/$f" "$work/$f"; fi
     chmod +x "$work/$f"
   done
   find_libs
@@ -84,37 +94,42 @@ run() {
   cat "$OUT/machine.txt"
 
   local rc=0
-  echo "## CUDA tests (tiny models)"
-  "$work/engine-tests" cuda_tests --test-threads=1 --nocapture 2>&1 | tee "$OUT/cuda_tests.log" || rc=1
+  if step tests; then
+    echo "## CUDA tests (tiny models)"
+    "$work/engine-tests" cuda_tests --test-threads=1 --nocapture 2>&1 | tee "$OUT/cuda_tests.log" || rc=1
+  fi
 
   local models=()
   if [[ -e "$DIR/qwen3-tokenizer.json.xz" ]]; then
-    xz -dc "$DIR/qwen3-tokenizer.json.xz" >"$work/tokenizer.json"
+    unxz "$DIR/qwen3-tokenizer.json.xz" >"$work/tokenizer.json"
     for shape in $SHAPES; do
       python3 "$DIR/make_qwen3_gguf.py" "$work/tokenizer.json" "$work/qwen3-$shape.gguf" --shape "$shape"
       models+=("$work/qwen3-$shape.gguf")
     done
   fi
   if [[ -n "${KOTODAMA_SMOLLM2_GGUF:-}" && -f "$KOTODAMA_SMOLLM2_GGUF" ]]; then
-    models=("$KOTODAMA_SMOLLM2_GGUF" "${models[@]}")
+    models=("$KOTODAMA_SMOLLM2_GGUF" ${models[@]+"${models[@]}"})
   fi
 
-  echo "## CUDA against the CPU on real-size GGUFs"
-  : >"$OUT/real_gguf.log"
-  for m in "${models[@]}"; do
-    KOTODAMA_CUDA_GGUF="$m" "$work/engine-tests" cuda_tests::a_real_gguf --nocapture 2>&1 |
-      tee -a "$OUT/real_gguf.log" || rc=1
-  done
-
-  echo "## kotodama bench engine (pp$PP, tg$TG)"
-  : >"$OUT/bench.jsonl"
-  for m in "${models[@]}"; do
-    for dev in cuda cpu; do
-      KOTODAMA_HOME="$work/home" "$work/kotodama" bench engine --model "$m" --device "$dev" \
-        --threads "$(nproc)" --prompt-tokens "$PP" --gen-tokens "$TG" --json | tee -a "$OUT/bench.jsonl" || rc=1
+  if step real; then
+    echo "## CUDA against the CPU on real-size GGUFs"
+    : >"$OUT/real_gguf.log"
+    for m in ${models[@]+"${models[@]}"}; do
+      KOTODAMA_CUDA_GGUF="$m" "$work/engine-tests" cuda_tests::a_real_gguf --nocapture 2>&1 |
+        tee -a "$OUT/real_gguf.log" || rc=1
     done
-  done
-  python3 - "$OUT/bench.jsonl" <<'PY' | tee "$OUT/bench.md"
+  fi
+
+  if step bench; then
+    echo "## kotodama bench engine (pp$PP, tg$TG)"
+    : >"$OUT/bench.jsonl"
+    for m in ${models[@]+"${models[@]}"}; do
+      for dev in cuda cpu; do
+        KOTODAMA_HOME="$work/home" "$work/kotodama" bench engine --model "$m" --device "$dev" \
+          --threads "$(nproc)" --prompt-tokens "$PP" --gen-tokens "$TG" --json | tee -a "$OUT/bench.jsonl" || rc=1
+      done
+    done
+    python3 - "$OUT/bench.jsonl" <<'PY' | tee "$OUT/bench.md"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print("| file | device | threads | prefill tok/s | decode tok/s | TTFT ms |")
@@ -123,9 +138,12 @@ for r in rows:
     print(f"| {r['file']} | {r['device']} | {r['threads']} | {r['prefillTokensPerSecond']:.1f} | "
           f"{r['decodeTokensPerSecond']:.1f} | {r['timeToFirstTokenMs']:.0f} |")
 PY
+  fi
 
-  echo "## every engine test in the CUDA build"
-  "$work/engine-tests" --test-threads="$(nproc)" 2>&1 | tail -40 | tee "$OUT/all_tests.log" || rc=1
+  if step all; then
+    echo "## every engine test in the CUDA build"
+    "$work/engine-tests" --test-threads="$(nproc)" 2>&1 | tail -40 | tee "$OUT/all_tests.log" || rc=1
+  fi
   rm -rf "$work"
   return $rc
 }
@@ -133,5 +151,5 @@ PY
 case "$cmd" in
   bundle) bundle ;;
   run) run "$@" ;;
-  *) sed -n 2,12p "$0" >&2; exit 2 ;;
+  *) sed -n 2,13p "$0" >&2; exit 2 ;;
 esac

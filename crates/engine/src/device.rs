@@ -92,11 +92,15 @@ impl std::str::FromStr for DeviceKind {
 
 pub(crate) fn candle_device(kind: DeviceKind) -> Result<candle_core::Device> {
     if !kind.is_compiled() {
-        return Err(Error::Unsupported(format!(
+        return Err(Error::Device(format!(
             "this build has no {kind} support: rebuild with `--features {kind}`"
         )));
     }
-    let unavailable = |e: candle_core::Error| Error::Unsupported(format!("{kind} device: {e}"));
+    let unavailable = |e: candle_core::Error| {
+        Error::Device(format!(
+            "the {kind} device does not open ({e}); KOTODAMA_DEVICE=cpu or --device cpu runs on the CPU"
+        ))
+    };
     match kind {
         DeviceKind::Cpu => Ok(candle_core::Device::Cpu),
         DeviceKind::Cuda => candle_core::Device::new_cuda(0).map_err(unavailable),

@@ -21,6 +21,9 @@ pub enum Error {
     Tensor { name: String, reason: String },
     #[error("unsupported model: {0}")]
     Unsupported(String),
+    /// The device asked for is not in this build or does not open (no driver, no GPU).
+    #[error("{0}")]
+    Device(String),
     #[error("tokenizer: {0}")]
     Tokenizer(String),
     #[error("chat template: {0}")]

@@ -87,6 +87,7 @@ fn engine_code(e: &kotodama_engine::Error) -> &'static str {
         E::ContextOverflow { .. } => "CONTEXT_FULL",
         E::Gguf { .. } | E::Metadata(_) | E::Tensor { .. } | E::Json { .. } => "MODEL_INVALID",
         E::Unsupported(_) => "MODEL_UNSUPPORTED",
+        E::Device(_) => "DEVICE_UNAVAILABLE",
         E::Adapter(_) => "ADAPTER_INVALID",
         _ => "MODEL_ERROR",
     }
