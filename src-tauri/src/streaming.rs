@@ -16,8 +16,8 @@ use crate::AppState;
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ReplyEvent {
-    /// The user's message, stored (not sent when regenerating).
-    UserMessage { message: Message },
+    /// The user's message, stored (not sent when regenerating). Boxed: pieces are the common event.
+    UserMessage { message: Box<Message> },
     /// The next piece of the reply.
     Piece { text: String },
 }
@@ -61,7 +61,7 @@ pub async fn send_message(
         let pending = with_core(state, |k| k.begin_reply(chat_id, &text))?;
         // A closed window drops the channel; the reply is still written and stored.
         let _ = on_event.send(ReplyEvent::UserMessage {
-            message: pending.user_message.clone(),
+            message: Box::new(pending.user_message.clone()),
         });
         stream_reply(state, pending, &on_event)
     })
