@@ -3,6 +3,7 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod chat_controls;
 mod commands;
 mod distill;
 mod personas;
@@ -85,7 +86,13 @@ fn main() {
             commands::open_chat,
             commands::new_chat,
             streaming::send_message,
+            streaming::regenerate_reply,
             streaming::stop_reply,
+            chat_controls::show_chat,
+            chat_controls::choose_alternative,
+            chat_controls::edit_message,
+            chat_controls::delete_message,
+            chat_controls::branch_chat,
             personas::preview_import,
             personas::import_upload,
             personas::persona_page,

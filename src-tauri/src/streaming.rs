@@ -1,9 +1,11 @@
 //! Replies streamed into the window: the user's message is stored, the reply's text goes to the
 //! webview piece by piece over a channel while only the model is locked (the UI keeps working), then
-//! the reply is stored. `stop_reply` ends a reply early; what was written is kept.
+//! the reply is stored. `regenerate_reply` writes another alternative of the last reply the same way.
+//! `stop_reply` ends a reply early; what was written is kept.
 
 use kotodama::models::engine::{CancelToken, GenerationStats};
 use kotodama::store::Message;
+use kotodama::PendingReply;
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
@@ -14,8 +16,8 @@ use crate::AppState;
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ReplyEvent {
-    /// The user's message, stored.
-    UserMessage { message: Message },
+    /// The user's message, stored (not sent when regenerating). Boxed: pieces are the common event.
+    UserMessage { message: Box<Message> },
     /// The next piece of the reply.
     Piece { text: String },
 }
@@ -23,8 +25,10 @@ pub enum ReplyEvent {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SentReply {
+    /// The message replied to.
     user_message: Message,
-    /// None when the reply was stopped before its first word.
+    /// None when the reply was stopped before its first word. A regenerated reply is the new chosen
+    /// alternative of the last message.
     reply: Option<Message>,
     /// Timings and stop reason of a model reply (None for a script line).
     stats: Option<GenerationStats>,
@@ -53,14 +57,30 @@ pub async fn send_message(
     text: String,
     on_event: Channel<ReplyEvent>,
 ) -> Result<SentReply, CommandError> {
-    tauri::async_runtime::spawn_blocking(move || {
-        reply(&app.state::<AppState>(), chat_id, &text, &on_event)
+    on_worker(app, move |state| {
+        let pending = with_core(state, |k| k.begin_reply(chat_id, &text))?;
+        // A closed window drops the channel; the reply is still written and stored.
+        let _ = on_event.send(ReplyEvent::UserMessage {
+            message: Box::new(pending.user_message.clone()),
+        });
+        stream_reply(state, pending, &on_event)
     })
     .await
-    .map_err(|e| CommandError {
-        code: "INTERNAL".into(),
-        message: format!("the reply task failed: {e}"),
-    })?
+}
+
+/// Writes another reply to the chat's last message of the user, streamed like `send_message`'s: a new
+/// alternative (swipe) of the last reply, chosen once stored.
+#[tauri::command]
+pub async fn regenerate_reply(
+    app: AppHandle,
+    chat_id: i64,
+    on_event: Channel<ReplyEvent>,
+) -> Result<SentReply, CommandError> {
+    on_worker(app, move |state| {
+        let pending = with_core(state, |k| k.begin_regenerate(chat_id))?;
+        stream_reply(state, pending, &on_event)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -72,21 +92,30 @@ pub fn stop_reply(state: State<'_, AppState>, chat_id: i64) -> Result<bool, Comm
     Ok(running.get(&chat_id).map(CancelToken::cancel).is_some())
 }
 
-fn reply(
+/// Runs a reply off the async runtime: generation blocks for seconds.
+async fn on_worker(
+    app: AppHandle,
+    work: impl FnOnce(&AppState) -> Result<SentReply, CommandError> + Send + 'static,
+) -> Result<SentReply, CommandError> {
+    tauri::async_runtime::spawn_blocking(move || work(&app.state::<AppState>()))
+        .await
+        .map_err(|e| CommandError {
+            code: "INTERNAL".into(),
+            message: format!("the reply task failed: {e}"),
+        })?
+}
+
+/// Streams the reply to `pending` piece by piece (stoppable by `stop_reply`), then stores it.
+fn stream_reply(
     state: &AppState,
-    chat_id: i64,
-    text: &str,
+    pending: PendingReply,
     on_event: &Channel<ReplyEvent>,
 ) -> Result<SentReply, CommandError> {
-    let pending = with_core(state, |k| k.begin_reply(chat_id, text))?;
+    let chat_id = pending.chat_id;
     let replier = state
         .replier
         .as_ref()
         .ok_or_else(|| CommandError::internal("the chat model"))?;
-    // A closed window drops the channel; the reply is still written and stored.
-    let _ = on_event.send(ReplyEvent::UserMessage {
-        message: pending.user_message.clone(),
-    });
     let cancel = CancelToken::new();
     set_running(state, chat_id, Some(cancel.clone()))?;
     let generated = replier

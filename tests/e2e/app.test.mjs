@@ -1,5 +1,6 @@
 // The real app under Xvfb: personas listed from SQLite, a chat sent and answered from the script, the
 // chat still there after a restart; replies streamed from the real SmolLM2 weights, one stopped early;
+// chat controls (swipes, regenerate, edit, branch, delete);
 // scripts imported through the wizard onto their profile page, a card exported; and a foreign data file
 // refused and left untouched. Run by `make test` (make e2e).
 import { execFileSync } from 'node:child_process';
@@ -8,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDriver, waitFor } from './webdriver.mjs';
+import { ENTER, startDriver, waitFor } from './webdriver.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const application = process.env.KOTODAMA_APP ?? path.join(root, 'target/debug/kotodama-app');
@@ -31,10 +32,14 @@ async function withApp(home, body) {
   }
 }
 
+/** The shown messages: role, source and the bubble's text (not its labels or actions). */
 async function messages(s) {
   const all = await s.all('[data-testid=message]');
   return Promise.all(
-    all.map(async (m) => ({ role: await m.attr('data-role'), source: await m.attr('data-source'), text: await m.text() })),
+    all.map(async (m) => {
+      const [bubble] = await m.all('[data-testid=message-text]');
+      return { role: await m.attr('data-role'), source: await m.attr('data-source'), text: bubble ? await bubble.text() : '' };
+    }),
   );
 }
 
@@ -129,6 +134,98 @@ test('replies stream from the local model into the window, and Stop ends one ear
     }, 30000);
     assert.equal(stopped[4].source, 'model');
     assert.ok(stopped[4].text.length > 0, 'what was written before Stop is kept');
+  });
+});
+
+/** The `i`-th shown message (negative counts from the end) once `count` are shown, with its swipe counter. */
+async function messageAt(s, count, i) {
+  return waitFor(`message ${i} of ${count}`, async () => {
+    const all = await s.all('[data-testid=message]');
+    if (all.length !== count) return false;
+    const m = all.at(i);
+    const [counter] = await m.all('[data-testid=swipe-counter]');
+    const [bubble] = await m.all('[data-testid=message-text]');
+    return { el: m, counter: counter ? await counter.text() : null, text: bubble ? await bubble.text() : '' };
+  });
+}
+
+/** Clicks the control `testid` of the `i`-th message of `count`. */
+async function press(s, count, i, testid) {
+  const { el } = await messageAt(s, count, i);
+  const [control] = await el.all(`[data-testid=${testid}]`);
+  assert.ok(control, `message ${i} has ${testid}`);
+  await control.click();
+}
+
+/** Waits until the `i`-th message of `count` shows swipe `counter`; returns its text. */
+async function swipedTo(s, count, i, counter) {
+  return waitFor(`swipe ${counter} on message ${i}`, async () => {
+    const m = await messageAt(s, count, i);
+    return m.counter === counter && (await s.all('[data-testid=streaming-message]')).length === 0 && m.text;
+  }, 60000);
+}
+
+test('chat controls: greeting and reply swipes, regenerate, an edit, a branch and a delete', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-controls-'));
+  await withApp(home, async (s) => {
+    await (await s.one('[data-testid=persona][data-slug=tsubaki]')).click();
+    // The card's alternate greetings are swipes of the greeting.
+    const greeting = await swipedTo(s, 1, 0, '1/3');
+    await press(s, 1, 0, 'swipe-next');
+    const alternate = await swipedTo(s, 1, 0, '2/3');
+    assert.notEqual(alternate, greeting);
+    await press(s, 1, 0, 'swipe-prev');
+    assert.equal(await swipedTo(s, 1, 0, '1/3'), greeting);
+
+    await send(s, 'Could you teach me how to hold a sword properly?');
+    const first = await swipedTo(s, 3, 2, '1/1');
+    await press(s, 3, 2, 'action-regenerate');
+    const second = await swipedTo(s, 3, 2, '2/2');
+    assert.notEqual(second, first, 'another reply');
+    await press(s, 3, 2, 'swipe-prev');
+    assert.equal(await swipedTo(s, 3, 2, '1/2'), first);
+    await press(s, 3, 2, 'swipe-next');
+    assert.equal(await swipedTo(s, 3, 2, '2/2'), second);
+    // Right of the last alternative of the last reply writes a new one.
+    await press(s, 3, 2, 'swipe-next');
+    const third = await swipedTo(s, 3, 2, '3/3');
+    assert.ok(![first, second].includes(third), 'a third reply');
+
+    // Edit the user's message in place: Enter saves, later messages stay.
+    await press(s, 3, 1, 'action-edit');
+    const editor = await s.one('[data-testid=edit-text]');
+    await editor.clear();
+    await editor.type(`Teach me to cook rice instead.${ENTER}`);
+    const edited = await waitFor('the edited message', async () => {
+      const m = await messages(s);
+      return m.length === 3 && m[1].text === 'Teach me to cook rice instead.' && m;
+    });
+    assert.equal(edited[2].text, third);
+    assert.equal((await s.all('[data-testid=message] [data-testid=edited]')).length, 1);
+
+    // Branch from the edited message: a new chat up to it, listed beside the original.
+    await press(s, 3, 1, 'action-branch');
+    const branch = await waitFor('the branch', async () => {
+      const m = await messages(s);
+      return m.length === 2 && (await s.all('[data-testid=chat-option]')).length === 2 && m;
+    });
+    assert.deepEqual(branch.map((m) => m.text), [greeting, 'Teach me to cook rice instead.']);
+    const chosen = await s.execute('return document.querySelector("[data-testid=chat-select]").selectedOptions[0].textContent');
+    assert.match(chosen, /^Branch of Chat with Tsubaki Kagari · /);
+
+    // Delete the branch's last message: it says what happens, then only that one goes.
+    await press(s, 2, 1, 'action-delete');
+    assert.equal(await (await s.one('[data-testid=delete-confirm] span')).text(), 'Delete this message only? Nothing comes after it.');
+    await (await s.one('[data-testid=delete-yes]')).click();
+    await waitFor('the message deleted', async () => (await messages(s)).length === 1);
+
+    // The original chat is unchanged: three messages, the third reply chosen among three.
+    const options = await s.all('[data-testid=chat-option]');
+    const titles = await Promise.all(options.map((o) => o.text()));
+    await options[titles.findIndex((t) => t.startsWith('Chat with'))].click();
+    assert.equal(await swipedTo(s, 3, 2, '3/3'), third);
+    fs.mkdirSync(screenshots, { recursive: true });
+    fs.writeFileSync(path.join(screenshots, 'chat-controls.png'), await s.screenshotPng());
   });
 });
 

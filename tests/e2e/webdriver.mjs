@@ -63,6 +63,9 @@ export class Session {
   }
 }
 
+/** WebDriver's key code for Enter (a keystroke in `type`). */
+export const ENTER = '\uE007';
+
 export class Element {
   constructor(session, id) {
     this.s = session;
@@ -70,6 +73,14 @@ export class Element {
   }
   click() {
     return this.s.cmd('POST', `/element/${this.id}/click`, {});
+  }
+  clear() {
+    return this.s.cmd('POST', `/element/${this.id}/clear`, {});
+  }
+  /** The elements matching `css` inside this one. */
+  async all(css) {
+    const found = await this.s.cmd('POST', `/element/${this.id}/elements`, { using: 'css selector', value: css });
+    return found.map((e) => new Element(this.s, e[ELEMENT]));
   }
   type(text) {
     return this.s.cmd('POST', `/element/${this.id}/value`, { text });

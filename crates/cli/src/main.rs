@@ -1,6 +1,7 @@
 //! The `kotodama` command: the application core without the window. Each subcommand lives in its own
 //! module; this file only parses arguments, dispatches, and turns core errors into exit codes.
 
+mod chat_cmd;
 mod distill_cmd;
 mod engine_cmd;
 mod import_cmd;
@@ -34,6 +35,11 @@ enum Command {
     Engine(engine_cmd::EngineCommand),
     #[command(flatten)]
     Distill(distill_cmd::DistillCommand),
+    /// Stored chats: list, show, talk, regenerate, swipe, edit, delete, branch.
+    Chats {
+        #[command(subcommand)]
+        command: chat_cmd::ChatsCommand,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -77,6 +83,7 @@ fn main() -> ExitCode {
         Command::Import(c) => import_cmd::run(c),
         Command::Engine(c) => engine_cmd::run(c),
         Command::Distill(c) => distill_cmd::run(c),
+        Command::Chats { command } => chat_cmd::run(command),
         Command::Bench {
             what: BenchWhat::Style(w),
         } => style_cmd::run_bench(w),

@@ -163,6 +163,55 @@ fn failures_print_the_error_code_exit_non_zero_and_store_nothing() {
     assert_eq!(home.ok(&["personas", "list"]), before);
 }
 
+/// The message ids of `kotodama chats show`-style output ("#12    Assistant [1/3]: ..."), in order.
+fn message_ids(listing: &str) -> Vec<String> {
+    listing
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn chats_regenerate_swipe_edit_branch_and_delete_from_the_terminal() {
+    // No model installed in this home: replies are script lines, stored the same way.
+    let home = TempHome::new("chats");
+    let opened = home.ok(&["chats", "new", "tsubaki"]);
+    let chat = opened.split_whitespace().nth(1).unwrap().to_string();
+    assert!(
+        opened.contains("Assistant [1/3]:"),
+        "greeting swipes: {opened}"
+    );
+    home.ok(&["chats", "say", &chat, "Teach me the sword."]);
+    home.ok(&["chats", "regenerate", &chat]);
+    let shown = home.ok(&["chats", "show", &chat]);
+    let ids = message_ids(&shown);
+    assert_eq!(ids.len(), 3, "{shown}");
+    assert!(
+        shown.lines().last().unwrap().contains("Assistant [2/2]:"),
+        "{shown}"
+    );
+
+    let first = home.ok(&["chats", "swipe", &ids[2], "1"]);
+    assert!(first.contains("[1/2]"), "{first}");
+    let edited = home.ok(&["chats", "edit", &ids[1], "Teach me to cook."]);
+    assert!(edited.contains("(edited): Teach me to cook."), "{edited}");
+    let branch = home.ok(&["chats", "branch", &ids[1]]);
+    assert!(branch.contains("\"Branch of Chat with Tsubaki"), "{branch}");
+    assert_eq!(message_ids(&branch).len(), 2);
+    assert_eq!(home.ok(&["chats", "list", "tsubaki"]).lines().count(), 2);
+
+    let after = home.ok(&["chats", "delete", &ids[1]]);
+    assert_eq!(
+        message_ids(&after),
+        [ids[0].clone(), message_ids(&first)[0].clone()]
+    );
+    let err = home.fails(&["chats", "swipe", &ids[2], "3"]);
+    assert!(err.contains("error [NO_SUCH_ALTERNATIVE]"), "{err}");
+    let err = home.fails(&["chats", "edit", "99999", "x"]);
+    assert!(err.contains("error [NOT_FOUND]"), "{err}");
+}
+
 #[test]
 fn chat_speaks_as_a_bundled_persona_deterministically_when_greedy() {
     let Some(gguf) = std::env::var_os("KOTODAMA_SMOLLM2_GGUF") else {

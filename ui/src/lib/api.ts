@@ -8,6 +8,7 @@ import type {
   CommandError,
   DistillStatus,
   ImportPhase,
+  Message,
   PersonaPage,
   PersonaSummary,
   ProfileDiff,
@@ -27,6 +28,20 @@ export const api = {
     channel.onmessage = onEvent;
     return invoke<SentReply>('send_message', { chatId, text, onEvent: channel });
   },
+  /** Streams another alternative of the last reply (or the missing reply to a last message of the user). */
+  regenerateReply: (chatId: number, onEvent: (e: ReplyEvent) => void) => {
+    const channel = new Channel<ReplyEvent>();
+    channel.onmessage = onEvent;
+    return invoke<SentReply>('regenerate_reply', { chatId, onEvent: channel });
+  },
+  showChat: (chatId: number) => invoke<ChatView>('show_chat', { chatId }),
+  /** Chooses alternative `index` (from 0) of the message's position; returns the chosen one. */
+  chooseAlternative: (messageId: number, index: number) => invoke<Message>('choose_alternative', { messageId, index }),
+  editMessage: (messageId: number, text: string) => invoke<Message>('edit_message', { messageId, text }),
+  /** Deletes this one message (with its alternatives); later messages stay. Returns the chat. */
+  deleteMessage: (messageId: number) => invoke<ChatView>('delete_message', { messageId }),
+  /** A new chat with the conversation up to and including this message. */
+  branchChat: (messageId: number) => invoke<ChatView>('branch_chat', { messageId }),
   /** Stops the reply being written in this chat; false when none was. */
   stopReply: (chatId: number) => invoke<boolean>('stop_reply', { chatId }),
   /** Sends a file's bytes as the raw request body; the core previews it and keeps it for `importUpload`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adapterChoiceValue, changeLabel, parseAdapterChoice, avatarHue, describeFile, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
+import { adapterChoiceValue, changeLabel, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
 
 describe('sourceLabel', () => {
   it('labels script and greeting replies and leaves model and user text unlabelled', () => {
@@ -126,5 +126,65 @@ describe('changeLabel', () => {
     expect(changeLabel(2.1, null)).toBe('gone (was 2.10)');
     expect(changeLabel(2.1, 3.214)).toBe('2.10 → 3.21');
     expect(changeLabel(0.1234, 0.5, 3)).toBe('0.123 → 0.500');
+  });
+});
+
+describe('placeMessage', () => {
+  const chat = [
+    { seq: 0, text: 'hello' },
+    { seq: 1, text: 'hi' },
+    { seq: 3, text: 'hmph' },
+  ];
+  it('replaces the alternative shown at the same position', () => {
+    expect(placeMessage(chat, { seq: 3, text: 'baka' }).map((m) => m.text)).toEqual(['hello', 'hi', 'baka']);
+  });
+  it('puts a new position in order', () => {
+    expect(placeMessage(chat, { seq: 4, text: 'bye' }).map((m) => m.seq)).toEqual([0, 1, 3, 4]);
+    expect(placeMessage(chat, { seq: 2, text: 'x' }).map((m) => m.seq)).toEqual([0, 1, 2, 3]);
+  });
+});
+
+describe('regenerateKind', () => {
+  const roles = (...r: ('user' | 'assistant')[]) => r.map((role) => ({ role }));
+  it('offers another alternative of the last reply to a message of the user', () => {
+    expect(regenerateKind(roles('assistant', 'user', 'assistant'), 2)).toBe('alternative');
+    expect(regenerateKind(roles('assistant', 'user', 'assistant'), 0)).toBeNull();
+  });
+  it('offers the missing reply when the user spoke last, nothing for a lone greeting', () => {
+    expect(regenerateKind(roles('assistant', 'user'), 1)).toBe('reply');
+    expect(regenerateKind(roles('assistant'), 0)).toBeNull();
+    expect(regenerateKind(roles('assistant', 'assistant'), 1)).toBeNull();
+  });
+});
+
+describe('swipes', () => {
+  const at = (altIndex: number, altCount: number) => ({ seq: 2, role: 'assistant' as const, altIndex, altCount });
+  it('counts from 1 and hides a lone message that cannot generate', () => {
+    expect(swipeCounter(at(1, 3), false)).toBe('2/3');
+    expect(swipeCounter(at(0, 1), true)).toBe('1/1');
+    expect(swipeCounter(at(0, 1), false)).toBeNull();
+  });
+  it('browses the stored alternatives and generates past the last one of the last reply', () => {
+    expect(swipeStep(at(1, 3), -1, false)).toEqual({ kind: 'choose', index: 0 });
+    expect(swipeStep(at(1, 3), 1, false)).toEqual({ kind: 'choose', index: 2 });
+    expect(swipeStep(at(0, 3), -1, true)).toBeNull();
+    expect(swipeStep(at(2, 3), 1, true)).toEqual({ kind: 'generate' });
+    expect(swipeStep(at(2, 3), 1, false)).toBeNull();
+  });
+});
+
+describe('deleteNotice', () => {
+  it('says what goes and what stays', () => {
+    expect(deleteNotice({ altCount: 1 }, 0)).toBe('Delete this message only? Nothing comes after it.');
+    expect(deleteNotice({ altCount: 1 }, 1)).toBe('Delete this message only? The message after it stays.');
+    expect(deleteNotice({ altCount: 3 }, 4)).toBe('Delete this message and its 2 other alternatives? The 4 messages after it stay.');
+    expect(deleteNotice({ altCount: 2 }, 2)).toBe('Delete this message and its 1 other alternative? The 2 messages after it stay.');
+  });
+});
+
+describe('chatLabel', () => {
+  it('tells chats of the same title apart by when they started', () => {
+    const createdAt = new Date(2026, 2, 3, 14, 5).getTime();
+    expect(chatLabel({ title: 'Branch of Chat with Tsubaki', createdAt })).toBe('Branch of Chat with Tsubaki · Mar 3, 14:05');
   });
 });

@@ -1,8 +1,10 @@
 // Pure presentation helpers (unit-tested in format.test.ts).
 import type {
   AdapterChoice,
+  Chat,
   DistillStatus,
   ImportPhase,
+  Message,
   MessageSource,
   ReplierStatus,
   StyleScoreColumns,
@@ -143,4 +145,60 @@ export function changeLabel(before: number | null, after: number | null, digits 
   if (after === null && before !== null) return `gone (was ${before.toFixed(digits)})`;
   if (before !== null && after !== null) return `${before.toFixed(digits)} → ${after.toFixed(digits)}`;
   return '–';
+}
+
+type Position = Pick<Message, 'seq' | 'role' | 'altIndex' | 'altCount'>;
+
+/** Puts a stored message at its position (replacing the alternative shown there), or after the others. */
+export function placeMessage<M extends Pick<Message, 'seq'>>(messages: M[], message: M): M[] {
+  const at = messages.findIndex((m) => m.seq === message.seq);
+  if (at === -1) return [...messages, message].sort((a, b) => a.seq - b.seq);
+  return messages.map((m, i) => (i === at ? message : m));
+}
+
+/**
+ * What regenerating can do at message `i`: write another alternative of the last reply (after a message of the
+ * user), write the missing reply to a last message of the user, or nothing.
+ */
+export function regenerateKind(messages: Pick<Message, 'role'>[], i: number): 'alternative' | 'reply' | null {
+  if (i !== messages.length - 1) return null;
+  const role = messages[i].role;
+  if (role === 'user') return 'reply';
+  if (role === 'assistant' && messages[i - 1]?.role === 'user') return 'alternative';
+  return null;
+}
+
+/** "2/3": which swipe is shown; null when there is nothing to swipe to. */
+export function swipeCounter(m: Position, canGenerate: boolean): string | null {
+  if (m.altCount <= 1 && !canGenerate) return null;
+  return `${m.altIndex + 1}/${m.altCount}`;
+}
+
+/** What a swipe arrow does: show another stored alternative, or (right of the last reply's last) write a new one. */
+export type SwipeStep = { kind: 'choose'; index: number } | { kind: 'generate' } | null;
+
+export function swipeStep(m: Position, direction: -1 | 1, canGenerate: boolean): SwipeStep {
+  const index = m.altIndex + direction;
+  if (index >= 0 && index < m.altCount) return { kind: 'choose', index };
+  if (direction === 1 && canGenerate) return { kind: 'generate' };
+  return null;
+}
+
+/** The delete confirmation, saying exactly what goes and what stays. */
+export function deleteNotice(m: Pick<Message, 'altCount'>, later: number): string {
+  const others = m.altCount - 1;
+  const what =
+    others > 0 ? `Delete this message and its ${others} other alternative${others === 1 ? '' : 's'}?` : 'Delete this message only?';
+  const rest =
+    later === 0 ? 'Nothing comes after it.' : `The ${later === 1 ? 'message' : `${later} messages`} after it stay${later === 1 ? 's' : ''}.`;
+  return `${what} ${rest}`;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "Branch of Chat with Tsubaki · Mar 3, 14:05": a chat in the chat list (titles repeat; the time tells them apart). */
+export function chatLabel(chat: Pick<Chat, 'title' | 'createdAt'>): string {
+  const d = new Date(chat.createdAt);
+  const hm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  return `${chat.title} · ${MONTHS[d.getMonth()]} ${d.getDate()}, ${hm}`;
 }

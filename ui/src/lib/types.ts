@@ -24,7 +24,12 @@ export interface StyleScoreColumns {
 export interface Message {
   id: number;
   chatId: number;
+  /** Position in the chat; its alternatives (swipes) share it. */
   seq: number;
+  /** Which alternative of the position this is, from 0. */
+  altIndex: number;
+  /** How many alternatives the position holds. */
+  altCount: number;
   role: Role;
   content: string;
   source: MessageSource;
@@ -32,6 +37,8 @@ export interface Message {
   modelId: number | null;
   adapterId: number | null;
   createdAt: number;
+  /** When the user changed the text; null when it is as written. */
+  editedAt: number | null;
 }
 
 export interface Chat {
@@ -46,6 +53,8 @@ export interface ChatView {
   chat: Chat;
   persona: PersonaSummary;
   messages: Message[];
+  /** All chats with this persona (branches included), most recently active first. */
+  chats: Chat[];
 }
 
 export interface CommandError {
@@ -101,6 +110,22 @@ export interface StreamingReply {
   chatId: number;
   text: string;
   pieces: number;
+  /** The position of the reply it will become an alternative of (hidden while it is written); null for a new reply. */
+  replacesSeq: number | null;
+}
+
+/** What the user can do with a stored message (absent on the reply being written). */
+export interface BubbleControls {
+  /** Messages after this one. */
+  later: number;
+  regenerate: 'alternative' | 'reply' | null;
+  /** Actions wait while a reply is written. */
+  busy: boolean;
+  onchoose: (index: number) => void;
+  onregenerate: () => void;
+  onedit: (text: string) => Promise<boolean>;
+  onbranch: () => void;
+  ondelete: () => void;
 }
 
 export interface SpeakerSummary {

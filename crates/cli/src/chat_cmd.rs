@@ -1,0 +1,120 @@
+//! `kotodama chats ...`: stored chats from the terminal: list, open, talk, and change them (regenerate,
+//! swipe, edit, delete, branch) with the same core calls as the app.
+
+use std::io::Write;
+
+use anyhow::Result;
+use kotodama::models::engine::{CancelToken, LoadOptions};
+use kotodama::store::Message;
+use kotodama::{ChatView, Kotodama, PendingReply, Replier};
+
+use crate::open_core;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ChatsCommand {
+    /// The persona's chats, most recently active first.
+    List {
+        /// Persona id or slug.
+        persona: String,
+    },
+    /// Start a new chat with the persona (opened by its greeting).
+    New { persona: String },
+    /// Print a chat: each message with its id and, when it has several, which alternative is chosen.
+    Show { chat: i64 },
+    /// Send a message and stream the reply (the installed chat model, else a line of the script).
+    Say { chat: i64, text: String },
+    /// Write another alternative of the last reply and choose it.
+    Regenerate { chat: i64 },
+    /// Choose alternative INDEX (from 1, as shown) of a message.
+    Swipe { message: i64, index: i64 },
+    /// Replace a message's text; the messages after it stay.
+    Edit { message: i64, text: String },
+    /// Delete this one message (with its alternatives); the messages after it stay.
+    Delete { message: i64 },
+    /// Start a new chat from the conversation up to and including this message.
+    Branch { message: i64 },
+}
+
+pub fn run(command: ChatsCommand) -> Result<()> {
+    let mut core = open_core()?;
+    match command {
+        ChatsCommand::List { persona } => {
+            let persona = core.find_persona(&persona)?;
+            for chat in core.chats(persona.id)? {
+                println!("chat {:>4}  {}", chat.id, chat.title);
+            }
+        }
+        ChatsCommand::New { persona } => {
+            let persona = core.find_persona(&persona)?;
+            print_chat(&core.new_chat(persona.id)?);
+        }
+        ChatsCommand::Show { chat } => print_chat(&core.chat(chat)?),
+        ChatsCommand::Say { chat, text } => {
+            let pending = core.begin_reply(chat, &text)?;
+            stream(&mut core, &pending)?;
+        }
+        ChatsCommand::Regenerate { chat } => {
+            let pending = core.begin_regenerate(chat)?;
+            stream(&mut core, &pending)?;
+        }
+        ChatsCommand::Swipe { message, index } => {
+            print_message(&core.choose_alternative(message, index - 1)?);
+        }
+        ChatsCommand::Edit { message, text } => print_message(&core.edit_message(message, &text)?),
+        ChatsCommand::Delete { message } => print_chat(&core.delete_message(message)?),
+        ChatsCommand::Branch { message } => print_chat(&core.branch_chat(message)?),
+    }
+    Ok(())
+}
+
+/// Streams the reply to stdout and stores it, as the app's window does.
+fn stream(core: &mut Kotodama, pending: &PendingReply) -> Result<()> {
+    let mut replier = Replier::new(core.home().models_dir(), LoadOptions::default());
+    let mut stdout = std::io::stdout().lock();
+    let reply = replier.reply(
+        pending,
+        |piece| {
+            let _ = write!(stdout, "{piece}").and_then(|_| stdout.flush());
+        },
+        &CancelToken::new(),
+    )?;
+    writeln!(stdout)?;
+    if let Some(stored) = core.finish_reply(pending, reply)? {
+        eprintln!("[stored as message {}{}]", stored.id, alternative(&stored));
+    }
+    Ok(())
+}
+
+fn print_chat(view: &ChatView) {
+    println!(
+        "chat {} \"{}\" with {}",
+        view.chat.id, view.chat.title, view.persona.name
+    );
+    for m in &view.messages {
+        print_message(m);
+    }
+}
+
+fn print_message(m: &Message) {
+    let edited = if m.edited_at.is_some() {
+        " (edited)"
+    } else {
+        ""
+    };
+    println!(
+        "#{:<5} {:?}{}{edited}: {}",
+        m.id,
+        m.message.role,
+        alternative(m),
+        m.message.content
+    );
+}
+
+/// " [2/3]" for a message with alternatives, "" otherwise.
+fn alternative(m: &Message) -> String {
+    if m.alt_count > 1 {
+        format!(" [{}/{}]", m.alt_index + 1, m.alt_count)
+    } else {
+        String::new()
+    }
+}
