@@ -15,7 +15,8 @@ use crate::generate::{CancelToken, ChatSession};
 use crate::model::{LoadOptions, Model};
 use crate::sampler::{argmax, SamplingParams};
 use crate::test_models::{self, write_tiny_model, TinySpec};
-use crate::train::{LoraTrainer, TrainConfig, TrainExample};
+use crate::train::tests::{config as train_config, examples as train_examples};
+use crate::train::LoraTrainer;
 
 const PROMPT: [u32; 7] = [257, 72, 101, 108, 108, 111, 10];
 const STEPS: [u32; 3] = [100, 33, 200];
@@ -152,34 +153,6 @@ fn safetensors_models_give_the_cpu_logits_on_cuda_in_both_modes() {
             assert!(rel < 1e-4, "{arch:?} {mode:?}: max {max}, relative {rel}");
         }
     }
-}
-
-fn train_config(total_steps: usize) -> TrainConfig {
-    TrainConfig {
-        rank: 4,
-        alpha: 8.0,
-        targets: vec!["q_proj".into(), "v_proj".into(), "down_proj".into()],
-        learning_rate: 1e-2,
-        warmup_steps: 2,
-        total_steps,
-        grad_accum: 2,
-        weight_decay: 0.0,
-        seed: 7,
-    }
-}
-
-fn train_examples() -> Vec<TrainExample> {
-    let make = |prompt: &[u32], answer: &[u32]| TrainExample {
-        ids: prompt.iter().chain(answer).copied().collect(),
-        targets: std::iter::repeat_n(false, prompt.len())
-            .chain(std::iter::repeat_n(true, answer.len()))
-            .collect(),
-    };
-    vec![
-        make(&[72, 105, 33], &[104, 109, 112, 104, 10]),
-        make(&[87, 104, 111, 63], &[98, 97, 107, 101, 114, 10]),
-        make(&[89, 111], &[116, 101, 97, 33, 10]),
-    ]
 }
 
 /// Trains `steps` steps on the model's device; returns the losses before, at each step and after.

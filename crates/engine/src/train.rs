@@ -523,4 +523,4 @@ pub fn memory_estimate_bytes(decoder: &Decoder, config: &TrainConfig, seq_len: u
 
 #[cfg(test)]
 #[path = "train_tests.rs"]
-mod tests;
+pub(crate) mod tests;

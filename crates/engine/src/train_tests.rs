@@ -18,7 +18,7 @@ fn tiny(dir: &Path) -> Model {
     .unwrap()
 }
 
-fn config(total_steps: usize) -> TrainConfig {
+pub(crate) fn config(total_steps: usize) -> TrainConfig {
     TrainConfig {
         rank: 4,
         alpha: 8.0,
@@ -35,7 +35,7 @@ fn config(total_steps: usize) -> TrainConfig {
 }
 
 /// Prompt tokens are context; the answer's tokens are the targets.
-fn examples() -> Vec<TrainExample> {
+pub(crate) fn examples() -> Vec<TrainExample> {
     let make = |prompt: &[u32], answer: &[u32]| TrainExample {
         ids: prompt.iter().chain(answer).copied().collect(),
         targets: std::iter::repeat_n(false, prompt.len())
