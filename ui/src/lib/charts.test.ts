@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { axisTicks, barExtent, barScale, formatValue, niceStep, position } from './charts';
+import { axisTicks, barExtent, barScale, formatValue, niceStep, position, rowFigure } from './charts';
 
 describe('niceStep', () => {
   it('picks 1, 2 or 5 times a power of ten', () => {
@@ -72,5 +72,13 @@ describe('formatValue', () => {
   it('gives no sign to a value that rounds to zero', () => {
     expect(formatValue(-0.004, 2, true)).toBe('0.00');
     expect(formatValue(0, 1, true)).toBe('0.0');
+  });
+});
+
+describe('rowFigure', () => {
+  it('puts the number, the count and the note beside the bar', () => {
+    expect(rowFigure({ label: 'zounds', value: 4.26, count: 12 }, 1, false)).toBe('4.3 · ×12');
+    expect(rowFigure({ label: 'question rate', value: 3.14, note: '0.120 vs 0.045' }, 1, true)).toBe('+3.1 · 0.120 vs 0.045');
+    expect(rowFigure({ label: 'hedges', value: -0.5, count: 0 }, 2, true)).toBe('−0.50 · ×0');
   });
 });

@@ -83,3 +83,11 @@ export function formatValue(value: number, digits: number, signed = false): stri
   if (Number(magnitude) === 0 || Number.isNaN(value)) return magnitude;
   return (value < 0 ? '−' : signed ? '+' : '') + magnitude;
 }
+
+/** The text beside a bar: "+1.25 · ×12 · 0.120 vs 0.045" (signed on diverging charts). */
+export function rowFigure(item: BarItem, digits: number, signed: boolean): string {
+  const parts = [formatValue(item.value, digits, signed)];
+  if (item.count !== undefined) parts.push(`×${item.count}`);
+  if (item.note) parts.push(item.note);
+  return parts.join(' · ');
+}
