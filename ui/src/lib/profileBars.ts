@@ -1,0 +1,43 @@
+// A style profile's lexical signatures, grammar rules and pragmatic traits as bar chart rows (tested in
+// profileBars.test.ts).
+import { formatValue, type BarItem } from './charts';
+import type { GrammarRule, LexicalSignature, PragmaticTrait } from './types';
+
+/** PMI bars: how much more the character uses a word or phrase than everyday English. */
+export function signatureBars(signatures: LexicalSignature[]): BarItem[] {
+  return signatures.map((s) => ({
+    label: s.term,
+    value: s.pmi,
+    count: s.count,
+    tag: s.catchphrase ? 'catchphrase' : undefined,
+    title:
+      `“${s.term}”: PMI ${formatValue(s.pmi, 2)} against everyday English\n` +
+      `${s.count}× in the script, ${s.ratePer1k.toFixed(2)} per 1,000 tokens` +
+      (s.catchphrase ? '\na catchphrase: a whole line the character keeps repeating' : ''),
+  }));
+}
+
+/** Log-odds bars of sentence patterns, labelled by their gloss; the raw rule is in the tooltip. */
+export function ruleBars(rules: GrammarRule[]): BarItem[] {
+  return rules.map((r) => ({
+    label: r.gloss ?? r.rule,
+    value: r.logOdds,
+    count: r.count,
+    title: `${r.rule}\nlog-odds ${formatValue(r.logOdds, 2)} against the treebank · z ${formatValue(r.z, 1)} · ${r.count}× in the script`,
+  }));
+}
+
+/** z-score bars of each trait against the background, strongest first, keeping both rates in view. */
+export function traitBars(traits: PragmaticTrait[], personaName: string): BarItem[] {
+  return [...traits]
+    .sort((a, b) => b.zOrRatio - a.zOrRatio)
+    .map((t) => {
+      const label = t.name.replaceAll('_', ' ');
+      return {
+        label,
+        value: t.zOrRatio,
+        note: `${t.value.toFixed(3)} vs ${t.background.toFixed(3)}`,
+        title: `${label}: ${t.value.toFixed(3)} for ${personaName}, ${t.background.toFixed(3)} in the background\nz ${formatValue(t.zOrRatio, 1, true)}`,
+      };
+    });
+}
