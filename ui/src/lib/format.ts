@@ -118,7 +118,14 @@ export interface OocFlag {
 }
 
 /** The style meter of a reply: percent in character, the three dimensions and any out-of-character flags. */
-export function styleMeter(style: StyleScoreColumns): { percent: number; detail: string; flags: OocFlag[] } | null {
+export interface StyleMeterReading {
+  percent: number;
+  /** "lexical 50% · pragmatic 91%": the dimensions that were scored. */
+  detail: string;
+  flags: OocFlag[];
+}
+
+export function styleMeter(style: StyleScoreColumns): StyleMeterReading | null {
   if (style.overall === null) return null;
   const dim = (name: string, v: number | null) => (v === null ? null : `${name} ${Math.round(v * 100)}%`);
   const detail = [dim('lexical', style.lexical), dim('syntactic', style.syntactic), dim('pragmatic', style.pragmatic)]

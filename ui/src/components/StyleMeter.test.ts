@@ -1,0 +1,42 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from 'vitest';
+import { styleMeter } from '../lib/format';
+import StyleMeter from './StyleMeter.svelte';
+import { mountForTest } from './mountForTest';
+
+let mounted: ReturnType<typeof mountForTest> | undefined;
+afterEach(() => mounted?.destroy());
+
+function render(style: Parameters<typeof styleMeter>[0]): HTMLElement {
+  const meter = styleMeter(style);
+  if (!meter) throw new Error('no meter for an unscored reply');
+  mounted = mountForTest(StyleMeter, { meter });
+  return mounted.target.querySelector<HTMLElement>('[data-testid=style-meter]')!;
+}
+
+describe('StyleMeter', () => {
+  it('shows percent in character as text and gauge, with the dimensions in the tooltip', () => {
+    const el = render({ overall: 0.724, lexical: 0.5, syntactic: 0.66, pragmatic: 0.91, oocFlags: [] });
+    expect(el.dataset.overall).toBe('72');
+    expect(el.querySelector<HTMLElement>('.gauge span')?.style.width).toBe('72%');
+    expect(el.textContent?.trim()).toBe('72% in character');
+    expect(el.title).toBe('lexical 50% · syntactic 66% · pragmatic 91%');
+    expect(el.classList.contains('ooc')).toBe(false);
+  });
+
+  it('flags an out-of-character reply by colour, its first flag and every cause in the tooltip', () => {
+    const el = render({
+      overall: 0.31,
+      lexical: 0.2,
+      syntactic: null,
+      pragmatic: 0.4,
+      oocFlags: [
+        { kind: 'assistant_speak', cause: 'says "as an AI"' },
+        { kind: 'missing_trait', cause: 'never stutters' },
+      ],
+    });
+    expect(el.classList.contains('ooc')).toBe(true);
+    expect(el.textContent?.trim()).toBe('31% in character\u00a0· assistant speak');
+    expect(el.title).toBe('lexical 20% · pragmatic 40%\nout of character: says "as an AI"\nout of character: never stutters');
+  });
+});
