@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adapterChoiceValue, changeLabel, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
+import { adapterChoiceValue, changeLabel, describeTrend, styleTrend, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
 
 describe('sourceLabel', () => {
   it('labels script and greeting replies and leaves model and user text unlabelled', () => {
@@ -186,5 +186,47 @@ describe('chatLabel', () => {
   it('tells chats of the same title apart by when they started', () => {
     const createdAt = new Date(2026, 2, 3, 14, 5).getTime();
     expect(chatLabel({ title: 'Branch of Chat with Tsubaki', createdAt })).toBe('Branch of Chat with Tsubaki · Mar 3, 14:05');
+  });
+});
+
+describe('styleTrend', () => {
+  const scored = (overall: number | null, role: 'user' | 'assistant' = 'assistant') => ({
+    role,
+    style: { overall, lexical: null, syntactic: null, pragmatic: null, oocFlags: null },
+  });
+  it('averages the last scored replies and compares the newer half with the older', () => {
+    const t = styleTrend([scored(0.9), scored(null, 'user'), scored(0.8), scored(null), scored(0.6), scored(0.5)]);
+    expect(t?.count).toBe(4);
+    expect(t?.average).toBeCloseTo(0.7, 12);
+    expect(t?.drift).toBeCloseTo(0.55 - 0.85, 12);
+  });
+  it('counts only the last n, leaving the middle of an odd count out of both halves', () => {
+    const t = styleTrend([scored(0), scored(0.2), scored(0.9), scored(0.4)], 3);
+    expect(t?.count).toBe(3);
+    expect(t?.average).toBeCloseTo(0.5, 12);
+    expect(t?.drift).toBeCloseTo(0.2, 12);
+  });
+  it('needs two scored replies', () => {
+    expect(styleTrend([scored(0.9), scored(0.1, 'user'), scored(null)])).toBeNull();
+    expect(styleTrend([])).toBeNull();
+  });
+});
+
+describe('describeTrend', () => {
+  it('puts the trend in whole points and warns from a drift of −10', () => {
+    expect(describeTrend({ average: 0.724, drift: -0.049, count: 10 })).toMatchObject({
+      average: 72,
+      drift: -5,
+      text: 'in character 72% · drift −5 pts over 10 replies',
+      warning: false,
+    });
+    expect(describeTrend({ average: 0.5, drift: -0.1, count: 4 })).toMatchObject({ drift: -10, warning: true });
+    expect(describeTrend({ average: 0.8, drift: 0.031, count: 2 }).text).toBe('in character 80% · drift +3 pts over 2 replies');
+  });
+  it('explains itself in the tooltip', () => {
+    expect(describeTrend({ average: 0.5, drift: 0, count: 6 }).title).toBe(
+      "Average style score of the last 6 scored replies. Drift: the newer half's average minus the older half's, " +
+        'in percent points; at −10 or below the character is slipping.',
+    );
   });
 });

@@ -9,6 +9,7 @@ import type {
   ReplierStatus,
   StyleScoreColumns,
 } from './types';
+import { formatValue } from './charts';
 
 /** A label for replies that were not written by a model, so the UI never pretends they were. */
 export function sourceLabel(source: MessageSource, personaName: string): string | null {
@@ -133,6 +134,47 @@ export function styleMeter(style: StyleScoreColumns): StyleMeterReading | null {
     .join(' · ');
   const flags = Array.isArray(style.oocFlags) ? (style.oocFlags as OocFlag[]) : [];
   return { percent: Math.round(style.overall * 100), detail, flags };
+}
+
+export interface StyleTrend {
+  /** Mean style score (0..1) of the replies counted. */
+  average: number;
+  /** Mean of the newer half minus mean of the older half, in score units: negative when replies leave character. */
+  drift: number;
+  /** How many replies were counted. */
+  count: number;
+}
+
+/** The running style of the last `n` scored replies: their average and its drift; null under two such replies. */
+export function styleTrend(messages: Pick<Message, 'role' | 'style'>[], n = 10): StyleTrend | null {
+  const scores = messages
+    .filter((m) => m.role === 'assistant')
+    .map((m) => m.style.overall)
+    .filter((s) => s !== null)
+    .slice(-n);
+  if (scores.length < 2) return null;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  // With an odd count the middle reply belongs to neither half, so that both halves weigh the same.
+  const half = Math.floor(scores.length / 2);
+  return { average: mean(scores), drift: mean(scores.slice(-half)) - mean(scores.slice(0, half)), count: scores.length };
+}
+
+/** A drift this far down (in percent points) is shown as a warning: the character is slipping. */
+export const DRIFT_WARNING_PTS = -10;
+
+/** The chat header's trend line: "in character 72% · drift −5 pts over 10 replies", in whole percent points. */
+export function describeTrend(t: StyleTrend): { average: number; drift: number; text: string; title: string; warning: boolean } {
+  const average = Math.round(t.average * 100);
+  const drift = Math.round(t.drift * 100);
+  return {
+    average,
+    drift,
+    text: `in character ${average}% · drift ${formatValue(drift, 0, true)} pts over ${t.count} replies`,
+    title:
+      `Average style score of the last ${t.count} scored replies. Drift: the newer half's average minus the older ` +
+      `half's, in percent points; at ${formatValue(DRIFT_WARNING_PTS, 0)} or below the character is slipping.`,
+    warning: drift <= DRIFT_WARNING_PTS,
+  };
 }
 
 /** An adapter choice as a <select> value ('newest', 'none', 'adapter:ID') and back. */
