@@ -5,7 +5,8 @@ describe('niceStep', () => {
   it('picks 1, 2 or 5 times a power of ten', () => {
     expect(niceStep(7.3, 4)).toBe(2);
     expect(niceStep(43.2, 4)).toBe(20);
-    expect(niceStep(0.3, 3)).toBeCloseTo(0.1, 12);
+    expect(niceStep(0.3, 3)).toBe(0.1);
+    expect(niceStep(0.1 + 0.2, 3)).toBe(0.1);
     expect(niceStep(1.2, 4)).toBeCloseTo(0.5, 12);
     expect(niceStep(9.5, 1)).toBe(10);
   });

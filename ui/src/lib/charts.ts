@@ -28,7 +28,7 @@ export interface BarScale {
 export function niceStep(span: number, parts: number): number {
   const raw = span / parts;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  // The small tolerance keeps 0.3 / 0.1 = 2.9999999999999996 on the 5 rather than the 10.
+  // The tolerance absorbs rounding: a span of 0.1 + 0.2 = 0.30000000000000004 in 3 parts still steps by 0.1.
   const multiple = [1, 2, 5].find((m) => m * magnitude >= raw * (1 - 1e-9)) ?? 10;
   return multiple * magnitude;
 }
