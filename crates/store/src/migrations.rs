@@ -1,7 +1,7 @@
 //! Versioned schema. Migration `i` moves the database from `user_version = i` to `i + 1`; each runs in
 //! its own transaction, so a failed migration leaves the previous version intact.
 
-pub const MIGRATIONS: &[&str] = &[V1, CHAT_ADAPTER, MESSAGE_ALTERNATIVES];
+pub const MIGRATIONS: &[&str] = &[V1, CHAT_ADAPTER, MESSAGE_ALTERNATIVES, CHAT_SETTINGS];
 
 const V1: &str = r#"
 CREATE TABLE personas (
@@ -198,6 +198,19 @@ INSERT INTO messages_v2 (id, chat_id, seq, role, content, source, style_overall,
 DROP TABLE messages;
 ALTER TABLE messages_v2 RENAME TO messages;
 CREATE UNIQUE INDEX messages_active_per_position ON messages (chat_id, seq) WHERE active = 1;
+"#;
+
+/// Settings: each persona's chat settings (sampler, out-of-character guard) as one JSON document, so
+/// that a new setting needs no migration (absent keys read as their defaults); app-wide settings (the
+/// theme) as key/value rows; and on each message, what the out-of-character guard did before keeping it.
+const CHAT_SETTINGS: &str = r#"
+ALTER TABLE personas ADD COLUMN chat_settings TEXT
+    CHECK (chat_settings IS NULL OR json_valid(chat_settings));
+ALTER TABLE messages ADD COLUMN guard TEXT CHECK (guard IS NULL OR json_valid(guard));
+CREATE TABLE app_settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 "#;
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use super::chats::{
 use crate::{now_ms, Chat, Message, Result, Store, StyleScoreColumns};
 
 impl Store {
-    /// Replaces the text of message `id` (one alternative) and its style score; marks it edited.
+    /// Replaces the text of message `id` (one alternative) and its style score; marks it edited. The
+    /// guard's note goes: it spoke of the text as generated.
     pub fn edit_message(
         &mut self,
         id: i64,
@@ -26,7 +27,7 @@ impl Store {
             .transpose()?;
         tx.execute(
             "UPDATE messages SET content = ?2, style_overall = ?3, style_lexical = ?4, style_syntactic = ?5, \
-             style_pragmatic = ?6, ooc_flags = ?7, edited_at = ?8 WHERE id = ?1",
+             style_pragmatic = ?6, ooc_flags = ?7, edited_at = ?8, guard = NULL WHERE id = ?1",
             params![
                 id,
                 content,

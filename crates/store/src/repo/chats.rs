@@ -43,6 +43,9 @@ pub struct StyleScoreColumns {
     pub syntactic: Option<f64>,
     pub pragmatic: Option<f64>,
     pub ooc_flags: Option<serde_json::Value>,
+    /// What the out-of-character guard did before keeping this reply (the causes it caught, the
+    /// attempts it made); None when it caught nothing.
+    pub guard: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -190,9 +193,10 @@ pub(crate) const MESSAGE_COLUMNS: &str =
     "id, chat_id, seq, role, content, source, style_overall, style_lexical, \
     style_syntactic, style_pragmatic, ooc_flags, model_id, adapter_id, created_at, alt_index, \
     (SELECT count(*) FROM messages a WHERE a.chat_id = messages.chat_id AND a.seq = messages.seq), \
-    edited_at";
+    edited_at, guard";
 
-pub(crate) type RawMessage = (Message, String, String, Option<String>);
+/// A row with its TEXT columns not parsed yet: role, source, ooc_flags, guard.
+pub(crate) type RawMessage = (Message, String, String, Option<String>, Option<String>);
 
 pub(crate) fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMessage> {
     let message = Message {
@@ -211,6 +215,7 @@ pub(crate) fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMes
                 syntactic: r.get(8)?,
                 pragmatic: r.get(9)?,
                 ooc_flags: None,
+                guard: None,
             },
             model_id: r.get(11)?,
             adapter_id: r.get(12)?,
@@ -218,14 +223,17 @@ pub(crate) fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMes
         created_at: r.get(13)?,
         edited_at: r.get(16)?,
     };
-    Ok((message, r.get(3)?, r.get(5)?, r.get(10)?))
+    Ok((message, r.get(3)?, r.get(5)?, r.get(10)?, r.get(17)?))
 }
 
-pub(crate) fn finish_message((mut m, role, source, flags): RawMessage) -> Result<Message> {
+pub(crate) fn finish_message((mut m, role, source, flags, guard): RawMessage) -> Result<Message> {
     m.message.role = Role::parse(&role)?;
     m.message.source = MessageSource::parse(&source)?;
     m.message.style.ooc_flags = flags
         .map(|f| json_column("messages.ooc_flags", &f))
+        .transpose()?;
+    m.message.style.guard = guard
+        .map(|g| json_column("messages.guard", &g))
         .transpose()?;
     Ok(m)
 }
@@ -271,16 +279,12 @@ pub(crate) fn insert_row(
     created_at: i64,
     edited_at: Option<i64>,
 ) -> Result<i64> {
-    let flags = m
-        .style
-        .ooc_flags
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()?;
+    let json = |v: &Option<serde_json::Value>| v.as_ref().map(serde_json::to_string).transpose();
+    let (flags, guard) = (json(&m.style.ooc_flags)?, json(&m.style.guard)?);
     conn.prepare_cached(
         "INSERT INTO messages (chat_id, seq, alt_index, active, role, content, source, style_overall, \
-         style_lexical, style_syntactic, style_pragmatic, ooc_flags, model_id, adapter_id, created_at, edited_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         style_lexical, style_syntactic, style_pragmatic, ooc_flags, model_id, adapter_id, created_at, edited_at, guard) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         chat_id,
@@ -299,6 +303,7 @@ pub(crate) fn insert_row(
         m.adapter_id,
         created_at,
         edited_at,
+        guard,
     ])?;
     Ok(conn.last_insert_rowid())
 }

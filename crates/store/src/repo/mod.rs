@@ -26,6 +26,7 @@ pub mod models;
 pub mod personas;
 pub mod profiles;
 pub mod script_lines;
+pub mod settings;
 
 use crate::{Error, Result};
 
