@@ -205,7 +205,7 @@ pub fn run(cmd: ImportCommand) -> Result<()> {
                     "speaker": p.card.speaker,
                     "source": p.card.source,
                     "lineCount": line_count(&core, id)?,
-                    "lorebookEntries": core.lorebook(id)?.len(),
+                    "lorebookEntries": core.lorebook(id)?.entries.len(),
                     "description": p.card.description,
                     "firstMessage": p.card.first_message,
                 });

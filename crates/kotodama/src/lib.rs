@@ -8,6 +8,7 @@ mod chat;
 mod chat_controls;
 pub mod distill;
 mod error;
+mod guard;
 mod home;
 pub mod import;
 pub mod models;
@@ -17,10 +18,12 @@ mod profile_diff;
 pub mod prompt;
 mod reply;
 mod scripted_reply;
+pub mod settings;
 
 pub use bundled::BUNDLED;
 pub use chat::{ChatView, PersonaSummary, MAX_MESSAGE_CHARS};
 pub use error::{Error, Result};
+pub use guard::{GuardReport, MAX_ATTEMPTS};
 pub use home::{Home, HOME_ENV};
 pub use kotodama_store as store;
 pub use persona_import::{
@@ -29,7 +32,8 @@ pub use persona_import::{
 };
 pub use persona_page::{PersonaPage, ProfileView};
 pub use profile_diff::{ProfileChange, ProfileDiff};
-pub use reply::{PendingReply, Replier, ReplierStatus, Reply, USER_NAME};
+pub use reply::{PendingReply, Replier, ReplierStatus, Reply, ReplyEvent, USER_NAME};
+pub use settings::Theme;
 
 use kotodama_store::Store;
 
@@ -37,6 +41,8 @@ use kotodama_store::Store;
 pub struct Kotodama {
     home: Home,
     store: Store,
+    /// The out-of-character guard's threshold of each profile version, taken from its script once.
+    guard_thresholds: std::collections::HashMap<i64, f64>,
 }
 
 impl Kotodama {
@@ -45,7 +51,11 @@ impl Kotodama {
     pub fn open(home: Home) -> Result<Kotodama> {
         let mut store = Store::open(&home.database())?;
         bundled::seed_bundled(&mut store)?;
-        Ok(Kotodama { home, store })
+        Ok(Kotodama {
+            home,
+            store,
+            guard_thresholds: Default::default(),
+        })
     }
 
     pub fn home(&self) -> &Home {

@@ -9,7 +9,7 @@ use crate::analysis::analyze_persona;
 use kotodama_store::{NewPersona, NewProfile, NewScriptLine, PersonaSource, ProfileRecord, Store};
 use serde::Serialize;
 
-use crate::cards::{self, CardFormat, LorebookEntry};
+use crate::cards::{self, CardFormat, Lorebook};
 use crate::import::{normalize_speaker, parse_script, ParseOptions, Script, ScriptFormat};
 use crate::{Error, Kotodama, Result};
 
@@ -275,10 +275,10 @@ impl Kotodama {
         }
     }
 
-    /// The lorebook entries kept in the persona's card.
-    pub fn lorebook(&self, persona_id: i64) -> Result<Vec<LorebookEntry>> {
+    /// The lorebook kept in the persona's card.
+    pub fn lorebook(&self, persona_id: i64) -> Result<Lorebook> {
         let card = self.store.persona(persona_id)?.card.card_json;
-        cards::lorebook_entries(card.get("data").unwrap_or(&card))
+        cards::lorebook(card.get("data").unwrap_or(&card))
     }
 
     fn avatar_path(&self, slug: &str) -> PathBuf {
@@ -371,10 +371,9 @@ pub fn preview_file(bytes: &[u8], file: &str) -> Result<FilePreview> {
         )?));
     }
     let content = cards::read_card_bytes(bytes, file)?;
-    let lorebook_entries =
-        cards::lorebook_entries(content.card.get("data").unwrap_or(&content.card))
-            .map(|entries| entries.len())
-            .unwrap_or(0);
+    let lorebook_entries = cards::lorebook(content.card.get("data").unwrap_or(&content.card))
+        .map(|book| book.entries.len())
+        .unwrap_or(0);
     let read = cards::read_card(content.card, "", PersonaSource::Imported)?;
     Ok(FilePreview::Card {
         name: read.persona.name,

@@ -244,7 +244,10 @@ fn the_pillow_written_card_imports_with_lorebook_extensions_and_avatar() {
     );
     let lore = app.lorebook(id).unwrap();
     assert_eq!(
-        lore.iter().map(|e| e.keys.join("/")).collect::<Vec<_>>(),
+        lore.entries
+            .iter()
+            .map(|e| e.keys.join("/"))
+            .collect::<Vec<_>>(),
         vec!["bokken", "lantern/lanterns"]
     );
     let avatar = std::fs::read(app.avatar_path(&p.slug)).unwrap();

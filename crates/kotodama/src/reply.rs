@@ -12,10 +12,13 @@ use kotodama_engine::{
     Model, SamplingParams,
 };
 use kotodama_store::{
-    AdapterChoice, Message, MessageSource, NewMessage, NewModel, Role, StyleScoreColumns,
+    AdapterChoice, ChatSettings, GuardAction, Message, MessageSource, NewMessage, NewModel, Role,
+    StyleScoreColumns,
 };
 use serde::Serialize;
 
+use crate::cards::Lorebook;
+use crate::guard::{GuardReport, ReplyJudge, Verdict};
 use crate::models::{ModelKind, ModelManager, ModelsError};
 use crate::scripted_reply::pick_scripted_reply;
 use crate::{Error, Kotodama, Result, MAX_MESSAGE_CHARS};
@@ -37,6 +40,15 @@ pub struct PendingReply {
     scripted: Option<String>,
     /// The persona's chosen (by default the newest) adapter, used when it was trained on the loaded model.
     adapter: Option<ReplyAdapter>,
+    persona_name: String,
+    /// The persona's sampler and guard settings.
+    settings: ChatSettings,
+    /// Judges each written reply for the out-of-character guard.
+    judge: ReplyJudge,
+    /// The persona's lorebook and the latest messages its keys are looked for in (oldest first, the new
+    /// user message last); the entries are picked when the model's tokenizer can count their budget.
+    lorebook: Lorebook,
+    recent: Vec<String>,
 }
 
 /// Where a finished reply goes.
@@ -48,11 +60,16 @@ enum ReplyTarget {
     Alternative { of: i64 },
 }
 
-/// A reply's prompt and fallbacks, before the user's message is stored.
+/// A reply's prompt, fallbacks and judge, before the user's message is stored.
 struct ReplyDraft {
     turns: Vec<ChatMessage>,
     scripted: Option<String>,
     adapter: Option<ReplyAdapter>,
+    persona_name: String,
+    settings: ChatSettings,
+    judge: ReplyJudge,
+    lorebook: Lorebook,
+    recent: Vec<String>,
 }
 
 impl ReplyDraft {
@@ -64,6 +81,11 @@ impl ReplyDraft {
             turns: self.turns,
             scripted: self.scripted,
             adapter: self.adapter,
+            persona_name: self.persona_name,
+            settings: self.settings,
+            judge: self.judge,
+            lorebook: self.lorebook,
+            recent: self.recent,
         }
     }
 }
@@ -103,6 +125,27 @@ pub struct Reply {
     /// The adapter it ran with.
     pub adapter_id: Option<i64>,
     pub stats: Option<GenerationStats>,
+    /// Its style meter, when the guard already judged it (else scored when stored).
+    style: Option<StyleScoreColumns>,
+    /// What the guard did before keeping it; None when it wrote a single attempt.
+    pub guard: Option<GuardReport>,
+    /// Attempts the guard caught and did not keep, stored as the reply's other alternatives (swipes)
+    /// so that the user can see what was replaced.
+    discarded: Vec<(String, StyleScoreColumns)>,
+}
+
+/// What a reply reports while it is written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReplyEvent<'a> {
+    /// The next piece of the attempt being written.
+    Piece(&'a str),
+    /// The attempt just written was caught out of character: attempt `attempt` of `of` starts, and the
+    /// pieces so far are to be dropped.
+    Retry {
+        attempt: u32,
+        of: u32,
+        cause: &'a str,
+    },
 }
 
 impl Kotodama {
@@ -110,7 +153,7 @@ impl Kotodama {
     pub fn begin_reply(&mut self, chat_id: i64, text: &str) -> Result<PendingReply> {
         let text = checked_text(text)?;
         let history = self.store.messages(chat_id)?;
-        let said = history.iter().map(|m| m.message.content.as_str()).collect();
+        let said = history.iter().map(|m| m.message.content.clone()).collect();
         let draft = self.draft_reply(chat_id, &history, text, &said)?;
         let user_message = self
             .store
@@ -152,7 +195,7 @@ impl Kotodama {
         let said = history
             .iter()
             .chain(&alternatives)
-            .map(|m| m.message.content.as_str())
+            .map(|m| m.message.content.clone())
             .collect();
         let user_message = history[user_at].clone();
         let draft = self.draft_reply(
@@ -165,18 +208,38 @@ impl Kotodama {
     }
 
     /// What a reply to `user_text` after `earlier` needs: the prompt, the script line that answers
-    /// best (avoiding `said`), the persona's adapter.
+    /// best (avoiding `said`), the persona's adapter, settings, judge and lorebook.
     fn draft_reply(
-        &self,
+        &mut self,
         chat_id: i64,
         earlier: &[Message],
         user_text: &str,
-        said: &HashSet<&str>,
+        said: &HashSet<String>,
     ) -> Result<ReplyDraft> {
         let chat = self.store.chat(chat_id)?;
         let persona = self.store.persona(chat.persona_id)?;
         let lines = self.store.script_lines(chat.persona_id)?;
-        let scripted = pick_scripted_reply(&lines, user_text, said).map(|l| l.line.text.clone());
+        let said: HashSet<&str> = said.iter().map(String::as_str).collect();
+        let scripted = pick_scripted_reply(&lines, user_text, &said).map(|l| l.line.text.clone());
+        let earlier_replies = earlier
+            .iter()
+            .filter(|m| m.message.role == Role::Assistant)
+            .map(|m| m.message.content.clone())
+            .collect();
+        let judge = self.reply_judge(chat.persona_id, earlier_replies)?;
+        let lorebook = self.lorebook(chat.persona_id)?;
+        let mut recent: Vec<String> = earlier
+            .iter()
+            .rev()
+            .take(
+                lorebook
+                    .scan_depth
+                    .unwrap_or(crate::cards::DEFAULT_SCAN_DEPTH),
+            )
+            .rev()
+            .map(|m| m.message.content.clone())
+            .collect();
+        recent.push(user_text.to_string());
         let mut turns = vec![ChatMessage::new(
             "system",
             crate::prompt::system_prompt(&persona.card, USER_NAME),
@@ -194,6 +257,11 @@ impl Kotodama {
             turns,
             scripted,
             adapter: self.chat_adapter(chat.persona_id)?,
+            persona_name: persona.card.name.clone(),
+            settings: self.store.chat_settings(chat.persona_id)?,
+            judge,
+            lorebook,
+            recent,
         })
     }
 
@@ -226,7 +294,8 @@ impl Kotodama {
         }))
     }
 
-    /// Stores the reply; an empty one (stopped before its first word) stores nothing.
+    /// Stores the reply (with the attempts the guard caught as its other alternatives); an empty one
+    /// (stopped before its first word) stores nothing.
     pub fn finish_reply(
         &mut self,
         pending: &PendingReply,
@@ -240,22 +309,40 @@ impl Kotodama {
             Some(m) => Some(self.store.upsert_model(m)?),
             None => None,
         };
-        let message = NewMessage {
+        let mut style = match reply.style {
+            Some(style) => style,
+            None => self.style_meter(pending.chat_id, text)?,
+        };
+        style.guard = reply
+            .guard
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| Error::InvalidInput(format!("guard report: {e}")))?;
+        let message = |text: &str, style: StyleScoreColumns| NewMessage {
             model_id,
             adapter_id: reply.adapter_id,
-            style: self.style_meter(pending.chat_id, text)?,
+            style,
             ..plain_message(Role::Assistant, reply.source, text.to_string())
         };
         let stored = match pending.target {
             ReplyTarget::Append => self
                 .store
-                .append_messages(pending.chat_id, &[message])?
-                .pop(),
+                .append_messages(pending.chat_id, &[message(text, style)])?
+                .remove(0),
             ReplyTarget::Alternative { of } => {
-                Some(self.store.add_alternative(of, &message, true)?)
+                self.store
+                    .add_alternative(of, &message(text, style), true)?
             }
         };
-        Ok(stored)
+        if reply.discarded.is_empty() {
+            return Ok(Some(stored));
+        }
+        for (text, style) in reply.discarded {
+            self.store
+                .add_alternative(stored.id, &message(text.trim(), style), false)?;
+        }
+        Ok(Some(self.store.message(stored.id)?))
     }
 
     /// The reply's style score against the persona's profile (the chat's style meter); empty columns
@@ -266,17 +353,11 @@ impl Kotodama {
             return Ok(StyleScoreColumns::default());
         }
         let profile = self.style_profile(persona_id)?;
-        let score = kotodama_style::score(text, &profile, crate::analysis::style_resources()?);
-        Ok(StyleScoreColumns {
-            overall: Some(score.overall),
-            lexical: Some(score.lexical),
-            syntactic: Some(score.syntactic),
-            pragmatic: Some(score.pragmatic),
-            ooc_flags: Some(
-                serde_json::to_value(&score.ooc_flags)
-                    .map_err(|e| Error::InvalidInput(format!("style flags: {e}")))?,
-            ),
-        })
+        crate::guard::columns(&kotodama_style::score(
+            text,
+            &profile,
+            crate::analysis::style_resources()?,
+        ))
     }
 
     /// Stores the user's message and a reply picked from the persona's script (no model involved).
@@ -305,12 +386,24 @@ fn scripted_reply(pending: &PendingReply) -> Result<Reply> {
         Error::InvalidInput("this persona has no script lines to reply with".into())
     })?;
     Ok(Reply {
-        text,
         source: MessageSource::Script,
-        model: None,
-        adapter_id: None,
-        stats: None,
+        ..Reply::unjudged(text)
     })
+}
+
+impl Reply {
+    fn unjudged(text: String) -> Reply {
+        Reply {
+            text,
+            source: MessageSource::Model,
+            model: None,
+            adapter_id: None,
+            stats: None,
+            style: None,
+            guard: None,
+            discarded: Vec::new(),
+        }
+    }
 }
 
 /// What the app shows about the model that answers.
@@ -337,36 +430,94 @@ struct LoadedModel {
 pub struct Replier {
     models: ModelManager,
     load: LoadOptions,
-    params: SamplingParams,
+    /// Replaces every persona's sampler (tests use greedy decoding).
+    sampling_override: Option<SamplingParams>,
+    /// The seed of the next reply: each reply (and each guard attempt) draws a new one, so a
+    /// regenerated reply is another reply, not the same one again.
+    next_seed: u64,
+    /// Test hook (the e2e suite's canned out-of-character reply): texts streamed as the next
+    /// attempts instead of the model's, as if the model had written them.
+    canned: std::collections::VecDeque<String>,
+    /// The installed chat model the user chose; None (or one no longer installed): the default.
+    preferred: Option<String>,
     loaded: Option<LoadedModel>,
 }
 
-/// Sampling for role-play: some variety, penalties against the loops small models fall into.
-fn chat_sampling() -> SamplingParams {
+/// A persona's sampler settings as the engine's parameters.
+fn sampling_params(settings: &ChatSettings, seed: u64) -> SamplingParams {
     SamplingParams {
-        temperature: 0.8,
-        top_p: 0.95,
-        min_p: 0.05,
-        repetition_penalty: 1.15,
+        temperature: settings.temperature,
+        top_p: settings.top_p,
+        min_p: settings.min_p,
+        repetition_penalty: settings.repetition_penalty,
         penalty_last_n: 128,
         max_tokens: 200,
+        seed,
         ..SamplingParams::default()
     }
 }
 
+/// What one attempt writes: a reply to the chat, or the caught reply rewritten in the persona's voice.
+enum Attempt<'a> {
+    Reply,
+    Rewrite(&'a str),
+}
+
 impl Replier {
     pub fn new(models_dir: PathBuf, load: LoadOptions) -> Self {
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         Self {
             models: ModelManager::new(models_dir),
             load,
-            params: chat_sampling(),
+            sampling_override: None,
+            next_seed: clock,
+            canned: Default::default(),
+            preferred: None,
             loaded: None,
         }
     }
 
-    /// Replaces the sampling settings (tests use greedy decoding).
+    /// Answers with installed model `id` from the next reply on (None: the default chat model).
+    pub fn prefer_model(&mut self, id: Option<String>) {
+        self.preferred = id;
+        let wanted = self.chat_model().ok().map(|m| m.id);
+        if self.loaded.as_ref().map(|l| &l.id) != wanted.as_ref() {
+            self.loaded = None;
+        }
+    }
+
+    /// The chat model replies use: the preferred one if installed, else the default.
+    fn chat_model(&self) -> std::result::Result<crate::models::InstalledModel, ModelsError> {
+        let preferred = self
+            .preferred
+            .as_deref()
+            .and_then(|id| self.models.get(id).ok())
+            .filter(|m| m.kind == ModelKind::Chat);
+        match preferred {
+            Some(m) => Ok(m),
+            None => self.models.default_of(ModelKind::Chat),
+        }
+    }
+
+    /// Replaces every persona's sampling settings (tests use greedy decoding).
     pub fn set_sampling(&mut self, params: SamplingParams) {
-        self.params = params;
+        self.sampling_override = Some(params);
+    }
+
+    /// Test hook: the next attempt streams `text` instead of the model's reply (the e2e suite forces an
+    /// out-of-character reply this way to see the guard catch it).
+    pub fn queue_canned_reply(&mut self, text: impl Into<String>) {
+        self.canned.push_back(text.into());
+    }
+
+    fn params(&mut self, settings: &ChatSettings) -> SamplingParams {
+        self.next_seed = self.next_seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        match &self.sampling_override {
+            Some(p) => p.clone(),
+            None => sampling_params(settings, self.next_seed),
+        }
     }
 
     pub fn status(&self) -> ReplierStatus {
@@ -376,7 +527,7 @@ impl Replier {
                 device: Some(l.model.info().device.clone()),
             },
             None => ReplierStatus {
-                model: self.models.default_of(ModelKind::Chat).ok().map(|m| m.id),
+                model: self.chat_model().ok().map(|m| m.id),
                 device: None,
             },
         }
@@ -387,7 +538,7 @@ impl Replier {
         if self.loaded.is_some() {
             return Ok(true);
         }
-        let installed = match self.models.default_of(ModelKind::Chat) {
+        let installed = match self.chat_model() {
             Ok(m) => m,
             Err(ModelsError::NotFound(_)) => return Ok(false),
             Err(e) => return Err(e.into()),
@@ -413,20 +564,108 @@ impl Replier {
         Ok(true)
     }
 
-    /// Streams the reply to `pending` through `on_piece`; with no chat model installed, the script's
-    /// line comes as one piece. A stopped generation returns what was written so far.
+    /// Streams one reply to `pending` through `on_piece`, unguarded; with no chat model installed, the
+    /// script's line comes as one piece. A stopped generation returns what was written so far.
     pub fn reply(
         &mut self,
         pending: &PendingReply,
+        on_piece: impl FnMut(&str),
+        cancel: &CancelToken,
+    ) -> Result<Reply> {
+        self.write(pending, Attempt::Reply, on_piece, cancel)
+    }
+
+    /// Streams the reply to `pending` under the out-of-character guard: while the model's reply is
+    /// caught (see `ReplyJudge`), another is written (or the caught one rewritten in character), up to the
+    /// persona's attempts, and the best is kept. Script lines (no model installed) are the character's
+    /// own words: never caught. A stop keeps the best complete attempt (or the first, however short).
+    pub fn reply_guarded(
+        &mut self,
+        pending: &PendingReply,
+        mut on_event: impl FnMut(ReplyEvent<'_>),
+        cancel: &CancelToken,
+    ) -> Result<Reply> {
+        let judge = &pending.judge;
+        let attempts = judge.attempts();
+        let mut kept: Option<(Reply, Verdict, u32)> = None;
+        let mut discarded: Vec<(String, StyleScoreColumns)> = Vec::new();
+        let mut caught: Vec<String> = Vec::new();
+        let mut written = 0;
+        for n in 1..=attempts {
+            let attempt = match (&kept, judge.action()) {
+                (Some((best, ..)), GuardAction::Rewrite) => Attempt::Rewrite(&best.text),
+                _ => Attempt::Reply,
+            };
+            let reply = self.write(pending, attempt, |p| on_event(ReplyEvent::Piece(p)), cancel)?;
+            if reply.text.trim().is_empty() || (cancel.is_cancelled() && kept.is_some()) {
+                match kept {
+                    None => return Ok(reply),
+                    Some(_) => break,
+                }
+            }
+            written = n;
+            let mut verdict = judge.judge(&reply.text)?;
+            if reply.source == MessageSource::Script {
+                // The character's own line: in character by definition, whatever its score.
+                verdict.caught = None;
+            }
+            caught.extend(verdict.caught.clone());
+            let done = verdict.caught.is_none() || cancel.is_cancelled();
+            // Greedy or low-temperature sampling can write the same text twice: it is kept once.
+            let repeated = kept.as_ref().is_some_and(|(k, ..)| k.text == reply.text)
+                || discarded.iter().any(|(t, _)| *t == reply.text);
+            if kept
+                .as_ref()
+                .is_none_or(|(_, best, _)| verdict.better_than(best))
+            {
+                if let Some((old, v, _)) = kept.replace((reply, verdict, n)) {
+                    discarded.push((old.text, v.style));
+                }
+            } else if !repeated {
+                discarded.push((reply.text, verdict.style));
+            }
+            if done || n == attempts {
+                break;
+            }
+            on_event(ReplyEvent::Retry {
+                attempt: n + 1,
+                of: attempts,
+                cause: caught.last().map_or("", String::as_str),
+            });
+        }
+        let (mut reply, verdict, kept_at) = kept.expect("the first attempt is always judged");
+        reply.style = Some(verdict.style);
+        if written > 1 {
+            reply.guard = Some(GuardReport {
+                action: judge.action(),
+                attempts: written,
+                kept: kept_at,
+                caught,
+            });
+        }
+        reply.discarded = discarded;
+        Ok(reply)
+    }
+
+    fn write(
+        &mut self,
+        pending: &PendingReply,
+        attempt: Attempt<'_>,
         mut on_piece: impl FnMut(&str),
         cancel: &CancelToken,
     ) -> Result<Reply> {
+        if let Some(text) = self.canned.pop_front() {
+            for piece in text.split_inclusive(' ') {
+                on_piece(piece);
+            }
+            return Ok(Reply::unjudged(text));
+        }
         if !self.warm_up()? {
             let reply = scripted_reply(pending)?;
             on_piece(&reply.text);
             return Ok(reply);
         }
-        let params = self.params.clone();
+        let params = self.params(&pending.settings);
         let loaded = self.loaded.as_mut().expect("warm_up loaded the model");
         // The persona's adapter, if it was trained on this model; switching drops the KV cache.
         let adapter = pending
@@ -444,6 +683,21 @@ impl Replier {
         } else {
             ""
         };
+        let turns = match attempt {
+            Attempt::Reply => {
+                let mut turns = pending.turns.clone();
+                add_lore(&loaded.model, pending, &mut turns[0].content);
+                fit_context(&loaded.model, &turns, params.max_tokens)?
+            }
+            // The distillation's rewrite task: the instruction it was trained with, the caught text.
+            Attempt::Rewrite(caught) => vec![
+                ChatMessage::new(
+                    "system",
+                    crate::distill::dataset::rewrite_instruction(&pending.persona_name),
+                ),
+                ChatMessage::new("user", caught),
+            ],
+        };
         // The chat id only picks the cache to try: ChatSession keeps just the token prefix the cache
         // shares with the new prompt, so an edited or swiped history re-prefills from its first changed
         // token and never reads stale positions.
@@ -451,7 +705,6 @@ impl Replier {
             Some((chat, cache)) if chat == pending.chat_id => cache,
             _ => loaded.model.decoder().new_cache(),
         };
-        let turns = fit_context(&loaded.model, &pending.turns, params.max_tokens)?;
         let mut session = ChatSession::resume(&loaded.model, cache);
         let mut text = String::new();
         let stats = session.generate_after(
@@ -467,12 +720,31 @@ impl Replier {
         )?;
         loaded.cache = Some((pending.chat_id, session.into_cache()));
         Ok(Reply {
-            text,
-            source: MessageSource::Model,
             model: Some(loaded.record.clone()),
             adapter_id: loaded.adapter,
             stats: Some(stats),
+            ..Reply::unjudged(text)
         })
+    }
+}
+
+/// Appends the lorebook entries the latest messages call for to the system prompt, within the book's
+/// token budget counted by the model's tokenizer.
+fn add_lore(model: &Model, pending: &PendingReply, system: &mut String) {
+    let recent: Vec<&str> = pending.recent.iter().map(String::as_str).collect();
+    let tokens = |text: &str| {
+        model
+            .tokenizer()
+            .encode(text)
+            .map_or(usize::MAX, |t| t.len())
+    };
+    let picked = pending.lorebook.pick(&recent, tokens);
+    if !picked.is_empty() {
+        system.push_str("\n\nWhat you know that matters now:");
+        for entry in picked {
+            system.push_str("\n- ");
+            system.push_str(entry.content.trim());
+        }
     }
 }
 
@@ -613,13 +885,7 @@ mod tests {
         let (_dir, mut app) = open();
         let chat = first_chat(&mut app);
         let pending = app.begin_reply(chat, "Hello?").unwrap();
-        let empty = Reply {
-            text: String::new(),
-            source: MessageSource::Model,
-            model: None,
-            adapter_id: None,
-            stats: None,
-        };
+        let empty = Reply::unjudged(String::new());
         assert!(app.finish_reply(&pending, empty).unwrap().is_none());
         let pending = app.begin_regenerate(chat).unwrap();
         assert_eq!(pending.turns.last().unwrap().content, "Hello?");
@@ -633,18 +899,210 @@ mod tests {
         assert_eq!(app.chat(chat).unwrap().messages.len(), 3);
     }
 
+    fn without_a_model(dir: &tempfile::TempDir) -> Replier {
+        Replier::new(dir.path().join("no-models"), LoadOptions::default())
+    }
+
+    const ASSISTANT_SPEAK: &str = "As an AI language model, I cannot have feelings.";
+
+    #[test]
+    fn a_canned_assistant_speak_reply_is_caught_and_replaced_and_kept_as_a_swipe() {
+        let (dir, mut app) = open();
+        let chat = first_chat(&mut app);
+        let mut replier = without_a_model(&dir);
+        replier.queue_canned_reply(ASSISTANT_SPEAK);
+        let pending = app.begin_reply(chat, "How are you today?").unwrap();
+        let mut pieces = String::new();
+        let mut retries = Vec::new();
+        let reply = replier
+            .reply_guarded(
+                &pending,
+                |e| match e {
+                    ReplyEvent::Piece(p) => pieces.push_str(p),
+                    ReplyEvent::Retry { attempt, of, cause } => {
+                        retries.push((attempt, of, cause.to_string()));
+                        pieces.clear();
+                    }
+                },
+                &CancelToken::new(),
+            )
+            .unwrap();
+        assert_eq!(retries.len(), 1, "{retries:?}");
+        let (attempt, of, cause) = &retries[0];
+        assert_eq!((*attempt, *of), (2, 2), "two attempts by default");
+        assert!(cause.starts_with("assistant speak"), "{cause}");
+        // With no model installed the second attempt is a line of the script, streamed after the reset.
+        assert_eq!(reply.source, MessageSource::Script);
+        assert_eq!(pieces, reply.text);
+        let report = reply.guard.clone().unwrap();
+        assert_eq!((report.attempts, report.kept), (2, 2));
+
+        let stored = app.finish_reply(&pending, reply).unwrap().unwrap();
+        assert_ne!(stored.message.content, ASSISTANT_SPEAK);
+        assert_eq!((stored.alt_index, stored.alt_count), (0, 2));
+        let guard = stored.message.style.guard.clone().unwrap();
+        assert_eq!(guard["kept"], 2);
+        assert!(
+            guard["caught"][0].as_str().unwrap().contains("As an AI"),
+            "{guard}"
+        );
+        // The caught attempt stays browsable as the other swipe, with its flag.
+        let alternatives = app.store.alternatives(stored.id).unwrap();
+        let caught = alternatives.iter().find(|m| m.id != stored.id).unwrap();
+        assert_eq!(caught.message.content, ASSISTANT_SPEAK);
+        let flags = caught.message.style.ooc_flags.clone().unwrap();
+        assert_eq!(flags[0]["kind"], "assistant_speak", "{flags}");
+        assert_eq!(
+            app.chat(chat).unwrap().messages.last().unwrap().id,
+            stored.id
+        );
+    }
+
+    #[test]
+    fn with_the_guard_off_a_caught_reply_is_kept_and_flagged() {
+        let (dir, mut app) = open();
+        let chat = first_chat(&mut app);
+        let persona = app.store.chat(chat).unwrap().persona_id;
+        let mut settings = app.chat_settings(persona).unwrap();
+        settings.guard.action = GuardAction::Off;
+        app.set_chat_settings(persona, &settings).unwrap();
+        let mut replier = without_a_model(&dir);
+        replier.queue_canned_reply(ASSISTANT_SPEAK);
+        let pending = app.begin_reply(chat, "How are you?").unwrap();
+        let mut retried = false;
+        let reply = replier
+            .reply_guarded(
+                &pending,
+                |e| retried |= matches!(e, ReplyEvent::Retry { .. }),
+                &CancelToken::new(),
+            )
+            .unwrap();
+        assert!(!retried);
+        assert!(reply.guard.is_none());
+        let stored = app.finish_reply(&pending, reply).unwrap().unwrap();
+        assert_eq!(stored.message.content, ASSISTANT_SPEAK);
+        assert_eq!(stored.alt_count, 1);
+        assert_eq!(
+            stored.message.style.ooc_flags.unwrap()[0]["kind"],
+            "assistant_speak"
+        );
+    }
+
+    #[test]
+    fn a_caught_reply_is_rewritten_in_character_by_the_model_when_the_guard_says_rewrite() {
+        let (_dir, mut app) = open();
+        let Some(mut replier) = replier_with_smollm2(&app) else {
+            return;
+        };
+        let chat = first_chat(&mut app);
+        let persona = app.store.chat(chat).unwrap().persona_id;
+        let mut settings = app.chat_settings(persona).unwrap();
+        settings.guard.action = GuardAction::Rewrite;
+        app.set_chat_settings(persona, &settings).unwrap();
+        replier.queue_canned_reply(ASSISTANT_SPEAK);
+        let pending = app.begin_reply(chat, "How are you today?").unwrap();
+        let mut second = String::new();
+        let mut retried = false;
+        let reply = replier
+            .reply_guarded(
+                &pending,
+                |e| match e {
+                    ReplyEvent::Retry { .. } => retried = true,
+                    ReplyEvent::Piece(p) if retried => second.push_str(p),
+                    ReplyEvent::Piece(_) => {}
+                },
+                &CancelToken::new(),
+            )
+            .unwrap();
+        assert!(retried && !second.trim().is_empty(), "the model rewrote it");
+        let report = reply.guard.clone().unwrap();
+        assert_eq!((report.action, report.attempts), (GuardAction::Rewrite, 2));
+        assert!(report.caught[0].starts_with("assistant speak"));
+        // Whichever attempt scored better is kept; the other is its swipe.
+        let stored = app.finish_reply(&pending, reply).unwrap().unwrap();
+        assert_eq!(stored.alt_count, 2);
+        let texts: Vec<String> = app
+            .store
+            .alternatives(stored.id)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.message.content)
+            .collect();
+        assert!(texts.contains(&ASSISTANT_SPEAK.to_string()));
+        assert!(texts.contains(&second.trim().to_string()), "{texts:?}");
+    }
+
+    #[test]
+    fn a_signature_term_said_again_right_after_the_last_reply_is_caught() {
+        let (_dir, mut app) = open();
+        let persona = app.personas().unwrap()[0].id;
+        let profile = app.style_profile(persona).unwrap();
+        let rare = profile
+            .lexical
+            .iter()
+            .find(|s| s.n == 1 && f64::from(s.count) / (profile.line_count as f64) < 0.1)
+            .expect("a signature word in under a tenth of the lines")
+            .term
+            .clone();
+        let reply = format!("Oh, {rare}, again.");
+        let after_it = app
+            .reply_judge(persona, vec![format!("Well, {rare}.")])
+            .unwrap()
+            .judge(&reply)
+            .unwrap();
+        let cause = after_it.caught.expect("caught");
+        assert!(cause.starts_with("catchphrase overuse"), "{cause}");
+        assert!(cause.contains(&format!("\"{rare}\"")), "{cause}");
+        let flags = after_it.style.ooc_flags.unwrap();
+        assert!(flags
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "catchphrase_overuse"));
+        // The same reply after a reply without the term is not over-use.
+        let fresh = app
+            .reply_judge(persona, vec!["Good morning.".into()])
+            .unwrap()
+            .judge(&reply)
+            .unwrap();
+        assert!(fresh.caught.is_none_or(|c| !c.contains("catchphrase")));
+    }
+
+    #[test]
+    fn lorebook_entries_whose_keys_the_chat_mentions_join_the_system_prompt() {
+        let (_dir, mut app) = open();
+        let Some(mut replier) = replier_with_smollm2(&app) else {
+            return;
+        };
+        let card = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pillow_card.png");
+        let (persona, _) = app
+            .import_file(&card, &crate::ScriptImport::default())
+            .unwrap();
+        let chat = app.new_chat(persona).unwrap().chat.id;
+        let pending = app
+            .begin_reply(chat, "Where do you keep the bokken?")
+            .unwrap();
+        assert!(replier.warm_up().unwrap());
+        let model = &replier.loaded.as_ref().unwrap().model;
+        let mut system = pending.turns[0].content.clone();
+        add_lore(model, &pending, &mut system);
+        assert!(
+            system.ends_with("- The dojo's bokken are oak, older than the students."),
+            "{system}"
+        );
+        assert!(
+            !system.contains("hour of the ox"),
+            "the lantern entry was not called"
+        );
+    }
+
     #[test]
     fn an_assistant_speak_reply_is_flagged_on_the_style_meter() {
         let (_dir, mut app) = open();
         let chat = first_chat(&mut app);
         let pending = app.begin_reply(chat, "Who are you?").unwrap();
-        let canned = Reply {
-            text: "As an AI language model, I don't have personal feelings.".into(),
-            source: MessageSource::Model,
-            model: None,
-            adapter_id: None,
-            stats: None,
-        };
+        let canned =
+            Reply::unjudged("As an AI language model, I don't have personal feelings.".into());
         let stored = app.finish_reply(&pending, canned).unwrap().unwrap();
         let flags = stored.message.style.ooc_flags.clone().unwrap();
         assert!(

@@ -5,7 +5,7 @@ use kotodama_store::{NewPersona, NewProfile, PersonaSource};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::lorebook::lorebook_entries;
+use super::lorebook::lorebook;
 use crate::{Error, Result};
 
 /// The fields Kotodama reads from a card. V1 cards have them at the top level; V2/V3 under `data`.
@@ -63,7 +63,7 @@ pub fn read_card(mut card: Value, slug: &str, source: PersonaSource) -> Result<I
         None => &mut card, // V1: flat
     };
     let profile = take_embedded_profile(data)?;
-    lorebook_entries(data)?;
+    lorebook(data)?;
     check_field_types(data)?;
     let data: CardData = serde_json::from_value(data.clone())
         .map_err(|e| Error::Card(format!("card fields: {e}")))?;

@@ -9,7 +9,7 @@ pub mod png;
 
 pub use export::{card_charx, card_json_bytes, card_png, card_v3, CardFormat};
 pub use json::{persona_from_card_json, read_card, ImportedCard};
-pub use lorebook::{lorebook_entries, LorebookEntry};
+pub use lorebook::{lorebook, Lorebook, LorebookEntry, DEFAULT_SCAN_DEPTH};
 
 use base64::Engine;
 use serde_json::Value;

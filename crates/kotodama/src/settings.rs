@@ -1,0 +1,252 @@
+//! Settings the user changes: each persona's chat settings (sampler, out-of-character guard), checked
+//! before they are stored, and the app's: theme, chat model, device and threads.
+
+use kotodama_engine::{DeviceKind, LoadOptions};
+use kotodama_store::ChatSettings;
+use serde::{Deserialize, Serialize};
+
+use crate::guard::MAX_ATTEMPTS;
+use crate::models::{ModelKind, ModelManager, DEVICE_ENV};
+use crate::{Error, Kotodama, Result};
+
+/// The window's colour scheme; `System` follows the desktop's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+const THEME_KEY: &str = "theme";
+const CHAT_MODEL_KEY: &str = "chat_model";
+const RUNTIME_KEY: &str = "runtime";
+
+/// Where models run and on how many CPU threads. Read when the app starts: candle sizes its thread
+/// pool once per process, so a change applies from the next start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeSettings {
+    /// `auto`, `cpu`, `cuda` or `metal`.
+    pub device: String,
+    /// 0 = all cores.
+    pub threads: usize,
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> Self {
+        RuntimeSettings {
+            device: "auto".into(),
+            threads: 0,
+        }
+    }
+}
+
+/// Refuses values the sampler or the guard cannot use, naming the setting and its range.
+fn check(s: &ChatSettings) -> Result<()> {
+    let ranges: [(&str, f64, f64, f64); 4] = [
+        ("temperature", s.temperature.into(), 0.0, 2.0),
+        ("top-p", s.top_p.into(), 0.01, 1.0),
+        ("min-p", s.min_p.into(), 0.0, 0.99),
+        ("repetition penalty", s.repetition_penalty.into(), 1.0, 2.0),
+    ];
+    for (name, value, lo, hi) in ranges {
+        if !(lo..=hi).contains(&value) {
+            return Err(Error::InvalidInput(format!(
+                "{name} must be between {lo} and {hi} (got {value})"
+            )));
+        }
+    }
+    if !(1..=MAX_ATTEMPTS).contains(&s.guard.attempts) {
+        return Err(Error::InvalidInput(format!(
+            "the guard writes 1 to {MAX_ATTEMPTS} replies per message (got {})",
+            s.guard.attempts
+        )));
+    }
+    if let Some(t) = s.guard.threshold.filter(|t| !(0.0..=1.0).contains(t)) {
+        return Err(Error::InvalidInput(format!(
+            "the guard's threshold is a style score between 0 and 1 (got {t})"
+        )));
+    }
+    Ok(())
+}
+
+impl Kotodama {
+    pub fn chat_settings(&self, persona_id: i64) -> Result<ChatSettings> {
+        Ok(self.store.chat_settings(persona_id)?)
+    }
+
+    /// Stores the persona's chat settings once checked; its next reply uses them.
+    pub fn set_chat_settings(&mut self, persona_id: i64, settings: &ChatSettings) -> Result<()> {
+        check(settings)?;
+        Ok(self.store.set_chat_settings(persona_id, settings)?)
+    }
+
+    pub fn theme(&self) -> Result<Theme> {
+        let stored = self.store.app_setting(THEME_KEY)?;
+        Ok(stored
+            .and_then(|t| serde_json::from_value(serde_json::Value::String(t)).ok())
+            .unwrap_or_default())
+    }
+
+    /// The chat model the user chose (an installed model's id), None for the default.
+    pub fn chat_model(&self) -> Result<Option<String>> {
+        Ok(self.store.app_setting(CHAT_MODEL_KEY)?)
+    }
+
+    /// Chooses which installed chat model answers; it must be installed.
+    pub fn set_chat_model(&mut self, id: &str) -> Result<()> {
+        let installed = ModelManager::new(self.home.models_dir()).list()?;
+        if !installed
+            .iter()
+            .any(|m| m.id == id && m.kind == ModelKind::Chat)
+        {
+            return Err(Error::InvalidInput(format!(
+                "no chat model \"{id}\" is installed"
+            )));
+        }
+        Ok(self.store.set_app_setting(CHAT_MODEL_KEY, id)?)
+    }
+
+    pub fn runtime(&self) -> Result<RuntimeSettings> {
+        Ok(match self.store.app_setting(RUNTIME_KEY)? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            None => RuntimeSettings::default(),
+        })
+    }
+
+    /// Stores where models run from the next start; a device this machine cannot name is refused.
+    pub fn set_runtime(&mut self, runtime: &RuntimeSettings) -> Result<()> {
+        DeviceKind::from_choice(&runtime.device)
+            .map_err(|e| Error::InvalidInput(format!("device: {e}")))?;
+        let json = serde_json::to_string(runtime)
+            .map_err(|e| Error::InvalidInput(format!("runtime settings: {e}")))?;
+        Ok(self.store.set_app_setting(RUNTIME_KEY, &json)?)
+    }
+
+    /// How models load in this process: `$KOTODAMA_DEVICE` when set (a launch's explicit choice), else
+    /// the stored device; the stored thread count.
+    pub fn load_options(&self) -> Result<LoadOptions> {
+        let runtime = self.runtime()?;
+        let device = match std::env::var(DEVICE_ENV).ok().filter(|d| !d.is_empty()) {
+            Some(_) => crate::models::device_from_env()?,
+            None => DeviceKind::from_choice(&runtime.device)
+                .map_err(|e| Error::InvalidInput(format!("device: {e}")))?,
+        };
+        Ok(LoadOptions {
+            device,
+            threads: runtime.threads,
+        })
+    }
+
+    pub fn set_theme(&mut self, theme: Theme) -> Result<()> {
+        let text = serde_json::to_value(theme)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        Ok(self.store.set_app_setting(THEME_KEY, &text)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kotodama_store::GuardAction;
+
+    use super::*;
+    use crate::Home;
+
+    #[test]
+    fn chat_settings_are_checked_and_kept_per_persona() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = Kotodama::open(Home::at(dir.path())).unwrap();
+        let personas = app.personas().unwrap();
+        let (a, b) = (personas[0].id, personas[1].id);
+        let mut mine = app.chat_settings(a).unwrap();
+        mine.temperature = 0.4;
+        mine.guard.action = GuardAction::Off;
+        app.set_chat_settings(a, &mine).unwrap();
+        assert_eq!(app.chat_settings(a).unwrap(), mine);
+        assert_eq!(app.chat_settings(b).unwrap(), ChatSettings::default());
+
+        for (bad, named) in [
+            (
+                ChatSettings {
+                    temperature: 3.0,
+                    ..mine.clone()
+                },
+                "temperature",
+            ),
+            (
+                ChatSettings {
+                    top_p: 0.0,
+                    ..mine.clone()
+                },
+                "top-p",
+            ),
+        ] {
+            let err = app.set_chat_settings(a, &bad).unwrap_err();
+            assert_eq!(err.code(), "INVALID_INPUT");
+            assert!(err.to_string().contains(named), "{err}");
+        }
+        let mut bad = mine.clone();
+        bad.guard.attempts = 0;
+        assert!(app.set_chat_settings(a, &bad).is_err());
+        bad.guard.attempts = 2;
+        bad.guard.threshold = Some(1.5);
+        assert!(app.set_chat_settings(a, &bad).is_err());
+        assert_eq!(
+            app.chat_settings(a).unwrap(),
+            mine,
+            "refused settings change nothing"
+        );
+    }
+
+    #[test]
+    fn the_chat_model_must_be_installed_and_the_runtime_device_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = Kotodama::open(Home::at(dir.path())).unwrap();
+        assert_eq!(app.chat_model().unwrap(), None);
+        let err = app.set_chat_model("qwen3-1.7b").unwrap_err();
+        assert!(
+            err.to_string().contains("no chat model \"qwen3-1.7b\""),
+            "{err}"
+        );
+        if let Some(gguf) = std::env::var_os("KOTODAMA_SMOLLM2_GGUF") {
+            ModelManager::new(app.home().models_dir())
+                .add_file("smol", std::path::Path::new(&gguf))
+                .unwrap();
+            app.set_chat_model("smol").unwrap();
+            assert_eq!(app.chat_model().unwrap().as_deref(), Some("smol"));
+        }
+
+        assert_eq!(app.runtime().unwrap(), RuntimeSettings::default());
+        let two = RuntimeSettings {
+            device: "cpu".into(),
+            threads: 2,
+        };
+        app.set_runtime(&two).unwrap();
+        assert_eq!(app.runtime().unwrap(), two);
+        let bad = RuntimeSettings {
+            device: "tpu".into(),
+            threads: 1,
+        };
+        assert_eq!(app.set_runtime(&bad).unwrap_err().code(), "INVALID_INPUT");
+        assert_eq!(app.runtime().unwrap(), two);
+        if std::env::var_os(DEVICE_ENV).is_none() {
+            let load = app.load_options().unwrap();
+            assert_eq!((load.device, load.threads), (DeviceKind::Cpu, 2));
+        }
+    }
+
+    #[test]
+    fn the_theme_follows_the_system_until_chosen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = Kotodama::open(Home::at(dir.path())).unwrap();
+        assert_eq!(app.theme().unwrap(), Theme::System);
+        app.set_theme(Theme::Dark).unwrap();
+        drop(app);
+        let app = Kotodama::open(Home::at(dir.path())).unwrap();
+        assert_eq!(app.theme().unwrap(), Theme::Dark);
+    }
+}
