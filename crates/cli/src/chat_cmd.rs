@@ -5,8 +5,8 @@ use std::io::Write;
 
 use anyhow::Result;
 use kotodama::models::engine::{CancelToken, LoadOptions};
-use kotodama::store::Message;
-use kotodama::{ChatView, Kotodama, PendingReply, Replier};
+use kotodama::store::{ChatSettings, GuardAction, Message};
+use kotodama::{ChatView, Kotodama, PendingReply, Replier, ReplyEvent};
 
 use crate::open_core;
 
@@ -33,6 +33,44 @@ pub enum ChatsCommand {
     Delete { message: i64 },
     /// Start a new chat from the conversation up to and including this message.
     Branch { message: i64 },
+    /// Show the persona's chat settings (sampler, out-of-character guard); options change them.
+    Settings {
+        persona: String,
+        #[arg(long)]
+        temperature: Option<f32>,
+        #[arg(long)]
+        top_p: Option<f32>,
+        #[arg(long)]
+        min_p: Option<f32>,
+        #[arg(long)]
+        repetition_penalty: Option<f32>,
+        /// What a reply caught out of character gets: another attempt, a rewrite in character, nothing.
+        #[arg(long, value_enum)]
+        guard: Option<GuardChoice>,
+        /// Replies written per message at most, the first included.
+        #[arg(long)]
+        attempts: Option<u32>,
+        /// Style score (0..1) below which a reply is caught, or `auto` (from the persona's script).
+        #[arg(long)]
+        threshold: Option<String>,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum GuardChoice {
+    Regenerate,
+    Rewrite,
+    Off,
+}
+
+impl From<GuardChoice> for GuardAction {
+    fn from(c: GuardChoice) -> Self {
+        match c {
+            GuardChoice::Regenerate => GuardAction::Regenerate,
+            GuardChoice::Rewrite => GuardAction::Rewrite,
+            GuardChoice::Off => GuardAction::Off,
+        }
+    }
 }
 
 pub fn run(command: ChatsCommand) -> Result<()> {
@@ -63,18 +101,53 @@ pub fn run(command: ChatsCommand) -> Result<()> {
         ChatsCommand::Edit { message, text } => print_message(&core.edit_message(message, &text)?),
         ChatsCommand::Delete { message } => print_chat(&core.delete_message(message)?),
         ChatsCommand::Branch { message } => print_chat(&core.branch_chat(message)?),
+        ChatsCommand::Settings {
+            persona,
+            temperature,
+            top_p,
+            min_p,
+            repetition_penalty,
+            guard,
+            attempts,
+            threshold,
+        } => {
+            let persona = core.find_persona(&persona)?.id;
+            let mut s: ChatSettings = core.chat_settings(persona)?;
+            s.temperature = temperature.unwrap_or(s.temperature);
+            s.top_p = top_p.unwrap_or(s.top_p);
+            s.min_p = min_p.unwrap_or(s.min_p);
+            s.repetition_penalty = repetition_penalty.unwrap_or(s.repetition_penalty);
+            s.guard.action = guard.map_or(s.guard.action, GuardAction::from);
+            s.guard.attempts = attempts.unwrap_or(s.guard.attempts);
+            if let Some(t) = threshold {
+                s.guard.threshold = match t.as_str() {
+                    "auto" => None,
+                    number => Some(number.parse().map_err(|_| {
+                        anyhow::anyhow!("--threshold takes a number from 0 to 1 or `auto`")
+                    })?),
+                };
+            }
+            core.set_chat_settings(persona, &s)?;
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        }
     }
     Ok(())
 }
 
-/// Streams the reply to stdout and stores it, as the app's window does.
+/// Streams the reply to stdout under the out-of-character guard and stores it, as the app's window does.
 fn stream(core: &mut Kotodama, pending: &PendingReply) -> Result<()> {
     let mut replier = Replier::new(core.home().models_dir(), LoadOptions::default());
     let mut stdout = std::io::stdout().lock();
-    let reply = replier.reply(
+    let reply = replier.reply_guarded(
         pending,
-        |piece| {
-            let _ = write!(stdout, "{piece}").and_then(|_| stdout.flush());
+        |event| match event {
+            ReplyEvent::Piece(piece) => {
+                let _ = write!(stdout, "{piece}").and_then(|_| stdout.flush());
+            }
+            ReplyEvent::Retry { attempt, of, cause } => {
+                let _ = writeln!(stdout);
+                eprintln!("[caught out of character ({cause}); attempt {attempt} of {of}]");
+            }
         },
         &CancelToken::new(),
     )?;

@@ -213,6 +213,41 @@ fn chats_regenerate_swipe_edit_branch_and_delete_from_the_terminal() {
 }
 
 #[test]
+fn chat_settings_are_shown_changed_and_checked_per_persona() {
+    let home = TempHome::new("settings");
+    let defaults: serde_json::Value =
+        serde_json::from_str(&home.ok(&["chats", "settings", "tsubaki"])).unwrap();
+    assert_eq!(defaults["guard"]["action"], "regenerate");
+    assert_eq!(defaults["guard"]["threshold"], serde_json::Value::Null);
+    let changed: serde_json::Value = serde_json::from_str(&home.ok(&[
+        "chats",
+        "settings",
+        "tsubaki",
+        "--temperature",
+        "0.5",
+        "--guard",
+        "rewrite",
+        "--threshold",
+        "0.4",
+    ]))
+    .unwrap();
+    assert_eq!(changed["temperature"], 0.5);
+    assert_eq!(changed["guard"]["action"], "rewrite");
+    assert_eq!(changed["guard"]["threshold"], 0.4);
+    let err = home.fails(&["chats", "settings", "tsubaki", "--top-p", "0"]);
+    assert!(
+        err.contains("error [INVALID_INPUT]") && err.contains("top-p"),
+        "{err}"
+    );
+    let kept: serde_json::Value =
+        serde_json::from_str(&home.ok(&["chats", "settings", "tsubaki"])).unwrap();
+    assert_eq!(kept, changed, "a refused change keeps the stored settings");
+    let other: serde_json::Value =
+        serde_json::from_str(&home.ok(&["chats", "settings", "mikoto"])).unwrap();
+    assert_eq!(other, defaults);
+}
+
+#[test]
 fn chat_speaks_as_a_bundled_persona_deterministically_when_greedy() {
     let Some(gguf) = std::env::var_os("KOTODAMA_SMOLLM2_GGUF") else {
         eprintln!("skipped: KOTODAMA_SMOLLM2_GGUF is not set (`make models` provides it)");
