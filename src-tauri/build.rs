@@ -22,6 +22,14 @@ const COMMANDS: &[&str] = &[
     "start_distill",
     "distill_status",
     "cancel_distill",
+    "settings_view",
+    "set_theme",
+    "set_runtime",
+    "chat_settings",
+    "set_chat_settings",
+    "set_chat_model",
+    "download_model",
+    "cancel_download",
 ];
 
 fn main() {

@@ -7,6 +7,7 @@ mod chat_controls;
 mod commands;
 mod distill;
 mod personas;
+mod settings;
 mod streaming;
 
 use std::collections::HashMap;
@@ -30,7 +31,12 @@ pub struct AppState {
     upload: Mutex<Option<personas::Upload>>,
     /// The distillation job the worker runs (or ran last).
     distill: Mutex<Option<distill::DistillStatus>>,
+    downloads: settings::Downloads,
 }
+
+/// Test hook for the e2e suite: the first reply's first attempt is this text instead of the model's (a
+/// canned out-of-character reply, to see the guard catch it). Never set outside tests.
+const CANNED_REPLY_ENV: &str = "KOTODAMA_TEST_CANNED_REPLY";
 
 fn open_core() -> AppState {
     let Some(home) = Home::resolve() else {
@@ -43,26 +49,37 @@ fn open_core() -> AppState {
             running: Mutex::default(),
             upload: Mutex::default(),
             distill: Mutex::default(),
+            downloads: Default::default(),
         };
     };
     let data_dir = home.root().display().to_string();
-    // The device comes from KOTODAMA_DEVICE (cpu, cuda, metal, auto); the status bar shows the one in use.
-    let load = kotodama::models::load_options().unwrap_or_else(|e| {
+    let models_dir = home.models_dir();
+    let core = Kotodama::open(home);
+    // The device: KOTODAMA_DEVICE, else the settings' (cpu, cuda, metal, auto); the status bar shows it.
+    let load = match &core {
+        Ok(k) => k.load_options(),
+        Err(_) => kotodama::models::load_options().map_err(Into::into),
+    }
+    .unwrap_or_else(|e| {
         eprintln!("{e}; models run on the CPU");
         LoadOptions::default()
     });
-    let replier = Replier::new(home.models_dir(), load);
-    let core = Kotodama::open(home)
-        .map(Mutex::new)
-        .map_err(|e| (&e).into());
+    let mut replier = Replier::new(models_dir, load);
+    if let Ok(k) = &core {
+        replier.prefer_model(k.chat_model().ok().flatten());
+    }
+    if let Some(canned) = std::env::var_os(CANNED_REPLY_ENV) {
+        replier.queue_canned_reply(canned.to_string_lossy());
+    }
     AppState {
-        core,
+        core: core.map(Mutex::new).map_err(|e| (&e).into()),
         data_dir,
         replier_status: RwLock::new(Some(replier.status())),
         replier: Some(Mutex::new(replier)),
         running: Mutex::default(),
         upload: Mutex::default(),
         distill: Mutex::default(),
+        downloads: Default::default(),
     }
 }
 
@@ -102,6 +119,14 @@ fn main() {
             distill::start_distill,
             distill::distill_status,
             distill::cancel_distill,
+            settings::settings_view,
+            settings::set_theme,
+            settings::set_runtime,
+            settings::chat_settings,
+            settings::set_chat_settings,
+            settings::set_chat_model,
+            settings::download_model,
+            settings::cancel_download,
         ])
         .run(tauri::generate_context!())
         .expect("the Kotodama window could not start");

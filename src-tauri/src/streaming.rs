@@ -5,7 +5,7 @@
 
 use kotodama::models::engine::{CancelToken, GenerationStats};
 use kotodama::store::Message;
-use kotodama::PendingReply;
+use kotodama::{PendingReply, ReplyEvent as CoreEvent};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
@@ -20,6 +20,13 @@ pub enum ReplyEvent {
     UserMessage { message: Box<Message> },
     /// The next piece of the reply.
     Piece { text: String },
+    /// The attempt written so far was caught out of character: its pieces are dropped and attempt
+    /// `attempt` of `of` streams next.
+    Retry {
+        attempt: u32,
+        of: u32,
+        cause: String,
+    },
 }
 
 #[derive(Debug, Serialize)]
@@ -105,7 +112,8 @@ async fn on_worker(
         })?
 }
 
-/// Streams the reply to `pending` piece by piece (stoppable by `stop_reply`), then stores it.
+/// Streams the reply to `pending` piece by piece under the out-of-character guard (stoppable by
+/// `stop_reply`), then stores it.
 fn stream_reply(
     state: &AppState,
     pending: PendingReply,
@@ -122,11 +130,18 @@ fn stream_reply(
         .lock()
         .map_err(|_| CommandError::internal("the chat model"))
         .and_then(|mut replier| {
-            let reply = replier.reply(
+            let reply = replier.reply_guarded(
                 &pending,
-                |piece| {
-                    let _ = on_event.send(ReplyEvent::Piece {
-                        text: piece.to_string(),
+                |event| {
+                    let _ = on_event.send(match event {
+                        CoreEvent::Piece(text) => ReplyEvent::Piece {
+                            text: text.to_string(),
+                        },
+                        CoreEvent::Retry { attempt, of, cause } => ReplyEvent::Retry {
+                            attempt,
+                            of,
+                            cause: cause.to_string(),
+                        },
                     });
                 },
                 &cancel,

@@ -1,12 +1,16 @@
 // The real app under Xvfb: personas listed from SQLite, a chat sent and answered from the script, the
-// chat still there after a restart; replies streamed from the real SmolLM2 weights, one stopped early;
-// chat controls (swipes, regenerate, edit, branch, delete);
+// chat still there after a restart; replies streamed from the real SmolLM2 weights, one stopped early,
+// with cold start, Enter-to-first-token and frame times measured in the window;
+// chat controls (swipes, regenerate, edit, branch, delete); an out-of-character reply caught by the guard;
+// settings (theme, a character's sampler and guard, a model downloaded from a loopback hub);
 // scripts imported through the wizard onto their profile page, a card exported; and a foreign data file
 // refused and left untouched. Run by `make test` (make e2e).
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { ENTER, startDriver, waitFor } from './webdriver.mjs';
@@ -18,8 +22,17 @@ const smollm2 = process.env.KOTODAMA_SMOLLM2_GGUF;
 const screenshots = path.join(root, 'docs/screenshots');
 let port = 4444 + (process.pid % 500);
 
-async function withApp(home, body) {
-  const driver = await startDriver({ port: port++, env: { KOTODAMA_HOME: home } });
+/** Measurements of the e2e run (cold start, Enter to first token, frame times), printed and saved. */
+const measured = {};
+function measure(name, value) {
+  measured[name] = value;
+  console.log(`measured ${name}: ${JSON.stringify(value)}`);
+  fs.mkdirSync(path.join(root, 'target'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'target/e2e-measurements.json'), JSON.stringify(measured, null, 2));
+}
+
+async function withApp(home, body, env = {}) {
+  const driver = await startDriver({ port: port++, env: { KOTODAMA_HOME: home, ...env } });
   try {
     const session = await driver.session(application);
     try {
@@ -99,20 +112,65 @@ async function streamingReply(s, minPieces) {
   }, 60000);
 }
 
+/**
+ * Starts recording in the window: every animation frame's duration (requestAnimationFrame deltas, the
+ * Performance API's clock), when Enter was pressed and when the first streamed piece showed.
+ */
+async function startWindowProbe(s) {
+  await s.execute(`
+    const p = (window.__probe = { frames: [], enterAt: null, firstPieceAt: null, stop: false });
+    let last = performance.now();
+    const tick = (t) => { p.frames.push(t - last); last = t; if (!p.stop) requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+    document.addEventListener('keydown', (e) => { if (e.key === 'Enter' && p.enterAt === null) p.enterAt = performance.now(); }, true);
+    new MutationObserver(() => {
+      const b = document.querySelector('[data-testid=streaming-message]');
+      if (p.firstPieceAt === null && b && Number(b.dataset.pieces) > 0) p.firstPieceAt = performance.now();
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  `);
+}
+
+/** Stops the probe: Enter to first piece (ms) and the frame durations while it ran. */
+async function readWindowProbe(s) {
+  const p = await s.execute('window.__probe.stop = true; return window.__probe;');
+  const frames = p.frames.slice(1).sort((a, b) => a - b);
+  const at = (q) => Math.round(frames[Math.min(frames.length - 1, Math.floor(q * frames.length))]);
+  return {
+    enterToFirstTokenMs: Math.round(p.firstPieceAt - p.enterAt),
+    frames: frames.length,
+    frameP50Ms: at(0.5),
+    frameP99Ms: at(0.99),
+    frameMaxMs: Math.round(frames.at(-1)),
+    framesOver100Ms: frames.filter((f) => f > 100).length,
+  };
+}
+
 test('replies stream from the local model into the window, and Stop ends one early', { skip: !smollm2 && 'KOTODAMA_SMOLLM2_GGUF is not set (make models)' }, async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-model-'));
-  execFileSync(cli, ['models', 'add', smollm2, '--id', 'smollm2-135m-instruct'], { env: { ...process.env, KOTODAMA_HOME: home } });
+  const run = (args) => execFileSync(cli, args, { env: { ...process.env, KOTODAMA_HOME: home } });
+  run(['models', 'add', smollm2, '--id', 'smollm2-135m-instruct']);
+  // One attempt per reply, so that what streams is what is stored (the guard has its own test).
+  run(['chats', 'settings', 'mikoto', '--guard', 'off']);
+  const launched = Date.now();
   await withApp(home, async (s) => {
     await (await s.one('[data-testid=persona][data-slug=mikoto]')).click();
+    measure('coldStartToInteractiveMs', Date.now() - launched);
     await waitFor('the greeting', async () => (await messages(s)).length === 1);
     assert.equal((await s.all('[data-testid=reply-mode-notice]')).length, 0, 'no script-mode notice with a model');
 
-    await send(s, 'Good evening! What do you guard here?');
+    // The model loads while the user picks a persona; wait for it so that the first token is timed warm.
+    await waitFor('the model loaded', async () => /CPU/.test(await (await s.one('[data-testid=model-status]')).text()), 120000);
+    await startWindowProbe(s);
+    await (await s.one('[data-testid=composer]')).type(`Good evening! What do you guard here?${ENTER}`);
     const partial = await streamingReply(s, 3);
     const after = await waitFor('the stored reply', async () => {
       const m = await messages(s);
       return m.length === 3 && (await s.all('[data-testid=streaming-message]')).length === 0 && m;
     }, 120000);
+    const window = await readWindowProbe(s);
+    measure('streamingWindow', window);
+    assert.ok(window.enterToFirstTokenMs > 0, `Enter then a first piece: ${window.enterToFirstTokenMs} ms`);
+    assert.ok(window.frames > 10, 'frames were drawn while the reply streamed');
     assert.equal(after[2].role, 'assistant');
     assert.equal(after[2].source, 'model', 'written by the model, not picked from the script');
     assert.ok(after[2].text.startsWith(partial.text), `the stored reply continues what streamed: ${JSON.stringify([partial.text, after[2].text])}`);
@@ -343,6 +401,129 @@ test('one click distils a persona: progress with a loss chart, then the adapter 
   });
   const adapters = fs.readdirSync(path.join(home, 'adapters'));
   assert.deepEqual(adapters, ['mikoto-job1']);
+});
+
+const CANNED_OOC = "As an AI language model, I don't have feelings, but I'm happy to help with your question.";
+
+test('an out-of-character reply (canned by the test hook) is caught, replaced, and kept as a swipe', async () => {
+  // No model installed: the canned reply stands in for the model's first attempt (KOTODAMA_TEST_CANNED_REPLY,
+  // a test hook), and the guard's second attempt is a line of the character's script.
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-guard-'));
+  await withApp(home, async (s) => {
+    await (await s.one('[data-testid=persona][data-slug=tsubaki]')).click();
+    await waitFor('the greeting', async () => (await messages(s)).length === 1);
+    await s.execute(`
+      window.__retries = [];
+      new MutationObserver(() => {
+        const r = document.querySelector('[data-testid=guard-retry]');
+        if (r && !window.__retries.includes(r.textContent)) window.__retries.push(r.textContent);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    `);
+    await send(s, 'Who are you, really?');
+    const reply = await swipedTo(s, 3, 2, '1/2');
+    assert.notEqual(reply, CANNED_OOC, 'the caught reply is not the one shown');
+    const [last] = (await messages(s)).slice(-1);
+    assert.equal(last.source, 'script');
+    const note = await s.one('[data-testid=message]:last-child [data-testid=guard-note]');
+    assert.match(await note.text(), /caught out of character · written again \(attempt 2 of 2 kept\)/);
+    assert.match(await note.attr('title'), /caught: assistant speak/);
+    const retries = await s.execute('return window.__retries');
+    assert.ok(retries.some((r) => /Caught out of character \(assistant speak.*writing attempt 2 of 2/.test(r)), JSON.stringify(retries));
+    fs.mkdirSync(screenshots, { recursive: true });
+    fs.writeFileSync(path.join(screenshots, 'ooc-guard.png'), await s.screenshotPng());
+
+    // The caught attempt is the other swipe, flagged on its style meter.
+    await press(s, 3, 2, 'swipe-next');
+    assert.equal(await swipedTo(s, 3, 2, '2/2'), CANNED_OOC);
+    const meter = await s.one('[data-testid=message]:last-child [data-testid=style-meter]');
+    assert.match(await meter.attr('class'), /ooc/);
+    assert.match(await meter.text(), /assistant speak/);
+  }, { KOTODAMA_TEST_CANNED_REPLY: CANNED_OOC });
+});
+
+/** A loopback server in the hub's URL layout serving one file of `repo`; returns its address and sha256. */
+async function loopbackHub(repo, name, bytes) {
+  const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+  const server = http.createServer((req, res) => {
+    if (req.url === `/api/models/${repo}/tree/main`) {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify([{ type: 'file', path: name, size: bytes.length, lfs: { oid: sha256, size: bytes.length } }]));
+    } else if (req.url === `/${repo}/resolve/main/${name}`) {
+      res.setHeader('content-length', bytes.length);
+      res.end(bytes);
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, server };
+}
+
+test('settings: theme kept across a restart, a character\'s sampler and guard, a model downloaded with progress', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-settings-'));
+  const file = crypto.randomBytes(6 * 1024 * 1024);
+  const hub = await loopbackHub('kotodama-test/tiny-GGUF', 'tiny-q4_k_m.gguf', file);
+  const value = (s, testid) => s.execute(`return document.querySelector('[data-testid=${testid}]').value`);
+  try {
+    await withApp(home, async (s) => {
+      await (await s.one('[data-testid=settings-open]')).click();
+      await s.one('[data-testid=settings-page]');
+      await (await s.one('[data-testid=theme-select] option[value=dark]')).click();
+      await waitFor('the dark theme', async () => (await s.execute('return document.documentElement.dataset.theme')) === 'dark');
+      assert.match(await (await s.one('[data-testid=data-dir]')).text(), new RegExp(path.basename(home)));
+
+      // Tsubaki's settings (the defaults) are changed and saved.
+      const characters = await s.all('[data-testid=settings-persona] option');
+      const names = await Promise.all(characters.map((o) => o.text()));
+      await characters[names.indexOf('Tsubaki')].click();
+      await waitFor('her settings', async () => (await value(s, 'setting-temperature')) === '0.8');
+      const temperature = await s.one('[data-testid=setting-temperature]');
+      await temperature.clear();
+      await temperature.type('0.55');
+      await (await s.one('[data-testid=guard-action] option[value=rewrite]')).click();
+      await (await s.one('[data-testid=save-chat-settings]')).click();
+      await waitFor('saved', async () => /saved/.test(await (await s.one('[data-testid=settings-notice]')).text()));
+      // A value out of range is refused with its code and keeps what was stored.
+      const topP = await s.one('[data-testid=setting-top-p]');
+      await topP.clear();
+      await topP.type('0');
+      await (await s.one('[data-testid=save-chat-settings]')).click();
+      const banner = await s.one('[data-testid=error][data-code=INVALID_INPUT]');
+      assert.match(await banner.text(), /top-p must be between/);
+
+      // A model from the (loopback) hub, with progress, then listed and chosen.
+      await (await s.one('details summary')).click();
+      const endpoint = await s.one('[data-testid=download-endpoint]');
+      await endpoint.type(hub.url);
+      for (const [testid, text] of [['download-repo', 'kotodama-test/tiny-GGUF'], ['download-include', 'q4_k_m.gguf'], ['download-id', 'tiny']]) {
+        const input = await s.one(`[data-testid=${testid}]`);
+        await input.clear();
+        await input.type(text);
+      }
+      await (await s.one('[data-testid=download-start]')).click();
+      const option = await waitFor('the downloaded model listed', async () => (await s.all('[data-testid=model-option][data-model-id=tiny]'))[0], 60000);
+      const progress = await s.one('[data-testid=download-progress]');
+      assert.equal(Number(await progress.attr('data-bytes')), file.length, 'progress reached the whole file');
+      assert.match(await progress.text(), /tiny-q4_k_m\.gguf · 6\.3 of 6\.3 MB \(100%\)/);
+      await (await option.all('input'))[0].click();
+      await waitFor('the model chosen', async () => /Replies now come from tiny/.test(await (await s.one('[data-testid=settings-notice]')).text()));
+      fs.mkdirSync(screenshots, { recursive: true });
+      fs.writeFileSync(path.join(screenshots, 'settings.png'), await s.screenshotPng());
+    });
+  } finally {
+    hub.server.close();
+  }
+  const stored = JSON.parse(execFileSync(cli, ['chats', 'settings', 'tsubaki'], { env: { ...process.env, KOTODAMA_HOME: home } }));
+  assert.equal(stored.temperature, 0.55);
+  assert.equal(stored.guard.action, 'rewrite');
+  assert.equal(stored.topP, 0.95, 'the refused value was not stored');
+  const downloaded = fs.readFileSync(path.join(home, 'models/tiny/tiny-q4_k_m.gguf'));
+  assert.ok(downloaded.equals(file), 'the downloaded file is the served one');
+  await withApp(home, async (s) => {
+    await s.one('[data-testid=persona]');
+    await waitFor('the theme after a restart', async () => (await s.execute('return document.documentElement.dataset.theme')) === 'dark');
+  });
 });
 
 test('a data file that is not a Kotodama database is refused and left untouched', async () => {

@@ -12,7 +12,7 @@ afterEach(() => mounted?.destroy());
 function reply(seq: number, overall: number | null): Message {
   return {
     id: seq + 1, chatId: 1, seq, altIndex: 0, altCount: 1, role: seq % 2 ? 'assistant' : 'user', content: `line ${seq}`,
-    source: seq % 2 ? 'model' : 'user', style: { overall, lexical: null, syntactic: null, pragmatic: null, oocFlags: [] },
+    source: seq % 2 ? 'model' : 'user', style: { overall, lexical: null, syntactic: null, pragmatic: null, oocFlags: [], guard: null },
     modelId: null, adapterId: null, createdAt: 0, editedAt: null,
   };
 }

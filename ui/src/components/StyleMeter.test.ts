@@ -16,7 +16,7 @@ function render(style: Parameters<typeof styleMeter>[0]): HTMLElement {
 
 describe('StyleMeter', () => {
   it('shows percent in character as text and gauge, with the dimensions in the tooltip', () => {
-    const el = render({ overall: 0.724, lexical: 0.5, syntactic: 0.66, pragmatic: 0.91, oocFlags: [] });
+    const el = render({ overall: 0.724, lexical: 0.5, syntactic: 0.66, pragmatic: 0.91, oocFlags: [], guard: null });
     expect(el.dataset.overall).toBe('72');
     expect(el.querySelector<HTMLElement>('.gauge span')?.style.width).toBe('72%');
     expect(el.textContent?.trim()).toBe('72% in character');
@@ -34,6 +34,7 @@ describe('StyleMeter', () => {
         { kind: 'assistant_speak', cause: 'says "as an AI"' },
         { kind: 'missing_trait', cause: 'never stutters' },
       ],
+      guard: null,
     });
     expect(el.classList.contains('ooc')).toBe(true);
     expect(el.textContent?.trim()).toBe('31% in character\u00a0· assistant speak');

@@ -4,6 +4,9 @@ import type {
   AdapterChoice,
   AppStatus,
   CardFormat,
+  ChatSettings,
+  DownloadProgress,
+  InstalledModel,
   ChatView,
   CommandError,
   DistillStatus,
@@ -13,7 +16,10 @@ import type {
   PersonaSummary,
   ProfileDiff,
   ReplyEvent,
+  RuntimeSettings,
   SentReply,
+  SettingsView,
+  Theme,
   UploadPreview,
 } from './types';
 
@@ -64,6 +70,28 @@ export const api = {
   startDistill: (personaId: number, steps: number | null) => invoke<number>('start_distill', { personaId, steps }),
   distillStatus: (personaId: number) => invoke<DistillStatus | null>('distill_status', { personaId }),
   cancelDistill: (jobId: number) => invoke<boolean>('cancel_distill', { jobId }),
+  settingsView: () => invoke<SettingsView>('settings_view'),
+  setTheme: (theme: Theme) => invoke<void>('set_theme', { theme }),
+  /** Stored now, applied when the app next starts (the thread pool is sized once per process). */
+  setRuntime: (runtime: RuntimeSettings) => invoke<void>('set_runtime', { runtime }),
+  chatSettings: (personaId: number) => invoke<ChatSettings>('chat_settings', { personaId }),
+  /** Checks and stores the persona's settings; returns them as stored. */
+  setChatSettings: (personaId: number, settings: ChatSettings) =>
+    invoke<ChatSettings>('set_chat_settings', { personaId, settings }),
+  setChatModel: (id: string) => invoke<void>('set_chat_model', { id }),
+  /** Downloads the files of a hub repository whose names contain `include` as model `id`, with progress. */
+  downloadModel: (
+    repo: string,
+    include: string,
+    id: string,
+    endpoint: string | null,
+    onProgress: (p: DownloadProgress) => void,
+  ) => {
+    const channel = new Channel<DownloadProgress>();
+    channel.onmessage = onProgress;
+    return invoke<InstalledModel>('download_model', { repo, include, id, endpoint, onProgress: channel });
+  },
+  cancelDownload: () => invoke<boolean>('cancel_download'),
 };
 
 /** Commands reject with a `CommandError`; anything else (a bug, a lost IPC) gets the code UNKNOWN. */

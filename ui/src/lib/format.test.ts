@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { downloadLabel, guardLabel } from './format';
 import { adapterChoiceValue, changeLabel, describeTrend, styleTrend, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
 
 describe('sourceLabel', () => {
@@ -100,13 +101,14 @@ describe('styleMeter', () => {
       syntactic: null,
       pragmatic: 0.91,
       oocFlags: [{ kind: 'assistant_speak', cause: 'says "as an AI"' }],
+      guard: null,
     });
     expect(m).toEqual({
       percent: 72,
       detail: 'lexical 50% · pragmatic 91%',
       flags: [{ kind: 'assistant_speak', cause: 'says "as an AI"' }],
     });
-    expect(styleMeter({ overall: null, lexical: null, syntactic: null, pragmatic: null, oocFlags: null })).toBeNull();
+    expect(styleMeter({ overall: null, lexical: null, syntactic: null, pragmatic: null, oocFlags: null, guard: null })).toBeNull();
   });
 });
 
@@ -192,7 +194,7 @@ describe('chatLabel', () => {
 describe('styleTrend', () => {
   const scored = (overall: number | null, role: 'user' | 'assistant' = 'assistant') => ({
     role,
-    style: { overall, lexical: null, syntactic: null, pragmatic: null, oocFlags: null },
+    style: { overall, lexical: null, syntactic: null, pragmatic: null, oocFlags: null, guard: null },
   });
   it('averages the last scored replies and compares the newer half with the older', () => {
     const t = styleTrend([scored(0.9), scored(null, 'user'), scored(0.8), scored(null), scored(0.6), scored(0.5)]);
@@ -228,5 +230,32 @@ describe('describeTrend', () => {
       "Average style score of the last 6 scored replies. Drift: the newer half's average minus the older half's, " +
         'in percent points; at −10 or below the character is slipping.',
     );
+  });
+});
+
+describe('guardLabel', () => {
+  it('says which attempt was kept and lists each caught cause', () => {
+    const g = guardLabel({ action: 'regenerate', attempts: 2, kept: 2, caught: ['assistant speak: "As an AI"'] });
+    expect(g.text).toBe('caught out of character · written again (attempt 2 of 2 kept)');
+    expect(g.detail).toBe('caught: assistant speak: "As an AI"');
+  });
+  it('says when every attempt was caught and the best kept', () => {
+    const g = guardLabel({ action: 'rewrite', attempts: 3, kept: 1, caught: ['a', 'b', 'c'] });
+    expect(g.text).toBe('out of character in all 3 attempts · kept the best');
+    expect(g.detail.split('\n')).toHaveLength(3);
+  });
+  it('names a rewrite as such', () => {
+    expect(guardLabel({ action: 'rewrite', attempts: 2, kept: 2, caught: ['x'] }).text).toContain('rewritten in character');
+  });
+});
+
+describe('downloadLabel', () => {
+  it('gives megabytes and the floor percent of a known size', () => {
+    expect(downloadLabel({ file: 'm.gguf', downloadedBytes: 12_500_000, totalBytes: 100_000_000 })).toBe(
+      'm.gguf · 12.5 of 100.0 MB (12%)',
+    );
+  });
+  it('gives the bytes so far when the size is unknown', () => {
+    expect(downloadLabel({ file: 'm.gguf', downloadedBytes: 3_000_000, totalBytes: null })).toBe('m.gguf · 3.0 MB');
   });
 });

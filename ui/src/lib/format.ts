@@ -3,6 +3,8 @@ import type {
   AdapterChoice,
   Chat,
   DistillStatus,
+  DownloadProgress,
+  GuardReport,
   ImportPhase,
   Message,
   MessageSource,
@@ -250,4 +252,22 @@ export function chatLabel(chat: Pick<Chat, 'title' | 'createdAt'>): string {
   const d = new Date(chat.createdAt);
   const hm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
   return `${chat.title} · ${MONTHS[d.getMonth()]} ${d.getDate()}, ${hm}`;
+}
+
+/** What the out-of-character guard did to a reply, in a few words, and each caught attempt's cause. */
+export function guardLabel(g: GuardReport): { text: string; detail: string } {
+  const how = g.action === 'rewrite' ? 'rewritten in character' : 'written again';
+  const text =
+    g.caught.length >= g.attempts
+      ? `out of character in all ${g.attempts} attempts · kept the best`
+      : `caught out of character · ${how} (attempt ${g.kept} of ${g.attempts} kept)`;
+  return { text, detail: g.caught.map((c) => `caught: ${c}`).join('\n') };
+}
+
+/** "model.gguf · 12.5 of 100.0 MB (12%)": a download's progress; without a known size, the bytes so far. */
+export function downloadLabel(p: DownloadProgress): string {
+  const mb = (b: number) => (b / 1e6).toFixed(1);
+  if (!p.totalBytes) return `${p.file} · ${mb(p.downloadedBytes)} MB`;
+  const percent = Math.floor((100 * p.downloadedBytes) / p.totalBytes);
+  return `${p.file} · ${mb(p.downloadedBytes)} of ${mb(p.totalBytes)} MB (${percent}%)`;
 }

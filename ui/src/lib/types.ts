@@ -19,6 +19,19 @@ export interface StyleScoreColumns {
   syntactic: number | null;
   pragmatic: number | null;
   oocFlags: unknown;
+  /** What the out-of-character guard did before keeping this reply; null when it wrote one attempt. */
+  guard: GuardReport | null;
+}
+
+export type GuardAction = 'regenerate' | 'rewrite' | 'off';
+
+export interface GuardReport {
+  action: GuardAction;
+  attempts: number;
+  /** Which attempt (from 1) was kept. */
+  kept: number;
+  /** Why each caught attempt was caught. */
+  caught: string[];
 }
 
 export interface Message {
@@ -96,7 +109,11 @@ export interface GenerationStats {
 }
 
 /** What the reply channel carries while a reply is written. */
-export type ReplyEvent = { kind: 'userMessage'; message: Message } | { kind: 'piece'; text: string };
+export type ReplyEvent =
+  | { kind: 'userMessage'; message: Message }
+  | { kind: 'piece'; text: string }
+  /** The attempt streamed so far was caught out of character: its text is dropped, attempt `attempt` follows. */
+  | { kind: 'retry'; attempt: number; of: number; cause: string };
 
 export interface SentReply {
   userMessage: Message;
@@ -112,6 +129,8 @@ export interface StreamingReply {
   pieces: number;
   /** The position of the reply it will become an alternative of (hidden while it is written); null for a new reply. */
   replacesSeq: number | null;
+  /** Set while the guard writes another attempt after catching one. */
+  retry: { attempt: number; of: number; cause: string } | null;
 }
 
 /** What the user can do with a stored message (absent on the reply being written). */
@@ -256,3 +275,51 @@ export interface DistillStatus {
 }
 
 export type CardFormat = 'png' | 'json' | 'charx';
+
+export type Theme = 'system' | 'light' | 'dark';
+
+export interface GuardSettings {
+  action: GuardAction;
+  /** Replies written per message at most, the first included. */
+  attempts: number;
+  /** Style score (0..1) below which a reply is caught; null: from the persona's script. */
+  threshold: number | null;
+}
+
+/** A persona's sampler and out-of-character guard. */
+export interface ChatSettings {
+  temperature: number;
+  topP: number;
+  minP: number;
+  repetitionPenalty: number;
+  guard: GuardSettings;
+}
+
+export interface RuntimeSettings {
+  device: 'auto' | 'cpu' | 'cuda' | 'metal';
+  /** 0 = all cores. */
+  threads: number;
+}
+
+export interface InstalledModel {
+  id: string;
+  kind: 'chat' | 'embedder';
+  path: string;
+  source: string;
+  sizeBytes: number;
+}
+
+export interface SettingsView {
+  theme: Theme;
+  dataDir: string;
+  models: InstalledModel[];
+  chatModel: string | null;
+  runtime: RuntimeSettings;
+  device: DeviceInfo | null;
+}
+
+export interface DownloadProgress {
+  file: string;
+  downloadedBytes: number;
+  totalBytes: number | null;
+}
