@@ -152,6 +152,49 @@ impl<'m> ChatSession<'m> {
         self.generate_from_ids(&ids, params, on_token, cancel)
     }
 
+    /// Runs the conversation so far (`messages`, no generation prompt) into the KV cache ahead of the
+    /// next turn, re-using what is cached: the next `generate` then prefills only the new message. The
+    /// app does this when a chat opens, while the user types. Returns the tokens now cached.
+    pub fn prefill(&mut self, messages: &[ChatMessage], cancel: &CancelToken) -> Result<usize> {
+        let prompt = self.model.template().render(messages, false, false)?;
+        let ids = self.model.tokenizer().encode(&prompt)?;
+        if ids.len() >= self.model.decoder().max_positions() {
+            return Err(Error::ContextOverflow {
+                prompt_tokens: ids.len(),
+                context_length: self.model.decoder().max_positions(),
+            });
+        }
+        let shared = self.keep_shared_prefix(&ids);
+        self.cache.truncate(shared);
+        self.feed(&ids[shared..], cancel)?;
+        Ok(self.cache.len())
+    }
+
+    /// How many leading tokens of `ids` the cache already holds.
+    fn keep_shared_prefix(&self, ids: &[u32]) -> usize {
+        self.cache
+            .tokens()
+            .iter()
+            .zip(ids)
+            .take_while(|(a, b)| a == b)
+            .count()
+    }
+
+    /// Feeds `ids` through the decoder in chunks; the last position's logits, or None when cancelled
+    /// (or nothing was fed).
+    fn feed(&mut self, ids: &[u32], cancel: &CancelToken) -> Result<Option<candle_core::Tensor>> {
+        let (model, decoder) = (self.model, self.model.decoder());
+        let mut logits = None;
+        for chunk in ids.chunks(PREFILL_CHUNK) {
+            if cancel.is_cancelled() {
+                return Ok(None);
+            }
+            logits = Some(model.run(|| decoder.next_token_logits(chunk, &mut self.cache))?);
+        }
+        decoder.synchronize()?;
+        Ok(logits)
+    }
+
     /// Streams a continuation of `prompt_ids`, re-using the cached prefix they share with the last call.
     pub fn generate_from_ids(
         &mut self,
@@ -175,35 +218,22 @@ impl<'m> ChatSession<'m> {
             });
         }
         // Keep the shared prefix, but always feed at least one token to get fresh logits.
-        let shared = self
-            .cache
-            .tokens()
-            .iter()
-            .zip(prompt_ids)
-            .take_while(|(a, b)| a == b)
-            .count();
-        let reused = shared.min(prompt_ids.len() - 1);
+        let reused = self
+            .keep_shared_prefix(prompt_ids)
+            .min(prompt_ids.len() - 1);
         self.cache.truncate(reused);
-
-        let mut logits = None;
-        for chunk in prompt_ids[reused..].chunks(PREFILL_CHUNK) {
-            if cancel.is_cancelled() {
-                return Ok(self.stats(
-                    prompt_ids.len(),
-                    reused,
-                    Vec::new(),
-                    start,
-                    None,
-                    None,
-                    StopReason::Cancelled,
-                ));
-            }
-            logits = Some(model.run(|| decoder.next_token_logits(chunk, &mut self.cache))?);
-        }
-        decoder.synchronize()?;
+        let Some(mut logits) = self.feed(&prompt_ids[reused..], cancel)? else {
+            return Ok(self.stats(
+                prompt_ids.len(),
+                reused,
+                Vec::new(),
+                start,
+                None,
+                None,
+                StopReason::Cancelled,
+            ));
+        };
         let prefill_done = Instant::now();
-        let mut logits =
-            logits.ok_or_else(|| Error::InvalidArgument("nothing to prefill".into()))?;
 
         let mut sampler = Sampler::new(params);
         let mut generated: Vec<u32> = Vec::new();
@@ -375,6 +405,36 @@ mod tests {
         let (_, fresh) = collect(&mut ChatSession::new(&model), &history, &params);
         assert_eq!(fresh.reused_tokens, 0);
         assert_eq!(fresh.token_ids, second.token_ids);
+    }
+
+    #[test]
+    fn a_prefilled_history_leaves_only_the_new_message_to_prefill_and_changes_no_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = tiny_model(dir.path());
+        let params = SamplingParams::greedy(8);
+        let history = vec![
+            ChatMessage::new("system", "You are Aki, who guards the mountain shrine."),
+            ChatMessage::new("assistant", "Welcome, traveller."),
+        ];
+        let mut session = ChatSession::new(&model);
+        let cached = session.prefill(&history, &CancelToken::new()).unwrap();
+        assert_eq!(cached, session.cached_tokens());
+        assert!(cached > 10, "{cached}");
+        // Prefilling the same history again feeds nothing new.
+        assert_eq!(
+            session.prefill(&history, &CancelToken::new()).unwrap(),
+            cached
+        );
+
+        let mut turn = history.clone();
+        turn.push(ChatMessage::new("user", "Hello"));
+        let (warm_text, warm) = collect(&mut session, &turn, &params);
+        assert_eq!(
+            warm.reused_tokens, cached,
+            "the whole history came from the cache"
+        );
+        let (cold_text, cold) = collect(&mut ChatSession::new(&model), &turn, &params);
+        assert_eq!((warm_text, warm.token_ids), (cold_text, cold.token_ids));
     }
 
     #[test]
