@@ -2,17 +2,21 @@
 
 use kotodama::store::Message;
 use kotodama::ChatView;
-use tauri::State;
+use tauri::{AppHandle, State};
 
-use crate::commands::{with_core, CommandError};
+use crate::commands::{shown, with_core, CommandError};
 use crate::AppState;
 
 type CommandResult<T> = Result<T, CommandError>;
 
 /// One of the persona's chats, by id (the chat list in the header).
 #[tauri::command]
-pub fn show_chat(state: State<'_, AppState>, chat_id: i64) -> CommandResult<ChatView> {
-    with_core(&state, |k| k.chat(chat_id))
+pub fn show_chat(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    chat_id: i64,
+) -> CommandResult<ChatView> {
+    shown(&app, with_core(&state, |k| k.chat(chat_id)))
 }
 
 #[tauri::command]
@@ -39,6 +43,10 @@ pub fn delete_message(state: State<'_, AppState>, message_id: i64) -> CommandRes
 }
 
 #[tauri::command]
-pub fn branch_chat(state: State<'_, AppState>, message_id: i64) -> CommandResult<ChatView> {
-    with_core(&state, |k| k.branch_chat(message_id))
+pub fn branch_chat(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    message_id: i64,
+) -> CommandResult<ChatView> {
+    shown(&app, with_core(&state, |k| k.branch_chat(message_id)))
 }

@@ -2,7 +2,7 @@
 
 use kotodama::{ChatView, PersonaSummary, ReplierStatus};
 use serde::Serialize;
-use tauri::State;
+use tauri::{AppHandle, State};
 
 use crate::AppState;
 
@@ -84,12 +84,37 @@ pub fn list_personas(state: State<'_, AppState>) -> CommandResult<Vec<PersonaSum
     with_core(&state, |k| k.personas())
 }
 
-#[tauri::command]
-pub fn open_chat(state: State<'_, AppState>, persona_id: i64) -> CommandResult<ChatView> {
-    with_core(&state, |k| k.open_chat(persona_id))
+/// Gives the chat the window shows, and prefills it for the model in the background.
+pub fn shown(app: &AppHandle, view: CommandResult<ChatView>) -> CommandResult<ChatView> {
+    if let Ok(v) = &view {
+        crate::streaming::prefill_in_background(app, v.chat.id);
+    }
+    view
 }
 
 #[tauri::command]
-pub fn new_chat(state: State<'_, AppState>, persona_id: i64) -> CommandResult<ChatView> {
-    with_core(&state, |k| k.new_chat(persona_id))
+pub fn open_chat(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    persona_id: i64,
+) -> CommandResult<ChatView> {
+    shown(&app, with_core(&state, |k| k.open_chat(persona_id)))
+}
+
+#[tauri::command]
+pub fn new_chat(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    persona_id: i64,
+) -> CommandResult<ChatView> {
+    shown(&app, with_core(&state, |k| k.new_chat(persona_id)))
+}
+
+/// What a reply realizes of its persona's style, for the style meter's hover.
+#[tauri::command]
+pub fn explain_style(
+    state: State<'_, AppState>,
+    message_id: i64,
+) -> CommandResult<Option<kotodama::style::StylePlan>> {
+    with_core(&state, |k| k.explain_style(message_id))
 }

@@ -32,6 +32,8 @@ pub struct AppState {
     /// The distillation job the worker runs (or ran last).
     distill: Mutex<Option<distill::DistillStatus>>,
     downloads: settings::Downloads,
+    /// Counts prefill requests, so that a waiting one knows when a newer one superseded it.
+    prefills: std::sync::atomic::AtomicU64,
 }
 
 /// Test hook for the e2e suite: the first reply's first attempt is this text instead of the model's (a
@@ -50,6 +52,7 @@ fn open_core() -> AppState {
             upload: Mutex::default(),
             distill: Mutex::default(),
             downloads: Default::default(),
+            prefills: Default::default(),
         };
     };
     let data_dir = home.root().display().to_string();
@@ -80,6 +83,7 @@ fn open_core() -> AppState {
         upload: Mutex::default(),
         distill: Mutex::default(),
         downloads: Default::default(),
+        prefills: Default::default(),
     }
 }
 
@@ -102,6 +106,7 @@ fn main() {
             commands::list_personas,
             commands::open_chat,
             commands::new_chat,
+            commands::explain_style,
             streaming::send_message,
             streaming::regenerate_reply,
             streaming::stop_reply,
@@ -121,6 +126,7 @@ fn main() {
             distill::cancel_distill,
             settings::settings_view,
             settings::set_theme,
+            settings::set_data_dir,
             settings::set_runtime,
             settings::chat_settings,
             settings::set_chat_settings,

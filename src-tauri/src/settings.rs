@@ -57,6 +57,16 @@ pub fn settings_view(state: State<'_, AppState>) -> Result<SettingsView, Command
     })
 }
 
+/// Records another data folder, used from the next start (nothing is moved).
+#[tauri::command]
+pub fn set_data_dir(path: String) -> Result<String, CommandError> {
+    let config =
+        kotodama::config_file().ok_or_else(|| CommandError::from(&kotodama::Error::NoHome))?;
+    kotodama::Home::choose(std::path::Path::new(path.trim()), &config)
+        .map(|home| home.root().display().to_string())
+        .map_err(|e| (&e).into())
+}
+
 #[tauri::command]
 pub fn set_theme(state: State<'_, AppState>, theme: Theme) -> Result<(), CommandError> {
     with_core(&state, |k| k.set_theme(theme))

@@ -6,6 +6,8 @@
 use kotodama::models::engine::{CancelToken, GenerationStats};
 use kotodama::store::Message;
 use kotodama::{PendingReply, ReplyEvent as CoreEvent};
+use std::sync::atomic::Ordering;
+
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
@@ -39,6 +41,37 @@ pub struct SentReply {
     reply: Option<Message>,
     /// Timings and stop reason of a model reply (None for a script line).
     stats: Option<GenerationStats>,
+}
+
+/// Runs an opened chat's conversation into the model's KV cache in the background, so that its next
+/// reply prefills only the new message (Enter to first token stays short on a long card). A request
+/// still waiting when a newer one comes (the user switched chats) is dropped.
+pub fn prefill_in_background(app: &AppHandle, chat_id: i64) {
+    let ticket = app
+        .state::<AppState>()
+        .prefills
+        .fetch_add(1, Ordering::SeqCst)
+        + 1;
+    let app = app.clone();
+    std::thread::spawn(move || {
+        let state = app.state::<AppState>();
+        let Ok(context) = with_core(&state, |k| k.chat_context(chat_id)) else {
+            return;
+        };
+        let Some(Ok(mut replier)) = state.replier.as_ref().map(|r| r.lock()) else {
+            return;
+        };
+        if state.prefills.load(Ordering::SeqCst) != ticket {
+            return;
+        }
+        if let Err(e) = replier.prefill(&context, &CancelToken::new()) {
+            eprintln!("kotodama: the chat could not be prefilled: {e}");
+        }
+        let status = replier.status();
+        if let Ok(mut shown) = state.replier_status.write() {
+            *shown = Some(status);
+        };
+    });
 }
 
 /// Loads the chat model ahead of the first message; failures surface again on that message.

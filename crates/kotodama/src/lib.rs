@@ -8,6 +8,7 @@ mod chat;
 mod chat_controls;
 pub mod distill;
 mod error;
+mod fsutil;
 mod guard;
 mod home;
 pub mod import;
@@ -24,15 +25,18 @@ pub use bundled::BUNDLED;
 pub use chat::{ChatView, PersonaSummary, MAX_MESSAGE_CHARS};
 pub use error::{Error, Result};
 pub use guard::{GuardReport, MAX_ATTEMPTS};
-pub use home::{Home, HOME_ENV};
+pub use home::{config_file, Home, HOME_ENV};
 pub use kotodama_store as store;
+pub use kotodama_style as style;
 pub use persona_import::{
     preview_file, preview_script, FilePreview, ImportPhase, ImportedFrom, ScriptImport,
     ScriptPreview, SpeakerSummary,
 };
 pub use persona_page::{PersonaPage, ProfileView};
 pub use profile_diff::{ProfileChange, ProfileDiff};
-pub use reply::{PendingReply, Replier, ReplierStatus, Reply, ReplyEvent, USER_NAME};
+pub use reply::{
+    CachedChat, ChatContext, PendingReply, Replier, ReplierStatus, Reply, ReplyEvent, USER_NAME,
+};
 pub use settings::Theme;
 
 use kotodama_store::Store;

@@ -196,7 +196,7 @@ impl Kotodama {
         persona.slug = self.unique_slug(&persona.name)?;
         let avatar = self.avatar_path(&persona.slug);
         if let Some(png) = &content.avatar_png {
-            write_file(&avatar, png)?;
+            crate::fsutil::write_atomically(&avatar, png)?;
         }
         self.store
             .insert_persona(&persona, &[], read.profile.as_ref())
@@ -260,7 +260,7 @@ impl Kotodama {
                 &file,
             )?,
         };
-        write_file(out, &bytes)
+        crate::fsutil::write_atomically(out, &bytes)
     }
 
     /// Deletes a persona with its lines, profiles, chats, adapters (database rows) and avatar.
@@ -492,16 +492,6 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
         read if read > limit => Err(too_large(read)), // grew while reading, or not a regular file
         _ => Ok(bytes),
     }
-}
-
-/// Writes through a temporary sibling and a rename, so that a failure leaves no half-written file.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    }
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).map_err(|e| io_error(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> Error {

@@ -1,6 +1,7 @@
 //! A persona's page: its card, the top rows of its newest style profile, the profile's versions, and
 //! card export into the data folder (the app writes exports there rather than through a file dialog).
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use kotodama_store::{AdapterChoice, GrammarRuleRow, LexicalSignatureRow, PragmaticTraitRow};
@@ -12,6 +13,8 @@ use crate::{Kotodama, PersonaSummary, Result};
 /// Rows shown per table; the full profile stays in the database and in exported cards.
 pub(crate) const TOP_SIGNATURES: i64 = 20;
 pub(crate) const TOP_RULES: i64 = 12;
+/// Example lines shown per row (in its tooltip).
+const EXAMPLES_PER_ROW: usize = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,6 +41,46 @@ pub struct ProfileView {
     pub lexical: Vec<LexicalSignatureRow>,
     pub rules: Vec<GrammarRuleRow>,
     pub traits: Vec<PragmaticTraitRow>,
+    pub examples: ProfileExamples,
+}
+
+/// Script lines that show each shown row: by signature term, by rule, by trait name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProfileExamples {
+    pub signatures: HashMap<String, Vec<String>>,
+    pub rules: HashMap<String, Vec<String>>,
+    pub traits: HashMap<String, Vec<String>>,
+}
+
+impl ProfileExamples {
+    /// The examples of the rows shown, from the full profile.
+    fn of(profile: &kotodama_style::StyleProfile, view: &ProfileView) -> Self {
+        let keep = |examples: &[String]| examples.iter().take(EXAMPLES_PER_ROW).cloned().collect();
+        let terms: HashSet<&str> = view.lexical.iter().map(|r| r.term.as_str()).collect();
+        let rules: HashSet<&str> = view.rules.iter().map(|r| r.rule.as_str()).collect();
+        ProfileExamples {
+            signatures: profile
+                .lexical
+                .iter()
+                .chain(&profile.catchphrases)
+                .filter(|s| terms.contains(s.term.as_str()))
+                .map(|s| (s.term.clone(), keep(&s.examples)))
+                .collect(),
+            rules: profile
+                .syntax
+                .iter()
+                .filter(|r| rules.contains(r.rule.as_str()))
+                .map(|r| (r.rule.clone(), keep(&r.examples)))
+                .collect(),
+            traits: profile
+                .pragmatics
+                .traits
+                .iter()
+                .filter(|t| !t.examples.is_empty())
+                .map(|t| (t.name.clone(), keep(&t.examples)))
+                .collect(),
+        }
+    }
 }
 
 impl CardFormat {
@@ -54,21 +97,27 @@ impl Kotodama {
     pub fn persona_page(&self, persona_id: i64) -> Result<PersonaPage> {
         let persona = self.store.persona(persona_id)?;
         let profile = match self.store.latest_profile(persona_id)? {
-            Some(p) => Some(ProfileView {
-                versions: self
-                    .store
-                    .profile_versions(persona_id)?
-                    .iter()
-                    .rev()
-                    .map(|v| v.version)
-                    .collect(),
-                lexical: self.store.lexical_signatures(p.id, TOP_SIGNATURES)?,
-                rules: self.store.grammar_rules(p.id, TOP_RULES)?,
-                traits: self.store.pragmatic_traits(p.id)?,
-                version: p.version,
-                line_count: p.line_count,
-                token_count: p.token_count,
-            }),
+            Some(p) => Some(
+                self.with_examples(
+                    persona_id,
+                    ProfileView {
+                        versions: self
+                            .store
+                            .profile_versions(persona_id)?
+                            .iter()
+                            .rev()
+                            .map(|v| v.version)
+                            .collect(),
+                        lexical: self.store.lexical_signatures(p.id, TOP_SIGNATURES)?,
+                        rules: self.store.grammar_rules(p.id, TOP_RULES)?,
+                        traits: self.store.pragmatic_traits(p.id)?,
+                        version: p.version,
+                        line_count: p.line_count,
+                        token_count: p.token_count,
+                        examples: ProfileExamples::default(),
+                    },
+                )?,
+            ),
             None => None,
         };
         Ok(PersonaPage {
@@ -79,6 +128,11 @@ impl Kotodama {
             adapters: self.store.adapters(persona_id)?,
             chat_adapter: self.store.chat_adapter(persona_id)?,
         })
+    }
+
+    fn with_examples(&self, persona_id: i64, mut view: ProfileView) -> Result<ProfileView> {
+        view.examples = ProfileExamples::of(&self.style_profile(persona_id)?, &view);
+        Ok(view)
     }
 
     /// Chooses which adapter the persona's chats use from the next reply on.
@@ -123,6 +177,18 @@ mod tests {
         let terms: Vec<&str> = profile.lexical.iter().map(|s| s.term.as_str()).collect();
         assert!(terms.contains(&"mayhap"), "{terms:?}");
         assert!(terms.iter().any(|t| t.starts_with("thou ")), "{terms:?}");
+        // Every shown signature and rule comes with up to two script lines that show it.
+        let mayhap = &profile.examples.signatures["mayhap"];
+        assert!(!mayhap.is_empty() && mayhap.len() <= EXAMPLES_PER_ROW);
+        assert!(
+            mayhap.iter().all(|l| l.to_lowercase().contains("mayhap")),
+            "{mayhap:?}"
+        );
+        assert_eq!(profile.examples.signatures.len(), profile.lexical.len());
+        assert!(profile
+            .rules
+            .iter()
+            .all(|r| !profile.examples.rules[&r.rule].is_empty()));
 
         let path = app.export_to_data_dir(mikoto.id, CardFormat::Png).unwrap();
         assert_eq!(path, dir.path().join("exports/mikoto.png"));

@@ -90,6 +90,45 @@ impl ReplyDraft {
     }
 }
 
+/// A chat's conversation so far, for `Replier::prefill`.
+pub struct ChatContext {
+    chat_id: i64,
+    draft: ReplyDraft,
+}
+
+/// What the model is given for a chat: its turns, adapter and lorebook.
+struct PromptParts<'a> {
+    chat_id: i64,
+    turns: &'a [ChatMessage],
+    adapter: Option<&'a ReplyAdapter>,
+    lorebook: &'a Lorebook,
+    recent: &'a [String],
+}
+
+impl PendingReply {
+    fn prompt(&self) -> PromptParts<'_> {
+        PromptParts {
+            chat_id: self.chat_id,
+            turns: &self.turns,
+            adapter: self.adapter.as_ref(),
+            lorebook: &self.lorebook,
+            recent: &self.recent,
+        }
+    }
+}
+
+impl ChatContext {
+    fn prompt(&self) -> PromptParts<'_> {
+        PromptParts {
+            chat_id: self.chat_id,
+            turns: &self.draft.turns,
+            adapter: self.draft.adapter.as_ref(),
+            lorebook: &self.draft.lorebook,
+            recent: &self.draft.recent,
+        }
+    }
+}
+
 /// A message's text as the user may store it: trimmed, not empty, not over the limit.
 pub(crate) fn checked_text(text: &str) -> Result<&str> {
     let text = text.trim();
@@ -154,7 +193,7 @@ impl Kotodama {
         let text = checked_text(text)?;
         let history = self.store.messages(chat_id)?;
         let said = history.iter().map(|m| m.message.content.clone()).collect();
-        let draft = self.draft_reply(chat_id, &history, text, &said)?;
+        let draft = self.draft_reply(chat_id, &history, Some(text), &said)?;
         let user_message = self
             .store
             .append_messages(
@@ -201,26 +240,36 @@ impl Kotodama {
         let draft = self.draft_reply(
             chat_id,
             &history[..user_at],
-            &user_message.message.content,
+            Some(&user_message.message.content),
             &said,
         )?;
         Ok(draft.pending(chat_id, user_message, target))
     }
 
+    /// The chat so far, ready for the replier to prefill while the user types (see `Replier::prefill`).
+    pub fn chat_context(&mut self, chat_id: i64) -> Result<ChatContext> {
+        let history = self.store.messages(chat_id)?;
+        let draft = self.draft_reply(chat_id, &history, None, &HashSet::new())?;
+        Ok(ChatContext { chat_id, draft })
+    }
+
     /// What a reply to `user_text` after `earlier` needs: the prompt, the script line that answers
-    /// best (avoiding `said`), the persona's adapter, settings, judge and lorebook.
+    /// best (avoiding `said`), the persona's adapter, settings, judge and lorebook. Without a user
+    /// text, the chat so far (to prefill).
     fn draft_reply(
         &mut self,
         chat_id: i64,
         earlier: &[Message],
-        user_text: &str,
+        user_text: Option<&str>,
         said: &HashSet<String>,
     ) -> Result<ReplyDraft> {
         let chat = self.store.chat(chat_id)?;
         let persona = self.store.persona(chat.persona_id)?;
         let lines = self.store.script_lines(chat.persona_id)?;
         let said: HashSet<&str> = said.iter().map(String::as_str).collect();
-        let scripted = pick_scripted_reply(&lines, user_text, &said).map(|l| l.line.text.clone());
+        let scripted = user_text
+            .and_then(|text| pick_scripted_reply(&lines, text, &said))
+            .map(|l| l.line.text.clone());
         let earlier_replies = earlier
             .iter()
             .filter(|m| m.message.role == Role::Assistant)
@@ -239,7 +288,7 @@ impl Kotodama {
             .rev()
             .map(|m| m.message.content.clone())
             .collect();
-        recent.push(user_text.to_string());
+        recent.extend(user_text.map(str::to_string));
         let mut turns = vec![ChatMessage::new(
             "system",
             crate::prompt::system_prompt(&persona.card, USER_NAME),
@@ -252,7 +301,7 @@ impl Kotodama {
             };
             Some(ChatMessage::new(role, m.message.content.clone()))
         }));
-        turns.push(ChatMessage::new("user", user_text));
+        turns.extend(user_text.map(|text| ChatMessage::new("user", text)));
         Ok(ReplyDraft {
             turns,
             scripted,
@@ -360,6 +409,23 @@ impl Kotodama {
         ))
     }
 
+    /// What a message realizes of its persona's style (signature terms used, rules fired, traits
+    /// shown): the style meter's explanation, worked out when the user hovers it. None for a persona
+    /// without a profile.
+    pub fn explain_style(&self, message_id: i64) -> Result<Option<kotodama_style::StylePlan>> {
+        let message = self.store.message(message_id)?;
+        let persona_id = self.store.chat(message.chat_id)?.persona_id;
+        if self.store.latest_profile(persona_id)?.is_none() {
+            return Ok(None);
+        }
+        let profile = self.style_profile(persona_id)?;
+        Ok(Some(kotodama_style::plan(
+            &message.message.content,
+            &profile,
+            crate::analysis::style_resources()?,
+        )))
+    }
+
     /// Stores the user's message and a reply picked from the persona's script (no model involved).
     pub fn send_message(&mut self, chat_id: i64, text: &str) -> Result<Vec<Message>> {
         let pending = self.begin_reply(chat_id, text)?;
@@ -414,6 +480,16 @@ pub struct ReplierStatus {
     pub model: Option<String>,
     /// Where it runs, once loaded.
     pub device: Option<DeviceInfo>,
+    /// The chat whose conversation the model holds in its KV cache, and how many tokens of it: its next
+    /// reply prefills only what follows.
+    pub cached: Option<CachedChat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CachedChat {
+    pub chat_id: i64,
+    pub tokens: usize,
 }
 
 struct LoadedModel {
@@ -443,6 +519,9 @@ pub struct Replier {
     loaded: Option<LoadedModel>,
 }
 
+/// The longest reply, in tokens; the prompt leaves room for it.
+const REPLY_TOKENS: usize = 200;
+
 /// A persona's sampler settings as the engine's parameters.
 fn sampling_params(settings: &ChatSettings, seed: u64) -> SamplingParams {
     SamplingParams {
@@ -451,7 +530,7 @@ fn sampling_params(settings: &ChatSettings, seed: u64) -> SamplingParams {
         min_p: settings.min_p,
         repetition_penalty: settings.repetition_penalty,
         penalty_last_n: 128,
-        max_tokens: 200,
+        max_tokens: REPLY_TOKENS,
         seed,
         ..SamplingParams::default()
     }
@@ -525,10 +604,15 @@ impl Replier {
             Some(l) => ReplierStatus {
                 model: Some(l.id.clone()),
                 device: Some(l.model.info().device.clone()),
+                cached: l.cache.as_ref().map(|(chat_id, cache)| CachedChat {
+                    chat_id: *chat_id,
+                    tokens: cache.len(),
+                }),
             },
             None => ReplierStatus {
                 model: self.chat_model().ok().map(|m| m.id),
                 device: None,
+                cached: None,
             },
         }
     }
@@ -647,6 +731,57 @@ impl Replier {
         Ok(reply)
     }
 
+    /// Runs the chat so far into the model's KV cache (with the persona's adapter), so that the next
+    /// reply prefills only the user's new message; 0 with no model installed.
+    pub fn prefill(&mut self, context: &ChatContext, cancel: &CancelToken) -> Result<usize> {
+        if !self.warm_up()? {
+            return Ok(0);
+        }
+        let (turns, _, cache) = self.session_for(&context.prompt(), REPLY_TOKENS)?;
+        let loaded = self.loaded.as_mut().expect("session_for loaded the model");
+        let mut session = ChatSession::resume(&loaded.model, cache);
+        let cached = session.prefill(&turns, cancel);
+        loaded.cache = Some((context.chat_id, session.into_cache()));
+        Ok(cached?)
+    }
+
+    /// Loads the model with the chat's adapter and gives the prompt's turns (lore added, the oldest
+    /// dropped to leave `reply_tokens` free), the assistant prefix and the chat's KV cache.
+    fn session_for(
+        &mut self,
+        prompt: &PromptParts<'_>,
+        reply_tokens: usize,
+    ) -> Result<(Vec<ChatMessage>, &'static str, KvCache)> {
+        self.warm_up()?;
+        let loaded = self.loaded.as_mut().expect("warm_up loaded the model");
+        // The persona's adapter, if it was trained on this model; switching drops the KV cache.
+        let adapter = prompt
+            .adapter
+            .filter(|a| a.base.as_deref() == Some(loaded.record.path.as_str()));
+        if loaded.adapter != adapter.map(|a| a.id) {
+            loaded.cache = None;
+            loaded.adapter = None;
+            loaded.model.set_adapter(adapter.map(|a| a.dir.as_path()))?;
+            loaded.adapter = adapter.map(|a| a.id);
+        }
+        let prefix = if adapter.is_some_and(|a| a.cot) {
+            crate::distill::EMPTY_REASONING
+        } else {
+            ""
+        };
+        let mut turns = prompt.turns.to_vec();
+        add_lore(&loaded.model, prompt, &mut turns[0].content);
+        let turns = fit_context(&loaded.model, &turns, reply_tokens)?;
+        // The chat id only picks the cache to try: ChatSession keeps just the token prefix the cache
+        // shares with the new prompt, so an edited or swiped history re-prefills from its first changed
+        // token and never reads stale positions.
+        let cache = match loaded.cache.take() {
+            Some((chat, cache)) if chat == prompt.chat_id => cache,
+            _ => loaded.model.decoder().new_cache(),
+        };
+        Ok((turns, prefix, cache))
+    }
+
     fn write(
         &mut self,
         pending: &PendingReply,
@@ -666,29 +801,9 @@ impl Replier {
             return Ok(reply);
         }
         let params = self.params(&pending.settings);
-        let loaded = self.loaded.as_mut().expect("warm_up loaded the model");
-        // The persona's adapter, if it was trained on this model; switching drops the KV cache.
-        let adapter = pending
-            .adapter
-            .as_ref()
-            .filter(|a| a.base.as_deref() == Some(loaded.record.path.as_str()));
-        if loaded.adapter != adapter.map(|a| a.id) {
-            loaded.cache = None;
-            loaded.adapter = None;
-            loaded.model.set_adapter(adapter.map(|a| a.dir.as_path()))?;
-            loaded.adapter = adapter.map(|a| a.id);
-        }
-        let prefix = if adapter.is_some_and(|a| a.cot) {
-            crate::distill::EMPTY_REASONING
-        } else {
-            ""
-        };
+        let (turns, prefix, cache) = self.session_for(&pending.prompt(), params.max_tokens)?;
         let turns = match attempt {
-            Attempt::Reply => {
-                let mut turns = pending.turns.clone();
-                add_lore(&loaded.model, pending, &mut turns[0].content);
-                fit_context(&loaded.model, &turns, params.max_tokens)?
-            }
+            Attempt::Reply => turns,
             // The distillation's rewrite task: the instruction it was trained with, the caught text.
             Attempt::Rewrite(caught) => vec![
                 ChatMessage::new(
@@ -698,12 +813,12 @@ impl Replier {
                 ChatMessage::new("user", caught),
             ],
         };
-        // The chat id only picks the cache to try: ChatSession keeps just the token prefix the cache
-        // shares with the new prompt, so an edited or swiped history re-prefills from its first changed
-        // token and never reads stale positions.
-        let cache = match loaded.cache.take() {
-            Some((chat, cache)) if chat == pending.chat_id => cache,
-            _ => loaded.model.decoder().new_cache(),
+        let loaded = self.loaded.as_mut().expect("session_for loaded the model");
+        // A rewrite's prompt shares nothing with the chat: it runs in a cache of its own, and the
+        // chat's stays for its next turn.
+        let (cache, chat_cache) = match attempt {
+            Attempt::Reply => (cache, None),
+            Attempt::Rewrite(_) => (loaded.model.decoder().new_cache(), Some(cache)),
         };
         let mut session = ChatSession::resume(&loaded.model, cache);
         let mut text = String::new();
@@ -718,7 +833,8 @@ impl Replier {
             },
             cancel,
         )?;
-        loaded.cache = Some((pending.chat_id, session.into_cache()));
+        let used = session.into_cache();
+        loaded.cache = Some((pending.chat_id, chat_cache.unwrap_or(used)));
         Ok(Reply {
             model: Some(loaded.record.clone()),
             adapter_id: loaded.adapter,
@@ -730,15 +846,15 @@ impl Replier {
 
 /// Appends the lorebook entries the latest messages call for to the system prompt, within the book's
 /// token budget counted by the model's tokenizer.
-fn add_lore(model: &Model, pending: &PendingReply, system: &mut String) {
-    let recent: Vec<&str> = pending.recent.iter().map(String::as_str).collect();
+fn add_lore(model: &Model, prompt: &PromptParts<'_>, system: &mut String) {
+    let recent: Vec<&str> = prompt.recent.iter().map(String::as_str).collect();
     let tokens = |text: &str| {
         model
             .tokenizer()
             .encode(text)
             .map_or(usize::MAX, |t| t.len())
     };
-    let picked = pending.lorebook.pick(&recent, tokens);
+    let picked = prompt.lorebook.pick(&recent, tokens);
     if !picked.is_empty() {
         system.push_str("\n\nWhat you know that matters now:");
         for entry in picked {
@@ -769,7 +885,13 @@ fn fit_context(
     if tokens(0)? <= budget {
         return Ok(keep_from(0));
     }
-    let last = chat.len() - 1;
+    let Some(last) = chat.len().checked_sub(1) else {
+        return Err(kotodama_engine::Error::ContextOverflow {
+            prompt_tokens: tokens(0)? + reply_tokens,
+            context_length: context,
+        }
+        .into());
+    };
     let newest_alone = tokens(last)?;
     if newest_alone > budget {
         return Err(kotodama_engine::Error::ContextOverflow {
@@ -1085,7 +1207,7 @@ mod tests {
         assert!(replier.warm_up().unwrap());
         let model = &replier.loaded.as_ref().unwrap().model;
         let mut system = pending.turns[0].content.clone();
-        add_lore(model, &pending, &mut system);
+        add_lore(model, &pending.prompt(), &mut system);
         assert!(
             system.ends_with("- The dojo's bokken are oak, older than the students."),
             "{system}"
@@ -1094,6 +1216,32 @@ mod tests {
             !system.contains("hour of the ox"),
             "the lantern entry was not called"
         );
+    }
+
+    #[test]
+    fn the_style_meter_explains_a_reply_by_the_signatures_rules_and_traits_it_shows() {
+        let (_dir, mut app) = open();
+        let mikoto = app.find_persona("mikoto").unwrap().id;
+        let chat = app.new_chat(mikoto).unwrap().chat.id;
+        let pending = app.begin_reply(chat, "Who are you?").unwrap();
+        let stored = app
+            .finish_reply(
+                &pending,
+                Reply::unjudged("Mayhap thou art weary, traveller?".into()),
+            )
+            .unwrap()
+            .unwrap();
+        let plan = app
+            .explain_style(stored.id)
+            .unwrap()
+            .expect("mikoto has a profile");
+        assert!(plan.signatures.iter().any(|s| s == "mayhap"), "{plan:?}");
+        assert!(
+            plan.traits.iter().any(|t| t.name == "archaic_rate"),
+            "{plan:?}"
+        );
+        assert!(plan.rules.iter().any(|r| r.gloss.is_some()), "{plan:?}");
+        assert_eq!(app.explain_style(9999).unwrap_err().code(), "NOT_FOUND");
     }
 
     #[test]
@@ -1159,6 +1307,26 @@ mod tests {
             second.reused_tokens,
             second.prompt_tokens
         );
+    }
+
+    #[test]
+    fn an_opened_chat_prefilled_ahead_leaves_the_first_reply_only_the_new_message() {
+        let (_dir, mut app) = open();
+        let Some(mut replier) = replier_with_smollm2(&app) else {
+            return;
+        };
+        let chat = first_chat(&mut app);
+        let context = app.chat_context(chat).unwrap();
+        let cached = replier.prefill(&context, &CancelToken::new()).unwrap();
+        assert!(cached > 50, "system prompt and greeting: {cached} tokens");
+        let pending = app.begin_reply(chat, "Hello! Who are you?").unwrap();
+        let stats = replier
+            .reply(&pending, |_| {}, &CancelToken::new())
+            .unwrap()
+            .stats
+            .unwrap();
+        assert_eq!(stats.reused_tokens, cached);
+        assert!(stats.prompt_tokens - stats.reused_tokens < 30, "{stats:?}");
     }
 
     #[test]

@@ -390,7 +390,7 @@ impl Kotodama {
                     })?;
                 let json = serde_json::to_vec(&data)
                     .map_err(|e| Error::Distill(format!("dataset: {e}")))?;
-                write_atomically(&dataset_path, &json)?;
+                crate::fsutil::write_atomically(&dataset_path, &json)?;
                 data
             }
         };
@@ -498,13 +498,6 @@ fn io(path: &Path, e: std::io::Error) -> Error {
     }
 }
 
-/// Writes beside the target and renames over it: the old file stays whole if this fails midway.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
-}
-
 impl DistillRun {
     pub fn slug(&self) -> &str {
         &self.slug
@@ -607,7 +600,7 @@ impl DistillRun {
             train_seconds,
             tokens_per_second: tokens as f64 / train_seconds.max(1e-9),
         };
-        write_atomically(
+        crate::fsutil::write_atomically(
             &self.adapter_dir.join("kotodama_report.json"),
             &serde_json::to_vec_pretty(&report)
                 .map_err(|e| Error::Distill(format!("report: {e}")))?,
@@ -648,7 +641,7 @@ impl DistillRun {
                 LoraTrainer::new(model.decoder().clone(), train_config(&self.params, 1), 1)?;
             fresh.evaluate(validation)?
         };
-        write_atomically(
+        crate::fsutil::write_atomically(
             &path,
             &serde_json::to_vec(&loss).map_err(|e| Error::Distill(e.to_string()))?,
         )?;
@@ -717,7 +710,7 @@ impl DistillRun {
 
     fn write_losses(&self, losses: &[f64]) -> Result<()> {
         let json = serde_json::to_vec(losses).map_err(|e| Error::Distill(e.to_string()))?;
-        write_atomically(&self.losses_path(), &json)
+        crate::fsutil::write_atomically(&self.losses_path(), &json)
     }
 }
 
