@@ -158,8 +158,14 @@ test('replies stream from the local model into the window, and Stop ends one ear
     await waitFor('the greeting', async () => (await messages(s)).length === 1);
     assert.equal((await s.all('[data-testid=reply-mode-notice]')).length, 0, 'no script-mode notice with a model');
 
-    // The model loads while the user picks a persona; wait for it so that the first token is timed warm.
-    await waitFor('the model loaded', async () => /CPU/.test(await (await s.one('[data-testid=model-status]')).text()), 120000);
+    // The model loads at start and the opened chat is prefilled while the user reads and types: wait
+    // for both, as a user would, so that Enter to first token times the new message alone.
+    const chatId = Number(await (await s.one('[data-testid=chat]')).attr('data-chat-id'));
+    const prefilled = await waitFor('the chat prefilled', async () => {
+      const status = await s.execute('return window.__TAURI_INTERNALS__.invoke("app_status")');
+      return status.replier?.cached?.chatId === chatId && status.replier.cached;
+    }, 120000);
+    measure('prefilledTokens', prefilled.tokens);
     await startWindowProbe(s);
     await (await s.one('[data-testid=composer]')).type(`Good evening! What do you guard here?${ENTER}`);
     const partial = await streamingReply(s, 3);
@@ -427,6 +433,14 @@ test('an out-of-character reply (canned by the test hook) is caught, replaced, a
     const note = await s.one('[data-testid=message]:last-child [data-testid=guard-note]');
     assert.match(await note.text(), /caught out of character · written again \(attempt 2 of 2 kept\)/);
     assert.match(await note.attr('title'), /caught: assistant speak/);
+    // Hovering the meter explains the score by what the reply shows of the character's profile.
+    const kept = await s.one('[data-testid=message]:last-child [data-testid=style-meter]');
+    await s.execute('document.querySelector("[data-testid=message]:last-child [data-testid=style-meter]").dispatchEvent(new Event("mouseenter"))');
+    const explained = await waitFor('the explanation', async () => {
+      const title = await kept.attr('title');
+      return /^(uses|patterns|shows)/m.test(title) && title;
+    });
+    assert.match(explained, /lexical \d+% · syntactic \d+% · pragmatic \d+%/);
     const retries = await s.execute('return window.__retries');
     assert.ok(retries.some((r) => /Caught out of character \(assistant speak.*writing attempt 2 of 2/.test(r)), JSON.stringify(retries));
     fs.mkdirSync(screenshots, { recursive: true });
@@ -462,6 +476,7 @@ async function loopbackHub(repo, name, bytes) {
 
 test('settings: theme kept across a restart, a character\'s sampler and guard, a model downloaded with progress', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-settings-'));
+  const configHome = path.join(home, 'config');
   const file = crypto.randomBytes(6 * 1024 * 1024);
   const hub = await loopbackHub('kotodama-test/tiny-GGUF', 'tiny-q4_k_m.gguf', file);
   const value = (s, testid) => s.execute(`return document.querySelector('[data-testid=${testid}]').value`);
@@ -472,11 +487,20 @@ test('settings: theme kept across a restart, a character\'s sampler and guard, a
       await (await s.one('[data-testid=theme-select] option[value=dark]')).click();
       await waitFor('the dark theme', async () => (await s.execute('return document.documentElement.dataset.theme')) === 'dark');
       assert.match(await (await s.one('[data-testid=data-dir]')).text(), new RegExp(path.basename(home)));
+      // Another data folder is recorded in the config folder for the next start.
+      await (await s.one('[data-testid=data-dir-input]')).type(path.join(home, 'moved'));
+      await (await s.one('[data-testid=data-dir-save]')).click();
+      await waitFor('the folder recorded', async () => /from its next start/.test(await (await s.one('[data-testid=settings-notice]')).text()));
+      const config = JSON.parse(fs.readFileSync(path.join(configHome, 'kotodama/config.json'), 'utf8'));
+      assert.equal(config.dataDir, path.join(home, 'moved'));
 
       // Tsubaki's settings (the defaults) are changed and saved.
-      const characters = await s.all('[data-testid=settings-persona] option');
-      const names = await Promise.all(characters.map((o) => o.text()));
-      await characters[names.indexOf('Tsubaki')].click();
+      const tsubaki = await waitFor('Tsubaki in the list', async () => {
+        const options = await s.all('[data-testid=settings-persona] option');
+        const names = await Promise.all(options.map((o) => o.text()));
+        return options[names.findIndex((n) => n.startsWith('Tsubaki'))];
+      });
+      await tsubaki.click();
       await waitFor('her settings', async () => (await value(s, 'setting-temperature')) === '0.8');
       const temperature = await s.one('[data-testid=setting-temperature]');
       await temperature.clear();
@@ -510,7 +534,7 @@ test('settings: theme kept across a restart, a character\'s sampler and guard, a
       await waitFor('the model chosen', async () => /Replies now come from tiny/.test(await (await s.one('[data-testid=settings-notice]')).text()));
       fs.mkdirSync(screenshots, { recursive: true });
       fs.writeFileSync(path.join(screenshots, 'settings.png'), await s.screenshotPng());
-    });
+    }, { XDG_CONFIG_HOME: configHome });
   } finally {
     hub.server.close();
   }

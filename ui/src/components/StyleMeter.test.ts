@@ -1,4 +1,5 @@
 // @vitest-environment happy-dom
+import { flushSync } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import { styleMeter } from '../lib/format';
 import StyleMeter from './StyleMeter.svelte';
@@ -39,5 +40,26 @@ describe('StyleMeter', () => {
     expect(el.classList.contains('ooc')).toBe(true);
     expect(el.textContent?.trim()).toBe('31% in character\u00a0· assistant speak');
     expect(el.title).toBe('lexical 20% · pragmatic 40%\nout of character: says "as an AI"\nout of character: never stutters');
+  });
+});
+
+describe('StyleMeter explanation', () => {
+  it('asks once, on the first hover, what the reply shows and adds it to the tooltip', async () => {
+    const meter = styleMeter({ overall: 0.6, lexical: 0.5, syntactic: 0.6, pragmatic: 0.7, oocFlags: [], guard: null })!;
+    let asked = 0;
+    const explain = async () => {
+      asked += 1;
+      return { signatures: ['mayhap'], rules: [], traits: [] };
+    };
+    mounted = mountForTest(StyleMeter, { meter, explain });
+    const el = mounted.target.querySelector<HTMLElement>('[data-testid=style-meter]')!;
+    expect(el.title).not.toContain('mayhap');
+    el.dispatchEvent(new Event('mouseenter'));
+    el.dispatchEvent(new Event('mouseenter'));
+    await new Promise((r) => setTimeout(r, 0));
+    flushSync();
+    expect(asked).toBe(1);
+    expect(el.title.split('\n')).toContain('uses: “mayhap”');
+    expect(el.tabIndex).toBe(0);
   });
 });

@@ -19,6 +19,7 @@ import type {
   RuntimeSettings,
   SentReply,
   SettingsView,
+  StylePlan,
   Theme,
   UploadPreview,
 } from './types';
@@ -28,6 +29,8 @@ export const api = {
   listPersonas: () => invoke<PersonaSummary[]>('list_personas'),
   openChat: (personaId: number) => invoke<ChatView>('open_chat', { personaId }),
   newChat: (personaId: number) => invoke<ChatView>('new_chat', { personaId }),
+  /** The signatures, rules and traits a message shows; null when its character has no profile. */
+  explainStyle: (messageId: number) => invoke<StylePlan | null>('explain_style', { messageId }),
   /** Stores the message and streams the reply: `onEvent` gets the stored user message, then the pieces. */
   sendMessage: (chatId: number, text: string, onEvent: (e: ReplyEvent) => void) => {
     const channel = new Channel<ReplyEvent>();
@@ -72,6 +75,8 @@ export const api = {
   cancelDistill: (jobId: number) => invoke<boolean>('cancel_distill', { jobId }),
   settingsView: () => invoke<SettingsView>('settings_view'),
   setTheme: (theme: Theme) => invoke<void>('set_theme', { theme }),
+  /** Records another data folder for the next start; returns it. Nothing is moved. */
+  setDataDir: (path: string) => invoke<string>('set_data_dir', { path }),
   /** Stored now, applied when the app next starts (the thread pool is sized once per process). */
   setRuntime: (runtime: RuntimeSettings) => invoke<void>('set_runtime', { runtime }),
   chatSettings: (personaId: number) => invoke<ChatSettings>('chat_settings', { personaId }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { downloadLabel, guardLabel } from './format';
-import { adapterChoiceValue, changeLabel, describeTrend, styleTrend, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitActions } from './format';
+import { downloadLabel, guardLabel, planLines } from './format';
+import { adapterChoiceValue, changeLabel, describeTrend, styleTrend, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitMarkup } from './format';
 
 describe('sourceLabel', () => {
   it('labels script and greeting replies and leaves model and user text unlabelled', () => {
@@ -20,16 +20,26 @@ describe('avatarHue', () => {
   });
 });
 
-describe('splitActions', () => {
+describe('splitMarkup', () => {
   it('separates *actions* from speech', () => {
-    expect(splitActions('*turns away* Hmph. *blushes*')).toEqual([
-      { text: 'turns away', action: true },
-      { text: ' Hmph. ', action: false },
-      { text: 'blushes', action: true },
+    expect(splitMarkup('*turns away* Hmph. *blushes*')).toEqual([
+      { text: 'turns away', kind: 'action' },
+      { text: ' Hmph. ', kind: 'speech' },
+      { text: 'blushes', kind: 'action' },
+    ]);
+  });
+  it('renders **bold**, `code` and a (stage direction) opening a line', () => {
+    expect(splitMarkup('(sheathes her blade) I **said** no.\nType `/bow` (if you must).')).toEqual([
+      { text: '(sheathes her blade)', kind: 'action' },
+      { text: ' I ', kind: 'speech' },
+      { text: 'said', kind: 'bold' },
+      { text: ' no.\nType ', kind: 'speech' },
+      { text: '/bow', kind: 'code' },
+      { text: ' (if you must).', kind: 'speech' },
     ]);
   });
   it('keeps unmatched asterisks and markup as plain text', () => {
-    expect(splitActions('5 * 3 = <b>15</b>')).toEqual([{ text: '5 * 3 = <b>15</b>', action: false }]);
+    expect(splitMarkup('5 * 3 = <b>15</b>')).toEqual([{ text: '5 * 3 = <b>15</b>', kind: 'speech' }]);
   });
 });
 
@@ -45,12 +55,12 @@ describe('isSendKey', () => {
 describe('replierLabel', () => {
   it('names the model and where it runs, or says it is loading', () => {
     expect(replierLabel(null)).toBeNull();
-    expect(replierLabel({ model: null, device: null })).toBeNull();
-    expect(replierLabel({ model: 'smollm2', device: null })).toBe('smollm2 · loading…');
-    expect(replierLabel({ model: 'smollm2', device: { kind: 'cpu', threads: 2, simd: 'avx2+fma' } })).toBe(
+    expect(replierLabel({ model: null, device: null, cached: null })).toBeNull();
+    expect(replierLabel({ model: 'smollm2', device: null, cached: null })).toBe('smollm2 · loading…');
+    expect(replierLabel({ model: 'smollm2', device: { kind: 'cpu', threads: 2, simd: 'avx2+fma' }, cached: null })).toBe(
       'smollm2 · CPU · 2 threads (avx2+fma)',
     );
-    expect(replierLabel({ model: 'qwen3', device: { kind: 'cuda', threads: 1, simd: 'none' } })).toBe('qwen3 · CUDA');
+    expect(replierLabel({ model: 'qwen3', device: { kind: 'cuda', threads: 1, simd: 'none' }, cached: null })).toBe('qwen3 · CUDA');
   });
 });
 
@@ -257,5 +267,30 @@ describe('downloadLabel', () => {
   });
   it('gives the bytes so far when the size is unknown', () => {
     expect(downloadLabel({ file: 'm.gguf', downloadedBytes: 3_000_000, totalBytes: null })).toBe('m.gguf · 3.0 MB');
+  });
+});
+
+describe('planLines', () => {
+  it('names the signature terms, patterns and traits a reply shows', () => {
+    expect(
+      planLines({
+        signatures: ['mayhap', 'thou art'],
+        rules: [
+          { rule: 'SQ -> VBP NP VP', gloss: 'yes/no question' },
+          { rule: 'NP -> NN', gloss: null },
+        ],
+        traits: [{ name: 'question_rate', evidence: 'Mayhap thou art weary?' }],
+      }),
+    ).toEqual([
+      'uses: “mayhap”, “thou art”',
+      'patterns: yes/no question, NP -> NN',
+      'shows question: “Mayhap thou art weary?”',
+    ]);
+  });
+  it('says when a reply shows nothing of the profile, and nothing without one', () => {
+    expect(planLines({ signatures: [], rules: [], traits: [] })).toEqual([
+      "shows none of the character's signatures, patterns or traits",
+    ]);
+    expect(planLines(null)).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import type {
   Message,
   MessageSource,
   ReplierStatus,
+  StylePlan,
   StyleScoreColumns,
 } from './types';
 import { formatValue } from './charts';
@@ -35,22 +36,27 @@ export function avatarHue(slug: string): number {
   return (h >>> 0) % 360;
 }
 
+/** A run of a message's text: speech, an *action* or a (stage direction), **bold**, or `code`. */
 export interface Segment {
   text: string;
-  action: boolean;
+  kind: 'speech' | 'action' | 'bold' | 'code';
 }
 
-/** Splits role-play text into spoken parts and *actions* (rendered in italics, never as HTML). */
-export function splitActions(text: string): Segment[] {
+// `code`, **bold**, *action*, and a (stage direction) that opens a line, as role-play cards write them.
+const MARKUP = /`([^`\n]+)`|\*\*([^*\n]+)\*\*|\*([^*\n]+)\*|^\(([^()\n]+)\)/gm;
+
+/** Splits a message into styled runs; the text is never interpreted as HTML. */
+export function splitMarkup(text: string): Segment[] {
   const segments: Segment[] = [];
-  const re = /\*([^*\n]+)\*/g;
   let last = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    if (m.index > last) segments.push({ text: text.slice(last, m.index), action: false });
-    segments.push({ text: m[1], action: true });
+  for (const m of text.matchAll(MARKUP)) {
+    if (m.index > last) segments.push({ text: text.slice(last, m.index), kind: 'speech' });
+    if (m[1] !== undefined) segments.push({ text: m[1], kind: 'code' });
+    else if (m[2] !== undefined) segments.push({ text: m[2], kind: 'bold' });
+    else segments.push({ text: m[3] ?? `(${m[4]})`, kind: 'action' });
     last = m.index + m[0].length;
   }
-  if (last < text.length) segments.push({ text: text.slice(last), action: false });
+  if (last < text.length) segments.push({ text: text.slice(last), kind: 'speech' });
   return segments;
 }
 
@@ -270,4 +276,14 @@ export function downloadLabel(p: DownloadProgress): string {
   if (!p.totalBytes) return `${p.file} · ${mb(p.downloadedBytes)} MB`;
   const percent = Math.floor((100 * p.downloadedBytes) / p.totalBytes);
   return `${p.file} · ${mb(p.downloadedBytes)} of ${mb(p.totalBytes)} MB (${percent}%)`;
+}
+
+/** The style meter's explanation lines: signature terms used, patterns fired, traits shown. */
+export function planLines(plan: StylePlan | null): string[] {
+  if (!plan) return [];
+  const lines = [];
+  if (plan.signatures.length) lines.push(`uses: ${plan.signatures.map((s) => `“${s}”`).join(', ')}`);
+  if (plan.rules.length) lines.push(`patterns: ${plan.rules.map((r) => r.gloss ?? r.rule).join(', ')}`);
+  for (const t of plan.traits) lines.push(`shows ${t.name.replace(/_rate$/, '').replaceAll('_', ' ')}: “${t.evidence}”`);
+  return lines.length ? lines : ["shows none of the character's signatures, patterns or traits"];
 }

@@ -59,3 +59,22 @@ describe('traitBars', () => {
     expect(bars[0].title).toBe('question rate: 0.300 for Mikoto, 0.100 in the background\nz +6.3');
   });
 });
+
+describe('example lines', () => {
+  it('are quoted at the end of each row tooltip, by term, rule and trait name', () => {
+    const [sig] = signatureBars([{ term: 'zounds', n: 1, pmi: 6, count: 2, ratePer1k: 1, catchphrase: false }], {
+      zounds: ['Zounds, the tide!', 'Zounds again.'],
+    });
+    expect(sig.title?.split('\n').slice(-2)).toEqual(['“Zounds, the tide!”', '“Zounds again.”']);
+    const [rule] = ruleBars([{ rule: 'S -> INTJ , S', gloss: null, logOdds: 1, z: 1, count: 1 }], {
+      'S -> INTJ , S': ['Oh, I see.'],
+    });
+    expect(rule.title?.endsWith('\n“Oh, I see.”')).toBe(true);
+    const [trait] = traitBars([{ name: 'stutter_rate', value: 0.2, background: 0.01, zOrRatio: 5 }], 'Aki', {
+      stutter_rate: ['I-I can’t.'],
+    });
+    expect(trait.title?.endsWith('\n“I-I can’t.”')).toBe(true);
+    const [plain] = ruleBars([{ rule: 'NP -> NN', gloss: null, logOdds: 1, z: 1, count: 1 }]);
+    expect(plain.title).not.toContain('“');
+  });
+});

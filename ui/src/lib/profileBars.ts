@@ -3,8 +3,13 @@
 import { formatValue, type BarItem } from './charts';
 import type { GrammarRule, LexicalSignature, PragmaticTrait } from './types';
 
+/** Example lines as tooltip lines, quoted. */
+function quoted(examples: string[] | undefined): string {
+  return (examples ?? []).map((e) => `\n“${e}”`).join('');
+}
+
 /** PMI bars: how much more the character uses a word or phrase than everyday English. */
-export function signatureBars(signatures: LexicalSignature[]): BarItem[] {
+export function signatureBars(signatures: LexicalSignature[], examples: Record<string, string[]> = {}): BarItem[] {
   return signatures.map((s) => ({
     label: s.term,
     value: s.pmi,
@@ -13,22 +18,25 @@ export function signatureBars(signatures: LexicalSignature[]): BarItem[] {
     title:
       `“${s.term}”: PMI ${formatValue(s.pmi, 2)} against everyday English\n` +
       `${s.count}× in the script, ${s.ratePer1k.toFixed(2)} per 1,000 tokens` +
-      (s.catchphrase ? '\na catchphrase: a whole line the character keeps repeating' : ''),
+      (s.catchphrase ? '\na catchphrase: a whole line the character keeps repeating' : '') +
+      quoted(examples[s.term]),
   }));
 }
 
 /** Log-odds bars of sentence patterns, labelled by their gloss; the raw rule is in the tooltip. */
-export function ruleBars(rules: GrammarRule[]): BarItem[] {
+export function ruleBars(rules: GrammarRule[], examples: Record<string, string[]> = {}): BarItem[] {
   return rules.map((r) => ({
     label: r.gloss ?? r.rule,
     value: r.logOdds,
     count: r.count,
-    title: `${r.rule}\nlog-odds ${formatValue(r.logOdds, 2)} against the treebank · z ${formatValue(r.z, 1)} · ${r.count}× in the script`,
+    title:
+      `${r.rule}\nlog-odds ${formatValue(r.logOdds, 2)} against the treebank · z ${formatValue(r.z, 1)} · ${r.count}× in the script` +
+      quoted(examples[r.rule]),
   }));
 }
 
 /** z-score bars of each trait against the background, strongest first, keeping both rates in view. */
-export function traitBars(traits: PragmaticTrait[], personaName: string): BarItem[] {
+export function traitBars(traits: PragmaticTrait[], personaName: string, examples: Record<string, string[]> = {}): BarItem[] {
   return [...traits]
     .sort((a, b) => b.zOrRatio - a.zOrRatio)
     .map((t) => {
@@ -37,7 +45,9 @@ export function traitBars(traits: PragmaticTrait[], personaName: string): BarIte
         label,
         value: t.zOrRatio,
         note: `${t.value.toFixed(3)} vs ${t.background.toFixed(3)}`,
-        title: `${label}: ${t.value.toFixed(3)} for ${personaName}, ${t.background.toFixed(3)} in the background\nz ${formatValue(t.zOrRatio, 1, true)}`,
+        title:
+          `${label}: ${t.value.toFixed(3)} for ${personaName}, ${t.background.toFixed(3)} in the background\nz ${formatValue(t.zOrRatio, 1, true)}` +
+          quoted(examples[t.name]),
       };
     });
 }

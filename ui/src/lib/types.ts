@@ -86,6 +86,8 @@ export interface ReplierStatus {
   model: string | null;
   /** Where the model runs, once loaded. */
   device: DeviceInfo | null;
+  /** The chat held in the model's KV cache (its next reply prefills only the new message). */
+  cached: { chatId: number; tokens: number } | null;
 }
 
 export interface AppStatus {
@@ -196,6 +198,8 @@ export interface ProfileView {
   lexical: LexicalSignature[];
   rules: GrammarRule[];
   traits: PragmaticTrait[];
+  /** Script lines that show each row: by signature term, by rule, by trait name. */
+  examples: { signatures: Record<string, string[]>; rules: Record<string, string[]>; traits: Record<string, string[]> };
 }
 
 /** One entry in both versions of a profile; null where it is not in that version's ranking. */
@@ -322,4 +326,11 @@ export interface DownloadProgress {
   file: string;
   downloadedBytes: number;
   totalBytes: number | null;
+}
+
+/** What a reply realizes of its character's style (the style meter's explanation). */
+export interface StylePlan {
+  signatures: string[];
+  rules: { rule: string; gloss: string | null }[];
+  traits: { name: string; evidence: string }[];
 }
