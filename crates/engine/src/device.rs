@@ -1,5 +1,6 @@
 //! Compute device and CPU thread pool selection.
 
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -144,10 +145,36 @@ pub(crate) fn resolve_threads(requested: usize) -> usize {
     })
 }
 
+/// Niceness added to the worker threads of models loaded after `set_worker_nice`.
+static WORKER_NICE: AtomicI32 = AtomicI32::new(0);
+
+/// Lowers the scheduling priority (raises the nice value by `nice`) of the worker threads of models
+/// loaded from now on. A desktop app does this so that its window keeps drawing while a reply is
+/// generated on every core; alone on the machine, the workers run as fast as before. Linux only (the
+/// nice value is per thread there); elsewhere it does nothing.
+pub fn set_worker_nice(nice: i32) {
+    WORKER_NICE.store(nice, Ordering::Relaxed);
+}
+
+fn lower_this_thread(nice: i32) {
+    #[cfg(target_os = "linux")]
+    if nice != 0 {
+        // SAFETY: getpriority/setpriority on the calling thread (who = 0); no memory is shared.
+        unsafe {
+            let now = libc::getpriority(libc::PRIO_PROCESS, 0);
+            libc::setpriority(libc::PRIO_PROCESS, 0, now + nice);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}
+
 pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    let nice = WORKER_NICE.load(Ordering::Relaxed);
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("kotodama-engine-{i}"))
+        .start_handler(move |_| lower_this_thread(nice))
         .build()
         .map_err(|e| Error::InvalidArgument(format!("cannot start {threads} threads: {e}")))
 }
@@ -175,6 +202,19 @@ pub(crate) fn simd_features() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn workers_started_after_set_worker_nice_run_at_a_lower_priority() {
+        // SAFETY: reads the calling thread's nice value.
+        let nice = || unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+        let before = super::thread_pool(1).unwrap().install(nice);
+        super::set_worker_nice(4);
+        let lowered = super::thread_pool(1).unwrap().install(nice);
+        super::set_worker_nice(0);
+        assert_eq!(lowered, (before + 4).min(19));
+        assert_eq!(super::thread_pool(1).unwrap().install(nice), before);
+    }
+
     use super::*;
 
     #[test]

@@ -60,7 +60,7 @@ pub use bench::{bench, peak_rss_bytes, BenchResult};
 /// Quantization types, for `requantize_gguf`.
 pub use candle_core::quantized::GgmlDType;
 pub use decoder::{Architecture, Decoder, DecoderConfig, Mode};
-pub use device::{DeviceInfo, DeviceKind};
+pub use device::{set_worker_nice, DeviceInfo, DeviceKind};
 pub use embedder::{cosine, Embedder};
 pub use error::{Error, Result};
 pub use generate::{CancelToken, ChatSession, GenerationStats, StopReason};
