@@ -176,9 +176,11 @@ impl Kotodama {
             return Ok(ReplyJudge::new(None, 0.0, Vec::new(), settings));
         };
         let profile = self.style_profile(persona_id)?;
-        let threshold = match settings.threshold {
-            Some(t) => t,
-            None => self.script_threshold(persona_id, record.id, &profile)?,
+        // With the guard off nothing is caught: the script's threshold is not worth working out.
+        let threshold = match (settings.action, settings.threshold) {
+            (GuardAction::Off, _) => 0.0,
+            (_, Some(t)) => t,
+            (_, None) => self.script_threshold(persona_id, record.id, &profile)?,
         };
         let keep_from = earlier_replies
             .len()

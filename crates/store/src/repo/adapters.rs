@@ -2,6 +2,7 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::json_column;
+use super::personas::update_persona;
 use crate::{now_ms, Error, Result, Store};
 
 /// A LoRA adapter distilled for a persona, with its evaluation report.
@@ -125,17 +126,12 @@ impl Store {
                 });
             }
         }
-        let changed = self.conn.execute(
+        update_persona(
+            &self.conn,
+            persona_id,
             "UPDATE personas SET chat_adapter = ?2, chat_adapter_id = ?3 WHERE id = ?1",
             params![persona_id, mode, id],
-        )?;
-        if changed == 0 {
-            return Err(Error::NotFound {
-                what: "persona",
-                id: persona_id,
-            });
-        }
-        Ok(())
+        )
     }
 }
 

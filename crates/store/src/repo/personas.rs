@@ -102,6 +102,22 @@ fn finish(
     Ok(persona)
 }
 
+/// Runs an UPDATE of persona `persona_id`'s row (`?1` is the id); NotFound when there is no such persona.
+pub(crate) fn update_persona(
+    conn: &rusqlite::Connection,
+    persona_id: i64,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<()> {
+    match conn.execute(sql, params)? {
+        0 => Err(Error::NotFound {
+            what: "persona",
+            id: persona_id,
+        }),
+        _ => Ok(()),
+    }
+}
+
 impl Store {
     /// Stores a persona with its script lines and (when analyzed) its first style profile, in one transaction.
     pub fn insert_persona(

@@ -5,6 +5,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::json_column;
+use super::personas::update_persona;
 use crate::{Error, Result, Store};
 
 /// How a persona's replies are sampled and guarded. Stored as one JSON document; keys missing from it
@@ -86,17 +87,12 @@ impl Store {
     }
 
     pub fn set_chat_settings(&mut self, persona_id: i64, settings: &ChatSettings) -> Result<()> {
-        let changed = self.conn.execute(
+        update_persona(
+            &self.conn,
+            persona_id,
             "UPDATE personas SET chat_settings = ?2 WHERE id = ?1",
             params![persona_id, serde_json::to_string(settings)?],
-        )?;
-        if changed == 0 {
-            return Err(Error::NotFound {
-                what: "persona",
-                id: persona_id,
-            });
-        }
-        Ok(())
+        )
     }
 
     /// An app-wide setting, None until set.
