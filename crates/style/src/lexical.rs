@@ -1,9 +1,10 @@
 //! Lexical signatures: words and 2-3-grams ranked by smoothed PMI against the background and,
 //! when the script has other speakers, against them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::background::Background;
+use crate::catchphrases;
 use crate::doc::Document;
 use crate::text::Language;
 
@@ -28,8 +29,6 @@ const MAX_EXAMPLES: usize = 3;
 const TOP_WORDS: usize = 25;
 const TOP_PHRASES: usize = 15;
 const TOP_CATCHPHRASES: usize = 20;
-/// A catchphrase must recur across this many distinct lines.
-const CATCHPHRASE_MIN_LINES: usize = 3;
 /// Absolute discount on counts: tempers PMI's bias toward rare terms.
 const DISCOUNT: f64 = 0.5;
 
@@ -101,7 +100,6 @@ pub fn signatures(
     let counts = NgramCounts::of(doc);
     let total = counts.tokens.max(1) as f64;
     let mut words = Vec::new();
-    let mut multi = Vec::new();
     let mut phrases = Vec::new();
     for (term, e) in &counts.entries {
         if e.count < MIN_COUNT || e.lines.len() < 2 {
@@ -135,21 +133,66 @@ pub fn signatures(
                 .map(|&l| doc.lines[l].clone())
                 .collect(),
         };
-        if n >= 2 && e.lines.len() >= CATCHPHRASE_MIN_LINES {
-            phrases.push(sig.clone());
-        }
         if n == 1 {
             words.push(sig);
         } else {
-            multi.push(sig);
+            phrases.push(Phrase {
+                sig,
+                parts: parts.iter().map(|p| p.to_string()).collect(),
+                lines: e.lines.clone(),
+            });
         }
     }
+    let dropped = subsumed(&phrases);
+    let phrases: Vec<Phrase> = phrases
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, p)| (!dropped.contains(&i)).then_some(p))
+        .collect();
     let mut lexical = top(words, TOP_WORDS);
-    lexical.extend(top(multi, TOP_PHRASES));
+    lexical.extend(top(
+        phrases.iter().map(|p| p.sig.clone()).collect(),
+        TOP_PHRASES,
+    ));
     (
         top(lexical, TOP_WORDS + TOP_PHRASES),
-        top(phrases, TOP_CATCHPHRASES),
+        catchphrases::pick(phrases, doc, TOP_CATCHPHRASES),
     )
+}
+
+/// A multi-word term and the distinct lines it is used in.
+pub struct Phrase {
+    pub sig: LexicalSignature,
+    pub parts: Vec<String>,
+    pub lines: Vec<usize>,
+}
+
+/// A longer phrase stands for a shorter one inside it when it holds at least this share of the
+/// shorter one's uses; otherwise the longer one is the shorter one plus a context word
+/// ("at dunder mifflin").
+const SUBSUMES_SHARE: f64 = 0.75;
+
+/// Indices of the phrases that another one inside or around them stands for.
+fn subsumed(phrases: &[Phrase]) -> HashSet<usize> {
+    let by_term: HashMap<&str, usize> = phrases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.sig.term.as_str(), i))
+        .collect();
+    let mut dropped = HashSet::new();
+    for (long, p) in phrases.iter().enumerate() {
+        let sep = if p.sig.term.contains(' ') { " " } else { "" };
+        for n in 2..p.parts.len() {
+            for inner in p.parts.windows(n) {
+                let Some(&short) = by_term.get(inner.join(sep).as_str()) else {
+                    continue;
+                };
+                let share = f64::from(p.sig.count) / f64::from(phrases[short].sig.count);
+                dropped.insert(if share >= SUBSUMES_SHARE { short } else { long });
+            }
+        }
+    }
+    dropped
 }
 
 fn top(mut sigs: Vec<LexicalSignature>, k: usize) -> Vec<LexicalSignature> {
@@ -189,19 +232,7 @@ mod tests {
     #[test]
     fn planted_catchphrase_ranks_first() {
         // Filler lines of made-up words that never repeat, plus a phrase planted in 8 of them.
-        const SYL: [&str; 8] = ["ka", "mo", "ri", "te", "su", "no", "ba", "lu"];
-        let word = |k: usize| format!("{}{}{}", SYL[k % 8], SYL[(k / 8) % 8], SYL[(k / 64) % 8]);
-        let mut lines: Vec<String> = (0..60)
-            .map(|i| {
-                format!(
-                    "{} {} {} {}.",
-                    word(4 * i),
-                    word(4 * i + 1),
-                    word(4 * i + 2),
-                    word(4 * i + 3)
-                )
-            })
-            .collect();
+        let mut lines: Vec<String> = (0..60).map(crate::catchphrases::tests::filler).collect();
         for i in 0..8 {
             lines[i * 7].push_str(" Believe it or not!");
         }

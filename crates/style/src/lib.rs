@@ -3,6 +3,7 @@
 
 pub mod background;
 pub mod baseline;
+mod catchphrases;
 pub mod doc;
 pub mod error;
 pub mod eval;

@@ -9,6 +9,7 @@ use crate::text::Language;
 const TAGGER: &[u8] = include_bytes!("../../../assets/style/tagger.bin.gz");
 const GRAMMAR: &[u8] = include_bytes!("../../../assets/style/grammar.txt.gz");
 const BACKGROUND_EN: &[u8] = include_bytes!("../../../assets/style/background_en.bin.gz");
+const PHRASES_EN: &[u8] = include_bytes!("../../../assets/style/phrases_en.bin.gz");
 const BACKGROUND_ZH: &[u8] = include_bytes!("../../../assets/style/background_zh.bin.gz");
 const BACKGROUND_JA: &[u8] = include_bytes!("../../../assets/style/background_ja.bin.gz");
 
@@ -28,7 +29,7 @@ impl Resources {
         Ok(Self {
             tagger: Tagger::from_bytes(TAGGER)?,
             grammar: Grammar::from_bytes(GRAMMAR)?,
-            background_en: Background::from_gzip(BACKGROUND_EN, false)?,
+            background_en: Background::from_gzip(BACKGROUND_EN, false)?.with_phrases(PHRASES_EN)?,
             background_zh: Background::from_gzip(BACKGROUND_ZH, true)?,
             background_ja: Background::from_gzip(BACKGROUND_JA, true)?,
         })
@@ -48,6 +49,7 @@ impl Resources {
         TAGGER.len()
             + GRAMMAR.len()
             + BACKGROUND_EN.len()
+            + PHRASES_EN.len()
             + BACKGROUND_ZH.len()
             + BACKGROUND_JA.len()
     }
