@@ -4,6 +4,7 @@
 
 pub mod attention;
 pub mod quant;
+pub mod sgemm;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};

@@ -1,0 +1,263 @@
+//! f32 matrix product for LoRA training on frozen base weights: C = A·B, A (m×k) row-major and B
+//! either row-major (k×n) or given as a weight W = Bᵀ (n×k) row-major, as in x·Wᵀ.
+//!
+//! candle's CPU matmul (the gemm crate) reaches 20-37 GFLOP/s on training's shapes (a few hundred
+//! rows times 576-1536) on this class of machine and gains nothing from a second thread, where MKL
+//! reaches 70-80 GFLOP/s per core. This is the BLIS blocking: both operands packed into panels
+//! that stay in cache, an AVX2 6×16 register-tile micro-kernel, and column blocks split over the
+//! rayon pool.
+
+use rayon::prelude::*;
+
+/// Micro-tile: rows of A by columns of B held in 12 AVX registers.
+const MR: usize = 6;
+const NR: usize = 16;
+/// Depth of a packed block: a B panel (KC×NR) stays in L1, an A block (MC×KC) in L2.
+const KC: usize = 256;
+const MC: usize = 144;
+/// Columns packed at once (KC×NC of B, in L3).
+const NC: usize = 1024;
+
+/// The right-hand operand.
+#[derive(Clone, Copy)]
+pub enum Rhs<'a> {
+    /// B itself, k×n row-major.
+    RowMajor(&'a [f32]),
+    /// Bᵀ, n×k row-major (a weight W in x·Wᵀ).
+    Transposed(&'a [f32]),
+}
+
+/// C (m×n, row-major) = A (m×k, row-major) · B.
+pub fn sgemm(a: &[f32], b: Rhs, m: usize, k: usize, n: usize) -> Vec<f32> {
+    let b_len = match b {
+        Rhs::RowMajor(s) | Rhs::Transposed(s) => s.len(),
+    };
+    assert!(a.len() == m * k && b_len == k * n, "sgemm: operand sizes");
+    let mut c = vec![0f32; m * n];
+    if m == 0 || n == 0 {
+        return c;
+    }
+    // Column blocks of whole micro-tiles, a few per thread so a slowed thread holds no one up.
+    let threads = rayon::current_num_threads().max(1);
+    let block = n.div_ceil(threads * 2).next_multiple_of(NR).max(NR);
+    let mut parts: Vec<(usize, Vec<f32>)> =
+        (0..n).step_by(block).map(|j0| (j0, Vec::new())).collect();
+    parts.par_iter_mut().for_each(|(j0, out)| {
+        let cols = block.min(n - *j0);
+        *out = columns(a, b, m, k, n, *j0, cols);
+    });
+    for (j0, out) in parts {
+        let cols = block.min(n - j0);
+        for (row, src) in c.chunks_exact_mut(n).zip(out.chunks_exact(cols)) {
+            row[j0..j0 + cols].copy_from_slice(src);
+        }
+    }
+    c
+}
+
+/// Columns j0..j0+cols of C, as an m×cols row-major block.
+fn columns(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usize) -> Vec<f32> {
+    let mut c = vec![0f32; m * cols];
+    let mut bp = vec![0f32; KC * NC.min(cols.next_multiple_of(NR))];
+    let mut ap = vec![0f32; KC * MC];
+    for jc in (0..cols).step_by(NC) {
+        let nc = NC.min(cols - jc);
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            pack_b(b, k, n, pc, kc, j0 + jc, nc, &mut bp);
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                pack_a(a, k, ic, mc, pc, kc, &mut ap);
+                for jr in (0..nc).step_by(NR) {
+                    let nr = NR.min(nc - jr);
+                    let b_panel = &bp[jr * kc..(jr + NR) * kc];
+                    for ir in (0..mc).step_by(MR) {
+                        let mr = MR.min(mc - ir);
+                        let a_panel = &ap[ir * kc..(ir + MR) * kc];
+                        let at = (ic + ir) * cols + jc + jr;
+                        tile(kc, a_panel, b_panel, &mut c[at..], cols, mr, nr, pc > 0);
+                    }
+                }
+            }
+        }
+    }
+    c
+}
+
+/// Rows ic..ic+mc, depth pc..pc+kc of A into panels of MR rows, depth-major, zero-padded.
+fn pack_a(a: &[f32], k: usize, ic: usize, mc: usize, pc: usize, kc: usize, ap: &mut [f32]) {
+    for (panel, rows) in (0..mc).step_by(MR).enumerate() {
+        let dst = &mut ap[panel * MR * kc..(panel + 1) * MR * kc];
+        for r in 0..MR {
+            if rows + r < mc {
+                let src = &a[(ic + rows + r) * k + pc..][..kc];
+                for (p, &v) in src.iter().enumerate() {
+                    dst[p * MR + r] = v;
+                }
+            } else {
+                (0..kc).for_each(|p| dst[p * MR + r] = 0.0);
+            }
+        }
+    }
+}
+
+/// Depth pc..pc+kc, columns j..j+nc of B into panels of NR columns, depth-major, zero-padded.
+#[allow(clippy::too_many_arguments)]
+fn pack_b(b: Rhs, k: usize, n: usize, pc: usize, kc: usize, j: usize, nc: usize, bp: &mut [f32]) {
+    for (panel, cols) in (0..nc).step_by(NR).enumerate() {
+        let dst = &mut bp[panel * NR * kc..(panel + 1) * NR * kc];
+        let width = NR.min(nc - cols);
+        match b {
+            Rhs::RowMajor(b) => {
+                for p in 0..kc {
+                    let src = &b[(pc + p) * n + j + cols..][..width];
+                    dst[p * NR..p * NR + width].copy_from_slice(src);
+                    dst[p * NR + width..(p + 1) * NR].fill(0.0);
+                }
+            }
+            Rhs::Transposed(w) => {
+                for q in 0..NR {
+                    if q < width {
+                        let src = &w[(j + cols + q) * k + pc..][..kc];
+                        for (p, &v) in src.iter().enumerate() {
+                            dst[p * NR + q] = v;
+                        }
+                    } else {
+                        (0..kc).for_each(|p| dst[p * NR + q] = 0.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// C[..mr, ..nr] (row stride ldc) = (or +=) an MR-row A panel times an NR-column B panel.
+#[allow(clippy::too_many_arguments)]
+fn tile(
+    kc: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    ldc: usize,
+    mr: usize,
+    nr: usize,
+    add: bool,
+) {
+    let mut acc = [0f32; MR * NR];
+    micro_kernel(kc, a, b, &mut acc);
+    for r in 0..mr {
+        let row = &mut c[r * ldc..r * ldc + nr];
+        let src = &acc[r * NR..r * NR + nr];
+        if add {
+            row.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+        } else {
+            row.copy_from_slice(src);
+        }
+    }
+}
+
+/// acc (MR×NR) = A panel · B panel over depth kc.
+fn micro_kernel(kc: usize, a: &[f32], b: &[f32], acc: &mut [f32; MR * NR]) {
+    let (a, _) = a.as_chunks::<MR>();
+    let (b, _) = b.as_chunks::<NR>();
+    let (a, b) = (&a[..kc], &b[..kc]);
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        unsafe { avx2::micro_kernel(a, b, acc) };
+        return;
+    }
+    for (a, b) in a.iter().zip(b) {
+        for r in 0..MR {
+            for q in 0..NR {
+                acc[r * NR + q] += a[r] * b[q];
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::{MR, NR};
+
+    /// 12 accumulators (6 rows × 2 × 8 lanes), two B loads and one broadcast per row and step.
+    /// Array steps keep it free of pointer arithmetic, so debug builds add no checks to the loop.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn micro_kernel(a: &[[f32; MR]], b: &[[f32; NR]], acc: &mut [f32; MR * NR]) {
+        let mut c = [[_mm256_setzero_ps(); 2]; MR];
+        for (a, b) in a.iter().zip(b) {
+            let (b0, b1) = b.split_at(8);
+            // SAFETY: each half is 8 floats.
+            let (b0, b1) = unsafe { (_mm256_loadu_ps(b0.as_ptr()), _mm256_loadu_ps(b1.as_ptr())) };
+            for (row, &av) in c.iter_mut().zip(a) {
+                let av = _mm256_set1_ps(av);
+                row[0] = _mm256_fmadd_ps(av, b0, row[0]);
+                row[1] = _mm256_fmadd_ps(av, b1, row[1]);
+            }
+        }
+        for (row, out) in c.iter().zip(acc.as_chunks_mut::<8>().0.chunks_exact_mut(2)) {
+            // SAFETY: each output chunk is 8 floats.
+            unsafe {
+                _mm256_storeu_ps(out[0].as_mut_ptr(), row[0]);
+                _mm256_storeu_ps(out[1].as_mut_ptr(), row[1]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut c = vec![0f32; m * n];
+        for i in 0..m {
+            for p in 0..k {
+                for j in 0..n {
+                    c[i * n + j] += a[i * k + p] * b[p * n + j];
+                }
+            }
+        }
+        c
+    }
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) as f32
+                    / (1 << 24) as f32
+                    - 0.5
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_the_naive_product_on_edges_and_blocks_in_both_layouts() {
+        // Shapes that leave partial micro-tiles, and ones that cross KC, MC and NC.
+        for (m, k, n) in [
+            (1, 1, 1),
+            (7, 300, 37),
+            (6, 16, 16),
+            (150, 520, 33),
+            (13, 40, 1100),
+        ] {
+            let a = values(m * k, 1);
+            let b = values(k * n, 2);
+            let bt: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
+            let want = naive(&a, &b, m, k, n);
+            for got in [
+                sgemm(&a, Rhs::RowMajor(&b), m, k, n),
+                sgemm(&a, Rhs::Transposed(&bt), m, k, n),
+            ] {
+                let worst = got
+                    .iter()
+                    .zip(&want)
+                    .map(|(g, w)| (g - w).abs())
+                    .fold(0f32, f32::max);
+                assert!(worst < 1e-4 * (k as f32).sqrt(), "{m}x{k}x{n}: {worst}");
+            }
+        }
+    }
+}
