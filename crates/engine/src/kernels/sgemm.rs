@@ -38,26 +38,28 @@ pub fn sgemm(a: &[f32], b: Rhs, m: usize, k: usize, n: usize) -> Vec<f32> {
         return c;
     }
     // Column blocks of whole micro-tiles, a few per thread so a slowed thread holds no one up.
+    // (Splitting rows instead would pack all of B once per block: the vocabulary projection's B
+    // is as large as the product's work per row.)
     let threads = rayon::current_num_threads().max(1);
     let block = n.div_ceil(threads * 2).next_multiple_of(NR).max(NR);
-    let mut parts: Vec<(usize, Vec<f32>)> =
-        (0..n).step_by(block).map(|j0| (j0, Vec::new())).collect();
-    parts.par_iter_mut().for_each(|(j0, out)| {
-        let cols = block.min(n - *j0);
-        *out = columns(a, b, m, k, n, *j0, cols);
+    let out = Out(c.as_mut_ptr());
+    let starts: Vec<usize> = (0..n).step_by(block).collect();
+    starts.into_par_iter().for_each(|j0| {
+        columns(a, b, m, k, n, j0, block.min(n - j0), out);
     });
-    for (j0, out) in parts {
-        let cols = block.min(n - j0);
-        for (row, src) in c.chunks_exact_mut(n).zip(out.chunks_exact(cols)) {
-            row[j0..j0 + cols].copy_from_slice(src);
-        }
-    }
     c
 }
 
-/// Columns j0..j0+cols of C, as an m×cols row-major block.
-fn columns(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usize) -> Vec<f32> {
-    let mut c = vec![0f32; m * cols];
+/// C's buffer, written by several threads, each in its own columns.
+#[derive(Clone, Copy)]
+struct Out(*mut f32);
+// SAFETY: the threads write disjoint column ranges of C (see `sgemm`), and C outlives them.
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+/// Columns j0..j0+cols of C (row stride n).
+#[allow(clippy::too_many_arguments)]
+fn columns(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usize, out: Out) {
     let mut bp = vec![0f32; KC * NC.min(cols.next_multiple_of(NR))];
     let mut ap = vec![0f32; KC * MC];
     for jc in (0..cols).step_by(NC) {
@@ -74,14 +76,24 @@ fn columns(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usi
                     for ir in (0..mc).step_by(MR) {
                         let mr = MR.min(mc - ir);
                         let a_panel = &ap[ir * kc..(ir + MR) * kc];
-                        let at = (ic + ir) * cols + jc + jr;
-                        tile(kc, a_panel, b_panel, &mut c[at..], cols, mr, nr, pc > 0);
+                        let mut acc = [0f32; MR * NR];
+                        micro_kernel(kc, a_panel, b_panel, &mut acc);
+                        for (r, src) in acc.chunks_exact(NR).take(mr).enumerate() {
+                            let at = (ic + ir + r) * n + j0 + jc + jr;
+                            // SAFETY: row ic+ir+r < m, columns j0+jc+jr.. +nr <= j0+cols <= n: inside
+                            // C, and in this call's columns only.
+                            let row = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), nr) };
+                            if pc > 0 {
+                                row.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+                            } else {
+                                row.copy_from_slice(&src[..nr]);
+                            }
+                        }
                     }
                 }
             }
         }
     }
-    c
 }
 
 /// Rows ic..ic+mc, depth pc..pc+kc of A into panels of MR rows, depth-major, zero-padded.
@@ -131,31 +143,6 @@ fn pack_b(b: Rhs, k: usize, n: usize, pc: usize, kc: usize, j: usize, nc: usize,
     }
 }
 
-/// C[..mr, ..nr] (row stride ldc) = (or +=) an MR-row A panel times an NR-column B panel.
-#[allow(clippy::too_many_arguments)]
-fn tile(
-    kc: usize,
-    a: &[f32],
-    b: &[f32],
-    c: &mut [f32],
-    ldc: usize,
-    mr: usize,
-    nr: usize,
-    add: bool,
-) {
-    let mut acc = [0f32; MR * NR];
-    micro_kernel(kc, a, b, &mut acc);
-    for r in 0..mr {
-        let row = &mut c[r * ldc..r * ldc + nr];
-        let src = &acc[r * NR..r * NR + nr];
-        if add {
-            row.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-        } else {
-            row.copy_from_slice(src);
-        }
-    }
-}
-
 /// acc (MR×NR) = A panel · B panel over depth kc.
 fn micro_kernel(kc: usize, a: &[f32], b: &[f32], acc: &mut [f32; MR * NR]) {
     let (a, _) = a.as_chunks::<MR>();
@@ -183,14 +170,17 @@ mod avx2 {
     use super::{MR, NR};
 
     /// 12 accumulators (6 rows × 2 × 8 lanes), two B loads and one broadcast per row and step.
-    /// Array steps keep it free of pointer arithmetic, so debug builds add no checks to the loop.
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn micro_kernel(a: &[[f32; MR]], b: &[[f32; NR]], acc: &mut [f32; MR * NR]) {
         let mut c = [[_mm256_setzero_ps(); 2]; MR];
         for (a, b) in a.iter().zip(b) {
-            let (b0, b1) = b.split_at(8);
-            // SAFETY: each half is 8 floats.
-            let (b0, b1) = unsafe { (_mm256_loadu_ps(b0.as_ptr()), _mm256_loadu_ps(b1.as_ptr())) };
+            // SAFETY: b holds 16 floats.
+            let (b0, b1) = unsafe {
+                (
+                    _mm256_loadu_ps(b.as_ptr()),
+                    _mm256_loadu_ps(b.as_ptr().add(8)),
+                )
+            };
             for (row, &av) in c.iter_mut().zip(a) {
                 let av = _mm256_set1_ps(av);
                 row[0] = _mm256_fmadd_ps(av, b0, row[0]);
