@@ -97,18 +97,31 @@ fn columns(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usi
 }
 
 /// Rows ic..ic+mc, depth pc..pc+kc of A into panels of MR rows, depth-major, zero-padded.
+/// Written in order, reading MR rows side by side.
 fn pack_a(a: &[f32], k: usize, ic: usize, mc: usize, pc: usize, kc: usize, ap: &mut [f32]) {
-    for (panel, rows) in (0..mc).step_by(MR).enumerate() {
+    for (panel, first) in (0..mc).step_by(MR).enumerate() {
         let dst = &mut ap[panel * MR * kc..(panel + 1) * MR * kc];
-        for r in 0..MR {
-            if rows + r < mc {
-                let src = &a[(ic + rows + r) * k + pc..][..kc];
-                for (p, &v) in src.iter().enumerate() {
-                    dst[p * MR + r] = v;
-                }
+        let rows: [&[f32]; MR] = std::array::from_fn(|r| {
+            let row = ic + first + r;
+            if first + r < mc {
+                &a[row * k + pc..row * k + pc + kc]
             } else {
-                (0..kc).for_each(|p| dst[p * MR + r] = 0.0);
+                &[]
             }
+        });
+        gather(&rows, kc, dst.as_chunks_mut::<MR>().0);
+    }
+}
+
+/// dst[p][r] = rows[r][p], 0 where a row is empty.
+fn gather<const W: usize>(rows: &[&[f32]; W], kc: usize, dst: &mut [[f32; W]]) {
+    if rows.iter().all(|r| r.len() == kc) {
+        for (p, out) in dst[..kc].iter_mut().enumerate() {
+            *out = std::array::from_fn(|r| rows[r][p]);
+        }
+    } else {
+        for (p, out) in dst[..kc].iter_mut().enumerate() {
+            *out = std::array::from_fn(|r| rows[r].get(p).copied().unwrap_or(0.0));
         }
     }
 }
@@ -128,16 +141,15 @@ fn pack_b(b: Rhs, k: usize, n: usize, pc: usize, kc: usize, j: usize, nc: usize,
                 }
             }
             Rhs::Transposed(w) => {
-                for q in 0..NR {
+                let rows: [&[f32]; NR] = std::array::from_fn(|q| {
+                    let row = j + cols + q;
                     if q < width {
-                        let src = &w[(j + cols + q) * k + pc..][..kc];
-                        for (p, &v) in src.iter().enumerate() {
-                            dst[p * NR + q] = v;
-                        }
+                        &w[row * k + pc..row * k + pc + kc]
                     } else {
-                        (0..kc).for_each(|p| dst[p * NR + q] = 0.0);
+                        &[]
                     }
-                }
+                });
+                gather(&rows, kc, dst.as_chunks_mut::<NR>().0);
             }
         }
     }
