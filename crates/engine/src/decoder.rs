@@ -7,6 +7,7 @@
 use candle_core::{DType, Device, Tensor, D};
 use serde::{Deserialize, Serialize};
 
+use crate::batched_matmul::batched_matmul;
 use crate::error::{Error, Result};
 use crate::gguf::{GgufFile, MetaValue};
 use crate::kernels;
@@ -500,8 +501,15 @@ impl Decoder {
         // stacked along the sequence axis, (b, nkv, n_rep * seq, hd).
         let n_rep = nh / nkv;
         let q = q.reshape((b, nkv, n_rep * seq, hd))?;
+        // Training on the CPU multiplies with the engine's kernel (see `batched_matmul`).
+        let own_kernel = mode == Mode::Training && x.device().is_cpu() && x.dtype() == DType::F32;
+        let scores = if own_kernel {
+            batched_matmul(&q, &k, true)?
+        } else {
+            q.matmul(&k.t()?)?
+        };
         // Scaled after the product, as llama.cpp does: keeps our rounding close to the reference's.
-        let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
+        let scores = (scores * (1.0 / (hd as f64).sqrt()))?;
         let scores = match mask {
             Some(mask) => scores
                 .reshape((b, nkv, n_rep, seq, total))?
@@ -513,8 +521,12 @@ impl Decoder {
             Mode::Inference => candle_nn::ops::softmax_last_dim(&scores)?,
             Mode::Training => candle_nn::ops::softmax(&scores, D::Minus1)?,
         };
-        let out = probs
-            .matmul(&v)?
+        let out = if own_kernel {
+            batched_matmul(&probs, &v, false)?
+        } else {
+            probs.matmul(&v)?
+        };
+        let out = out
             .reshape((b, nh, seq, hd))?
             .transpose(1, 2)?
             .reshape((b, seq, nh * hd))?;

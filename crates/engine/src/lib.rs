@@ -29,6 +29,7 @@
 //! Tests that need the real models read `KOTODAMA_SMOLLM2_GGUF`, `KOTODAMA_QWEN3_TOKENIZER` and
 //! `KOTODAMA_MINILM_DIR` and are skipped, with a message, when those are unset.
 
+mod batched_matmul;
 pub mod bench;
 pub mod decoder;
 pub mod device;

@@ -29,13 +29,26 @@ pub enum Rhs<'a> {
 
 /// C (m×n, row-major) = A (m×k, row-major) · B.
 pub fn sgemm(a: &[f32], b: Rhs, m: usize, k: usize, n: usize) -> Vec<f32> {
+    let mut c = vec![0f32; m * n];
+    sgemm_into(a, b, m, k, n, &mut c);
+    c
+}
+
+/// `sgemm` into a given C (m×n).
+pub fn sgemm_into(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, c: &mut [f32]) {
     let b_len = match b {
         Rhs::RowMajor(s) | Rhs::Transposed(s) => s.len(),
     };
-    assert!(a.len() == m * k && b_len == k * n, "sgemm: operand sizes");
-    let mut c = vec![0f32; m * n];
+    assert!(
+        a.len() == m * k && b_len == k * n && c.len() == m * n,
+        "sgemm: operand sizes"
+    );
     if m == 0 || n == 0 {
-        return c;
+        return;
+    }
+    if k == 0 {
+        c.fill(0.0);
+        return;
     }
     // Column blocks of whole micro-tiles, a few per thread so a slowed thread holds no one up.
     // (Splitting rows instead would pack all of B once per block: the vocabulary projection's B
@@ -47,7 +60,6 @@ pub fn sgemm(a: &[f32], b: Rhs, m: usize, k: usize, n: usize) -> Vec<f32> {
     starts.into_par_iter().for_each(|j0| {
         columns(a, b, m, k, n, j0, block.min(n - j0), out);
     });
-    c
 }
 
 /// C's buffer, written by several threads, each in its own columns.

@@ -1,0 +1,163 @@
+//! Batched products for training's attention (q·kᵀ and probs·v) on the engine's f32 kernel, with
+//! their backward. candle's matmul runs them through the gemm crate, which gathers the transposed
+//! operands of the backward element by element; here every operand is made contiguous once and
+//! each product is one blocked `sgemm` per batch item.
+
+use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
+
+use crate::kernels::sgemm::{sgemm_into, Rhs};
+
+/// (…, m, k) · (…, k, n), or (…, m, k) · (…, n, k)ᵀ with `rhs_transposed`; CPU f32 only.
+pub(crate) fn batched_matmul(
+    lhs: &Tensor,
+    rhs: &Tensor,
+    rhs_transposed: bool,
+) -> candle_core::Result<Tensor> {
+    lhs.contiguous()?
+        .apply_op2(&rhs.contiguous()?, BatchedMatmul { rhs_transposed })
+}
+
+struct BatchedMatmul {
+    rhs_transposed: bool,
+}
+
+/// The last two dims of a layout and the product of the others.
+fn split(layout: &Layout) -> candle_core::Result<(usize, usize, usize)> {
+    match layout.dims() {
+        [lead @ .., r, c] => Ok((lead.iter().product(), *r, *c)),
+        dims => candle_core::bail!("batched-matmul: {dims:?} is not a matrix"),
+    }
+}
+
+fn values<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
+    match (storage, layout.contiguous_offsets()) {
+        (CpuStorage::F32(v), Some((start, end))) => Ok(&v[start..end]),
+        _ => candle_core::bail!("batched-matmul takes contiguous f32 operands"),
+    }
+}
+
+impl CustomOp2 for BatchedMatmul {
+    fn name(&self) -> &'static str {
+        "batched-matmul"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (batch, m, k) = split(l1)?;
+        let (batch2, r2, c2) = split(l2)?;
+        let (k2, n) = if self.rhs_transposed {
+            (c2, r2)
+        } else {
+            (r2, c2)
+        };
+        if batch != batch2 || k != k2 {
+            candle_core::bail!(
+                "batched-matmul: {:?} times {:?}{}",
+                l1.dims(),
+                l2.dims(),
+                if self.rhs_transposed { "ᵀ" } else { "" }
+            );
+        }
+        let (a, b) = (values(s1, l1)?, values(s2, l2)?);
+        let mut c = vec![0f32; batch * m * n];
+        for (i, c) in c.chunks_exact_mut(m * n).enumerate() {
+            let b = &b[i * k * n..(i + 1) * k * n];
+            let rhs = if self.rhs_transposed {
+                Rhs::Transposed(b)
+            } else {
+                Rhs::RowMajor(b)
+            };
+            sgemm_into(&a[i * m * k..(i + 1) * m * k], rhs, m, k, n, c);
+        }
+        let mut dims = l1.dims().to_vec();
+        *dims.last_mut().expect("a matrix") = n;
+        Ok((CpuStorage::F32(c), Shape::from(dims)))
+    }
+
+    fn bwd(
+        &self,
+        lhs: &Tensor,
+        rhs: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let product = |a: &Tensor, b: &Tensor, transposed: bool| {
+            a.contiguous()?.apply_op2_no_bwd(
+                &b.contiguous()?,
+                &BatchedMatmul {
+                    rhs_transposed: transposed,
+                },
+            )
+        };
+        let last_two_swapped = |t: &Tensor| t.transpose(t.rank() - 2, t.rank() - 1);
+        Ok(if self.rhs_transposed {
+            // C = A·Wᵀ: dA = G·W, dW = Gᵀ·A.
+            (
+                Some(product(grad, rhs, false)?),
+                Some(product(&last_two_swapped(grad)?, lhs, false)?),
+            )
+        } else {
+            // C = A·B: dA = G·Bᵀ, dB = Aᵀ·G.
+            (
+                Some(product(grad, rhs, true)?),
+                Some(product(&last_two_swapped(lhs)?, grad, false)?),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn products_and_gradients_match_candles_matmul() {
+        let dev = Device::Cpu;
+        for transposed in [false, true] {
+            let a = Var::randn(0f32, 1.0, (2, 3, 7, 5), &dev).unwrap();
+            let rhs_dims = if transposed {
+                (2, 3, 9, 5)
+            } else {
+                (2, 3, 5, 9)
+            };
+            let b = Var::randn(0f32, 1.0, rhs_dims, &dev).unwrap();
+            let ours = batched_matmul(&a, &b, transposed).unwrap();
+            let b_std = if transposed {
+                b.as_tensor().t().unwrap()
+            } else {
+                b.as_tensor().clone()
+            };
+            let reference = a.as_tensor().matmul(&b_std).unwrap();
+            assert_eq!(ours.dims(), &[2, 3, 7, 9]);
+            assert!(max_diff(&ours, &reference) < 1e-4);
+            // A loss that weighs each output differently, so that wrong gradients show.
+            let weights = Tensor::randn(0f32, 1.0, (2, 3, 7, 9), &dev).unwrap();
+            let loss = |t: &Tensor| (t * &weights).unwrap().sum_all().unwrap();
+            let g_ours = loss(&ours).backward().unwrap();
+            let g_ref = loss(&reference).backward().unwrap();
+            for v in [&a, &b] {
+                let (x, y) = (g_ours.get(v).unwrap(), g_ref.get(v).unwrap());
+                assert!(max_diff(x, y) < 1e-4, "transposed {transposed}");
+            }
+        }
+    }
+}
