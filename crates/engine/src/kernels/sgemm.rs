@@ -1,5 +1,5 @@
-//! f32 matrix product for LoRA training on frozen base weights: C = A·B, A (m×k) row-major and B
-//! either row-major (k×n) or given as a weight W = Bᵀ (n×k) row-major, as in x·Wᵀ.
+//! f32 matrix product for LoRA training (the frozen base weights, attention): C = A·B, A (m×k)
+//! row-major and B either row-major (k×n) or given as a weight W = Bᵀ (n×k) row-major, as in x·Wᵀ.
 //!
 //! candle's CPU matmul (the gemm crate) reaches 20-37 GFLOP/s on training's shapes (a few hundred
 //! rows times 576-1536) on this class of machine and gains nothing from a second thread, where MKL
