@@ -16,7 +16,7 @@ pub(crate) struct FrozenMatmul {
 }
 
 impl FrozenMatmul {
-    /// x (…, k) times Wᵀ or W as `rhs` says, on the weight's values; the result's last dim is n.
+    /// x (…, k) times Wᵀ (`transposed`, the forward) or W (the input gradient).
     fn product(
         &self,
         x: &[f32],

@@ -198,6 +198,8 @@ impl Sentence {
 
 /// FNV-1a over a key's bytes: the lexicon's keys are short words, for which SipHash costs more
 /// than the lookup.
+/// (`hash_str`'s fold, written out again: routing both through one shared helper measured 25-35%
+/// slower tagging in `kotodama tagger-eval`.)
 #[derive(Default)]
 pub struct FnvHasher(u64);
 
