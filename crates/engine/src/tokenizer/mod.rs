@@ -1,5 +1,9 @@
 //! Text <-> token ids, built either from a GGUF file's `tokenizer.ggml.*` metadata (so a GGUF alone is
-//! enough) or from a Hugging Face `tokenizer.json`.
+//! enough) or from a Hugging Face `tokenizer.json`. Byte-level BPE (`gpt2`) runs on Hugging Face's
+//! `tokenizers`; SentencePiece BPE (`llama`) on the engine's own [`spm`] module, since a GGUF carries
+//! that vocabulary as scored pieces without the merge list `tokenizers` needs.
+
+mod spm;
 
 use std::path::Path;
 
@@ -12,12 +16,25 @@ use tokenizers::{AddedToken, SplitDelimiterBehavior};
 
 use crate::error::{Error, Result};
 use crate::gguf::{GgufFile, MetaValue};
+use spm::{PieceKind, SpmTokenizer};
 
-/// GGUF `token_type` values (llama.cpp's `llama_token_type`).
-const TOKEN_TYPE_CONTROL: u64 = 3;
-const TOKEN_TYPE_USER_DEFINED: u64 = 4;
+/// How a byte-level BPE vocabulary splits text before merging, by GGUF `tokenizer.ggml.pre`, as
+/// llama.cpp's `llama-vocab.cpp` defines it.
+struct PreTokenizer {
+    regexes: &'static [&'static str],
+    /// Llama 3's tokenizer takes a whole split that is itself a token before trying merges
+    /// (Hugging Face's `ignore_merges`); some such tokens cannot be reached by merging.
+    ignore_merges: bool,
+}
 
-/// Pre-tokenizer regexes by GGUF `tokenizer.ggml.pre`, as llama.cpp's `llama-vocab.cpp` defines them.
+fn pre_tokenizer(pre: &str) -> Option<PreTokenizer> {
+    let ignore_merges = matches!(pre, "llama3" | "llama-bpe" | "llama-v3");
+    pre_tokenizer_regexes(pre).map(|regexes| PreTokenizer {
+        regexes,
+        ignore_merges,
+    })
+}
+
 fn pre_tokenizer_regexes(pre: &str) -> Option<&'static [&'static str]> {
     const GPT2: &str =
         r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
@@ -43,11 +60,17 @@ fn pre_tokenizer_regexes(pre: &str) -> Option<&'static [&'static str]> {
 /// A tokenizer plus the special ids generation needs.
 #[derive(Clone)]
 pub struct Tokenizer {
-    inner: tokenizers::Tokenizer,
+    inner: Backend,
     bos_token: Option<String>,
     eos_token: Option<String>,
     /// Ids that end a reply: EOS plus end-of-turn markers such as `<|im_end|>`.
     stop_ids: Vec<u32>,
+}
+
+#[derive(Clone)]
+enum Backend {
+    HuggingFace(tokenizers::Tokenizer),
+    SentencePiece(SpmTokenizer),
 }
 
 impl std::fmt::Debug for Tokenizer {
@@ -86,40 +109,116 @@ fn meta_token_id(gguf: &GgufFile, key: &str, vocab_size: usize) -> Result<Option
     }
 }
 
+fn meta_f32s(gguf: &GgufFile, key: &str, len: usize) -> Result<Vec<f32>> {
+    let values = gguf
+        .metadata(key)
+        .and_then(MetaValue::as_array)
+        .ok_or_else(|| Error::Metadata(format!("{key} is missing or not an array")))?;
+    if values.len() != len {
+        return Err(Error::Metadata(format!(
+            "{key} has {} entries for {len} tokens",
+            values.len()
+        )));
+    }
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_f64()
+                .map(|f| f as f32)
+                .ok_or_else(|| Error::Metadata(format!("{key}[{i}] is not a number")))
+        })
+        .collect()
+}
+
 fn tok_err(e: impl std::fmt::Display) -> Error {
     Error::Tokenizer(e.to_string())
 }
 
+/// A `gpt2` GGUF vocabulary as a Hugging Face byte-level BPE with the pre-tokenizer `tokenizer.ggml.pre` names.
+fn byte_level_bpe(
+    gguf: &GgufFile,
+    tokens: &[&str],
+    kinds: &[PieceKind],
+) -> Result<tokenizers::Tokenizer> {
+    let pre = gguf
+        .metadata("tokenizer.ggml.pre")
+        .and_then(MetaValue::as_str)
+        .unwrap_or("default");
+    let pre_tokenizer = pre_tokenizer(pre).ok_or_else(|| {
+        Error::Unsupported(format!(
+            "tokenizer.ggml.pre = {pre:?} (known: gpt2, smollm, qwen2, llama3)"
+        ))
+    })?;
+    let merges = meta_strings(gguf, "tokenizer.ggml.merges")?;
+    let mut vocab = tokenizers::models::bpe::Vocab::with_capacity(tokens.len());
+    for (id, tok) in tokens.iter().enumerate() {
+        vocab.insert(tok.to_string(), id as u32);
+    }
+    let merges: Vec<(String, String)> = merges
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            m.split_once(' ')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| {
+                    Error::Metadata(format!("tokenizer.ggml.merges[{i}] = {m:?} has no space"))
+                })
+        })
+        .collect::<Result<_>>()?;
+    let bpe = BPE::builder()
+        .vocab_and_merges(vocab, merges)
+        .ignore_merges(pre_tokenizer.ignore_merges)
+        .build()
+        .map_err(tok_err)?;
+    let mut inner = tokenizers::Tokenizer::new(bpe);
+    let mut pre_tokenizers: Vec<tokenizers::PreTokenizerWrapper> = Vec::new();
+    for re in pre_tokenizer.regexes {
+        let split = Split::new(
+            SplitPattern::Regex(re.to_string()),
+            SplitDelimiterBehavior::Isolated,
+            false,
+        )
+        .map_err(tok_err)?;
+        pre_tokenizers.push(split.into());
+    }
+    pre_tokenizers.push(ByteLevel::new(false, false, false).into());
+    inner.with_pre_tokenizer(Some(Sequence::new(pre_tokenizers)));
+    inner.with_decoder(Some(ByteLevelDecoder::default()));
+    let specials: Vec<AddedToken> = tokens
+        .iter()
+        .zip(kinds)
+        .filter(|(_, k)| k.is_special())
+        .map(|(tok, _)| AddedToken::from(tok.to_string(), true))
+        .collect();
+    inner.add_special_tokens(specials).map_err(tok_err)?;
+    Ok(inner)
+}
+
 impl Tokenizer {
-    /// Builds the tokenizer a GGUF file describes (`tokenizer.ggml.model = gpt2`, byte-level BPE).
+    /// Builds the tokenizer a GGUF file describes: `tokenizer.ggml.model` `gpt2` (byte-level BPE with
+    /// merges) or `llama` (SentencePiece BPE with scores).
     pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
         let model = gguf
             .metadata("tokenizer.ggml.model")
             .and_then(MetaValue::as_str)
             .unwrap_or("");
-        if model != "gpt2" {
-            return Err(Error::Unsupported(format!(
-                "tokenizer.ggml.model = {model:?}: only gpt2-style BPE is built from GGUF metadata; pass a tokenizer.json"
-            )));
-        }
-        let pre = gguf
-            .metadata("tokenizer.ggml.pre")
-            .and_then(MetaValue::as_str)
-            .unwrap_or("default");
-        let regexes = pre_tokenizer_regexes(pre).ok_or_else(|| {
-            Error::Unsupported(format!(
-                "tokenizer.ggml.pre = {pre:?} (known: gpt2, smollm, qwen2, llama3)"
-            ))
-        })?;
-        let tokens = meta_strings(gguf, "tokenizer.ggml.tokens")?;
-        let merges = meta_strings(gguf, "tokenizer.ggml.merges")?;
-        let types: Vec<u64> = match gguf
+        let tokens = match model {
+            "gpt2" | "llama" => meta_strings(gguf, "tokenizer.ggml.tokens")?,
+            _ => {
+                return Err(Error::Unsupported(format!(
+                    "tokenizer.ggml.model = {model:?}: GGUF vocabularies of type gpt2 (byte-level BPE) and llama (SentencePiece) are supported; pass a tokenizer.json"
+                )))
+            }
+        };
+        let kinds: Vec<PieceKind> = match gguf
             .metadata("tokenizer.ggml.token_type")
             .and_then(MetaValue::as_array)
         {
-            Some(a) if a.len() == tokens.len() => {
-                a.iter().map(|v| v.as_u64().unwrap_or(1)).collect()
-            }
+            Some(a) if a.len() == tokens.len() => a
+                .iter()
+                .map(|v| PieceKind::from_gguf(v.as_u64().unwrap_or(1)))
+                .collect(),
             Some(a) => {
                 return Err(Error::Metadata(format!(
                     "tokenizer.ggml.token_type has {} entries for {} tokens",
@@ -127,49 +226,20 @@ impl Tokenizer {
                     tokens.len()
                 )))
             }
-            None => vec![1; tokens.len()],
+            None => vec![PieceKind::Normal; tokens.len()],
         };
-
-        let mut vocab = tokenizers::models::bpe::Vocab::with_capacity(tokens.len());
-        for (id, tok) in tokens.iter().enumerate() {
-            vocab.insert(tok.to_string(), id as u32);
-        }
-        let merges: Vec<(String, String)> = merges
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                m.split_once(' ')
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
-                    .ok_or_else(|| {
-                        Error::Metadata(format!("tokenizer.ggml.merges[{i}] = {m:?} has no space"))
-                    })
-            })
-            .collect::<Result<_>>()?;
-        let bpe = BPE::builder()
-            .vocab_and_merges(vocab, merges)
-            .build()
-            .map_err(tok_err)?;
-        let mut inner = tokenizers::Tokenizer::new(bpe);
-        let mut pre_tokenizers: Vec<tokenizers::PreTokenizerWrapper> = Vec::new();
-        for re in regexes {
-            let split = Split::new(
-                SplitPattern::Regex(re.to_string()),
-                SplitDelimiterBehavior::Isolated,
-                false,
-            )
-            .map_err(tok_err)?;
-            pre_tokenizers.push(split.into());
-        }
-        pre_tokenizers.push(ByteLevel::new(false, false, false).into());
-        inner.with_pre_tokenizer(Some(Sequence::new(pre_tokenizers)));
-        inner.with_decoder(Some(ByteLevelDecoder::default()));
-        let specials: Vec<AddedToken> = tokens
-            .iter()
-            .zip(&types)
-            .filter(|(_, &t)| t == TOKEN_TYPE_CONTROL || t == TOKEN_TYPE_USER_DEFINED)
-            .map(|(tok, _)| AddedToken::from(tok.to_string(), true))
-            .collect();
-        inner.add_special_tokens(specials).map_err(tok_err)?;
+        let inner = if model == "gpt2" {
+            Backend::HuggingFace(byte_level_bpe(gguf, &tokens, &kinds)?)
+        } else {
+            let scores = meta_f32s(gguf, "tokenizer.ggml.scores", tokens.len())?;
+            // llama.cpp's default for SentencePiece vocabularies, unless the file says otherwise.
+            let add_space_prefix = gguf
+                .metadata("tokenizer.ggml.add_space_prefix")
+                .and_then(MetaValue::as_bool)
+                .unwrap_or(true);
+            let pieces = tokens.iter().map(|t| t.to_string()).collect();
+            Backend::SentencePiece(SpmTokenizer::new(pieces, scores, kinds, add_space_prefix)?)
+        };
 
         let bos = meta_token_id(gguf, "tokenizer.ggml.bos_token_id", tokens.len())?;
         let eos = meta_token_id(gguf, "tokenizer.ggml.eos_token_id", tokens.len())?;
@@ -207,7 +277,7 @@ impl Tokenizer {
             v => v["content"].as_str().map(str::to_string),
         };
         let mut tokenizer = Self {
-            inner,
+            inner: Backend::HuggingFace(inner),
             bos_token: special("bos_token"),
             eos_token: special("eos_token"),
             stop_ids: Vec::new(),
@@ -242,24 +312,33 @@ impl Tokenizer {
     /// Encodes text in which special tokens (e.g. `<|im_start|>`) written literally become their ids,
     /// as for a rendered chat template. No BOS is added: templates that want one write it.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self
-            .inner
-            .encode(text, false)
-            .map_err(tok_err)?
-            .get_ids()
-            .to_vec())
+        match &self.inner {
+            Backend::HuggingFace(t) => {
+                Ok(t.encode(text, false).map_err(tok_err)?.get_ids().to_vec())
+            }
+            Backend::SentencePiece(t) => t.encode(text),
+        }
     }
 
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner.decode(ids, false).map_err(tok_err)
+        match &self.inner {
+            Backend::HuggingFace(t) => t.decode(ids, false).map_err(tok_err),
+            Backend::SentencePiece(t) => t.decode(ids),
+        }
     }
 
     pub fn token_id(&self, token: &str) -> Option<u32> {
-        self.inner.token_to_id(token)
+        match &self.inner {
+            Backend::HuggingFace(t) => t.token_to_id(token),
+            Backend::SentencePiece(t) => t.token_id(token),
+        }
     }
 
     pub fn vocab_size(&self) -> usize {
-        self.inner.get_vocab_size(true)
+        match &self.inner {
+            Backend::HuggingFace(t) => t.get_vocab_size(true),
+            Backend::SentencePiece(t) => t.vocab_size(),
+        }
     }
 
     pub fn bos_token(&self) -> Option<&str> {
@@ -354,8 +433,102 @@ mod tests {
         assert_eq!(tok.decode(&tok.encode(text).unwrap()).unwrap(), text);
     }
 
+    /// llama.cpp's test cases for one vocabulary: texts separated by `\n__ggml_vocab_test__\n` in
+    /// `.inp`, and a line of ids per text in `.out` (recorded there with the reference tokenizers).
+    fn llama_cpp_cases(dir: &Path, vocab: &str) -> Vec<(String, Vec<u32>)> {
+        let read = |ext: &str| {
+            std::fs::read_to_string(dir.join(format!("ggml-vocab-{vocab}.gguf.{ext}"))).unwrap()
+        };
+        let (inputs, outputs) = (read("inp"), read("out"));
+        const SEPARATOR: &str = "\n__ggml_vocab_test__\n";
+        let inputs = inputs.strip_suffix(SEPARATOR).unwrap_or(&inputs);
+        let texts: Vec<&str> = inputs.split(SEPARATOR).collect();
+        let ids: Vec<Vec<u32>> = outputs
+            .lines()
+            .map(|l| l.split_whitespace().map(|t| t.parse().unwrap()).collect())
+            .collect();
+        assert_eq!(
+            texts.len(),
+            ids.len(),
+            "{vocab}: inputs and outputs differ in count"
+        );
+        texts.into_iter().map(str::to_string).zip(ids).collect()
+    }
+
+    /// Every vocabulary llama.cpp ships a test for whose type and pre-tokenizer the engine knows:
+    /// SentencePiece (Llama 2, Phi-3) and byte-level BPE (GPT-2, Llama 3, Qwen2, StarCoder, Refact, Command-R).
     #[test]
-    fn non_gpt2_gguf_tokenizer_is_a_clear_error() {
+    fn gguf_vocabularies_match_llama_cpp_test_cases() {
+        let Some(dir) = test_models::llama_vocabs_dir() else {
+            return;
+        };
+        for vocab in [
+            "llama-spm",
+            "phi-3",
+            "gpt-2",
+            "llama-bpe",
+            "qwen2",
+            "starcoder",
+            "refact",
+            "command-r",
+        ] {
+            let gguf = GgufFile::open(&dir.join(format!("ggml-vocab-{vocab}.gguf"))).unwrap();
+            let tok = Tokenizer::from_gguf(&gguf).unwrap_or_else(|e| panic!("{vocab}: {e}"));
+            let cases = llama_cpp_cases(&dir, vocab);
+            assert!(cases.len() > 30, "{vocab}: {} cases", cases.len());
+            for (text, ids) in cases {
+                assert_eq!(tok.encode(&text).unwrap(), ids, "{vocab}: {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn sentencepiece_gguf_decodes_what_it_encodes() {
+        let Some(dir) = test_models::llama_vocabs_dir() else {
+            return;
+        };
+        let gguf = GgufFile::open(&dir.join("ggml-vocab-llama-spm.gguf")).unwrap();
+        let tok = Tokenizer::from_gguf(&gguf).unwrap();
+        for text in [
+            "Hello world",
+            " two  spaces\tand a tab",
+            "日本語 🦙 ok",
+            "\n\n",
+        ] {
+            assert_eq!(tok.decode(&tok.encode(text).unwrap()).unwrap(), text);
+        }
+        // Chat-template markers written in a prompt are their own ids, and `</s>` ends a reply.
+        assert_eq!(tok.encode("<s>Hi</s>").unwrap(), [1, 6324, 2]);
+        assert!(tok.is_stop(2));
+    }
+
+    #[test]
+    fn sentencepiece_gguf_with_missing_scores_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spm.gguf");
+        use candle_core::quantized::gguf_file::Value;
+        test_models::write_gguf_metadata(
+            &path,
+            &[
+                ("tokenizer.ggml.model", Value::String("llama".into())),
+                (
+                    "tokenizer.ggml.tokens",
+                    Value::Array(vec![Value::String("a".into()), Value::String("b".into())]),
+                ),
+                ("tokenizer.ggml.scores", Value::Array(vec![Value::F32(0.0)])),
+            ],
+        );
+        let err = Tokenizer::from_gguf(&GgufFile::open(&path).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tokenizer.ggml.scores has 1 entries for 2 tokens"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unsupported_gguf_tokenizer_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("spm.gguf");
         test_models::write_gguf_metadata(
