@@ -1,5 +1,5 @@
 //! One decoder for the llama / qwen2 / qwen3 family. The members differ only by config flags (qkv bias,
-//! per-head q/k RMS norm, tied embeddings, rope theta and layout), so one structure serves all three.
+//! per-head q/k RMS norm, tied embeddings, rope theta, scaling and layout), so one structure serves all three.
 //!
 //! The same modules run in two modes: `Mode::Inference` uses candle's fused kernels (which record no
 //! gradient), `Mode::Training` uses composed ops that backpropagate, for LoRA training on dense weights.
@@ -13,10 +13,8 @@ use crate::gguf::{GgufFile, MetaValue};
 use crate::kernels;
 use crate::kv_cache::KvCache;
 use crate::linear::Linear;
+use crate::rope::{Rope, RopeScaling};
 use crate::weights::{EmbeddingTable, Part, TensorSource};
-
-/// Rope tables are precomputed up to this many positions at most.
-const MAX_ROPE_POSITIONS: usize = 32768;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -60,6 +58,9 @@ pub struct DecoderConfig {
     pub head_dim: usize,
     pub rms_norm_eps: f64,
     pub rope_theta: f64,
+    /// Context extension; per-dimension factors a GGUF stores as `rope_freqs.weight` come with the weights.
+    #[serde(default)]
+    pub rope_scaling: RopeScaling,
     pub context_length: usize,
     /// Adjacent-pair rope (llama.cpp permutes llama GGUF q/k rows into this layout) vs. halves (HF, qwen).
     pub rope_interleaved: bool,
@@ -91,14 +92,16 @@ impl DecoderConfig {
             .ok_or_else(|| Error::Metadata("general.architecture is missing".into()))?;
         let architecture = Architecture::parse(arch_name)?;
         let key = |k: &str| format!("{arch_name}.{k}");
-        if let Some(kind) = gguf
-            .metadata(&key("rope.scaling.type"))
-            .and_then(MetaValue::as_str)
-        {
-            if kind != "none" {
-                return Err(Error::Unsupported(format!("rope scaling {kind:?}")));
-            }
-        }
+        let context_length = meta_usize(gguf, &key("context_length"))?;
+        let rope_scaling = RopeScaling::from_gguf_keys(
+            gguf.metadata(&key("rope.scaling.type"))
+                .and_then(MetaValue::as_str),
+            |k| {
+                gguf.metadata(&key(&format!("rope.scaling.{k}")))
+                    .and_then(MetaValue::as_f64)
+            },
+            context_length,
+        )?;
         let hidden_size = meta_usize(gguf, &key("embedding_length"))?;
         let num_heads = meta_usize(gguf, &key("attention.head_count"))?;
         let head_dim = match gguf.metadata(&key("attention.key_length")) {
@@ -134,7 +137,8 @@ impl DecoderConfig {
                 .metadata(&key("rope.freq_base"))
                 .and_then(MetaValue::as_f64)
                 .unwrap_or(10_000.0),
-            context_length: meta_usize(gguf, &key("context_length"))?,
+            rope_scaling,
+            context_length,
             rope_interleaved: architecture == Architecture::Llama,
             qkv_bias: has(Part::QBias(0)),
             qk_norm: has(Part::QNorm(0)),
@@ -148,12 +152,6 @@ impl DecoderConfig {
     pub fn from_hf_config(config: &serde_json::Value, tensors: &TensorSource) -> Result<Self> {
         let model_type = config["model_type"].as_str().unwrap_or("");
         let architecture = Architecture::parse(model_type)?;
-        if !config["rope_scaling"].is_null() {
-            return Err(Error::Unsupported(format!(
-                "rope_scaling {}",
-                config["rope_scaling"]
-            )));
-        }
         let hidden_size = json_usize(config, "hidden_size")?;
         let num_heads = json_usize(config, "num_attention_heads")?;
         let cfg = Self {
@@ -167,6 +165,7 @@ impl DecoderConfig {
             head_dim: json_usize(config, "head_dim").unwrap_or(hidden_size / num_heads.max(1)),
             rms_norm_eps: config["rms_norm_eps"].as_f64().unwrap_or(1e-6),
             rope_theta: config["rope_theta"].as_f64().unwrap_or(10_000.0),
+            rope_scaling: RopeScaling::from_hf(&config["rope_scaling"])?,
             context_length: json_usize(config, "max_position_embeddings")?,
             rope_interleaved: false,
             qkv_bias: tensors.has(Part::QBias(0)),
@@ -229,54 +228,6 @@ impl RmsNorm {
             }
             Mode::Training => candle_nn::ops::rms_norm_slow(x, &self.weight, self.eps as f32)?,
         })
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Rope {
-    cos: Tensor,
-    sin: Tensor,
-    interleaved: bool,
-}
-
-impl Rope {
-    fn new(cfg: &DecoderConfig, device: &Device) -> Result<Self> {
-        let positions = cfg.context_length.min(MAX_ROPE_POSITIONS);
-        let half = cfg.head_dim / 2;
-        // In f32 like llama.cpp and candle-transformers: with quantized activations, even 1e-7 differences
-        // in the tables flip roundings and move logits visibly.
-        let theta = cfg.rope_theta as f32;
-        let inv_freq: Vec<f32> = (0..half)
-            .map(|i| 1f32 / theta.powf((2 * i) as f32 / cfg.head_dim as f32))
-            .collect();
-        let inv_freq = Tensor::from_vec(inv_freq, (1, half), device)?;
-        let t = Tensor::arange(0u32, positions as u32, device)?
-            .to_dtype(DType::F32)?
-            .reshape((positions, 1))?;
-        let freqs = t.matmul(&inv_freq)?;
-        Ok(Self {
-            cos: freqs.cos()?,
-            sin: freqs.sin()?,
-            interleaved: cfg.rope_interleaved,
-        })
-    }
-
-    /// Rotates x (batch, heads, seq, head_dim) for positions start..start+seq.
-    fn apply(&self, x: &Tensor, start: usize, mode: Mode) -> Result<Tensor> {
-        let seq = x.dim(2)?;
-        let cos = self.cos.narrow(0, start, seq)?;
-        let sin = self.sin.narrow(0, start, seq)?;
-        let x = x.contiguous()?;
-        Ok(match (mode, self.interleaved) {
-            (Mode::Inference, true) => candle_nn::rotary_emb::rope_i(&x, &cos, &sin)?,
-            (Mode::Inference, false) => candle_nn::rotary_emb::rope(&x, &cos, &sin)?,
-            (Mode::Training, true) => candle_nn::rotary_emb::rope_i_slow(&x, &cos, &sin)?,
-            (Mode::Training, false) => candle_nn::rotary_emb::rope_slow(&x, &cos, &sin)?,
-        })
-    }
-
-    fn positions(&self) -> usize {
-        self.cos.dim(0).unwrap_or(0)
     }
 }
 
@@ -398,6 +349,14 @@ impl Decoder {
                 down_proj: linear(Part::Down(i), None, h, cfg.intermediate_size)?,
             });
         }
+        let rope_freqs = match tensors.has(Part::RopeFreqs) {
+            true => Some(
+                tensors
+                    .dense(Part::RopeFreqs, &[hd / 2], &Device::Cpu)?
+                    .to_vec1::<f32>()?,
+            ),
+            false => None,
+        };
         let embedding = tensors.embedding(cfg.vocab_size, h, device)?;
         let lm_head = if cfg.tied_embeddings {
             Linear::new(embedding.as_matmul()?, None, cfg.vocab_size, h)
@@ -406,7 +365,15 @@ impl Decoder {
         };
         Ok(Self {
             final_norm: norm(Part::FinalNorm, h)?,
-            rope: Rope::new(&cfg, device)?,
+            rope: Rope::new(
+                cfg.head_dim,
+                cfg.rope_theta,
+                &cfg.rope_scaling,
+                rope_freqs.as_deref(),
+                cfg.context_length,
+                cfg.rope_interleaved,
+                device,
+            )?,
             cfg,
             embedding,
             blocks,

