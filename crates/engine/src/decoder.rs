@@ -445,9 +445,8 @@ impl Decoder {
         let heads = |t: Tensor, n: usize| -> Result<Tensor> {
             Ok(t.reshape((b, seq, n, hd))?.transpose(1, 2)?)
         };
-        let mut q = heads(block.q_proj.forward(x)?, nh)?;
-        let mut k = heads(block.k_proj.forward(x)?, nkv)?;
-        let v = heads(block.v_proj.forward(x)?, nkv)?;
+        let [q, k, v] = Linear::forward_shared([&block.q_proj, &block.k_proj, &block.v_proj], x)?;
+        let (mut q, mut k, v) = (heads(q, nh)?, heads(k, nkv)?, heads(v, nkv)?);
         if let (Some(qn), Some(kn)) = (&block.q_norm, &block.k_norm) {
             q = qn.forward(&q, mode)?;
             k = kn.forward(&k, mode)?;
@@ -501,10 +500,9 @@ impl Decoder {
     }
 
     fn mlp(block: &Block, x: &Tensor) -> Result<Tensor> {
-        let gate = candle_nn::ops::silu(&block.gate_proj.forward(x)?)?;
-        block
-            .down_proj
-            .forward(&(gate * block.up_proj.forward(x)?)?)
+        let [gate, up] = Linear::forward_shared([&block.gate_proj, &block.up_proj], x)?;
+        let gate = candle_nn::ops::silu(&gate)?;
+        block.down_proj.forward(&(gate * up)?)
     }
 
     /// Hidden states after the final norm for `tokens` (batch, seq) at positions start..start+seq.

@@ -148,10 +148,42 @@ impl Linear {
             }
             _ => None,
         };
-        let mut y = match fast {
+        let y = match fast {
             Some(y) => y,
             None => self.base.forward(x)?,
         };
+        self.add_bias_and_lora(y, x)
+    }
+
+    /// Several layers that read the same input (q/k/v, gate/up): on quantized weights the engine's
+    /// kernels quantize the input once and run the products in one parallel region.
+    pub fn forward_shared<const N: usize>(layers: [&Linear; N], x: &Tensor) -> Result<[Tensor; N]> {
+        let quantized: Option<Vec<&candle_core::quantized::QTensor>> = layers
+            .iter()
+            .map(|l| match &l.base {
+                QMatMul::QTensor(q) => Some(q.as_ref()),
+                _ => None,
+            })
+            .collect();
+        let base = match quantized {
+            Some(ws) => kernels::matmul_many(&ws, x)?,
+            None => None,
+        };
+        let outputs = match base {
+            Some(ys) => layers
+                .iter()
+                .zip(ys)
+                .map(|(l, y)| l.add_bias_and_lora(y, x))
+                .collect::<Result<Vec<_>>>()?,
+            None => layers
+                .iter()
+                .map(|l| l.forward(x))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        Ok(outputs.try_into().expect("one output per layer"))
+    }
+
+    fn add_bias_and_lora(&self, mut y: Tensor, x: &Tensor) -> Result<Tensor> {
         if let Some(bias) = &self.bias {
             y = y.broadcast_add(bias)?;
         }

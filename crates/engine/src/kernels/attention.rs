@@ -3,8 +3,12 @@
 //! softmax, reshapes) than in the arithmetic.
 
 use candle_core::{CpuStorage, DType, Layout, Storage, Tensor};
+use rayon::prelude::*;
 
 use crate::error::Result;
+
+/// Below this many cached positions a head's work is shorter than waking another thread.
+const PARALLEL_FROM_POSITIONS: usize = 32;
 
 /// Keys or values of one layer as laid out in the cache: (1, kv_heads, positions, head_dim) with
 /// arbitrary head and position strides.
@@ -73,13 +77,12 @@ pub fn single_token(q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Option<Tensor>
     // Scaled after the product like the batched path and llama.cpp.
     let scale = 1.0 / (head_dim as f32).sqrt();
     let mut out = vec![0f32; heads * head_dim];
-    let mut probs = vec![0f32; positions];
-    for (h, out_h) in out.chunks_exact_mut(head_dim).enumerate() {
+    let head = |(h, out_h): (usize, &mut [f32])| {
         let q_h = &q[h * head_dim..(h + 1) * head_dim];
         let kv = h / n_rep;
-        for (p, s) in probs.iter_mut().enumerate() {
-            *s = dot(q_h, keys.row(kv, p, head_dim)) * scale;
-        }
+        let mut probs: Vec<f32> = (0..positions)
+            .map(|p| dot(q_h, keys.row(kv, p, head_dim)) * scale)
+            .collect();
         let max = probs.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
         let mut sum = 0f32;
         for s in probs.iter_mut() {
@@ -92,6 +95,12 @@ pub fn single_token(q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Option<Tensor>
                 *o += w * x;
             }
         }
+    };
+    // Heads in parallel once the context makes them worth a hand-off to the other threads.
+    if positions >= PARALLEL_FROM_POSITIONS {
+        out.par_chunks_mut(head_dim).enumerate().for_each(head);
+    } else {
+        out.chunks_mut(head_dim).enumerate().for_each(head);
     }
     Ok(Some(Tensor::from_vec(
         out,

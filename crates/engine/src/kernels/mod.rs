@@ -19,62 +19,114 @@ const CHUNKS_PER_THREAD: usize = 4;
 /// x (..., in) times the (out, in) quantized weight `w` transposed: (..., out). `None` when `w` or `x`
 /// is not something these kernels handle.
 pub fn matmul(w: &QTensor, x: &Tensor) -> Result<Option<Tensor>> {
-    match w.dtype() {
-        GgmlDType::Q8_0 => matmul_as::<BlockQ8_0>(w, x),
-        GgmlDType::Q4_1 => matmul_as::<BlockQ4_1>(w, x),
+    Ok(matmul_many(&[w], x)?.map(|mut outs| outs.remove(0)))
+}
+
+/// x times each of several weights that read the same input (q/k/v, gate/up): the activations are
+/// quantized once and all products share one parallel region. `None` unless every weight is handled
+/// and all have one format.
+pub fn matmul_many(ws: &[&QTensor], x: &Tensor) -> Result<Option<Vec<Tensor>>> {
+    let Some(first) = ws.first() else {
+        return Ok(Some(Vec::new()));
+    };
+    if ws.iter().any(|w| w.dtype() != first.dtype()) {
+        return Ok(None);
+    }
+    match first.dtype() {
+        GgmlDType::Q8_0 => matmul_many_as::<BlockQ8_0>(ws, x),
+        GgmlDType::Q4_1 => matmul_many_as::<BlockQ4_1>(ws, x),
         _ => Ok(None),
     }
 }
 
-fn matmul_as<W: WeightBlock>(w: &QTensor, x: &Tensor) -> Result<Option<Tensor>> {
-    debug_assert_eq!(w.dtype(), W::DTYPE);
-    let Ok((rows, cols)) = w.shape().dims2() else {
-        return Ok(None);
-    };
-    if !matches!(w.device(), Device::Cpu)
-        || x.dtype() != DType::F32
+fn matmul_many_as<W: WeightBlock>(ws: &[&QTensor], x: &Tensor) -> Result<Option<Vec<Tensor>>> {
+    let cols = ws[0].shape().dims().last().copied().unwrap_or(0);
+    if x.dtype() != DType::F32
         || !x.device().is_cpu()
         || cols % quant::BLOCK != 0
         || x.dims().last() != Some(&cols)
     {
         return Ok(None);
     }
-    let data = w.data()?;
-    let Ok(blocks) = bytemuck::try_cast_slice::<u8, W>(&data) else {
-        return Ok(None);
-    };
-    let xs = x.flatten_all()?.to_vec1::<f32>()?;
-    let out = matmul_rows(blocks, rows, &QuantizedRows::quantize(&xs, cols));
-    let mut dims = x.dims().to_vec();
-    *dims.last_mut().expect("x has a last dimension") = rows;
-    Ok(Some(Tensor::from_vec(out, dims, x.device())?))
-}
-
-/// (tokens, rows) products of the quantized activations with `rows` weight rows, rows split in chunks
-/// over the current rayon pool.
-pub fn matmul_rows<W: WeightBlock>(w: &[W], rows: usize, x: &QuantizedRows) -> Vec<f32> {
-    let tokens = x.rows();
-    let chunks = rayon::current_num_threads() * CHUNKS_PER_THREAD;
-    // Multiples of 4 rows keep every chunk on the kernel's full register tiles.
-    let chunk = rows.div_ceil(chunks).next_multiple_of(4).max(4);
-    let parts: Vec<(usize, Vec<f32>)> = (0..rows)
-        .into_par_iter()
-        .step_by(chunk)
-        .map(|r0| {
-            let r1 = (r0 + chunk).min(rows);
-            let mut part = vec![0f32; (r1 - r0) * tokens];
-            quant::matmul(w, r0..r1, x, &mut part);
-            (r0, part)
-        })
-        .collect();
-    let mut out = vec![0f32; rows * tokens];
-    for (r0, part) in parts {
-        let n = part.len() / tokens.max(1);
-        for (t, src) in part.chunks_exact(n).enumerate() {
-            out[t * rows + r0..t * rows + r0 + n].copy_from_slice(src);
+    let mut data = Vec::with_capacity(ws.len());
+    let mut rows = Vec::with_capacity(ws.len());
+    for w in ws {
+        debug_assert_eq!(w.dtype(), W::DTYPE);
+        match w.shape().dims2() {
+            Ok((r, c)) if c == cols && matches!(w.device(), Device::Cpu) => rows.push(r),
+            _ => return Ok(None),
+        }
+        data.push(w.data()?);
+    }
+    let mut weights = Vec::with_capacity(ws.len());
+    for (d, &r) in data.iter().zip(&rows) {
+        match bytemuck::try_cast_slice::<u8, W>(d) {
+            Ok(blocks) => weights.push((blocks, r)),
+            Err(_) => return Ok(None),
         }
     }
-    out
+    let xs = x.flatten_all()?.to_vec1::<f32>()?;
+    let outs = matmul_rows_many(&weights, &QuantizedRows::quantize(&xs, cols));
+    outs.into_iter()
+        .zip(rows)
+        .map(|(out, r)| {
+            let mut dims = x.dims().to_vec();
+            *dims.last_mut().expect("x has a last dimension") = r;
+            Ok(Tensor::from_vec(out, dims, x.device())?)
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// For each (weight, rows): the (tokens, rows) products with the quantized activations, the rows of all
+/// weights split in chunks over the current rayon pool.
+pub fn matmul_rows_many<W: WeightBlock>(ws: &[(&[W], usize)], x: &QuantizedRows) -> Vec<Vec<f32>> {
+    let tokens = x.rows();
+    let total: usize = ws.iter().map(|&(_, rows)| rows).sum();
+    let chunks = rayon::current_num_threads() * CHUNKS_PER_THREAD;
+    // Multiples of 4 rows keep every chunk on the kernel's full register tiles.
+    let chunk = total.div_ceil(chunks).next_multiple_of(4).max(4);
+    let mut outs: Vec<Vec<f32>> = ws
+        .iter()
+        .map(|&(_, rows)| vec![0f32; rows * tokens])
+        .collect();
+    if tokens == 1 {
+        // One token: a chunk of rows is a contiguous run of the output, written in place.
+        let tasks: Vec<(usize, usize, &mut [f32])> = outs
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(i, out)| {
+                out.chunks_mut(chunk)
+                    .enumerate()
+                    .map(move |(c, part)| (i, c * chunk, part))
+            })
+            .collect();
+        tasks.into_par_iter().for_each(|(i, r0, part)| {
+            quant::matmul(ws[i].0, r0..r0 + part.len(), x, part);
+        });
+        return outs;
+    }
+    let tasks: Vec<(usize, usize)> = ws
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &(_, rows))| (0..rows).step_by(chunk).map(move |r0| (i, r0)))
+        .collect();
+    let parts: Vec<(usize, usize, Vec<f32>)> = tasks
+        .into_par_iter()
+        .map(|(i, r0)| {
+            let r1 = (r0 + chunk).min(ws[i].1);
+            let mut part = vec![0f32; (r1 - r0) * tokens];
+            quant::matmul(ws[i].0, r0..r1, x, &mut part);
+            (i, r0, part)
+        })
+        .collect();
+    for (i, r0, part) in parts {
+        let (rows, n) = (ws[i].1, part.len() / tokens);
+        for (t, src) in part.chunks_exact(n).enumerate() {
+            outs[i][t * rows + r0..t * rows + r0 + n].copy_from_slice(src);
+        }
+    }
+    outs
 }
 
 #[cfg(test)]
@@ -106,5 +158,39 @@ mod tests {
             // Same quantized activations and block integers: only f32 summation order differs.
             assert!(diff < 1e-4, "{dtype:?}: {diff}");
         }
+    }
+
+    /// Shared activations and one parallel region change nothing in any weight's product.
+    #[test]
+    fn products_sharing_an_input_equal_separate_products() {
+        let dev = Device::Cpu;
+        for tokens in [1, 5] {
+            let x = Tensor::randn(0f32, 1.0, (1, tokens, 64), &dev).unwrap();
+            let ws: Vec<QTensor> = [40, 12, 28]
+                .iter()
+                .map(|&rows| {
+                    let w = Tensor::randn(0f32, 1.0, (rows, 64), &dev).unwrap();
+                    QTensor::quantize(&w, GgmlDType::Q8_0).unwrap()
+                })
+                .collect();
+            let refs: Vec<&QTensor> = ws.iter().collect();
+            let shared = matmul_many(&refs, &x).unwrap().expect("handled");
+            for (w, out) in ws.iter().zip(&shared) {
+                let alone = matmul(w, &x).unwrap().expect("handled");
+                assert_eq!(out.dims(), alone.dims());
+                assert_eq!(
+                    out.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                    alone.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+                );
+            }
+        }
+        // Mixed formats are left to the caller.
+        let w = Tensor::randn(0f32, 1.0, (8, 64), &dev).unwrap();
+        let (a, b) = (
+            QTensor::quantize(&w, GgmlDType::Q8_0).unwrap(),
+            QTensor::quantize(&w, GgmlDType::Q4_1).unwrap(),
+        );
+        let x = Tensor::randn(0f32, 1.0, (1, 1, 64), &dev).unwrap();
+        assert!(matmul_many(&[&a, &b], &x).unwrap().is_none());
     }
 }

@@ -187,7 +187,7 @@ mod avx2 {
     use super::{QuantizedRows, WeightBlock, BLOCK};
 
     /// Weight rows and activation rows per register tile: 12 accumulators, each weight block loaded
-    /// once per 3 activation rows (prefill); decode runs 4x1 tiles.
+    /// once per 3 activation rows (prefill); decode runs 1x1 tiles.
     const TILE_ROWS: usize = 4;
     const TILE_COLS: usize = 3;
     /// How far ahead in a weight row to prefetch (~400 bytes of Q8_0; past a row's end it only
@@ -204,6 +204,13 @@ mod avx2 {
         x: &QuantizedRows,
         out: &mut [f32],
     ) {
+        if x.rows() == 1 {
+            // Decode: one weight row after another reads the weights as one sequential stream, which
+            // measured faster than 4-row tiles (the activation row stays in L1 either way).
+            // SAFETY: forwarded from this function's contract.
+            unsafe { tiles::<W, 1>(w, rows.clone(), rows.start, x, out) };
+            return;
+        }
         let full = rows.start + (rows.len() / TILE_ROWS) * TILE_ROWS;
         // SAFETY: forwarded from this function's contract.
         unsafe {
