@@ -10,6 +10,7 @@ use candle_core::{DType, Device, Tensor};
 
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
+use crate::kernels;
 
 /// A weight inside the llama/qwen2/qwen3 family, named independently of the file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,7 +220,9 @@ impl TensorSource {
         self.check_shape(part, &[out, inp])?;
         let name = self.name(part);
         Ok(match self {
-            Self::Gguf(g) => QMatMul::from_qtensor(g.tensor(&name, device)?)?,
+            Self::Gguf(g) => {
+                QMatMul::from_qtensor(kernels::repack::for_cpu_kernels(g.tensor(&name, device)?)?)?
+            }
             Self::Safetensors(t) => QMatMul::Tensor(t[&name].clone()),
         })
     }
@@ -234,7 +237,10 @@ impl TensorSource {
         self.check_shape(part, &[vocab, hidden])?;
         let name = self.name(part);
         Ok(match self {
-            Self::Gguf(g) => EmbeddingTable::Quantized(Arc::new(g.tensor(&name, device)?)),
+            // Unpacked like the matrices: a tied output projection multiplies with this table.
+            Self::Gguf(g) => EmbeddingTable::Quantized(Arc::new(kernels::repack::for_cpu_kernels(
+                g.tensor(&name, device)?,
+            )?)),
             Self::Safetensors(t) => EmbeddingTable::Dense(t[&name].clone()),
         })
     }

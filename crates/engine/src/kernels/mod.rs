@@ -1,9 +1,10 @@
 //! CPU kernels for the inference hot path where candle's generic ones are slow: Q8_0 and Q4_1 matrix
-//! products split over the current rayon pool, single-token attention. Weights in other formats keep
-//! candle's `QMatMul`.
+//! products split over the current rayon pool (Q4_K weights are unpacked to Q4_1 at load), single-token
+//! attention. Weights in other formats keep candle's `QMatMul`.
 
 pub mod attention;
 pub mod quant;
+pub mod repack;
 pub mod sgemm;
 
 use candle_core::quantized::{GgmlDType, QTensor};

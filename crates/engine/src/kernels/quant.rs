@@ -7,8 +7,13 @@ use std::ops::Range;
 use bytemuck::{Pod, Zeroable};
 use candle_core::quantized::GgmlDType;
 use half::f16;
+use rayon::prelude::*;
 
 pub const BLOCK: usize = 32;
+
+/// Activation blocks one rayon task quantizes at least: a single token's row (a few dozen blocks) stays
+/// on the calling thread.
+const PARALLEL_MIN_BLOCKS: usize = 256;
 
 /// A weight block format: value_i = scale * q_i + offset.
 pub trait WeightBlock: Pod + Sync {
@@ -104,18 +109,20 @@ pub struct QuantizedRows {
 }
 
 impl QuantizedRows {
-    /// `x` holds rows of `cols` values, `cols` a multiple of 32.
+    /// `x` holds rows of `cols` values, `cols` a multiple of 32. Blocks are independent, so a batch of
+    /// rows (prefill) is quantized in parallel on the current rayon pool.
     pub fn quantize(x: &[f32], cols: usize) -> Self {
         assert!(cols.is_multiple_of(BLOCK) && x.len().is_multiple_of(cols.max(1)));
         let mut qs = vec![0i8; x.len()];
         let mut d = vec![0f32; x.len() / BLOCK];
         let mut s = vec![0f32; x.len() / BLOCK];
-        for (((xb, qb), db), sb) in x
-            .chunks_exact(BLOCK)
-            .zip(qs.chunks_exact_mut(BLOCK))
-            .zip(d.iter_mut())
-            .zip(s.iter_mut())
-        {
+        let blocks = x
+            .par_chunks_exact(BLOCK)
+            .zip(qs.par_chunks_exact_mut(BLOCK))
+            .zip(d.par_iter_mut())
+            .zip(s.par_iter_mut())
+            .with_min_len(PARALLEL_MIN_BLOCKS);
+        blocks.for_each(|(((xb, qb), db), sb)| {
             let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
             let scale = amax / 127.0;
             let inv = if scale != 0.0 { 1.0 / scale } else { 0.0 };
@@ -127,7 +134,7 @@ impl QuantizedRows {
             let scale = f16::from_f32(scale);
             *db = scale.to_f32();
             *sb = (f16::from_f32(sum as f32) * scale).to_f32();
-        }
+        });
         Self { qs, d, s, cols }
     }
 
