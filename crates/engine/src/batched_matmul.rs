@@ -1,9 +1,10 @@
-//! Batched products for training's attention (q·kᵀ and probs·v) on the engine's f32 kernel, with
-//! their backward. candle's matmul runs them through the gemm crate, which gathers the transposed
+//! Batched products for attention (q·kᵀ and probs·v, in prefill and in training) on the engine's f32
+//! kernel, with their backward. candle's matmul runs them through the gemm crate, which gathers the transposed
 //! operands of the backward element by element; here every operand is made contiguous once and
 //! each product is one blocked `sgemm` per batch item.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
+use rayon::prelude::*;
 
 use crate::kernels::sgemm::{sgemm_into, Rhs};
 
@@ -65,15 +66,19 @@ impl CustomOp2 for BatchedMatmul {
         }
         let (a, b) = (values(s1, l1)?, values(s2, l2)?);
         let mut c = vec![0f32; batch * m * n];
-        for (i, c) in c.chunks_exact_mut(m * n).enumerate() {
-            let b = &b[i * k * n..(i + 1) * k * n];
-            let rhs = if self.rhs_transposed {
-                Rhs::Transposed(b)
-            } else {
-                Rhs::RowMajor(b)
-            };
-            sgemm_into(&a[i * m * k..(i + 1) * m * k], rhs, m, k, n, c);
-        }
+        // Batch items (heads) in parallel as well: one head's product is too small to keep every
+        // thread of the pool busy on its own.
+        c.par_chunks_exact_mut(m * n)
+            .enumerate()
+            .for_each(|(i, c)| {
+                let b = &b[i * k * n..(i + 1) * k * n];
+                let rhs = if self.rhs_transposed {
+                    Rhs::Transposed(b)
+                } else {
+                    Rhs::RowMajor(b)
+                };
+                sgemm_into(&a[i * m * k..(i + 1) * m * k], rhs, m, k, n, c);
+            });
         let mut dims = l1.dims().to_vec();
         *dims.last_mut().expect("a matrix") = n;
         Ok((CpuStorage::F32(c), Shape::from(dims)))
