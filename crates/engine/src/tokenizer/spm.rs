@@ -364,4 +364,22 @@ mod tests {
         let err = toy().decode(&[100_000]).unwrap_err().to_string();
         assert!(err.contains("100000"), "{err}");
     }
+
+    /// What a hostile GGUF can put in a vocabulary: NaN scores, an empty piece, a byte piece with a
+    /// malformed name, no unknown piece. Each text still gets ids or a clear error.
+    #[test]
+    fn hostile_vocabularies_give_ids_or_errors() {
+        use PieceKind::{Byte, Normal};
+        let t = SpmTokenizer::new(
+            ["", "▁", "a", "▁a", "<0xZZ>"].map(String::from).to_vec(),
+            vec![f32::NAN, 0.0, f32::NAN, f32::NAN, 0.0],
+            vec![Normal, Normal, Normal, Normal, Byte],
+            true,
+        )
+        .unwrap();
+        assert_eq!(t.encode("a").unwrap(), [3]);
+        let err = t.encode("ab").unwrap_err().to_string();
+        assert!(err.contains("\"b\" has no piece"), "{err}");
+        assert_eq!(t.decode(&[4, 0, 2]).unwrap(), "<0xZZ>a");
+    }
 }
