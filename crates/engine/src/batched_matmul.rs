@@ -1,5 +1,5 @@
-//! Batched products for attention (q·kᵀ and probs·v, in prefill and in training) on the engine's f32
-//! kernel, with their backward. candle's matmul runs them through the gemm crate, which gathers the transposed
+//! Batched products for training's attention (q·kᵀ and probs·v) on the engine's f32 kernel, with
+//! their backward. candle's matmul runs them through the gemm crate, which gathers the transposed
 //! operands of the backward element by element; here every operand is made contiguous once and
 //! each product is one blocked `sgemm` per batch item.
 
