@@ -99,13 +99,32 @@ export class Element {
  * left behind would hold this process's stdout open and the test runner would wait for it forever.
  */
 export async function startDriver({ port, env }) {
-  const driver = spawn('tauri-driver', ['--port', String(port)], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
-    detached: true,
-  });
   const base = `http://127.0.0.1:${port}`;
-  await waitFor('tauri-driver', async () => (await fetch(`${base}/status`)).ok, 30000);
+  const stopGroup = (driver) => {
+    try {
+      process.kill(-driver.pid, 'SIGTERM');
+    } catch {
+      // The group is already gone.
+    }
+  };
+  // A cold WebKitWebDriver has exited at start once in CI, leaving tauri-driver refusing every request:
+  // a driver that does not come up is stopped (else the test runner waits for it forever) and started
+  // again, up to three times.
+  let driver;
+  for (let attempt = 1; ; attempt++) {
+    driver = spawn('tauri-driver', ['--port', String(port)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
+    try {
+      await waitFor('tauri-driver', async () => (await fetch(`${base}/status`)).ok, 30000);
+      break;
+    } catch (e) {
+      stopGroup(driver);
+      if (attempt === 3) throw e;
+    }
+  }
   return {
     base,
     async session(application) {
@@ -118,11 +137,7 @@ export async function startDriver({ port, env }) {
       return new Session(base, value.sessionId);
     },
     stop() {
-      try {
-        process.kill(-driver.pid, 'SIGTERM');
-      } catch {
-        // The group is already gone.
-      }
+      stopGroup(driver);
     },
   };
 }
