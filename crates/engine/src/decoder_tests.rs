@@ -8,20 +8,9 @@ use super::*;
 use crate::linear::LoraPair;
 use crate::lora::{Adapter, AdapterConfig};
 use crate::model::{LoadOptions, Model};
-use crate::test_models::{self, write_tiny_model, TinySpec};
+use crate::test_models::{self, max_abs_diff, write_tiny_model, TinySpec};
 
 const PROMPT: [u32; 7] = [257, 72, 101, 108, 108, 111, 10];
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a.flatten_all().unwrap() - b.flatten_all().unwrap())
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar()
-        .unwrap()
-}
 
 fn load(path: &std::path::Path) -> Model {
     Model::load(

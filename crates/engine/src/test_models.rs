@@ -56,6 +56,18 @@ pub fn minilm_dir() -> Option<PathBuf> {
     from_env(MINILM_DIR_ENV)
 }
 
+/// The largest |a - b| over all elements.
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a.flatten_all().unwrap() - b.flatten_all().unwrap())
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar()
+        .unwrap()
+}
+
 /// GPT-2's byte -> printable char mapping used by byte-level BPE vocabularies.
 fn byte_char(b: u8) -> char {
     let printable = (33..=126).contains(&b) || (161..=172).contains(&b) || b >= 174;

@@ -94,6 +94,8 @@ mod tests {
     use super::*;
     use candle_core::Tensor;
 
+    use crate::test_models::max_abs_diff;
+
     #[test]
     fn q4k_unpacks_to_q4_1_with_the_same_values() {
         let dev = Device::Cpu;
@@ -104,21 +106,8 @@ mod tests {
         assert_eq!(q41.dtype(), GgmlDType::Q4_1);
         assert_eq!(q41.shape().dims(), [16, 512]);
         let got = q41.dequantize(&dev).unwrap();
-        let diff = (got - &expected)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        let scale = expected
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs_diff(&got, &expected);
+        let scale = max_abs_diff(&expected, &expected.zeros_like().unwrap());
         // Only the f16 rounding of each sub-block's scale and offset separates them.
         assert!(
             diff <= scale * 2e-3,
