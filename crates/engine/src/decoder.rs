@@ -2,18 +2,19 @@
 //! per-head q/k RMS norm, tied embeddings, rope theta, scaling and layout), so one structure serves all three.
 //!
 //! The same modules run in two modes: `Mode::Inference` uses candle's fused kernels (which record no
-//! gradient), `Mode::Training` uses composed ops that backpropagate, for LoRA training on dense weights.
+//! gradient), `Mode::Training` uses ops that backpropagate, for LoRA training on dense weights: the
+//! engine's own (`train_ops`) on the CPU in f32, candle's composed ops elsewhere.
 
 use candle_core::{DType, Device, Tensor, D};
 use serde::{Deserialize, Serialize};
 
-use crate::batched_matmul::batched_matmul;
 use crate::error::{Error, Result};
 use crate::gguf::{GgufFile, MetaValue};
 use crate::kernels;
 use crate::kv_cache::KvCache;
 use crate::linear::Linear;
 use crate::rope::{Rope, RopeScaling};
+use crate::train_ops;
 use crate::weights::{EmbeddingTable, Part, TensorSource};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,9 +227,17 @@ impl RmsNorm {
             Mode::Inference => {
                 candle_nn::ops::rms_norm(&x.contiguous()?, &self.weight, self.eps as f32)?
             }
+            Mode::Training if own_training_ops(x) => {
+                train_ops::rms_norm(x, &self.weight, self.eps as f32)?
+            }
             Mode::Training => candle_nn::ops::rms_norm_slow(x, &self.weight, self.eps as f32)?,
         })
     }
+}
+
+/// Whether training runs on the engine's own differentiable ops (`train_ops`: CPU, f32).
+fn own_training_ops(x: &Tensor) -> bool {
+    x.device().is_cpu() && x.dtype() == DType::F32
 }
 
 /// The seven projections of a block, by PEFT module name.
@@ -442,17 +451,25 @@ impl Decoder {
     ) -> Result<Tensor> {
         let (b, seq, _) = x.dims3()?;
         let (nh, nkv, hd) = (self.cfg.num_heads, self.cfg.num_kv_heads, self.cfg.head_dim);
-        let heads = |t: Tensor, n: usize| -> Result<Tensor> {
-            Ok(t.reshape((b, seq, n, hd))?.transpose(1, 2)?)
-        };
         let [q, k, v] = Linear::forward_shared([&block.q_proj, &block.k_proj, &block.v_proj], x)?;
-        let (mut q, mut k, v) = (heads(q, nh)?, heads(k, nkv)?, heads(v, nkv)?);
-        if let (Some(qn), Some(kn)) = (&block.q_norm, &block.k_norm) {
-            q = qn.forward(&q, mode)?;
-            k = kn.forward(&k, mode)?;
-        }
-        let q = self.rope.apply(&q, start, mode)?;
-        let k = self.rope.apply(&k, start, mode)?;
+        let own_ops = mode == Mode::Training && own_training_ops(x);
+        let (q, k, v) = if own_ops {
+            self.training_heads(block, [q, k, v], b, seq, start)?
+        } else {
+            let heads = |t: Tensor, n: usize| -> Result<Tensor> {
+                Ok(t.reshape((b, seq, n, hd))?.transpose(1, 2)?)
+            };
+            let (mut q, mut k, v) = (heads(q, nh)?, heads(k, nkv)?, heads(v, nkv)?);
+            if let (Some(qn), Some(kn)) = (&block.q_norm, &block.k_norm) {
+                q = qn.forward(&q, mode)?;
+                k = kn.forward(&k, mode)?;
+            }
+            (
+                self.rope.apply(&q, start, mode)?,
+                self.rope.apply(&k, start, mode)?,
+                v,
+            )
+        };
         let (k, v) = match cache {
             Some((cache, layer)) => cache.append(layer, &k, &v)?,
             None => (k, v.contiguous()?),
@@ -467,44 +484,73 @@ impl Decoder {
         // stacked along the sequence axis, (b, nkv, n_rep * seq, hd).
         let n_rep = nh / nkv;
         let q = q.reshape((b, nkv, n_rep * seq, hd))?;
-        // Training on the CPU multiplies with the engine's kernel (see `batched_matmul`). Inference keeps
-        // candle's matmul: with quantized activations, the other summation order flips roundings and
-        // moved a tiny model's logits by up to 0.2 against the candle-transformers reference.
-        let own_kernel = mode == Mode::Training && x.device().is_cpu() && x.dtype() == DType::F32;
-        let scores = if own_kernel {
-            batched_matmul(&q, &k, true)?
+        let scale = 1.0 / (hd as f64).sqrt();
+        let out = if own_ops {
+            let scores = train_ops::batched_matmul(&q, &k, true)?;
+            let probs = train_ops::causal_softmax(&scores, scale as f32, seq, start)?;
+            train_ops::merge_heads(
+                &train_ops::batched_matmul(&probs, &v, false)?.reshape((b, nh, seq, hd))?,
+            )?
         } else {
-            q.matmul(&k.t()?)?
+            // Inference keeps candle's matmul: with quantized activations, the engine kernel's other
+            // summation order flips roundings and moved a tiny model's logits by up to 0.2 against
+            // the candle-transformers reference. Scaled after the product, as llama.cpp does.
+            let scores = (q.matmul(&k.t()?)? * scale)?;
+            let scores = match mask {
+                Some(mask) => scores
+                    .reshape((b, nkv, n_rep, seq, total))?
+                    .broadcast_add(mask)?
+                    .reshape((b, nkv, n_rep * seq, total))?,
+                None => scores,
+            };
+            let probs = match mode {
+                Mode::Inference => candle_nn::ops::softmax_last_dim(&scores)?,
+                Mode::Training => candle_nn::ops::softmax(&scores, D::Minus1)?,
+            };
+            probs
+                .matmul(&v)?
+                .reshape((b, nh, seq, hd))?
+                .transpose(1, 2)?
+                .reshape((b, seq, nh * hd))?
         };
-        // Scaled after the product, as llama.cpp does: keeps our rounding close to the reference's.
-        let scores = (scores * (1.0 / (hd as f64).sqrt()))?;
-        let scores = match mask {
-            Some(mask) => scores
-                .reshape((b, nkv, n_rep, seq, total))?
-                .broadcast_add(mask)?
-                .reshape((b, nkv, n_rep * seq, total))?,
-            None => scores,
-        };
-        let probs = match mode {
-            Mode::Inference => candle_nn::ops::softmax_last_dim(&scores)?,
-            Mode::Training => candle_nn::ops::softmax(&scores, D::Minus1)?,
-        };
-        let out = if own_kernel {
-            batched_matmul(&probs, &v, false)?
-        } else {
-            probs.matmul(&v)?
-        };
-        let out = out
-            .reshape((b, nh, seq, hd))?
-            .transpose(1, 2)?
-            .reshape((b, seq, nh * hd))?;
         block.o_proj.forward(&out)
     }
 
-    fn mlp(block: &Block, x: &Tensor) -> Result<Tensor> {
+    /// Training's q, k, v in the heads layout (b, heads, seq, head_dim) on the engine's ops: the
+    /// per-head norm on the projection's rows, then one pass that splits the heads and applies rope.
+    fn training_heads(
+        &self,
+        block: &Block,
+        [q, k, v]: [Tensor; 3],
+        b: usize,
+        seq: usize,
+        start: usize,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        let (nh, nkv, hd) = (self.cfg.num_heads, self.cfg.num_kv_heads, self.cfg.head_dim);
+        let normed = |t: Tensor, n: usize, norm: &Option<RmsNorm>| -> Result<Tensor> {
+            Ok(match norm {
+                Some(norm) => norm
+                    .forward(&t.reshape((b, seq, n, hd))?, Mode::Training)?
+                    .reshape((b, seq, n * hd))?,
+                None => t,
+            })
+        };
+        let tables = self.rope.tables();
+        Ok((
+            train_ops::split_heads(&normed(q, nh, &block.q_norm)?, nh, Some(&tables), start)?,
+            train_ops::split_heads(&normed(k, nkv, &block.k_norm)?, nkv, Some(&tables), start)?,
+            train_ops::split_heads(&v, nkv, None, 0)?,
+        ))
+    }
+
+    fn mlp(block: &Block, x: &Tensor, mode: Mode) -> Result<Tensor> {
         let [gate, up] = Linear::forward_shared([&block.gate_proj, &block.up_proj], x)?;
-        let gate = candle_nn::ops::silu(&gate)?;
-        block.down_proj.forward(&(gate * up)?)
+        let gated = if mode == Mode::Training && own_training_ops(x) {
+            train_ops::swiglu(&gate, &up)?
+        } else {
+            (candle_nn::ops::silu(&gate)? * up)?
+        };
+        block.down_proj.forward(&gated)
     }
 
     /// Hidden states after the final norm for `tokens` (batch, seq) at positions start..start+seq.
@@ -533,7 +579,7 @@ impl Decoder {
             let layer_cache = cache.as_deref_mut().map(|c| (c, i));
             let h = self.attention(block, &h, start, mask.as_ref(), layer_cache, mode)?;
             let x_mid = (residual + h)?;
-            let h = Self::mlp(block, &block.ffn_norm.forward(&x_mid, mode)?)?;
+            let h = Self::mlp(block, &block.ffn_norm.forward(&x_mid, mode)?, mode)?;
             x = (x_mid + h)?;
         }
         self.final_norm.forward(&x, mode)

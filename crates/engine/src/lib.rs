@@ -30,13 +30,11 @@
 //! `KOTODAMA_MINILM_DIR` and `KOTODAMA_LLAMA_VOCABS` (set by the Makefile) and are skipped, with a
 //! message, when those are unset.
 
-mod batched_matmul;
 pub mod bench;
 pub mod decoder;
 pub mod device;
 pub mod embedder;
 pub mod error;
-mod frozen_matmul;
 pub mod generate;
 pub mod gguf;
 pub mod kernels;
@@ -51,6 +49,7 @@ pub mod sampler;
 pub mod template;
 pub mod tokenizer;
 pub mod train;
+mod train_ops;
 pub mod weights;
 
 #[cfg(any(test, feature = "test-models"))]

@@ -6,9 +6,9 @@ use candle_core::quantized::QMatMul;
 use candle_core::{DType, Module, Tensor};
 
 use crate::error::{Error, Result};
-use crate::frozen_matmul::FrozenMatmul;
 use crate::kernels;
 use crate::rng::Rng;
+use crate::train_ops::{lora_delta, FrozenMatmul};
 
 /// Low-rank update in the PEFT layout: `a` is (rank, in), `b` is (out, rank), `scale` = alpha / rank.
 #[derive(Debug, Clone)]
@@ -20,6 +20,10 @@ pub struct LoraPair {
 
 impl LoraPair {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        // On the CPU in f32, one op on the engine's kernel, with its backward (see `train_ops::lora`).
+        if x.device().is_cpu() && (x.dtype(), self.a.dtype()) == (DType::F32, DType::F32) {
+            return Ok(lora_delta(x, &self.a, &self.b, self.scale)?);
+        }
         let down = x.broadcast_matmul(&self.a.t()?)?;
         Ok((down.broadcast_matmul(&self.b.t()?)? * self.scale)?)
     }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decoder::Mode;
 use crate::error::{Error, Result};
+use crate::train_ops::RopeTables;
 
 /// Rope tables are precomputed up to this many positions at most.
 const MAX_ROPE_POSITIONS: usize = 32768;
@@ -292,6 +293,15 @@ impl Rope {
             (Mode::Training, true) => candle_nn::rotary_emb::rope_i_slow(&x, &cos, &sin)?,
             (Mode::Training, false) => candle_nn::rotary_emb::rope_slow(&x, &cos, &sin)?,
         })
+    }
+
+    /// The tables for training's fused head split (`train_ops::split_heads`).
+    pub(crate) fn tables(&self) -> RopeTables {
+        RopeTables {
+            cos: self.cos.clone(),
+            sin: self.sin.clone(),
+            interleaved: self.interleaved,
+        }
     }
 
     pub(crate) fn positions(&self) -> usize {

@@ -275,8 +275,12 @@ impl LoraTrainer {
             .collect();
         let positions = Tensor::new(positions, device)?;
         let picked = self.decoder.forward_positions(&input, &positions, mode)?;
-        let loss = candle_nn::loss::cross_entropy(&picked, &Tensor::new(labels, device)?)?;
-        Ok(Some(((loss * n as f64)?, n)))
+        let loss = if device.is_cpu() && picked.dtype() == DType::F32 {
+            crate::train_ops::cross_entropy_sum(&picked, &labels)?
+        } else {
+            (candle_nn::loss::cross_entropy(&picked, &Tensor::new(labels, device)?)? * n as f64)?
+        };
+        Ok(Some((loss, n)))
     }
 
     /// Mean loss per target token over `examples` without training (validation).

@@ -6,6 +6,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::values;
 use crate::kernels::sgemm::{sgemm_into, Rhs};
 
 /// (…, m, k) · (…, k, n), or (…, m, k) · (…, n, k)ᵀ with `rhs_transposed`; CPU f32 only.
@@ -27,13 +28,6 @@ fn split(layout: &Layout) -> candle_core::Result<(usize, usize, usize)> {
     match layout.dims() {
         [lead @ .., r, c] => Ok((lead.iter().product(), *r, *c)),
         dims => candle_core::bail!("batched-matmul: {dims:?} is not a matrix"),
-    }
-}
-
-fn values<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
-    match (storage, layout.contiguous_offsets()) {
-        (CpuStorage::F32(v), Some((start, end))) => Ok(&v[start..end]),
-        _ => candle_core::bail!("batched-matmul takes contiguous f32 operands"),
     }
 }
 
@@ -64,7 +58,7 @@ impl CustomOp2 for BatchedMatmul {
                 if self.rhs_transposed { "ᵀ" } else { "" }
             );
         }
-        let (a, b) = (values(s1, l1)?, values(s2, l2)?);
+        let (a, b) = (values(s1, l1, self.name())?, values(s2, l2, self.name())?);
         let mut c = vec![0f32; batch * m * n];
         // Batch items (heads) in parallel as well: one head's product is too small to keep every
         // thread of the pool busy on its own.
@@ -119,20 +113,8 @@ impl CustomOp2 for BatchedMatmul {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train_ops::testing::assert_same_values_and_gradients;
     use candle_core::{Device, Var};
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
 
     #[test]
     fn products_and_gradients_match_candles_matmul() {
@@ -145,24 +127,20 @@ mod tests {
                 (2, 3, 5, 9)
             };
             let b = Var::randn(0f32, 1.0, rhs_dims, &dev).unwrap();
-            let ours = batched_matmul(&a, &b, transposed).unwrap();
-            let b_std = if transposed {
-                b.as_tensor().t().unwrap()
-            } else {
-                b.as_tensor().clone()
+            let reference = || {
+                let b = if transposed {
+                    b.as_tensor().t().unwrap()
+                } else {
+                    b.as_tensor().clone()
+                };
+                a.as_tensor().matmul(&b).unwrap()
             };
-            let reference = a.as_tensor().matmul(&b_std).unwrap();
-            assert_eq!(ours.dims(), &[2, 3, 7, 9]);
-            assert!(max_diff(&ours, &reference) < 1e-4);
-            // A loss that weighs each output differently, so that wrong gradients show.
-            let weights = Tensor::randn(0f32, 1.0, (2, 3, 7, 9), &dev).unwrap();
-            let loss = |t: &Tensor| (t * &weights).unwrap().sum_all().unwrap();
-            let g_ours = loss(&ours).backward().unwrap();
-            let g_ref = loss(&reference).backward().unwrap();
-            for v in [&a, &b] {
-                let (x, y) = (g_ours.get(v).unwrap(), g_ref.get(v).unwrap());
-                assert!(max_diff(x, y) < 1e-4, "transposed {transposed}");
-            }
+            assert_same_values_and_gradients(
+                &[&a, &b],
+                || batched_matmul(a.as_tensor(), b.as_tensor(), transposed).unwrap(),
+                reference,
+                1e-4,
+            );
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Storage, Tensor};
 
+use super::with_values;
 use crate::kernels::sgemm::{sgemm, Rhs};
 
 pub(crate) struct FrozenMatmul {
@@ -69,8 +70,9 @@ impl CustomOp1 for FrozenMatmul {
         _y: &Tensor,
         grad_y: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
-        let g = grad_y.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
-        let (grad_x, shape) = self.product(&g, grad_y.dims(), false)?;
+        let (grad_x, shape) = with_values(grad_y, self.name(), |g| {
+            self.product(g, grad_y.dims(), false)
+        })??;
         Ok(Some(Tensor::from_vec(grad_x, shape, grad_y.device())?))
     }
 }
