@@ -1,5 +1,6 @@
-//! f32 matrix product for LoRA training (the frozen base weights, attention): C = A·B, A (m×k)
-//! row-major and B either row-major (k×n) or given as a weight W = Bᵀ (n×k) row-major, as in x·Wᵀ.
+//! f32 matrix product for LoRA training (the frozen base weights, attention): C = A·B, each operand
+//! either row-major or given as its transpose row-major (a weight W = Bᵀ in x·Wᵀ; Gᵀ in a
+//! backward's Gᵀ·X), so no caller copies a transpose.
 //!
 //! candle's CPU matmul (the gemm crate) reaches 20-37 GFLOP/s on training's shapes (a few hundred
 //! rows times 576-1536) on this class of machine and gains nothing from a second thread, where MKL
@@ -18,6 +19,15 @@ const MC: usize = 144;
 /// Columns packed at once (KC×NC of B, in L3).
 const NC: usize = 1024;
 
+/// The left-hand operand.
+#[derive(Clone, Copy)]
+pub enum Lhs<'a> {
+    /// A itself, m×k row-major.
+    RowMajor(&'a [f32]),
+    /// Aᵀ, k×m row-major.
+    Transposed(&'a [f32]),
+}
+
 /// The right-hand operand.
 #[derive(Clone, Copy)]
 pub enum Rhs<'a> {
@@ -27,20 +37,23 @@ pub enum Rhs<'a> {
     Transposed(&'a [f32]),
 }
 
-/// C (m×n, row-major) = A (m×k, row-major) · B.
-pub fn sgemm(a: &[f32], b: Rhs, m: usize, k: usize, n: usize) -> Vec<f32> {
+/// C (m×n, row-major) = A (m×k) · B (k×n).
+pub fn sgemm(a: Lhs, b: Rhs, m: usize, k: usize, n: usize) -> Vec<f32> {
     let mut c = vec![0f32; m * n];
     sgemm_into(a, b, m, k, n, &mut c);
     c
 }
 
 /// `sgemm` into a given C (m×n).
-pub fn sgemm_into(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, c: &mut [f32]) {
+pub fn sgemm_into(a: Lhs, b: Rhs, m: usize, k: usize, n: usize, c: &mut [f32]) {
+    let a_len = match a {
+        Lhs::RowMajor(s) | Lhs::Transposed(s) => s.len(),
+    };
     let b_len = match b {
         Rhs::RowMajor(s) | Rhs::Transposed(s) => s.len(),
     };
     assert!(
-        a.len() == m * k && b_len == k * n && c.len() == m * n,
+        a_len == m * k && b_len == k * n && c.len() == m * n,
         "sgemm: operand sizes"
     );
     if m == 0 || n == 0 {
@@ -71,25 +84,47 @@ unsafe impl Sync for Out {}
 
 /// Columns j0..j0+cols of C (row stride n).
 #[allow(clippy::too_many_arguments)]
-fn columns(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usize, out: Out) {
-    let mut bp = vec![0f32; KC * NC.min(cols.next_multiple_of(NR))];
+fn columns(a: Lhs, b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usize, out: Out) {
+    // A row-major B is read in place: a panel's rows are 16 contiguous values each, which the
+    // micro-kernel loads at B's row stride. Only a partial panel at the right edge is packed
+    // (zero-padded). A transposed B is gathered into panels.
+    let in_place = match b {
+        Rhs::RowMajor(b) => Some(b),
+        Rhs::Transposed(_) => None,
+    };
+    let packed_cols = match in_place {
+        Some(_) => NR,
+        None => NC.min(cols.next_multiple_of(NR)),
+    };
+    let mut bp = vec![0f32; KC * packed_cols];
     let mut ap = vec![0f32; KC * MC];
     for jc in (0..cols).step_by(NC) {
         let nc = NC.min(cols - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
-            pack_b(b, k, n, pc, kc, j0 + jc, nc, &mut bp);
+            match in_place {
+                None => pack_b(b, k, n, pc, kc, j0 + jc, nc, &mut bp),
+                Some(_) if nc % NR != 0 => {
+                    let edge = nc - nc % NR;
+                    pack_b(b, k, n, pc, kc, j0 + jc + edge, nc - edge, &mut bp);
+                }
+                Some(_) => {}
+            }
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                pack_a(a, k, ic, mc, pc, kc, &mut ap);
+                pack_a(a, m, k, ic, mc, pc, kc, &mut ap);
                 for jr in (0..nc).step_by(NR) {
                     let nr = NR.min(nc - jr);
-                    let b_panel = &bp[jr * kc..(jr + NR) * kc];
+                    let (b_panel, b_stride) = match in_place {
+                        Some(b) if nr == NR => (&b[pc * n + j0 + jc + jr..], n),
+                        Some(_) => (&bp[..], NR),
+                        None => (&bp[jr * kc..(jr + NR) * kc], NR),
+                    };
                     for ir in (0..mc).step_by(MR) {
                         let mr = MR.min(mc - ir);
                         let a_panel = &ap[ir * kc..(ir + MR) * kc];
                         let mut acc = [0f32; MR * NR];
-                        micro_kernel(kc, a_panel, b_panel, &mut acc);
+                        micro_kernel(kc, a_panel, b_panel, b_stride, &mut acc);
                         for (r, src) in acc.chunks_exact(NR).take(mr).enumerate() {
                             let at = (ic + ir + r) * n + j0 + jc + jr;
                             // SAFETY: row ic+ir+r < m, columns j0+jc+jr.. +nr <= j0+cols <= n: inside
@@ -109,19 +144,33 @@ fn columns(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usi
 }
 
 /// Rows ic..ic+mc, depth pc..pc+kc of A into panels of MR rows, depth-major, zero-padded.
-/// Written in order, reading MR rows side by side.
-fn pack_a(a: &[f32], k: usize, ic: usize, mc: usize, pc: usize, kc: usize, ap: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+fn pack_a(a: Lhs, m: usize, k: usize, ic: usize, mc: usize, pc: usize, kc: usize, ap: &mut [f32]) {
     for (panel, first) in (0..mc).step_by(MR).enumerate() {
         let dst = &mut ap[panel * MR * kc..(panel + 1) * MR * kc];
-        let rows: [&[f32]; MR] = std::array::from_fn(|r| {
-            let row = ic + first + r;
-            if first + r < mc {
-                &a[row * k + pc..row * k + pc + kc]
-            } else {
-                &[]
+        let height = MR.min(mc - first);
+        let row0 = ic + first;
+        match a {
+            // Reading MR rows side by side.
+            Lhs::RowMajor(a) => {
+                let rows: [&[f32]; MR] = std::array::from_fn(|r| {
+                    if r < height {
+                        &a[(row0 + r) * k + pc..(row0 + r) * k + pc + kc]
+                    } else {
+                        &[]
+                    }
+                });
+                gather(&rows, kc, dst.as_chunks_mut::<MR>().0);
             }
-        });
-        gather(&rows, kc, dst.as_chunks_mut::<MR>().0);
+            // A panel's depth step is MR adjacent values of a row of Aᵀ.
+            Lhs::Transposed(at) => {
+                for p in 0..kc {
+                    let src = &at[(pc + p) * m + row0..][..height];
+                    dst[p * MR..p * MR + height].copy_from_slice(src);
+                    dst[p * MR + height..(p + 1) * MR].fill(0.0);
+                }
+            }
+        }
     }
 }
 
@@ -167,18 +216,21 @@ fn pack_b(b: Rhs, k: usize, n: usize, pc: usize, kc: usize, j: usize, nc: usize,
     }
 }
 
-/// acc (MR×NR) = A panel · B panel over depth kc.
-fn micro_kernel(kc: usize, a: &[f32], b: &[f32], acc: &mut [f32; MR * NR]) {
-    let (a, _) = a.as_chunks::<MR>();
-    let (b, _) = b.as_chunks::<NR>();
-    let (a, b) = (&a[..kc], &b[..kc]);
+/// acc (MR×NR) = A panel · B panel over depth kc; B's row p is b[p·stride..p·stride + NR].
+fn micro_kernel(kc: usize, a: &[f32], b: &[f32], stride: usize, acc: &mut [f32; MR * NR]) {
+    let a = &a.as_chunks::<MR>().0[..kc];
+    assert!(
+        kc == 0 || b.len() >= (kc - 1) * stride + NR,
+        "sgemm: B panel out of bounds"
+    );
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA (checked above).
-        unsafe { avx2::micro_kernel(a, b, acc) };
+        // SAFETY: the CPU has AVX2 and FMA (checked above); B's bounds are checked above.
+        unsafe { avx2::micro_kernel(a, b, stride, acc) };
         return;
     }
-    for (a, b) in a.iter().zip(b) {
+    for (p, a) in a.iter().enumerate() {
+        let b = &b[p * stride..p * stride + NR];
         for r in 0..MR {
             for q in 0..NR {
                 acc[r * NR + q] += a[r] * b[q];
@@ -194,16 +246,20 @@ mod avx2 {
     use super::{MR, NR};
 
     /// 12 accumulators (6 rows × 2 × 8 lanes), two B loads and one broadcast per row and step.
+    /// The caller checks that b holds (a.len() - 1) · stride + NR values.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn micro_kernel(a: &[[f32; MR]], b: &[[f32; NR]], acc: &mut [f32; MR * NR]) {
+    pub(super) fn micro_kernel(
+        a: &[[f32; MR]],
+        b: &[f32],
+        stride: usize,
+        acc: &mut [f32; MR * NR],
+    ) {
         let mut c = [[_mm256_setzero_ps(); 2]; MR];
-        for (a, b) in a.iter().zip(b) {
-            // SAFETY: b holds 16 floats.
+        for (p, a) in a.iter().enumerate() {
+            // SAFETY: row p's 16 values lie inside b (checked by the caller).
             let (b0, b1) = unsafe {
-                (
-                    _mm256_loadu_ps(b.as_ptr()),
-                    _mm256_loadu_ps(b.as_ptr().add(8)),
-                )
+                let row = b.as_ptr().add(p * stride);
+                (_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(8)))
             };
             for (row, &av) in c.iter_mut().zip(a) {
                 let av = _mm256_set1_ps(av);
@@ -248,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_naive_product_on_edges_and_blocks_in_both_layouts() {
+    fn matches_the_naive_product_on_edges_and_blocks_in_every_layout() {
         // Shapes that leave partial micro-tiles, and ones that cross KC, MC and NC.
         for (m, k, n) in [
             (1, 1, 1),
@@ -260,10 +316,13 @@ mod tests {
             let a = values(m * k, 1);
             let b = values(k * n, 2);
             let bt: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
+            let at: Vec<f32> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect();
             let want = naive(&a, &b, m, k, n);
             for got in [
-                sgemm(&a, Rhs::RowMajor(&b), m, k, n),
-                sgemm(&a, Rhs::Transposed(&bt), m, k, n),
+                sgemm(Lhs::RowMajor(&a), Rhs::RowMajor(&b), m, k, n),
+                sgemm(Lhs::RowMajor(&a), Rhs::Transposed(&bt), m, k, n),
+                sgemm(Lhs::Transposed(&at), Rhs::RowMajor(&b), m, k, n),
+                sgemm(Lhs::Transposed(&at), Rhs::Transposed(&bt), m, k, n),
             ] {
                 let worst = got
                     .iter()

@@ -1,13 +1,13 @@
 //! Batched products for training's attention (q·kᵀ and probs·v) on the engine's f32 kernel, with
 //! their backward. candle's matmul runs them through the gemm crate, which gathers the transposed
-//! operands of the backward element by element; here every operand is made contiguous once and
-//! each product is one blocked `sgemm` per batch item.
+//! operands of the backward element by element; here each product, forward or backward, is one
+//! blocked `sgemm` per batch item that reads transposed operands in place.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::values;
-use crate::kernels::sgemm::{sgemm_into, Rhs};
+use super::{values, with_values};
+use crate::kernels::sgemm::{sgemm_into, Lhs, Rhs};
 
 /// (…, m, k) · (…, k, n), or (…, m, k) · (…, n, k)ᵀ with `rhs_transposed`; CPU f32 only.
 pub(crate) fn batched_matmul(
@@ -71,7 +71,14 @@ impl CustomOp2 for BatchedMatmul {
                 } else {
                     Rhs::RowMajor(b)
                 };
-                sgemm_into(&a[i * m * k..(i + 1) * m * k], rhs, m, k, n, c);
+                sgemm_into(
+                    Lhs::RowMajor(&a[i * m * k..(i + 1) * m * k]),
+                    rhs,
+                    m,
+                    k,
+                    n,
+                    c,
+                );
             });
         let mut dims = l1.dims().to_vec();
         *dims.last_mut().expect("a matrix") = n;
@@ -85,28 +92,38 @@ impl CustomOp2 for BatchedMatmul {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let product = |a: &Tensor, b: &Tensor, transposed: bool| {
-            a.contiguous()?.apply_op2_no_bwd(
-                &b.contiguous()?,
-                &BatchedMatmul {
-                    rhs_transposed: transposed,
-                },
-            )
-        };
-        let last_two_swapped = |t: &Tensor| t.transpose(t.rank() - 2, t.rank() - 1);
-        Ok(if self.rhs_transposed {
-            // C = A·Wᵀ: dA = G·W, dW = Gᵀ·A.
-            (
-                Some(product(grad, rhs, false)?),
-                Some(product(&last_two_swapped(grad)?, lhs, false)?),
-            )
-        } else {
-            // C = A·B: dA = G·Bᵀ, dB = Aᵀ·G.
-            (
-                Some(product(grad, rhs, true)?),
-                Some(product(&last_two_swapped(lhs)?, grad, false)?),
-            )
-        })
+        let (batch, m, k) = split(lhs.layout())?;
+        let n = grad.dim(grad.rank() - 1)?;
+        let name = self.name();
+        let (mut d_lhs, mut d_rhs) = (vec![0f32; batch * m * k], vec![0f32; batch * k * n]);
+        with_values(lhs, name, |a| {
+            with_values(rhs, name, |b| {
+                with_values(grad, name, |g| {
+                    d_lhs
+                        .par_chunks_exact_mut(m * k)
+                        .zip(d_rhs.par_chunks_exact_mut(k * n))
+                        .enumerate()
+                        .for_each(|(i, (da, db))| {
+                            let a = &a[i * m * k..(i + 1) * m * k];
+                            let b = &b[i * k * n..(i + 1) * k * n];
+                            let g = &g[i * m * n..(i + 1) * m * n];
+                            if self.rhs_transposed {
+                                // C = A·Wᵀ: dA = G·W, dW = Gᵀ·A.
+                                sgemm_into(Lhs::RowMajor(g), Rhs::RowMajor(b), m, n, k, da);
+                                sgemm_into(Lhs::Transposed(g), Rhs::RowMajor(a), n, m, k, db);
+                            } else {
+                                // C = A·B: dA = G·Bᵀ, dB = Aᵀ·G.
+                                sgemm_into(Lhs::RowMajor(g), Rhs::Transposed(b), m, n, k, da);
+                                sgemm_into(Lhs::Transposed(a), Rhs::RowMajor(g), k, m, n, db);
+                            }
+                        });
+                })
+            })
+        })???;
+        Ok((
+            Some(Tensor::from_vec(d_lhs, lhs.shape(), lhs.device())?),
+            Some(Tensor::from_vec(d_rhs, rhs.shape(), rhs.device())?),
+        ))
     }
 }
 

@@ -9,7 +9,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Storage, Tensor};
 
 use super::with_values;
-use crate::kernels::sgemm::{sgemm, Rhs};
+use crate::kernels::sgemm::{sgemm, Lhs, Rhs};
 
 pub(crate) struct FrozenMatmul {
     /// (out, in), f32, on the CPU.
@@ -42,7 +42,7 @@ impl FrozenMatmul {
         }
         let m = lead.iter().product();
         let shape: Vec<usize> = lead.iter().copied().chain([n]).collect();
-        Ok((sgemm(x, rhs, m, k, n), Shape::from(shape)))
+        Ok((sgemm(Lhs::RowMajor(x), rhs, m, k, n), Shape::from(shape)))
     }
 }
 

@@ -3,12 +3,12 @@
 //!
 //! Through candle, the rank-r products are gemm calls on thin matrices that spend most of their
 //! time packing, plus transposed copies of A and B in both directions; here each is one call of
-//! the engine's kernel, and the only transposes are of the thin (tokens × r) matrices.
+//! the engine's kernel, which reads transposed operands in place.
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
 use super::{values, with_values};
-use crate::kernels::sgemm::{sgemm, Rhs};
+use crate::kernels::sgemm::{sgemm, Lhs, Rhs};
 
 /// x (…, in), A (r, in), B (out, r) -> (…, out).
 pub(crate) fn lora_delta(
@@ -33,16 +33,6 @@ pub(crate) fn lora_delta(
 
 struct LoraDelta {
     scale: f32,
-}
-
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0f32; m.len()];
-    for (i, row) in m.chunks_exact(cols).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            t[j * rows + i] = v;
-        }
-    }
-    t
 }
 
 /// (tokens, in, rank, out) of an op on x with A (rank, in) and B (out, rank).
@@ -72,9 +62,9 @@ impl CustomOp3 for LoraDelta {
             values(s3, l3, name)?,
         );
         let (t, inp, rank, out) = sizes(x.len(), l2.dims(), l3.dims());
-        let mut d = sgemm(x, Rhs::Transposed(a), t, inp, rank);
+        let mut d = sgemm(Lhs::RowMajor(x), Rhs::Transposed(a), t, inp, rank);
         d.iter_mut().for_each(|v| *v *= self.scale);
-        let y = sgemm(&d, Rhs::Transposed(b), t, rank, out);
+        let y = sgemm(Lhs::RowMajor(&d), Rhs::Transposed(b), t, rank, out);
         let mut dims = l1.dims().to_vec();
         *dims.last_mut().expect("checked rank") = out;
         Ok((CpuStorage::F32(y), Shape::from(dims)))
@@ -94,15 +84,14 @@ impl CustomOp3 for LoraDelta {
             with_values(a, name, |a| {
                 with_values(b, name, |b| {
                     with_values(g, name, |g| {
-                        let d = sgemm(x, Rhs::Transposed(a), t, inp, rank);
-                        let mut gb = sgemm(g, Rhs::RowMajor(b), t, out, rank);
+                        let mut d = sgemm(Lhs::RowMajor(x), Rhs::Transposed(a), t, inp, rank);
+                        d.iter_mut().for_each(|v| *v *= self.scale);
+                        let mut gb = sgemm(Lhs::RowMajor(g), Rhs::RowMajor(b), t, out, rank);
                         gb.iter_mut().for_each(|v| *v *= self.scale);
-                        let dx = sgemm(&gb, Rhs::RowMajor(a), t, rank, inp);
-                        let da = sgemm(&transpose(&gb, t, rank), Rhs::RowMajor(x), rank, t, inp);
-                        let mut db_t =
-                            sgemm(&transpose(&d, t, rank), Rhs::RowMajor(g), rank, t, out);
-                        db_t.iter_mut().for_each(|v| *v *= self.scale);
-                        (dx, da, transpose(&db_t, rank, out))
+                        let dx = sgemm(Lhs::RowMajor(&gb), Rhs::RowMajor(a), t, rank, inp);
+                        let da = sgemm(Lhs::Transposed(&gb), Rhs::RowMajor(x), rank, t, inp);
+                        let db = sgemm(Lhs::Transposed(g), Rhs::RowMajor(&d), out, t, rank);
+                        (dx, da, db)
                     })
                 })
             })
