@@ -102,6 +102,12 @@ pub struct GgufHeader {
     pub tensors: Vec<TensorInfo>,
 }
 
+impl GgufHeader {
+    pub fn metadata(&self, key: &str) -> Option<&MetaValue> {
+        self.metadata.get(key)
+    }
+}
+
 /// An open GGUF file: its header plus a handle to read tensor data on demand.
 #[derive(Debug)]
 pub struct GgufFile {
@@ -131,7 +137,7 @@ impl GgufFile {
     }
 
     pub fn metadata(&self, key: &str) -> Option<&MetaValue> {
-        self.header.metadata.get(key)
+        self.header.metadata(key)
     }
 
     pub fn tensor_info(&self, name: &str) -> Option<&TensorInfo> {

@@ -15,7 +15,7 @@ use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::{AddedToken, SplitDelimiterBehavior};
 
 use crate::error::{Error, Result};
-use crate::gguf::{GgufFile, MetaValue};
+use crate::gguf::{GgufFile, GgufHeader, MetaValue};
 use spm::{PieceKind, SpmTokenizer};
 
 /// How a byte-level BPE vocabulary splits text before merging, by GGUF `tokenizer.ggml.pre`, as
@@ -82,7 +82,7 @@ impl std::fmt::Debug for Tokenizer {
     }
 }
 
-fn meta_strings<'a>(gguf: &'a GgufFile, key: &str) -> Result<Vec<&'a str>> {
+fn meta_strings<'a>(gguf: &'a GgufHeader, key: &str) -> Result<Vec<&'a str>> {
     let values = gguf
         .metadata(key)
         .and_then(MetaValue::as_array)
@@ -97,7 +97,7 @@ fn meta_strings<'a>(gguf: &'a GgufFile, key: &str) -> Result<Vec<&'a str>> {
         .collect()
 }
 
-fn meta_token_id(gguf: &GgufFile, key: &str, vocab_size: usize) -> Result<Option<u32>> {
+fn meta_token_id(gguf: &GgufHeader, key: &str, vocab_size: usize) -> Result<Option<u32>> {
     match gguf.metadata(key) {
         None => Ok(None),
         Some(v) => match v.as_u64() {
@@ -109,7 +109,7 @@ fn meta_token_id(gguf: &GgufFile, key: &str, vocab_size: usize) -> Result<Option
     }
 }
 
-fn meta_f32s(gguf: &GgufFile, key: &str, len: usize) -> Result<Vec<f32>> {
+fn meta_f32s(gguf: &GgufHeader, key: &str, len: usize) -> Result<Vec<f32>> {
     let values = gguf
         .metadata(key)
         .and_then(MetaValue::as_array)
@@ -137,7 +137,7 @@ fn tok_err(e: impl std::fmt::Display) -> Error {
 
 /// A `gpt2` GGUF vocabulary as a Hugging Face byte-level BPE with the pre-tokenizer `tokenizer.ggml.pre` names.
 fn byte_level_bpe(
-    gguf: &GgufFile,
+    gguf: &GgufHeader,
     tokens: &[&str],
     kinds: &[PieceKind],
 ) -> Result<tokenizers::Tokenizer> {
@@ -199,6 +199,11 @@ impl Tokenizer {
     /// Builds the tokenizer a GGUF file describes: `tokenizer.ggml.model` `gpt2` (byte-level BPE with
     /// merges) or `llama` (SentencePiece BPE with scores).
     pub fn from_gguf(gguf: &GgufFile) -> Result<Self> {
+        Self::from_gguf_header(&gguf.header)
+    }
+
+    /// `from_gguf` on a parsed header alone.
+    pub fn from_gguf_header(gguf: &GgufHeader) -> Result<Self> {
         let model = gguf
             .metadata("tokenizer.ggml.model")
             .and_then(MetaValue::as_str)
