@@ -13,7 +13,7 @@ use rayon::prelude::*;
 /// Micro-tile: rows of A by columns of B held in 12 AVX registers.
 const MR: usize = 6;
 const NR: usize = 16;
-/// Depth of a packed block: a B panel (KC×NR) stays in L1, an A block (MC×KC) in L2.
+/// Depth of a block: a B panel (KC×NR) stays in L1, an A block (MC×KC) in L2.
 const KC: usize = 256;
 const MC: usize = 144;
 /// Columns packed at once (KC×NC of B, in L3).
@@ -68,10 +68,12 @@ pub fn sgemm_into(a: Lhs, b: Rhs, m: usize, k: usize, n: usize, c: &mut [f32]) {
     // is as large as the product's work per row.)
     let threads = rayon::current_num_threads().max(1);
     let block = n.div_ceil(threads * 2).next_multiple_of(NR).max(NR);
+    // A is packed once for all of them (every column block reads all of A).
+    let a = pack_a(a, m, k);
     let out = Out(c.as_mut_ptr());
     let starts: Vec<usize> = (0..n).step_by(block).collect();
     starts.into_par_iter().for_each(|j0| {
-        columns(a, b, m, k, n, j0, block.min(n - j0), out);
+        columns(&a, b, m, k, n, j0, block.min(n - j0), out);
     });
 }
 
@@ -84,7 +86,7 @@ unsafe impl Sync for Out {}
 
 /// Columns j0..j0+cols of C (row stride n).
 #[allow(clippy::too_many_arguments)]
-fn columns(a: Lhs, b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usize, out: Out) {
+fn columns(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usize, out: Out) {
     // A row-major B is read in place: a panel's rows are 16 contiguous values each, which the
     // micro-kernel loads at B's row stride. Only a partial panel at the right edge is packed
     // (zero-padded). A transposed B is gathered into panels.
@@ -97,7 +99,6 @@ fn columns(a: Lhs, b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usize,
         None => NC.min(cols.next_multiple_of(NR)),
     };
     let mut bp = vec![0f32; KC * packed_cols];
-    let mut ap = vec![0f32; KC * MC];
     for jc in (0..cols).step_by(NC) {
         let nc = NC.min(cols - jc);
         for pc in (0..k).step_by(KC) {
@@ -112,7 +113,6 @@ fn columns(a: Lhs, b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usize,
             }
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                pack_a(a, m, k, ic, mc, pc, kc, &mut ap);
                 for jr in (0..nc).step_by(NR) {
                     let nr = NR.min(nc - jr);
                     let (b_panel, b_stride) = match in_place {
@@ -122,7 +122,8 @@ fn columns(a: Lhs, b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usize,
                     };
                     for ir in (0..mc).step_by(MR) {
                         let mr = MR.min(mc - ir);
-                        let a_panel = &ap[ir * kc..(ir + MR) * kc];
+                        let panel = (ic + ir) / MR;
+                        let a_panel = &a[(panel * k + pc) * MR..(panel * k + pc + kc) * MR];
                         let mut acc = [0f32; MR * NR];
                         micro_kernel(kc, a_panel, b_panel, b_stride, &mut acc);
                         for (r, src) in acc.chunks_exact(NR).take(mr).enumerate() {
@@ -143,35 +144,38 @@ fn columns(a: Lhs, b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usize,
     }
 }
 
-/// Rows ic..ic+mc, depth pc..pc+kc of A into panels of MR rows, depth-major, zero-padded.
-#[allow(clippy::too_many_arguments)]
-fn pack_a(a: Lhs, m: usize, k: usize, ic: usize, mc: usize, pc: usize, kc: usize, ap: &mut [f32]) {
-    for (panel, first) in (0..mc).step_by(MR).enumerate() {
-        let dst = &mut ap[panel * MR * kc..(panel + 1) * MR * kc];
-        let height = MR.min(mc - first);
-        let row0 = ic + first;
-        match a {
-            // Reading MR rows side by side.
-            Lhs::RowMajor(a) => {
-                let rows: [&[f32]; MR] = std::array::from_fn(|r| {
-                    if r < height {
-                        &a[(row0 + r) * k + pc..(row0 + r) * k + pc + kc]
-                    } else {
-                        &[]
+/// A into panels of MR rows over the whole depth, depth-major ([k][MR] each), zero-padded: the
+/// block at rows ic.., depth pc..pc+kc of a panel is one contiguous run.
+fn pack_a(a: Lhs, m: usize, k: usize) -> Vec<f32> {
+    let mut packed = vec![0f32; m.next_multiple_of(MR) * k];
+    packed
+        .par_chunks_exact_mut(MR * k)
+        .enumerate()
+        .for_each(|(panel, dst)| {
+            let row0 = panel * MR;
+            let height = MR.min(m - row0);
+            match a {
+                // Reading MR rows side by side.
+                Lhs::RowMajor(a) => {
+                    let rows: [&[f32]; MR] = std::array::from_fn(|r| {
+                        if r < height {
+                            &a[(row0 + r) * k..(row0 + r + 1) * k]
+                        } else {
+                            &[]
+                        }
+                    });
+                    gather(&rows, k, dst.as_chunks_mut::<MR>().0);
+                }
+                // A depth step of a panel is MR adjacent values of a row of Aᵀ.
+                Lhs::Transposed(at) => {
+                    for (p, dst) in dst.as_chunks_mut::<MR>().0.iter_mut().enumerate() {
+                        let src = &at[p * m + row0..p * m + row0 + height];
+                        *dst = std::array::from_fn(|r| src.get(r).copied().unwrap_or(0.0));
                     }
-                });
-                gather(&rows, kc, dst.as_chunks_mut::<MR>().0);
-            }
-            // A panel's depth step is MR adjacent values of a row of Aᵀ.
-            Lhs::Transposed(at) => {
-                for p in 0..kc {
-                    let src = &at[(pc + p) * m + row0..][..height];
-                    dst[p * MR..p * MR + height].copy_from_slice(src);
-                    dst[p * MR + height..(p + 1) * MR].fill(0.0);
                 }
             }
-        }
-    }
+        });
+    packed
 }
 
 /// dst[p][r] = rows[r][p], 0 where a row is empty.

@@ -5,7 +5,8 @@
 //! a longer chain again in the backward. On LoRA training of a small model those passes cost as much
 //! as the matrix products. Each op here does its forward and its backward in one pass over rows, on
 //! the rayon pool; the products run on the engine's blocked f32 kernel (`kernels::sgemm`).
-//! They take contiguous f32 CPU tensors; the decoder uses them only there (`decoder::own_training_ops`); a GPU trains on candle's composed ops.
+//! They take contiguous f32 CPU tensors; the decoder uses them only there
+//! (`decoder::own_training_ops`), and a GPU trains on candle's composed ops.
 
 mod batched_matmul;
 mod cross_entropy;
