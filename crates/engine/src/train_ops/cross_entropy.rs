@@ -6,6 +6,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::exp::{exp, sum_exp};
 use super::{values, with_values};
 
 pub(crate) fn cross_entropy_sum(logits: &Tensor, labels: &[u32]) -> candle_core::Result<Tensor> {
@@ -28,7 +29,7 @@ struct CrossEntropy {
 /// The row's max and log Σ exp(z − max).
 fn log_sum_exp(z: &[f32]) -> (f32, f32) {
     let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    (max, z.iter().map(|v| (v - max).exp()).sum::<f32>().ln())
+    (max, sum_exp(z, max).ln())
 }
 
 impl CustomOp1 for CrossEntropy {
@@ -61,7 +62,7 @@ impl CustomOp1 for CrossEntropy {
                     let (max, lse) = log_sum_exp(z);
                     let shift = max + lse;
                     for (d, v) in dz.iter_mut().zip(z) {
-                        *d = g * (v - shift).exp();
+                        *d = g * exp(v - shift);
                     }
                     dz[label as usize] -= g;
                 });

@@ -10,6 +10,7 @@
 
 mod batched_matmul;
 mod cross_entropy;
+mod exp;
 mod frozen_matmul;
 mod lora;
 mod rms_norm;

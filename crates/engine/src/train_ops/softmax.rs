@@ -6,6 +6,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::exp::exp_into;
 use super::{values, with_values, MIN_ROWS_PER_TASK};
 
 /// `scores` (…, rows, total): row r is the query at position start + r % seq (grouped-query heads
@@ -59,12 +60,9 @@ impl CustomOp1 for CausalSoftmax {
             .for_each(|(i, (p, s))| {
                 let n = self.visible(i % rows);
                 let max = s[..n].iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) * self.scale;
-                let mut sum = 0.0;
-                for (p, s) in p[..n].iter_mut().zip(s) {
-                    *p = (s * self.scale - max).exp();
-                    sum += *p;
-                }
-                p[..n].iter_mut().for_each(|p| *p /= sum);
+                let sum = exp_into(&s[..n], self.scale, max, &mut p[..n]);
+                let inv = 1.0 / sum;
+                p[..n].iter_mut().for_each(|p| *p *= inv);
             });
         Ok((CpuStorage::F32(p), l.shape().clone()))
     }
