@@ -89,8 +89,8 @@ impl Rotation<'_> {
 }
 
 impl Heads {
-    /// Moves `src` (the layout this op reads when `split` is as given) into the other layout,
-    /// rotating with `sign` · angle.
+    /// Moves `src` into the heads layout (`split`) or out of it, rotating each head vector by
+    /// `sign` times its position's angle when the op has rope tables.
     fn transfer(
         &self,
         src: &[f32],
