@@ -306,7 +306,7 @@ pub struct Decoder {
     device: Device,
 }
 
-fn causal_mask(seq: usize, start: usize, device: &Device) -> Result<Tensor> {
+pub(crate) fn causal_mask(seq: usize, start: usize, device: &Device) -> Result<Tensor> {
     let total = start + seq;
     let mask: Vec<f32> = (0..seq)
         .flat_map(|i| {

@@ -101,18 +101,8 @@ mod tests {
         let (seq, start, reps) = (5, 4, 3);
         let total = start + seq;
         let scores = Var::randn(0f32, 2.0, (2, 2, reps * seq, total), &dev).unwrap();
-        let mask: Vec<f32> = (0..seq)
-            .flat_map(|i| {
-                (0..total).map(move |j| {
-                    if j > start + i {
-                        f32::NEG_INFINITY
-                    } else {
-                        0.0
-                    }
-                })
-            })
-            .collect();
-        let mask = Tensor::from_vec(mask, (seq, total), &dev).unwrap();
+        // The mask inference adds: the composition this op replaces.
+        let mask = crate::decoder::causal_mask(seq, start, &dev).unwrap();
         let scale = 0.125f32;
         let reference = || {
             let s = (scores.as_tensor() * scale as f64)
