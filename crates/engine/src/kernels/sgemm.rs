@@ -98,11 +98,12 @@ fn columns(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usi
         Some(_) => NR,
         None => NC.min(cols.next_multiple_of(NR)),
     };
-    let mut bp = vec![0f32; KC * packed_cols];
+    let kc_max = balanced_depth(k);
+    let mut bp = vec![0f32; kc_max * packed_cols];
     for jc in (0..cols).step_by(NC) {
         let nc = NC.min(cols - jc);
-        for pc in (0..k).step_by(KC) {
-            let kc = KC.min(k - pc);
+        for pc in (0..k).step_by(kc_max) {
+            let kc = kc_max.min(k - pc);
             match in_place {
                 None => pack_b(b, k, n, pc, kc, j0 + jc, nc, &mut bp),
                 Some(_) if nc % NR != 0 => {
@@ -124,24 +125,38 @@ fn columns(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usi
                         let mr = MR.min(mc - ir);
                         let panel = (ic + ir) / MR;
                         let a_panel = &a[(panel * k + pc) * MR..(panel * k + pc + kc) * MR];
-                        let mut acc = [0f32; MR * NR];
-                        micro_kernel(kc, a_panel, b_panel, b_stride, &mut acc);
-                        for (r, src) in acc.chunks_exact(NR).take(mr).enumerate() {
-                            let at = (ic + ir + r) * n + j0 + jc + jr;
-                            // SAFETY: row ic+ir+r < m, columns j0+jc+jr.. +nr <= j0+cols <= n: inside
-                            // C, and in this call's columns only.
-                            let row = unsafe { std::slice::from_raw_parts_mut(out.0.add(at), nr) };
-                            if pc > 0 {
-                                row.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-                            } else {
-                                row.copy_from_slice(&src[..nr]);
-                            }
-                        }
+                        let tile = Tile {
+                            // SAFETY: row ic+ir < m and column j0+jc+jr < n: inside C, and in this
+                            // call's columns only.
+                            at: unsafe { out.0.add((ic + ir) * n + j0 + jc + jr) },
+                            stride: n,
+                            rows: mr,
+                            cols: nr,
+                            accumulate: pc > 0,
+                        };
+                        micro_kernel(kc, a_panel, b_panel, b_stride, tile);
                     }
                 }
             }
         }
     }
+}
+
+/// The depth of each block: as even as possible in steps of at most KC, so no product ends in a
+/// short block (k = 576 is 288 + 288, not 256 + 256 + 64) whose pass over C costs as much as a full
+/// one's.
+fn balanced_depth(k: usize) -> usize {
+    k.div_ceil(k.div_ceil(KC))
+}
+
+/// Where a micro-tile goes: `rows` × `cols` values of C from `at`, rows `stride` apart, owned by
+/// the calling thread. `accumulate` adds to what C holds (the depth blocks after the first).
+struct Tile {
+    at: *mut f32,
+    stride: usize,
+    rows: usize,
+    cols: usize,
+    accumulate: bool,
 }
 
 /// A into panels of MR rows over the whole depth, depth-major ([k][MR] each), zero-padded: the
@@ -181,6 +196,12 @@ fn pack_a(a: Lhs, m: usize, k: usize) -> Vec<f32> {
 /// dst[p][r] = rows[r][p], 0 where a row is empty.
 fn gather<const W: usize>(rows: &[&[f32]; W], kc: usize, dst: &mut [[f32; W]]) {
     if rows.iter().all(|r| r.len() == kc) {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked above).
+            unsafe { avx2::gather(rows, kc, dst) };
+            return;
+        }
         for (p, out) in dst[..kc].iter_mut().enumerate() {
             *out = std::array::from_fn(|r| rows[r][p]);
         }
@@ -220,19 +241,30 @@ fn pack_b(b: Rhs, k: usize, n: usize, pc: usize, kc: usize, j: usize, nc: usize,
     }
 }
 
-/// acc (MR×NR) = A panel · B panel over depth kc; B's row p is b[p·stride..p·stride + NR].
-fn micro_kernel(kc: usize, a: &[f32], b: &[f32], stride: usize, acc: &mut [f32; MR * NR]) {
+/// C tile (+)= A panel · B panel over depth kc; B's row p is b[p·stride..p·stride + NR].
+fn micro_kernel(kc: usize, a: &[f32], b: &[f32], stride: usize, tile: Tile) {
     let a = &a.as_chunks::<MR>().0[..kc];
     assert!(
         kc == 0 || b.len() >= (kc - 1) * stride + NR,
         "sgemm: B panel out of bounds"
     );
+    assert!(tile.rows <= MR && tile.cols <= NR, "sgemm: tile size");
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA (checked above); B's bounds are checked above.
-        unsafe { avx2::micro_kernel(a, b, stride, acc) };
+        if tile.rows == MR && tile.cols == NR {
+            // SAFETY: the CPU has AVX2 and FMA (checked above); B's bounds are checked above; the
+            // tile is MR full rows of NR values inside C (the caller's `Tile` contract).
+            unsafe { avx2::micro_kernel(a, b, stride, tile.at, tile.stride, tile.accumulate) };
+        } else {
+            // An edge tile goes through a full-size buffer.
+            let mut acc = [0f32; MR * NR];
+            // SAFETY: as above; acc is MR rows of NR.
+            unsafe { avx2::micro_kernel(a, b, stride, acc.as_mut_ptr(), NR, false) };
+            store(&acc, &tile);
+        }
         return;
     }
+    let mut acc = [0f32; MR * NR];
     for (p, a) in a.iter().enumerate() {
         let b = &b[p * stride..p * stride + NR];
         for r in 0..MR {
@@ -241,41 +273,128 @@ fn micro_kernel(kc: usize, a: &[f32], b: &[f32], stride: usize, acc: &mut [f32; 
             }
         }
     }
+    store(&acc, &tile);
+}
+
+/// The tile's rows and columns of acc (MR×NR) into C.
+fn store(acc: &[f32; MR * NR], tile: &Tile) {
+    for (r, src) in acc.chunks_exact(NR).take(tile.rows).enumerate() {
+        // SAFETY: row r < tile.rows, tile.cols values: inside the tile (the `Tile` contract).
+        let row =
+            unsafe { std::slice::from_raw_parts_mut(tile.at.add(r * tile.stride), tile.cols) };
+        if tile.accumulate {
+            row.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+        } else {
+            row.copy_from_slice(&src[..tile.cols]);
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{MR, NR};
+    use super::MR;
 
-    /// 12 accumulators (6 rows × 2 × 8 lanes), two B loads and one broadcast per row and step.
-    /// The caller checks that b holds (a.len() - 1) · stride + NR values.
+    /// `super::gather` for full rows: blocks of 8 rows × 8 depth steps transposed in registers
+    /// (eight vector loads per 64 values instead of 64 scalar ones: the gather reads each row of a
+    /// weight at a different page).
+    #[target_feature(enable = "avx2")]
+    pub(super) fn gather<const W: usize>(rows: &[&[f32]; W], kc: usize, dst: &mut [[f32; W]]) {
+        let blocked = kc / 8 * 8;
+        for r0 in (0..W).step_by(8) {
+            let height = 8.min(W - r0);
+            for p0 in (0..blocked).step_by(8) {
+                let block = transpose(std::array::from_fn(|i| match rows.get(r0 + i) {
+                    // SAFETY: the 8 values p0..p0+8 of the row exist (slice index checked).
+                    Some(row) if i < height => unsafe { _mm256_loadu_ps(row[p0..p0 + 8].as_ptr()) },
+                    _ => _mm256_setzero_ps(),
+                }));
+                for (out, column) in dst[p0..p0 + 8].iter_mut().zip(block) {
+                    let mut lanes = [0f32; 8];
+                    // SAFETY: lanes holds 8 values.
+                    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), column) };
+                    out[r0..r0 + height].copy_from_slice(&lanes[..height]);
+                }
+            }
+        }
+        for (p, out) in dst[blocked..kc].iter_mut().enumerate() {
+            *out = std::array::from_fn(|r| rows[r][blocked + p]);
+        }
+    }
+
+    /// The 8×8 transpose: out[j] lane i = rows[i] lane j.
+    #[target_feature(enable = "avx2")]
+    fn transpose(rows: [__m256; 8]) -> [__m256; 8] {
+        let pairs: [__m256; 8] = std::array::from_fn(|i| {
+            let (a, b) = (rows[i / 2 * 2], rows[i / 2 * 2 + 1]);
+            if i % 2 == 0 {
+                _mm256_unpacklo_ps(a, b)
+            } else {
+                _mm256_unpackhi_ps(a, b)
+            }
+        });
+        // quads[c] holds columns c (low half) and c + 4 (high half) of rows 0-3 (c < 4) or 4-7.
+        let quads: [__m256; 8] = std::array::from_fn(|i| {
+            let base = i / 4 * 4;
+            let (a, b) = (pairs[base + (i % 4) / 2], pairs[base + 2 + (i % 4) / 2]);
+            if i % 2 == 0 {
+                _mm256_shuffle_ps::<0x44>(a, b)
+            } else {
+                _mm256_shuffle_ps::<0xEE>(a, b)
+            }
+        });
+        std::array::from_fn(|j| {
+            let (low, high) = (quads[j % 4], quads[4 + j % 4]);
+            if j < 4 {
+                _mm256_permute2f128_ps::<0x20>(low, high)
+            } else {
+                _mm256_permute2f128_ps::<0x31>(low, high)
+            }
+        })
+    }
+
+    /// 12 accumulators (6 rows × 2 × 8 lanes), two B loads and one broadcast per row and step;
+    /// C's rows (`ldc` apart from `c`) are loaded first when accumulating and stored at the end.
+    /// The caller checks that b holds (a.len() - 1) · stride + NR values and that c has MR rows
+    /// of NR values.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) fn micro_kernel(
+    pub(super) unsafe fn micro_kernel(
         a: &[[f32; MR]],
         b: &[f32],
         stride: usize,
-        acc: &mut [f32; MR * NR],
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
     ) {
-        let mut c = [[_mm256_setzero_ps(); 2]; MR];
+        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+        if accumulate {
+            for (r, row) in acc.iter_mut().enumerate() {
+                // SAFETY: row r of the tile holds NR = 16 values (the caller's contract).
+                unsafe {
+                    let at = c.add(r * ldc);
+                    *row = [_mm256_loadu_ps(at), _mm256_loadu_ps(at.add(8))];
+                }
+            }
+        }
         for (p, a) in a.iter().enumerate() {
             // SAFETY: row p's 16 values lie inside b (checked by the caller).
             let (b0, b1) = unsafe {
                 let row = b.as_ptr().add(p * stride);
                 (_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(8)))
             };
-            for (row, &av) in c.iter_mut().zip(a) {
+            for (row, &av) in acc.iter_mut().zip(a) {
                 let av = _mm256_set1_ps(av);
                 row[0] = _mm256_fmadd_ps(av, b0, row[0]);
                 row[1] = _mm256_fmadd_ps(av, b1, row[1]);
             }
         }
-        for (row, out) in c.iter().zip(acc.as_chunks_mut::<8>().0.chunks_exact_mut(2)) {
-            // SAFETY: each output chunk is 8 floats.
+        for (r, row) in acc.iter().enumerate() {
+            // SAFETY: as above.
             unsafe {
-                _mm256_storeu_ps(out[0].as_mut_ptr(), row[0]);
-                _mm256_storeu_ps(out[1].as_mut_ptr(), row[1]);
+                let at = c.add(r * ldc);
+                _mm256_storeu_ps(at, row[0]);
+                _mm256_storeu_ps(at.add(8), row[1]);
             }
         }
     }
@@ -316,6 +435,7 @@ mod tests {
             (6, 16, 16),
             (150, 520, 33),
             (13, 40, 1100),
+            (13, 300, 8),
         ] {
             let a = values(m * k, 1);
             let b = values(k * n, 2);
