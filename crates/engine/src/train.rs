@@ -3,13 +3,17 @@
 //! cosine decay, gradient accumulation over examples, and checkpoints that resume bit for bit (adapter,
 //! optimizer moments, step, data order and RNG state).
 //!
-//! Examples are fed one at a time (no padding: chat examples differ a lot in length) and their gradients
-//! summed over `grad_accum` examples per optimizer step.
+//! Examples are not padded into a batch (chat examples differ a lot in length): a step's `grad_accum`
+//! examples run side by side on the rayon pool, each its own forward and backward pass, and their
+//! gradients are summed. On two cores this is ~25% faster than splitting each example's products
+//! over both, whose per-operation parallel regions are too small to keep two threads busy.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Tensor, Var};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::decoder::{Decoder, Mode, PROJECTIONS};
@@ -121,6 +125,14 @@ pub struct TrainState {
     pub config: TrainConfig,
 }
 
+/// One training example's part of a step.
+struct ExampleGrads {
+    loss: f64,
+    tokens: usize,
+    /// Per trainable tensor, in `LoraTrainer::params` order.
+    grads: Vec<Option<Tensor>>,
+}
+
 /// What one optimizer step did.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -218,26 +230,27 @@ impl LoraTrainer {
         Ok(())
     }
 
-    /// Draws fresh dropout masks for the `serial`-th training example of the run (each LoRA pair its
-    /// own stream), or with `None` turns dropout off for evaluation.
-    fn set_dropout(&mut self, serial: Option<u64>) -> Result<()> {
+    /// The decoder for the `serial`-th training example of the run: a shallow copy (weights and
+    /// LoRA tensors shared) that draws that example's dropout masks, each LoRA pair its own stream.
+    /// Each example carrying its own masks lets a step's examples run side by side.
+    fn decoder_for_example(&self, serial: u64) -> Result<Cow<'_, Decoder>> {
         let p = self.state.config.lora_dropout as f32;
         if p == 0.0 {
-            return Ok(());
+            return Ok(Cow::Borrowed(&self.decoder));
         }
+        let mut decoder = self.decoder.clone();
         let seed = self.state.config.seed;
         for (k, pair) in self.params.chunks(2).enumerate() {
             let (layer, proj) = split_name(&pair[0].name);
-            let dropout = serial.map(|serial| LoraDropout {
-                p,
-                seed: Rng::derive(seed, &[serial, k as u64]),
-            });
-            self.decoder.blocks[layer]
+            decoder.blocks[layer]
                 .projection_mut(proj)
                 .ok_or_else(|| Error::InvalidArgument(format!("no projection {proj}")))?
-                .set_lora_dropout(dropout);
+                .set_lora_dropout(Some(LoraDropout {
+                    p,
+                    seed: Rng::derive(seed, &[serial, k as u64]),
+                }));
         }
-        Ok(())
+        Ok(Cow::Owned(decoder))
     }
 
     /// The next example indices of the seeded order, reshuffling at the end of each pass.
@@ -258,12 +271,16 @@ impl LoraTrainer {
 
     /// Summed cross-entropy over the example's target tokens, and their count. `Mode::Inference` (fused
     /// ops, no gradient) serves evaluation.
-    fn example_loss(&self, ex: &TrainExample, mode: Mode) -> Result<Option<(Tensor, usize)>> {
+    fn example_loss(
+        decoder: &Decoder,
+        ex: &TrainExample,
+        mode: Mode,
+    ) -> Result<Option<(Tensor, usize)>> {
         let n = ex.target_count();
         if n == 0 || ex.ids.len() < 2 {
             return Ok(None);
         }
-        let device = self.decoder.device();
+        let device = decoder.device();
         let input = Tensor::new(&ex.ids[..ex.ids.len() - 1], device)?.unsqueeze(0)?;
         let positions: Vec<u32> = (1..ex.ids.len())
             .filter(|&i| ex.targets[i])
@@ -274,7 +291,7 @@ impl LoraTrainer {
             .map(|i| ex.ids[i])
             .collect();
         let positions = Tensor::new(positions, device)?;
-        let picked = self.decoder.forward_positions(&input, &positions, mode)?;
+        let picked = decoder.forward_positions(&input, &positions, mode)?;
         let loss = if device.is_cpu() && picked.dtype() == DType::F32 {
             crate::train_ops::cross_entropy_sum(&picked, &labels)?
         } else {
@@ -283,11 +300,31 @@ impl LoraTrainer {
         Ok(Some((loss, n)))
     }
 
+    /// The summed loss of the `serial`-th training example of the run, and its gradient for each
+    /// LoRA tensor (the rest of the backward pass's gradients are dropped here, not held for the
+    /// step).
+    fn example_grads(&self, ex: &TrainExample, serial: u64) -> Result<Option<ExampleGrads>> {
+        let decoder = self.decoder_for_example(serial)?;
+        let Some((loss, tokens)) = Self::example_loss(&decoder, ex, Mode::Training)? else {
+            return Ok(None);
+        };
+        let store = loss.backward()?;
+        Ok(Some(ExampleGrads {
+            loss: loss.to_scalar::<f32>()? as f64,
+            tokens,
+            grads: self
+                .params
+                .iter()
+                .map(|p| store.get(p.var.as_tensor()).cloned())
+                .collect(),
+        }))
+    }
+
     /// Mean loss per target token over `examples` without training (validation).
     pub fn evaluate(&self, examples: &[TrainExample]) -> Result<f64> {
         let (mut sum, mut tokens) = (0.0, 0usize);
         for ex in examples {
-            if let Some((loss, n)) = self.example_loss(ex, Mode::Inference)? {
+            if let Some((loss, n)) = Self::example_loss(&self.decoder, ex, Mode::Inference)? {
                 sum += loss.to_scalar::<f32>()? as f64;
                 tokens += n;
             }
@@ -312,21 +349,29 @@ impl LoraTrainer {
         let mut grads: Vec<Option<Tensor>> = vec![None; self.params.len()];
         let (mut loss_sum, mut tokens) = (0.0, 0usize);
         let first_serial = self.state.step * cfg.grad_accum;
-        for (j, i) in self.next_indices(cfg.grad_accum).into_iter().enumerate() {
-            self.set_dropout(Some((first_serial + j) as u64))?;
-            let loss = self.example_loss(&examples[i], Mode::Training);
-            self.set_dropout(None)?;
-            let Some((loss, n)) = loss? else {
+        // The examples run side by side on the pool (their products share it too), in waves of
+        // one per thread so no more examples' activations are held at once; each returns its
+        // loss and the LoRA gradients, summed below in example order, so the step does not depend
+        // on which finished first.
+        let threads = rayon::current_num_threads().max(1);
+        let mut outcomes: Vec<Result<Option<ExampleGrads>>> = Vec::with_capacity(cfg.grad_accum);
+        let indices = self.next_indices(cfg.grad_accum);
+        for (w, wave) in indices.chunks(threads).enumerate() {
+            outcomes.par_extend(wave.par_iter().enumerate().map(|(j, &i)| {
+                self.example_grads(&examples[i], (first_serial + w * threads + j) as u64)
+            }));
+        }
+        for outcome in outcomes {
+            let Some(example) = outcome? else {
                 continue;
             };
-            loss_sum += loss.to_scalar::<f32>()? as f64;
-            tokens += n;
-            let store = loss.backward()?;
-            for (acc, p) in grads.iter_mut().zip(&self.params) {
-                if let Some(g) = store.get(p.var.as_tensor()) {
+            loss_sum += example.loss;
+            tokens += example.tokens;
+            for (acc, g) in grads.iter_mut().zip(example.grads) {
+                if let Some(g) = g {
                     *acc = Some(match acc.take() {
                         Some(sum) => (sum + g)?,
-                        None => g.clone(),
+                        None => g,
                     });
                 }
             }
@@ -503,9 +548,10 @@ pub fn training_threads() -> usize {
 }
 
 /// Peak memory a LoRA run on `decoder` needs, in bytes: the f32 base weights (dequantized), the LoRA
-/// tensors with gradients and two moments, and the activations of one `seq_len` example kept for the
+/// tensors with gradients and two moments, and the activations of a `seq_len` example kept for the
 /// backward pass (a rough count: ~40 floats per hidden unit per layer per token for the norms, projections
-/// and MLP intermediates, the attention scores, and the logits with their softmax).
+/// and MLP intermediates, the attention scores, and the logits with their softmax), once per example
+/// in flight (one per thread of the pool, at most `grad_accum`).
 pub fn memory_estimate_bytes(decoder: &Decoder, config: &TrainConfig, seq_len: usize) -> u64 {
     let c = decoder.config();
     let per_layer = (c.num_heads + 2 * c.num_kv_heads) * c.head_dim * c.hidden_size
@@ -517,10 +563,12 @@ pub fn memory_estimate_bytes(decoder: &Decoder, config: &TrainConfig, seq_len: u
         * c.num_layers as u64
         * (c.hidden_size + c.intermediate_size.max(c.hidden_size)) as u64;
     let lora = lora_values * 4 * 4;
-    let activations = (seq_len
-        * (40 * c.hidden_size * c.num_layers
-            + 3 * c.vocab_size
-            + c.num_heads * seq_len * c.num_layers)) as u64
+    let in_flight = rayon::current_num_threads().clamp(1, config.grad_accum.max(1)) as u64;
+    let activations = in_flight
+        * (seq_len
+            * (40 * c.hidden_size * c.num_layers
+                + 3 * c.vocab_size
+                + c.num_heads * seq_len * c.num_layers)) as u64
         * 4;
     base + lora + activations
 }
