@@ -353,12 +353,12 @@ impl LoraTrainer {
         // one per thread so no more examples' activations are held at once; each returns its
         // loss and the LoRA gradients, summed below in example order, so the step does not depend
         // on which finished first.
-        let threads = rayon::current_num_threads().max(1);
+        let wave_size = examples_in_flight(&cfg);
         let mut outcomes: Vec<Result<Option<ExampleGrads>>> = Vec::with_capacity(cfg.grad_accum);
         let indices = self.next_indices(cfg.grad_accum);
-        for (w, wave) in indices.chunks(threads).enumerate() {
+        for (w, wave) in indices.chunks(wave_size).enumerate() {
             outcomes.par_extend(wave.par_iter().enumerate().map(|(j, &i)| {
-                self.example_grads(&examples[i], (first_serial + w * threads + j) as u64)
+                self.example_grads(&examples[i], (first_serial + w * wave_size + j) as u64)
             }));
         }
         for outcome in outcomes {
@@ -547,11 +547,16 @@ pub fn training_threads() -> usize {
     candle_core::utils::get_num_threads()
 }
 
+/// Examples a step runs at once: one per thread of the pool, at most `grad_accum`.
+fn examples_in_flight(config: &TrainConfig) -> usize {
+    rayon::current_num_threads().clamp(1, config.grad_accum.max(1))
+}
+
 /// Peak memory a LoRA run on `decoder` needs, in bytes: the f32 base weights (dequantized), the LoRA
 /// tensors with gradients and two moments, and the activations of a `seq_len` example kept for the
 /// backward pass (a rough count: ~40 floats per hidden unit per layer per token for the norms, projections
 /// and MLP intermediates, the attention scores, and the logits with their softmax), once per example
-/// in flight (one per thread of the pool, at most `grad_accum`).
+/// in flight (`examples_in_flight`).
 pub fn memory_estimate_bytes(decoder: &Decoder, config: &TrainConfig, seq_len: usize) -> u64 {
     let c = decoder.config();
     let per_layer = (c.num_heads + 2 * c.num_kv_heads) * c.head_dim * c.hidden_size
@@ -563,8 +568,7 @@ pub fn memory_estimate_bytes(decoder: &Decoder, config: &TrainConfig, seq_len: u
         * c.num_layers as u64
         * (c.hidden_size + c.intermediate_size.max(c.hidden_size)) as u64;
     let lora = lora_values * 4 * 4;
-    let in_flight = rayon::current_num_threads().clamp(1, config.grad_accum.max(1)) as u64;
-    let activations = in_flight
+    let activations = examples_in_flight(config) as u64
         * (seq_len
             * (40 * c.hidden_size * c.num_layers
                 + 3 * c.vocab_size
