@@ -1,12 +1,15 @@
-//! A linear layer whose base weight may be quantized (`QMatMul`) or dense, with an optional LoRA pair
+//! A linear layer whose base weight may be quantized or dense, with an optional LoRA pair
 //! added beside it: y = W·x + b + s·B(A·x). The LoRA path never merges into the base weight, so a persona
 //! adapter applies to a quantized model without re-quantizing, and can be swapped per chat.
+
+use std::sync::Arc;
 
 use candle_core::quantized::QMatMul;
 use candle_core::{DType, Module, Tensor};
 
 use crate::error::{Error, Result};
 use crate::kernels;
+use crate::kernels::q4x8::Q4x8;
 use crate::rng::Rng;
 use crate::train_ops::{lora_delta, FrozenMatmul};
 
@@ -51,9 +54,24 @@ impl LoraDropout {
     }
 }
 
+/// A linear layer's (out, in) base weight.
+#[derive(Debug, Clone)]
+pub enum BaseWeight {
+    /// Dense, or quantized in a ggml format (candle's storage).
+    Candle(QMatMul),
+    /// 4-bit, regrouped for the engine's CPU kernels.
+    Grouped(Arc<Q4x8>),
+}
+
+impl From<QMatMul> for BaseWeight {
+    fn from(m: QMatMul) -> Self {
+        Self::Candle(m)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Linear {
-    base: QMatMul,
+    base: BaseWeight,
     bias: Option<Tensor>,
     lora: Option<LoraPair>,
     lora_dropout: Option<LoraDropout>,
@@ -64,13 +82,13 @@ pub struct Linear {
 impl Linear {
     /// `base` holds an (out, in) weight.
     pub fn new(
-        base: QMatMul,
+        base: impl Into<BaseWeight>,
         bias: Option<Tensor>,
         out_features: usize,
         in_features: usize,
     ) -> Self {
         Self {
-            base,
+            base: base.into(),
             bias,
             lora: None,
             lora_dropout: None,
@@ -116,13 +134,16 @@ impl Linear {
     }
 
     pub fn is_quantized(&self) -> bool {
-        matches!(self.base, QMatMul::QTensor(_))
+        matches!(
+            self.base,
+            BaseWeight::Candle(QMatMul::QTensor(_)) | BaseWeight::Grouped(_)
+        )
     }
 
     /// Replaces a quantized base weight by its f32 dequantization (training needs a backward through it).
     pub fn dequantize(&mut self) -> Result<()> {
-        if let QMatMul::QTensor(q) = &self.base {
-            self.base = QMatMul::Tensor(q.dequantize(&q.device())?);
+        if self.is_quantized() {
+            self.base = QMatMul::Tensor(self.dense_weight()?).into();
         }
         Ok(())
     }
@@ -130,17 +151,25 @@ impl Linear {
     /// The dense (out, in) base weight, dequantized if needed.
     pub fn dense_weight(&self) -> Result<Tensor> {
         Ok(match &self.base {
-            QMatMul::QTensor(q) => q.dequantize(&q.device())?,
-            QMatMul::Tensor(t) => t.clone(),
-            QMatMul::TensorF16(t) => t.to_dtype(DType::F32)?,
+            BaseWeight::Candle(QMatMul::QTensor(q)) => q.dequantize(&q.device())?,
+            BaseWeight::Candle(QMatMul::Tensor(t)) => t.clone(),
+            BaseWeight::Candle(QMatMul::TensorF16(t)) => t.to_dtype(DType::F32)?,
+            BaseWeight::Grouped(m) => Tensor::from_vec(
+                m.dequantize(),
+                (m.rows(), m.cols()),
+                &candle_core::Device::Cpu,
+            )?,
         })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let fast = match &self.base {
-            QMatMul::QTensor(q) => kernels::matmul(q, x)?,
+            BaseWeight::Candle(QMatMul::QTensor(q)) => kernels::matmul(q, x)?,
+            BaseWeight::Grouped(m) => {
+                kernels::matmul_grouped_many(&[m.as_ref()], x)?.map(|mut ys| ys.remove(0))
+            }
             // Training: backpropagate to the input only (see `frozen_matmul`).
-            QMatMul::Tensor(w)
+            BaseWeight::Candle(QMatMul::Tensor(w))
                 if x.track_op()
                     && x.device().is_cpu()
                     && (x.dtype(), w.dtype()) == (DType::F32, DType::F32) =>
@@ -152,9 +181,11 @@ impl Linear {
             }
             _ => None,
         };
-        let y = match fast {
-            Some(y) => y,
-            None => self.base.forward(x)?,
+        let y = match (fast, &self.base) {
+            (Some(y), _) => y,
+            (None, BaseWeight::Candle(m)) => m.forward(x)?,
+            // An input the kernel does not take (not f32): through the dense weight.
+            (None, BaseWeight::Grouped(_)) => x.broadcast_matmul(&self.dense_weight()?.t()?)?,
         };
         self.add_bias_and_lora(y, x)
     }
@@ -165,13 +196,21 @@ impl Linear {
         let quantized: Option<Vec<&candle_core::quantized::QTensor>> = layers
             .iter()
             .map(|l| match &l.base {
-                QMatMul::QTensor(q) => Some(q.as_ref()),
+                BaseWeight::Candle(QMatMul::QTensor(q)) => Some(q.as_ref()),
                 _ => None,
             })
             .collect();
-        let base = match quantized {
-            Some(ws) => kernels::matmul_many(&ws, x)?,
-            None => None,
+        let grouped: Option<Vec<&Q4x8>> = layers
+            .iter()
+            .map(|l| match &l.base {
+                BaseWeight::Grouped(m) => Some(m.as_ref()),
+                _ => None,
+            })
+            .collect();
+        let base = match (quantized, grouped) {
+            (Some(ws), _) => kernels::matmul_many(&ws, x)?,
+            (_, Some(ms)) => kernels::matmul_grouped_many(&ms, x)?,
+            _ => None,
         };
         let outputs = match base {
             Some(ys) => layers

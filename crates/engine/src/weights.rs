@@ -11,6 +11,8 @@ use candle_core::{DType, Device, Tensor};
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
 use crate::kernels;
+use crate::kernels::q4x8::Q4x8;
+use crate::linear::BaseWeight;
 
 /// A weight inside the llama/qwen2/qwen3 family, named independently of the file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,15 +217,26 @@ impl TensorSource {
         })
     }
 
-    /// An (out, in) matrix for a linear layer, quantized if the file is.
-    pub fn matrix(&self, part: Part, out: usize, inp: usize, device: &Device) -> Result<QMatMul> {
+    /// An (out, in) matrix for a linear layer, quantized if the file is; on the CPU, 4-bit matrices
+    /// are regrouped for the engine's kernels.
+    pub fn matrix(
+        &self,
+        part: Part,
+        out: usize,
+        inp: usize,
+        device: &Device,
+    ) -> Result<BaseWeight> {
         self.check_shape(part, &[out, inp])?;
         let name = self.name(part);
         Ok(match self {
             Self::Gguf(g) => {
-                QMatMul::from_qtensor(kernels::repack::for_cpu_kernels(g.tensor(&name, device)?)?)?
+                let q = kernels::repack::for_cpu_kernels(g.tensor(&name, device)?)?;
+                match Q4x8::from_q4_1(&q)? {
+                    Some(grouped) => BaseWeight::Grouped(Arc::new(grouped)),
+                    None => QMatMul::from_qtensor(q)?.into(),
+                }
             }
-            Self::Safetensors(t) => QMatMul::Tensor(t[&name].clone()),
+            Self::Safetensors(t) => QMatMul::Tensor(t[&name].clone()).into(),
         })
     }
 

@@ -1,21 +1,61 @@
-//! CPU kernels for the inference hot path where candle's generic ones are slow: Q8_0 and Q4_1 matrix
-//! products split over the current rayon pool (Q4_K weights are unpacked to Q4_1 at load), single-token
-//! attention. Weights in other formats keep candle's `QMatMul`.
+//! CPU kernels for the inference hot path where candle's generic ones are slow: products of Q8_0 and
+//! Q4_1 weights (Q4_K is unpacked to Q4_1 at load, and 4-bit matrices are regrouped eight rows at a
+//! time, `q4x8`) split over the current rayon pool, single-token attention. Weights in other formats
+//! keep candle's `QMatMul`.
 
 pub mod attention;
+pub mod q4x8;
 pub mod quant;
 pub mod repack;
 pub mod sgemm;
+
+use std::ops::Range;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 use rayon::prelude::*;
 
 use crate::error::Result;
+use q4x8::Q4x8;
 use quant::{BlockQ4_1, BlockQ8_0, QuantizedRows, WeightBlock};
 
 /// Row chunks per thread: a few, so a thread slowed by other load does not hold the others up.
 const CHUNKS_PER_THREAD: usize = 4;
+
+/// A quantized (rows, cols) weight that the kernels multiply with quantized activations.
+pub trait QuantMatrix: Sync {
+    /// Row ranges given to one task start and end on multiples of this (whole register tiles).
+    const ROW_ALIGN: usize;
+    fn rows(&self) -> usize;
+    /// out[t * rows.len() + r - rows.start] = row r · x[t] for every activation row t.
+    fn products(&self, rows: Range<usize>, x: &QuantizedRows, out: &mut [f32]);
+}
+
+/// `rows` rows of ggml blocks, row after row.
+pub struct RowBlocks<'a, W> {
+    pub blocks: &'a [W],
+    pub rows: usize,
+}
+
+impl<W: WeightBlock> QuantMatrix for RowBlocks<'_, W> {
+    const ROW_ALIGN: usize = quant::TILE_ROWS;
+    fn rows(&self) -> usize {
+        self.rows
+    }
+    fn products(&self, rows: Range<usize>, x: &QuantizedRows, out: &mut [f32]) {
+        quant::matmul(self.blocks, rows, x, out);
+    }
+}
+
+impl QuantMatrix for Q4x8 {
+    const ROW_ALIGN: usize = q4x8::ROWS;
+    fn rows(&self) -> usize {
+        Q4x8::rows(self)
+    }
+    fn products(&self, rows: Range<usize>, x: &QuantizedRows, out: &mut [f32]) {
+        self.matmul(rows, x, out);
+    }
+}
 
 /// x (..., in) times the (out, in) quantized weight `w` transposed: (..., out). `None` when `w` or `x`
 /// is not something these kernels handle.
@@ -42,13 +82,6 @@ pub fn matmul_many(ws: &[&QTensor], x: &Tensor) -> Result<Option<Vec<Tensor>>> {
 
 fn matmul_many_as<W: WeightBlock>(ws: &[&QTensor], x: &Tensor) -> Result<Option<Vec<Tensor>>> {
     let cols = ws[0].shape().dims().last().copied().unwrap_or(0);
-    if x.dtype() != DType::F32
-        || !x.device().is_cpu()
-        || cols % quant::BLOCK != 0
-        || x.dims().last() != Some(&cols)
-    {
-        return Ok(None);
-    }
     let mut data = Vec::with_capacity(ws.len());
     let mut rows = Vec::with_capacity(ws.len());
     for w in ws {
@@ -59,38 +92,61 @@ fn matmul_many_as<W: WeightBlock>(ws: &[&QTensor], x: &Tensor) -> Result<Option<
         }
         data.push(w.data()?);
     }
-    let mut weights = Vec::with_capacity(ws.len());
-    for (d, &r) in data.iter().zip(&rows) {
+    let mut matrices = Vec::with_capacity(ws.len());
+    for (d, &rows) in data.iter().zip(&rows) {
         match bytemuck::try_cast_slice::<u8, W>(d) {
-            Ok(blocks) => weights.push((blocks, r)),
+            Ok(blocks) => matrices.push(RowBlocks { blocks, rows }),
             Err(_) => return Ok(None),
         }
     }
+    products(&matrices.iter().collect::<Vec<_>>(), cols, x)
+}
+
+/// x times each of several regrouped 4-bit weights of one width, as `matmul_many`.
+pub fn matmul_grouped_many(ws: &[&Q4x8], x: &Tensor) -> Result<Option<Vec<Tensor>>> {
+    let Some(first) = ws.first() else {
+        return Ok(Some(Vec::new()));
+    };
+    if ws.iter().any(|w| w.cols() != first.cols()) {
+        return Ok(None);
+    }
+    products(ws, first.cols(), x)
+}
+
+/// The products of x (..., cols) with each matrix, as (..., rows) tensors; `None` unless x is an f32
+/// CPU tensor of that width (a multiple of the 32-value block).
+fn products<M: QuantMatrix>(ms: &[&M], cols: usize, x: &Tensor) -> Result<Option<Vec<Tensor>>> {
+    if x.dtype() != DType::F32
+        || !x.device().is_cpu()
+        || cols % quant::BLOCK != 0
+        || x.dims().last() != Some(&cols)
+    {
+        return Ok(None);
+    }
     let xs = x.flatten_all()?.to_vec1::<f32>()?;
-    let outs = matmul_rows_many(&weights, &QuantizedRows::quantize(&xs, cols));
+    let outs = matmul_rows_many(ms, &QuantizedRows::quantize(&xs, cols));
     outs.into_iter()
-        .zip(rows)
-        .map(|(out, r)| {
+        .zip(ms)
+        .map(|(out, m)| {
             let mut dims = x.dims().to_vec();
-            *dims.last_mut().expect("x has a last dimension") = r;
+            *dims.last_mut().expect("x has a last dimension") = m.rows();
             Ok(Tensor::from_vec(out, dims, x.device())?)
         })
         .collect::<Result<Vec<_>>>()
         .map(Some)
 }
 
-/// For each (weight, rows): the (tokens, rows) products with the quantized activations, the rows of all
-/// weights split in chunks over the current rayon pool.
-pub fn matmul_rows_many<W: WeightBlock>(ws: &[(&[W], usize)], x: &QuantizedRows) -> Vec<Vec<f32>> {
+/// For each matrix: the (tokens, rows) products with the quantized activations, the rows of all
+/// matrices split in chunks over the current rayon pool.
+pub fn matmul_rows_many<M: QuantMatrix>(ms: &[&M], x: &QuantizedRows) -> Vec<Vec<f32>> {
     let tokens = x.rows();
-    let total: usize = ws.iter().map(|&(_, rows)| rows).sum();
+    let total: usize = ms.iter().map(|m| m.rows()).sum();
     let chunks = rayon::current_num_threads() * CHUNKS_PER_THREAD;
-    // Multiples of 4 rows keep every chunk on the kernel's full register tiles.
-    let chunk = total.div_ceil(chunks).next_multiple_of(4).max(4);
-    let mut outs: Vec<Vec<f32>> = ws
-        .iter()
-        .map(|&(_, rows)| vec![0f32; rows * tokens])
-        .collect();
+    let chunk = total
+        .div_ceil(chunks)
+        .next_multiple_of(M::ROW_ALIGN)
+        .max(M::ROW_ALIGN);
+    let mut outs: Vec<Vec<f32>> = ms.iter().map(|m| vec![0f32; m.rows() * tokens]).collect();
     if tokens == 1 {
         // One token: a chunk of rows is a contiguous run of the output, written in place.
         let tasks: Vec<(usize, usize, &mut [f32])> = outs
@@ -103,26 +159,26 @@ pub fn matmul_rows_many<W: WeightBlock>(ws: &[(&[W], usize)], x: &QuantizedRows)
             })
             .collect();
         tasks.into_par_iter().for_each(|(i, r0, part)| {
-            quant::matmul(ws[i].0, r0..r0 + part.len(), x, part);
+            ms[i].products(r0..r0 + part.len(), x, part);
         });
         return outs;
     }
-    let tasks: Vec<(usize, usize)> = ws
+    let tasks: Vec<(usize, usize)> = ms
         .iter()
         .enumerate()
-        .flat_map(|(i, &(_, rows))| (0..rows).step_by(chunk).map(move |r0| (i, r0)))
+        .flat_map(|(i, m)| (0..m.rows()).step_by(chunk).map(move |r0| (i, r0)))
         .collect();
     let parts: Vec<(usize, usize, Vec<f32>)> = tasks
         .into_par_iter()
         .map(|(i, r0)| {
-            let r1 = (r0 + chunk).min(ws[i].1);
+            let r1 = (r0 + chunk).min(ms[i].rows());
             let mut part = vec![0f32; (r1 - r0) * tokens];
-            quant::matmul(ws[i].0, r0..r1, x, &mut part);
+            ms[i].products(r0..r1, x, &mut part);
             (i, r0, part)
         })
         .collect();
     for (i, r0, part) in parts {
-        let (rows, n) = (ws[i].1, part.len() / tokens);
+        let (rows, n) = (ms[i].rows(), part.len() / tokens);
         for (t, src) in part.chunks_exact(n).enumerate() {
             outs[i][t * rows + r0..t * rows + r0 + n].copy_from_slice(src);
         }

@@ -11,6 +11,10 @@ use rayon::prelude::*;
 
 pub const BLOCK: usize = 32;
 
+/// Weight rows per register tile of the batch (prefill) kernel: row ranges of a multiple of it run
+/// on full tiles only.
+pub const TILE_ROWS: usize = 4;
+
 /// Activation blocks one rayon task quantizes at least: a single token's row (a few dozen blocks) stays
 /// on the calling thread.
 const PARALLEL_MIN_BLOCKS: usize = 256;
@@ -141,6 +145,25 @@ impl QuantizedRows {
     pub fn rows(&self) -> usize {
         self.qs.len().checked_div(self.cols).unwrap_or(0)
     }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The quantized values, row after row.
+    pub fn qs(&self) -> &[i8] {
+        &self.qs
+    }
+
+    /// Per block of 32 values: its scale.
+    pub fn scales(&self) -> &[f32] {
+        &self.d
+    }
+
+    /// Per block: scale * sum of its quantized values (for weight offsets).
+    pub fn sums(&self) -> &[f32] {
+        &self.s
+    }
 }
 
 /// out[t * rows.len() + (r - rows.start)] = W[r] · x[t] for the weight rows `rows` of `w` (row-major
@@ -191,11 +214,10 @@ mod avx2 {
     use std::arch::x86_64::*;
     use std::ops::Range;
 
-    use super::{QuantizedRows, WeightBlock, BLOCK};
+    use super::{QuantizedRows, WeightBlock, BLOCK, TILE_ROWS};
 
-    /// Weight rows and activation rows per register tile: 12 accumulators, each weight block loaded
-    /// once per 3 activation rows (prefill); decode runs 1x1 tiles.
-    const TILE_ROWS: usize = 4;
+    /// Activation rows per register tile: with TILE_ROWS weight rows, 12 accumulators, each weight
+    /// block loaded once per 3 activation rows (prefill); decode runs 1x1 tiles.
     const TILE_COLS: usize = 3;
     /// How far ahead in a weight row to prefetch (~400 bytes of Q8_0; past a row's end it only
     /// touches the next row, prefetches never fault).
