@@ -93,6 +93,8 @@ impl Part {
 #[derive(Debug, Clone)]
 pub enum EmbeddingTable {
     Quantized(Arc<QTensor>),
+    /// 4-bit, regrouped for the CPU kernels that a tied output projection multiplies with.
+    Grouped(Arc<Q4x8>),
     Dense(Tensor),
 }
 
@@ -100,6 +102,21 @@ impl EmbeddingTable {
     pub fn lookup(&self, ids: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Self::Quantized(q) => q.embedding(ids)?,
+            Self::Grouped(m) => {
+                let (b, s) = ids.dims2()?;
+                let mut rows = vec![0f32; b * s * m.cols()];
+                let ids = ids.flatten_all()?.to_vec1::<u32>()?;
+                for (&id, row) in ids.iter().zip(rows.chunks_exact_mut(m.cols())) {
+                    if id as usize >= m.rows() {
+                        return Err(Error::InvalidArgument(format!(
+                            "token id {id} is outside the embedding table of {} rows",
+                            m.rows()
+                        )));
+                    }
+                    m.dequantize_row(id as usize, row);
+                }
+                Tensor::from_vec(rows, (b, s, m.cols()), &Device::Cpu)?
+            }
             Self::Dense(t) => {
                 let (b, s) = ids.dims2()?;
                 t.index_select(&ids.flatten_all()?, 0)?
@@ -111,24 +128,50 @@ impl EmbeddingTable {
     pub fn dims(&self) -> Result<(usize, usize)> {
         Ok(match self {
             Self::Quantized(q) => q.shape().dims2()?,
+            Self::Grouped(m) => (m.rows(), m.cols()),
             Self::Dense(t) => t.dims2()?,
         })
     }
 
     /// The same table as a matmul weight (tied output projection).
-    pub fn as_matmul(&self) -> Result<QMatMul> {
+    pub fn as_matmul(&self) -> Result<BaseWeight> {
         Ok(match self {
-            Self::Quantized(q) => QMatMul::from_arc(q.clone())?,
-            Self::Dense(t) => QMatMul::Tensor(t.clone()),
+            Self::Quantized(q) => QMatMul::from_arc(q.clone())?.into(),
+            Self::Grouped(m) => BaseWeight::Grouped(m.clone()),
+            Self::Dense(t) => QMatMul::Tensor(t.clone()).into(),
         })
     }
 
     pub fn dequantize(&mut self) -> Result<()> {
-        if let Self::Quantized(q) = self {
-            *self = Self::Dense(q.dequantize(&q.device())?);
+        match self {
+            Self::Quantized(q) => *self = Self::Dense(q.dequantize(&q.device())?),
+            Self::Grouped(m) => {
+                *self = Self::Dense(Tensor::from_vec(
+                    m.dequantize(),
+                    (m.rows(), m.cols()),
+                    &Device::Cpu,
+                )?)
+            }
+            Self::Dense(_) => {}
         }
         Ok(())
     }
+}
+
+/// A GGUF matrix in the layout the CPU kernels multiply fastest.
+enum CpuWeight {
+    Grouped(Arc<Q4x8>),
+    /// ggml blocks as stored (any other format, or any device but the CPU).
+    Blocks(QTensor),
+}
+
+/// Q4_K is unpacked to Q4_1, and Q4_1 regrouped eight rows at a time where the row count allows.
+fn for_cpu_kernels(q: QTensor) -> Result<CpuWeight> {
+    let q = kernels::repack::for_cpu_kernels(q)?;
+    Ok(match Q4x8::from_q4_1(&q)? {
+        Some(m) => CpuWeight::Grouped(Arc::new(m)),
+        None => CpuWeight::Blocks(q),
+    })
 }
 
 pub enum TensorSource {
@@ -229,13 +272,10 @@ impl TensorSource {
         self.check_shape(part, &[out, inp])?;
         let name = self.name(part);
         Ok(match self {
-            Self::Gguf(g) => {
-                let q = kernels::repack::for_cpu_kernels(g.tensor(&name, device)?)?;
-                match Q4x8::from_q4_1(&q)? {
-                    Some(grouped) => BaseWeight::Grouped(Arc::new(grouped)),
-                    None => QMatMul::from_qtensor(q)?.into(),
-                }
-            }
+            Self::Gguf(g) => match for_cpu_kernels(g.tensor(&name, device)?)? {
+                CpuWeight::Grouped(m) => BaseWeight::Grouped(m),
+                CpuWeight::Blocks(q) => QMatMul::from_qtensor(q)?.into(),
+            },
             Self::Safetensors(t) => QMatMul::Tensor(t[&name].clone()).into(),
         })
     }
@@ -250,11 +290,35 @@ impl TensorSource {
         self.check_shape(part, &[vocab, hidden])?;
         let name = self.name(part);
         Ok(match self {
-            // Unpacked like the matrices: a tied output projection multiplies with this table.
-            Self::Gguf(g) => EmbeddingTable::Quantized(Arc::new(kernels::repack::for_cpu_kernels(
-                g.tensor(&name, device)?,
-            )?)),
+            // Laid out like the matrices: a tied output projection multiplies with this table.
+            Self::Gguf(g) => match for_cpu_kernels(g.tensor(&name, device)?)? {
+                CpuWeight::Grouped(m) => EmbeddingTable::Grouped(m),
+                CpuWeight::Blocks(q) => EmbeddingTable::Quantized(Arc::new(q)),
+            },
             Self::Safetensors(t) => EmbeddingTable::Dense(t[&name].clone()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::quantized::GgmlDType;
+
+    #[test]
+    fn a_grouped_table_looks_up_the_rows_of_the_q4_1_table() {
+        let dev = Device::Cpu;
+        let w = Tensor::randn(0f32, 1.0, (16, 64), &dev).unwrap();
+        let quantize = || QTensor::quantize(&w, GgmlDType::Q4_1).unwrap();
+        let CpuWeight::Grouped(m) = for_cpu_kernels(quantize()).unwrap() else {
+            panic!("16 Q4_1 rows are regrouped");
+        };
+        let grouped = EmbeddingTable::Grouped(m);
+        let blocks = EmbeddingTable::Quantized(Arc::new(quantize()));
+        let ids = Tensor::new(&[[3u32, 15, 0]], &dev).unwrap();
+        let rows = |t: &EmbeddingTable| t.lookup(&ids).unwrap().to_vec3::<f32>().unwrap();
+        assert_eq!(rows(&grouped), rows(&blocks));
+        let outside = Tensor::new(&[[16u32]], &dev).unwrap();
+        assert!(grouped.lookup(&outside).is_err());
     }
 }

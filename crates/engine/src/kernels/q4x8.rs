@@ -99,19 +99,23 @@ impl Q4x8 {
 
     /// The values as a row-major (rows, cols) f32 matrix (training, and inputs the kernel does not take).
     pub fn dequantize(&self) -> Vec<f32> {
-        let nb = self.cols / BLOCK;
         let mut out = vec![0f32; self.rows * self.cols];
-        for (i, group) in self.groups.iter().enumerate() {
-            let (g, k) = (i / nb, i % nb);
-            for r in 0..ROWS {
-                let b = group.block(r);
-                let start = (g * ROWS + r) * self.cols + k * BLOCK;
-                for (o, q) in out[start..start + BLOCK].iter_mut().zip(b.values()) {
-                    *o = b.scale() * q as f32 + b.offset();
-                }
-            }
+        for (r, row) in out.chunks_exact_mut(self.cols).enumerate() {
+            self.dequantize_row(r, row);
         }
         out
+    }
+
+    /// Row r's values into `out` (cols long): an embedding lookup in a tied table.
+    pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
+        let nb = self.cols / BLOCK;
+        let groups = &self.groups[r / ROWS * nb..(r / ROWS + 1) * nb];
+        for (group, values) in groups.iter().zip(out.chunks_exact_mut(BLOCK)) {
+            let b = group.block(r % ROWS);
+            for (o, q) in values.iter_mut().zip(b.values()) {
+                *o = b.scale() * q as f32 + b.offset();
+            }
+        }
     }
 
     /// out[t * rows.len() + r - rows.start] = row r · x[t] for the rows `rows` (starting and ending
