@@ -54,7 +54,7 @@ impl Group {
     }
 }
 
-/// A (rows, cols) 4-bit matrix in groups of eight rows.
+/// A (rows, cols) 4-bit matrix in groups of eight rows; a last partial group is padded with zero rows.
 #[derive(Debug)]
 pub struct Q4x8 {
     /// Group g's blocks k = 0..cols/32 at g * cols/32 + k: a group of rows reads as one stream.
@@ -64,7 +64,7 @@ pub struct Q4x8 {
 }
 
 impl Q4x8 {
-    /// A CPU Q4_1 matrix regrouped; `None` for any other tensor or a row count not a multiple of 8.
+    /// A CPU Q4_1 matrix regrouped; `None` for any other tensor.
     pub fn from_q4_1(q: &QTensor) -> Result<Option<Self>> {
         if q.dtype() != GgmlDType::Q4_1 || !matches!(q.device(), Device::Cpu) {
             return Ok(None);
@@ -72,7 +72,7 @@ impl Q4x8 {
         let Ok((rows, cols)) = q.shape().dims2() else {
             return Ok(None);
         };
-        if !rows.is_multiple_of(ROWS) || !cols.is_multiple_of(BLOCK) {
+        if !cols.is_multiple_of(BLOCK) {
             return Ok(None);
         }
         let data = q.data()?;
@@ -80,10 +80,16 @@ impl Q4x8 {
             return Ok(None);
         };
         let nb = cols / BLOCK;
-        let groups = (0..rows / ROWS * nb)
+        let groups = (0..rows.div_ceil(ROWS) * nb)
             .map(|i| {
                 let (g, k) = (i / nb, i % nb);
-                Group::from_blocks(|r| blocks[(g * ROWS + r) * nb + k])
+                Group::from_blocks(|r| {
+                    let row = g * ROWS + r;
+                    // Padding rows: scale and offset 0, so every product with them is 0.
+                    (row < rows)
+                        .then(|| blocks[row * nb + k])
+                        .unwrap_or_else(BlockQ4_1::zeroed)
+                })
             })
             .collect();
         Ok(Some(Self { groups, rows, cols }))
@@ -118,12 +124,12 @@ impl Q4x8 {
         }
     }
 
-    /// out[t * rows.len() + r - rows.start] = row r · x[t] for the rows `rows` (starting and ending
-    /// on multiples of 8) and every activation row t.
+    /// out[t * rows.len() + r - rows.start] = row r · x[t] for the rows `rows` (starting on a multiple
+    /// of 8 and ending on one or at the last row) and every activation row t.
     pub fn matmul(&self, rows: Range<usize>, x: &QuantizedRows, out: &mut [f32]) {
         assert!(
             rows.start.is_multiple_of(ROWS)
-                && rows.end.is_multiple_of(ROWS)
+                && (rows.end.is_multiple_of(ROWS) || rows.end == self.rows)
                 && rows.end <= self.rows,
             "row range {rows:?} of {} rows in groups of {ROWS}",
             self.rows
@@ -182,20 +188,20 @@ mod avx2 {
         for t0 in (0..tokens).step_by(slice) {
             let t1 = (t0 + slice).min(tokens);
             let full = t0 + (t1 - t0) / TILE_TOKENS * TILE_TOKENS;
-            for g in rows.start / ROWS..rows.end / ROWS {
+            for g in rows.start / ROWS..rows.end.div_ceil(ROWS) {
                 for t in (t0..full).step_by(TILE_TOKENS) {
                     // SAFETY: t + TILE_TOKENS <= tokens; the rest is this function's contract.
-                    unsafe { tile::<TILE_TOKENS>(m, g, rows.start, x, t, out) };
+                    unsafe { tile::<TILE_TOKENS>(m, g, &rows, x, t, out) };
                 }
                 for t in full..t1 {
                     // SAFETY: as above with one activation row.
-                    unsafe { tile::<1>(m, g, rows.start, x, t, out) };
+                    unsafe { tile::<1>(m, g, &rows, x, t, out) };
                 }
             }
         }
     }
 
-    /// Group g's eight rows times activation rows t..t+RN.
+    /// Group g's eight rows times activation rows t..t+RN, for the rows of g inside `rows`.
     ///
     /// # Safety
     /// As for `matmul`, with group g inside `m` and t + RN <= x.rows().
@@ -203,7 +209,7 @@ mod avx2 {
     unsafe fn tile<const RN: usize>(
         m: &Q4x8,
         g: usize,
-        first: usize,
+        rows: &Range<usize>,
         x: &QuantizedRows,
         t: usize,
         out: &mut [f32],
@@ -252,10 +258,19 @@ mod avx2 {
                 }
             }
         }
+        let valid = (rows.end - g * ROWS).min(ROWS);
         for (j, a) in acc.iter().enumerate() {
-            let at = (t + j) * n_out + g * ROWS - first;
-            // SAFETY: at + 8 <= out.len() since the group lies within the caller's row range.
-            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(at), *a) };
+            let at = (t + j) * n_out + g * ROWS - rows.start;
+            if valid == ROWS {
+                // SAFETY: the group's eight rows lie within the caller's row range.
+                unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(at), *a) };
+            } else {
+                // The matrix's last, partial group: its padding rows are not in the output.
+                let mut lanes = [0f32; ROWS];
+                // SAFETY: lanes holds 8 f32.
+                unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), *a) };
+                out[at..at + valid].copy_from_slice(&lanes[..valid]);
+            }
         }
     }
 }
@@ -272,7 +287,7 @@ mod tests {
 
     #[test]
     fn regrouping_keeps_every_value() {
-        let q = q4_1(16, 96);
+        let q = q4_1(13, 96);
         let grouped = Q4x8::from_q4_1(&q).unwrap().expect("regrouped");
         let expected = q.dequantize(&Device::Cpu).unwrap();
         let expected: Vec<f32> = expected.flatten_all().unwrap().to_vec1().unwrap();
@@ -281,7 +296,8 @@ mod tests {
 
     #[test]
     fn products_equal_the_row_major_kernel() {
-        let (rows, cols) = (24, 128);
+        // 21 rows: two whole groups and a padded one.
+        let (rows, cols) = (21, 128);
         let q = q4_1(rows, cols);
         let grouped = Q4x8::from_q4_1(&q).unwrap().expect("regrouped");
         let data = q.data().unwrap();
@@ -290,7 +306,7 @@ mod tests {
         for tokens in [1, 3, 4, 9] {
             let xs = Tensor::randn(0f32, 1.0, (tokens, cols), &Device::Cpu).unwrap();
             let x = QuantizedRows::quantize(&xs.flatten_all().unwrap().to_vec1().unwrap(), cols);
-            for range in [0..rows, 8..16] {
+            for range in [0..rows, 8..16, 16..rows] {
                 let mut ours = vec![0f32; range.len() * tokens];
                 let mut row_major = ours.clone();
                 grouped.matmul(range.clone(), &x, &mut ours);
@@ -309,8 +325,7 @@ mod tests {
     }
 
     #[test]
-    fn only_whole_groups_of_q4_1_rows_are_regrouped() {
-        assert!(Q4x8::from_q4_1(&q4_1(12, 64)).unwrap().is_none());
+    fn only_q4_1_is_regrouped() {
         let w = Tensor::randn(0f32, 1.0, (8, 64), &Device::Cpu).unwrap();
         let q8 = QTensor::quantize(&w, GgmlDType::Q8_0).unwrap();
         assert!(Q4x8::from_q4_1(&q8).unwrap().is_none());
