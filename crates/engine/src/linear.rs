@@ -154,11 +154,7 @@ impl Linear {
             BaseWeight::Candle(QMatMul::QTensor(q)) => q.dequantize(&q.device())?,
             BaseWeight::Candle(QMatMul::Tensor(t)) => t.clone(),
             BaseWeight::Candle(QMatMul::TensorF16(t)) => t.to_dtype(DType::F32)?,
-            BaseWeight::Grouped(m) => Tensor::from_vec(
-                m.dequantize(),
-                (m.rows(), m.cols()),
-                &candle_core::Device::Cpu,
-            )?,
+            BaseWeight::Grouped(m) => m.to_tensor()?,
         })
     }
 

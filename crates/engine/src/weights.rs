@@ -145,13 +145,7 @@ impl EmbeddingTable {
     pub fn dequantize(&mut self) -> Result<()> {
         match self {
             Self::Quantized(q) => *self = Self::Dense(q.dequantize(&q.device())?),
-            Self::Grouped(m) => {
-                *self = Self::Dense(Tensor::from_vec(
-                    m.dequantize(),
-                    (m.rows(), m.cols()),
-                    &Device::Cpu,
-                )?)
-            }
+            Self::Grouped(m) => *self = Self::Dense(m.to_tensor()?),
             Self::Dense(_) => {}
         }
         Ok(())

@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use bytemuck::{Pod, Zeroable};
 use candle_core::quantized::{GgmlDType, QTensor};
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 
 use super::quant::{BlockQ4_1, QuantizedRows, WeightBlock, BLOCK};
 use crate::error::Result;
@@ -110,6 +110,15 @@ impl Q4x8 {
             self.dequantize_row(r, row);
         }
         out
+    }
+
+    /// The values as a dense (rows, cols) f32 CPU tensor.
+    pub fn to_tensor(&self) -> Result<Tensor> {
+        Ok(Tensor::from_vec(
+            self.dequantize(),
+            (self.rows, self.cols),
+            &Device::Cpu,
+        )?)
     }
 
     /// Row r's values into `out` (cols long): an embedding lookup in a tied table.
@@ -278,7 +287,6 @@ mod avx2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Tensor;
 
     fn q4_1(rows: usize, cols: usize) -> QTensor {
         let w = Tensor::randn(0f32, 1.0, (rows, cols), &Device::Cpu).unwrap();
