@@ -160,7 +160,7 @@ enum CpuWeight {
 }
 
 /// Q4_K is unpacked to Q4_1, and Q4_1 regrouped eight rows at a time where the row count allows.
-fn for_cpu_kernels(q: QTensor) -> Result<CpuWeight> {
+fn cpu_weight(q: QTensor) -> Result<CpuWeight> {
     let q = kernels::repack::for_cpu_kernels(q)?;
     Ok(match Q4x8::from_q4_1(&q)? {
         Some(m) => CpuWeight::Grouped(Arc::new(m)),
@@ -266,7 +266,7 @@ impl TensorSource {
         self.check_shape(part, &[out, inp])?;
         let name = self.name(part);
         Ok(match self {
-            Self::Gguf(g) => match for_cpu_kernels(g.tensor(&name, device)?)? {
+            Self::Gguf(g) => match cpu_weight(g.tensor(&name, device)?)? {
                 CpuWeight::Grouped(m) => BaseWeight::Grouped(m),
                 CpuWeight::Blocks(q) => QMatMul::from_qtensor(q)?.into(),
             },
@@ -285,7 +285,7 @@ impl TensorSource {
         let name = self.name(part);
         Ok(match self {
             // Laid out like the matrices: a tied output projection multiplies with this table.
-            Self::Gguf(g) => match for_cpu_kernels(g.tensor(&name, device)?)? {
+            Self::Gguf(g) => match cpu_weight(g.tensor(&name, device)?)? {
                 CpuWeight::Grouped(m) => EmbeddingTable::Grouped(m),
                 CpuWeight::Blocks(q) => EmbeddingTable::Quantized(Arc::new(q)),
             },
@@ -304,7 +304,7 @@ mod tests {
         let dev = Device::Cpu;
         let w = Tensor::randn(0f32, 1.0, (16, 64), &dev).unwrap();
         let quantize = || QTensor::quantize(&w, GgmlDType::Q4_1).unwrap();
-        let CpuWeight::Grouped(m) = for_cpu_kernels(quantize()).unwrap() else {
+        let CpuWeight::Grouped(m) = cpu_weight(quantize()).unwrap() else {
             panic!("16 Q4_1 rows are regrouped");
         };
         let grouped = EmbeddingTable::Grouped(m);

@@ -103,19 +103,14 @@ impl Q4x8 {
         self.cols
     }
 
-    /// The values as a row-major (rows, cols) f32 matrix (training, and inputs the kernel does not take).
-    pub fn dequantize(&self) -> Vec<f32> {
-        let mut out = vec![0f32; self.rows * self.cols];
-        for (r, row) in out.chunks_exact_mut(self.cols).enumerate() {
+    /// The values as a dense (rows, cols) f32 CPU tensor (training, and inputs the kernel does not take).
+    pub fn to_tensor(&self) -> Result<Tensor> {
+        let mut values = vec![0f32; self.rows * self.cols];
+        for (r, row) in values.chunks_exact_mut(self.cols).enumerate() {
             self.dequantize_row(r, row);
         }
-        out
-    }
-
-    /// The values as a dense (rows, cols) f32 CPU tensor.
-    pub fn to_tensor(&self) -> Result<Tensor> {
         Ok(Tensor::from_vec(
-            self.dequantize(),
+            values,
             (self.rows, self.cols),
             &Device::Cpu,
         )?)
@@ -299,7 +294,14 @@ mod tests {
         let grouped = Q4x8::from_q4_1(&q).unwrap().expect("regrouped");
         let expected = q.dequantize(&Device::Cpu).unwrap();
         let expected: Vec<f32> = expected.flatten_all().unwrap().to_vec1().unwrap();
-        assert_eq!(grouped.dequantize(), expected);
+        let ours: Vec<f32> = grouped
+            .to_tensor()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(ours, expected);
     }
 
     #[test]
