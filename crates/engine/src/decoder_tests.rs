@@ -8,7 +8,7 @@ use super::*;
 use crate::linear::LoraPair;
 use crate::lora::{Adapter, AdapterConfig};
 use crate::model::{LoadOptions, Model};
-use crate::test_models::{self, max_abs_diff, write_tiny_model, TinySpec};
+use crate::test_models::{self, max_abs_diff, relative_l2, write_tiny_model, TinySpec};
 
 const PROMPT: [u32; 7] = [257, 72, 101, 108, 108, 111, 10];
 
@@ -74,34 +74,75 @@ fn our_logits(model: &Model, prompt: &[u32], steps: &[u32]) -> Vec<Tensor> {
     out
 }
 
+/// Our logits against candle-transformers' for tiny models stored as `dtype`.
+///
+/// F32 weights must agree to rounding on every model: this is where the structure (norms, RoPE, GQA,
+/// biases) is checked. With quantized weights both sides quantize activations to 8 bits, and an
+/// activation on a rounding boundary can round the other way when the two sides sum in a different
+/// order (a 1e-7 difference), a step of amax/127 that the KV cache then carries. Across 9 seeds x 3
+/// architectures x {Q8_0, Q4_1}, 53 models agreed to 1e-7 and one flipped (qwen2 Q8_0, relative L2
+/// 0.017; quantizing the weights at all moves them by 0.02-0.05, Q4_1 against Q8_0 by 0.2-0.7). So a
+/// quantized format must agree to rounding on all but one of four seeds, and within a relative L2 of
+/// 0.03 on that one: a wrong scale, offset or nibble order breaks both on every seed. The kernels'
+/// products are checked one by one against the scalar reference in `kernels`.
 fn check_against_reference(arch: Architecture, dtype: GgmlDType) {
-    let dir = tempfile::tempdir().unwrap();
-    let tiny = write_tiny_model(&TinySpec::new(arch), dtype, dir.path());
-    let model = load(&tiny.gguf);
-    assert_eq!(model.decoder().config().architecture, arch);
-    let steps = [100, 33, 200];
-    let ours = our_logits(&model, &PROMPT, &steps);
-    let reference = reference_logits(arch, &tiny.gguf, &PROMPT, &steps);
-    for (i, (a, b)) in ours.iter().zip(&reference).enumerate() {
-        let d = max_abs_diff(a, b);
-        assert!(d < 1e-3, "{arch:?} {dtype:?} step {i}: max |diff| = {d}");
+    let mut flipped = Vec::new();
+    for seed in [0x7e57_5eed, 1, 2, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = TinySpec {
+            seed,
+            ..TinySpec::new(arch)
+        };
+        let tiny = write_tiny_model(&spec, dtype, dir.path());
+        let model = load(&tiny.gguf);
+        assert_eq!(model.decoder().config().architecture, arch);
+        let steps = [100, 33, 200];
+        let ours = our_logits(&model, &PROMPT, &steps);
+        let reference = reference_logits(arch, &tiny.gguf, &PROMPT, &steps);
+        for (i, (a, b)) in ours.iter().zip(&reference).enumerate() {
+            let (d, rel) = (max_abs_diff(a, b), relative_l2(a, b));
+            let case = format!(
+                "{arch:?} {dtype:?} seed {seed} step {i}: max |diff| {d}, relative L2 {rel}"
+            );
+            if dtype == GgmlDType::F32 {
+                assert!(d < 1e-4, "{case}");
+            } else {
+                assert!(rel < 0.03, "{case}");
+                if d >= 1e-3 {
+                    flipped.push(case);
+                }
+            }
+        }
     }
+    let seeds_flipped = flipped
+        .iter()
+        .map(|c| c.split(" step").next().unwrap())
+        .collect::<std::collections::BTreeSet<_>>();
+    assert!(
+        seeds_flipped.len() <= 1,
+        "more than one model off: {flipped:#?}"
+    );
 }
 
 #[test]
 fn tiny_llama_matches_candle_transformers_quantized_llama() {
-    check_against_reference(Architecture::Llama, GgmlDType::Q8_0);
-    check_against_reference(Architecture::Llama, GgmlDType::Q4_1);
+    for dtype in [GgmlDType::F32, GgmlDType::Q8_0, GgmlDType::Q4_1] {
+        check_against_reference(Architecture::Llama, dtype);
+    }
 }
 
 #[test]
 fn tiny_qwen2_matches_candle_transformers_quantized_qwen2() {
-    check_against_reference(Architecture::Qwen2, GgmlDType::Q8_0);
+    for dtype in [GgmlDType::F32, GgmlDType::Q8_0, GgmlDType::Q4_1] {
+        check_against_reference(Architecture::Qwen2, dtype);
+    }
 }
 
 #[test]
 fn tiny_qwen3_matches_candle_transformers_quantized_qwen3() {
-    check_against_reference(Architecture::Qwen3, GgmlDType::Q8_0);
+    for dtype in [GgmlDType::F32, GgmlDType::Q8_0, GgmlDType::Q4_1] {
+        check_against_reference(Architecture::Qwen3, dtype);
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ use candle_core::{DType, Module, Tensor};
 
 use crate::error::{Error, Result};
 use crate::kernels;
-use crate::kernels::q4x8::Q4x8;
+use crate::kernels::grouped::GroupedWeight;
 use crate::rng::Rng;
 use crate::train_ops::{lora_delta, FrozenMatmul};
 
@@ -59,8 +59,8 @@ impl LoraDropout {
 pub enum BaseWeight {
     /// Dense, or quantized in a ggml format (candle's storage).
     Candle(QMatMul),
-    /// 4-bit, regrouped for the engine's CPU kernels.
-    Grouped(Arc<Q4x8>),
+    /// Q4_1 or Q8_0, regrouped eight rows at a time for the engine's CPU kernels.
+    Grouped(Arc<GroupedWeight>),
 }
 
 impl From<QMatMul> for BaseWeight {
@@ -196,7 +196,7 @@ impl Linear {
                 _ => None,
             })
             .collect();
-        let grouped: Option<Vec<&Q4x8>> = layers
+        let grouped: Option<Vec<&GroupedWeight>> = layers
             .iter()
             .map(|l| match &l.base {
                 BaseWeight::Grouped(m) => Some(m.as_ref()),

@@ -69,6 +69,16 @@ pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
         .unwrap()
 }
 
+/// |a - b| / |b| over all elements (Euclidean norms).
+pub fn relative_l2(a: &Tensor, b: &Tensor) -> f32 {
+    let a: Vec<f32> = a.flatten_all().unwrap().to_vec1().unwrap();
+    let b: Vec<f32> = b.flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(a.len(), b.len(), "compared tensors differ in size");
+    let diff: f32 = a.iter().zip(&b).map(|(x, y)| (x - y) * (x - y)).sum();
+    let norm: f32 = b.iter().map(|y| y * y).sum();
+    (diff / norm).sqrt()
+}
+
 /// GPT-2's byte -> printable char mapping used by byte-level BPE vocabularies.
 fn byte_char(b: u8) -> char {
     let printable = (33..=126).contains(&b) || (161..=172).contains(&b) || b >= 174;
@@ -178,6 +188,8 @@ pub struct TinySpec {
     /// A Hugging Face `rope_scaling` object (null: none). The GGUF gets llama.cpp's form of it: metadata
     /// keys for linear and YaRN, the `rope_freqs.weight` tensor for Llama 3.
     pub rope_scaling: serde_json::Value,
+    /// Seed of the random weights: every run of a test sees the same model.
+    pub seed: u64,
 }
 
 impl TinySpec {
@@ -191,6 +203,7 @@ impl TinySpec {
             kv_heads: 2,
             head_dim: 16,
             rope_scaling: serde_json::Value::Null,
+            seed: 0x7e57_5eed,
         }
     }
 }
@@ -200,12 +213,11 @@ pub struct TinyModel {
     pub hf_dir: PathBuf,
 }
 
-/// Random weights in HF layout, by HF name. qwen2 has qkv biases and an untied head, qwen3 q/k norms.
-/// Drawn from a fixed seed: every run tests the same model, so a comparison against a reference that
-/// passes once passes always.
+/// Random weights in HF layout, by HF name, drawn from the spec's seed. qwen2 has qkv biases and an
+/// untied head, qwen3 q/k norms.
 fn tiny_hf_weights(spec: &TinySpec, vocab: usize, dev: &Device) -> HashMap<String, Tensor> {
     let mut w = HashMap::new();
-    let rng = std::cell::RefCell::new(Rng(0x7e57_5eed));
+    let rng = std::cell::RefCell::new(Rng(spec.seed));
     let rand = |shape: &[usize], std: f64| {
         let n = shape.iter().product();
         let values = (0..n)

@@ -11,7 +11,7 @@ use candle_core::{DType, Device, Tensor};
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
 use crate::kernels;
-use crate::kernels::q4x8::Q4x8;
+use crate::kernels::grouped::GroupedWeight;
 use crate::linear::BaseWeight;
 
 /// A weight inside the llama/qwen2/qwen3 family, named independently of the file format.
@@ -93,8 +93,8 @@ impl Part {
 #[derive(Debug, Clone)]
 pub enum EmbeddingTable {
     Quantized(Arc<QTensor>),
-    /// 4-bit, regrouped for the CPU kernels that a tied output projection multiplies with.
-    Grouped(Arc<Q4x8>),
+    /// Regrouped for the CPU kernels that a tied output projection multiplies with.
+    Grouped(Arc<GroupedWeight>),
     Dense(Tensor),
 }
 
@@ -154,15 +154,15 @@ impl EmbeddingTable {
 
 /// A GGUF matrix in the layout the CPU kernels multiply fastest.
 enum CpuWeight {
-    Grouped(Arc<Q4x8>),
+    Grouped(Arc<GroupedWeight>),
     /// ggml blocks as stored (any other format, or any device but the CPU).
     Blocks(QTensor),
 }
 
-/// Q4_K is unpacked to Q4_1, and Q4_1 regrouped eight rows at a time where the row count allows.
+/// Q4_K is unpacked to Q4_1, and Q4_1 and Q8_0 are regrouped eight rows at a time.
 fn cpu_weight(q: QTensor) -> Result<CpuWeight> {
     let q = kernels::repack::for_cpu_kernels(q)?;
-    Ok(match Q4x8::from_q4_1(&q)? {
+    Ok(match GroupedWeight::from_qtensor(&q)? {
         Some(m) => CpuWeight::Grouped(Arc::new(m)),
         None => CpuWeight::Blocks(q),
     })
@@ -254,7 +254,7 @@ impl TensorSource {
         })
     }
 
-    /// An (out, in) matrix for a linear layer, quantized if the file is; on the CPU, 4-bit matrices
+    /// An (out, in) matrix for a linear layer, quantized if the file is; on the CPU, Q4_1 and Q8_0 matrices
     /// are regrouped for the engine's kernels.
     pub fn matrix(
         &self,
@@ -300,7 +300,7 @@ mod tests {
     use candle_core::quantized::GgmlDType;
 
     #[test]
-    fn a_grouped_table_looks_up_the_rows_of_the_q4_1_table() {
+    fn a_grouped_table_looks_up_the_rows_of_the_blocks_table() {
         let dev = Device::Cpu;
         let w = Tensor::randn(0f32, 1.0, (16, 64), &dev).unwrap();
         let quantize = || QTensor::quantize(&w, GgmlDType::Q4_1).unwrap();

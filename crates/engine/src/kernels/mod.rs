@@ -1,10 +1,10 @@
 //! CPU kernels for the inference hot path where candle's generic ones are slow: products of Q8_0 and
-//! Q4_1 weights (Q4_K is unpacked to Q4_1 at load, and 4-bit matrices are regrouped eight rows at a
-//! time, `q4x8`) split over the current rayon pool, single-token attention. Weights in other formats
+//! Q4_1 weights (Q4_K is unpacked to Q4_1 at load, and matrices are regrouped eight rows at a time,
+//! `grouped`) split over the current rayon pool, single-token attention. Weights in other formats
 //! keep candle's `QMatMul`.
 
 pub mod attention;
-pub mod q4x8;
+pub mod grouped;
 pub mod quant;
 pub mod repack;
 pub mod sgemm;
@@ -16,7 +16,7 @@ use candle_core::{DType, Device, Tensor};
 use rayon::prelude::*;
 
 use crate::error::Result;
-use q4x8::Q4x8;
+use grouped::{GroupFormat, Grouped, GroupedWeight};
 use quant::{BlockQ4_1, BlockQ8_0, QuantizedRows, WeightBlock};
 
 /// Row chunks per thread: a few, so a thread slowed by other load does not hold the others up.
@@ -47,10 +47,10 @@ impl<W: WeightBlock> QuantMatrix for RowBlocks<'_, W> {
     }
 }
 
-impl QuantMatrix for Q4x8 {
-    const ROW_ALIGN: usize = q4x8::ROWS;
+impl<F: GroupFormat> QuantMatrix for Grouped<F> {
+    const ROW_ALIGN: usize = grouped::ROWS;
     fn rows(&self) -> usize {
-        Q4x8::rows(self)
+        Grouped::rows(self)
     }
     fn products(&self, rows: Range<usize>, x: &QuantizedRows, out: &mut [f32]) {
         self.matmul(rows, x, out);
@@ -102,15 +102,34 @@ fn matmul_many_as<W: WeightBlock>(ws: &[&QTensor], x: &Tensor) -> Result<Option<
     products(&matrices.iter().collect::<Vec<_>>(), cols, x)
 }
 
-/// x times each of several regrouped 4-bit weights of one width, as `matmul_many`.
-pub fn matmul_grouped_many(ws: &[&Q4x8], x: &Tensor) -> Result<Option<Vec<Tensor>>> {
+/// x times each of several regrouped weights, as `matmul_many`: `None` unless all have one format
+/// and one width.
+pub fn matmul_grouped_many(ws: &[&GroupedWeight], x: &Tensor) -> Result<Option<Vec<Tensor>>> {
     let Some(first) = ws.first() else {
         return Ok(Some(Vec::new()));
     };
     if ws.iter().any(|w| w.cols() != first.cols()) {
         return Ok(None);
     }
-    products(ws, first.cols(), x)
+    let q4_1: Option<Vec<_>> = ws
+        .iter()
+        .map(|w| match w {
+            GroupedWeight::Q4_1(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    let q8_0: Option<Vec<_>> = ws
+        .iter()
+        .map(|w| match w {
+            GroupedWeight::Q8_0(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    match (q4_1, q8_0) {
+        (Some(ms), _) => products(&ms, first.cols(), x),
+        (_, Some(ms)) => products(&ms, first.cols(), x),
+        _ => Ok(None),
+    }
 }
 
 /// The products of x (..., cols) with each matrix, as (..., rows) tensors; `None` unless x is an f32
