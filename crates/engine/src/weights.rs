@@ -10,7 +10,6 @@ use candle_core::{DType, Device, Tensor};
 
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
-use crate::kernels;
 use crate::kernels::grouped::GroupedWeight;
 use crate::linear::BaseWeight;
 
@@ -159,9 +158,8 @@ enum CpuWeight {
     Blocks(QTensor),
 }
 
-/// Q4_K is unpacked to Q4_1, and Q4_1 and Q8_0 are regrouped eight rows at a time.
+/// Q4_1, Q4_K and Q8_0 matrices are regrouped eight rows at a time.
 fn cpu_weight(q: QTensor) -> Result<CpuWeight> {
-    let q = kernels::repack::for_cpu_kernels(q)?;
     Ok(match GroupedWeight::from_qtensor(&q)? {
         Some(m) => CpuWeight::Grouped(Arc::new(m)),
         None => CpuWeight::Blocks(q),

@@ -1,12 +1,10 @@
-//! CPU kernels for the inference hot path where candle's generic ones are slow: products of Q8_0 and
-//! Q4_1 weights (Q4_K is unpacked to Q4_1 at load, and matrices are regrouped eight rows at a time,
-//! `grouped`) split over the current rayon pool, single-token attention. Weights in other formats
-//! keep candle's `QMatMul`.
+//! CPU kernels for the inference hot path where candle's generic ones are slow: products of Q8_0,
+//! Q4_1 and Q4_K weights (regrouped eight rows at a time at load, `grouped`) split over the current
+//! rayon pool, single-token attention. Weights in other formats keep candle's `QMatMul`.
 
 pub mod attention;
 pub mod grouped;
 pub mod quant;
-pub mod repack;
 pub mod sgemm;
 
 use std::ops::Range;
@@ -111,24 +109,26 @@ pub fn matmul_grouped_many(ws: &[&GroupedWeight], x: &Tensor) -> Result<Option<V
     if ws.iter().any(|w| w.cols() != first.cols()) {
         return Ok(None);
     }
-    let q4_1: Option<Vec<_>> = ws
-        .iter()
-        .map(|w| match w {
-            GroupedWeight::Q4_1(m) => Some(m),
-            _ => None,
-        })
-        .collect();
-    let q8_0: Option<Vec<_>> = ws
-        .iter()
-        .map(|w| match w {
-            GroupedWeight::Q8_0(m) => Some(m),
-            _ => None,
-        })
-        .collect();
-    match (q4_1, q8_0) {
-        (Some(ms), _) => products(&ms, first.cols(), x),
-        (_, Some(ms)) => products(&ms, first.cols(), x),
-        _ => Ok(None),
+    /// The products with every matrix if all are `$format` ones.
+    macro_rules! all_in {
+        ($format:ident) => {{
+            let ms: Option<Vec<_>> = ws
+                .iter()
+                .map(|w| match w {
+                    GroupedWeight::$format(m) => Some(m),
+                    _ => None,
+                })
+                .collect();
+            match ms {
+                Some(ms) => products(&ms, first.cols(), x),
+                None => Ok(None),
+            }
+        }};
+    }
+    match first {
+        GroupedWeight::Q4_1(_) => all_in!(Q4_1),
+        GroupedWeight::Q4K(_) => all_in!(Q4K),
+        GroupedWeight::Q8_0(_) => all_in!(Q8_0),
     }
 }
 

@@ -164,6 +164,17 @@ impl QuantizedRows {
     pub fn sums(&self) -> &[f32] {
         &self.s
     }
+
+    /// Row t's values as the kernels see them: scale * q.
+    #[cfg(test)]
+    pub fn dequantized_row(&self, t: usize) -> Vec<f32> {
+        let row = &self.qs[t * self.cols..(t + 1) * self.cols];
+        let scales = &self.d[t * self.cols / BLOCK..(t + 1) * self.cols / BLOCK];
+        row.iter()
+            .enumerate()
+            .map(|(i, &q)| scales[i / BLOCK] * q as f32)
+            .collect()
+    }
 }
 
 /// out[t * rows.len() + (r - rows.start)] = W[r] · x[t] for the weight rows `rows` of `w` (row-major
@@ -191,22 +202,26 @@ pub fn matmul_scalar<W: WeightBlock>(
     let nb = x.cols / BLOCK;
     let n = rows.len();
     for t in 0..x.rows() {
-        let xq = &x.qs[t * x.cols..(t + 1) * x.cols];
         for r in rows.clone() {
-            let mut sum = 0f32;
-            for (k, wb) in w[r * nb..(r + 1) * nb].iter().enumerate() {
-                let dot: i32 = wb
-                    .values()
-                    .iter()
-                    .zip(&xq[k * BLOCK..(k + 1) * BLOCK])
-                    .map(|(&a, &b)| a as i32 * b as i32)
-                    .sum();
-                let xk = t * nb + k;
-                sum += wb.scale() * x.d[xk] * dot as f32 + wb.offset() * x.s[xk];
-            }
-            out[t * n + r - rows.start] = sum;
+            out[t * n + r - rows.start] = w[r * nb..(r + 1) * nb]
+                .iter()
+                .enumerate()
+                .map(|(k, wb)| block_dot_scalar(wb, x, t, k))
+                .sum();
         }
     }
+}
+
+/// The weight block `w` · block k of activation row t, in plain integer arithmetic.
+pub fn block_dot_scalar<W: WeightBlock>(w: &W, x: &QuantizedRows, t: usize, k: usize) -> f32 {
+    let xk = t * (x.cols / BLOCK) + k;
+    let dot: i32 = w
+        .values()
+        .iter()
+        .zip(&x.qs[xk * BLOCK..(xk + 1) * BLOCK])
+        .map(|(&a, &b)| a as i32 * b as i32)
+        .sum();
+    w.scale() * x.d[xk] * dot as f32 + w.offset() * x.s[xk]
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -1,12 +1,13 @@
-//! Block-quantized weights (Q4_1, Q4_K unpacked to Q4_1, Q8_0) regrouped eight rows at a time for the
-//! CPU products. In ggml's row-major layout every 32-value block belongs to one row, so each block's
-//! dot product ends in a horizontal sum and a scale multiply of its own. Here one 32-byte register
-//! holds four consecutive values of eight rows: `maddubs` against four activation bytes broadcast to
-//! every lane yields all eight rows' partial sums at once (lane r for row r), and one vector multiply
-//! applies the eight rows' scales at a block's end. Same bytes as the ggml blocks and the same
-//! integer products, so results equal the row-major kernels' up to f32 summation order.
+//! Block-quantized weights (Q4_1, Q4_K, Q8_0) regrouped eight rows at a time for the CPU products. In
+//! ggml's row-major layout every block belongs to one row, so each 32-value dot product ends in a
+//! horizontal sum and a scale multiply of its own. Here one 32-byte register holds four consecutive
+//! values of eight rows: `maddubs` against four activation bytes broadcast to every lane yields all
+//! eight rows' partial sums at once (lane r for row r), and one vector multiply applies the eight
+//! rows' scales at a sub-block's end. Same bytes as the ggml blocks and the same integer products, so
+//! results equal the row-major products up to f32 summation order.
 
 mod q4_1;
+mod q4_k;
 mod q8_0;
 
 use std::ops::Range;
@@ -15,9 +16,10 @@ use bytemuck::{Pod, Zeroable};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 
-use super::quant::{QuantizedRows, WeightBlock, BLOCK};
+use super::quant::{QuantizedRows, WeightBlock};
 use crate::error::Result;
 pub use q4_1::Q4_1x8;
+pub use q4_k::Q4Kx8;
 pub use q8_0::Q8_0x8;
 
 /// Rows per group.
@@ -25,13 +27,19 @@ pub const ROWS: usize = 8;
 
 /// A ggml block format and its eight-row groups.
 pub trait GroupFormat: Send + Sync + 'static {
-    /// The block as stored in GGUF files.
-    type Block: WeightBlock;
-    /// One 32-value block of eight rows, the same bytes as their eight blocks.
+    const DTYPE: GgmlDType;
+    /// One row's block as stored in GGUF files.
+    type Block: Pod;
+    /// Values in one row's block: a multiple of the activations' 32-value blocks.
+    const VALUES: usize;
+    /// One block of eight rows, the same bytes as their eight blocks.
     type Group: Pod + Send + Sync + std::fmt::Debug;
     fn group(rows: &[Self::Block; ROWS]) -> Self::Group;
-    /// Row r's block in ggml's layout.
-    fn block(group: &Self::Group, r: usize) -> Self::Block;
+    /// Row r's values in the group.
+    fn dequantize(group: &Self::Group, r: usize, out: &mut [f32]);
+    /// Row r of one group of rows, whose blocks are `groups`, · activation row t: the integer block
+    /// products the vector tile computes, in plain arithmetic (the portable path and its reference).
+    fn dot_scalar(groups: &[Self::Group], r: usize, x: &QuantizedRows, t: usize) -> f32;
     /// sums[j][r] = (row r of one group of rows, whose blocks are `groups`) · (activation row t + j).
     ///
     /// # Safety
@@ -57,20 +65,20 @@ pub struct Grouped<F: GroupFormat> {
 impl<F: GroupFormat> Grouped<F> {
     /// A CPU matrix in F's block format, regrouped; `None` for any other tensor.
     pub fn from_qtensor(q: &QTensor) -> Result<Option<Self>> {
-        if q.dtype() != F::Block::DTYPE || !matches!(q.device(), Device::Cpu) {
+        if q.dtype() != F::DTYPE || !matches!(q.device(), Device::Cpu) {
             return Ok(None);
         }
         let Ok((rows, cols)) = q.shape().dims2() else {
             return Ok(None);
         };
-        if !cols.is_multiple_of(BLOCK) {
+        if !cols.is_multiple_of(F::VALUES) {
             return Ok(None);
         }
         let data = q.data()?;
         let Ok(blocks) = bytemuck::try_cast_slice::<u8, F::Block>(&data) else {
             return Ok(None);
         };
-        let nb = cols / BLOCK;
+        let nb = cols / F::VALUES;
         let groups = (0..rows.div_ceil(ROWS) * nb)
             .map(|i| {
                 let (g, k) = (i / nb, i % nb);
@@ -112,18 +120,15 @@ impl<F: GroupFormat> Grouped<F> {
         for (group, values) in self
             .row_groups(r / ROWS)
             .iter()
-            .zip(out.chunks_exact_mut(BLOCK))
+            .zip(out.chunks_exact_mut(F::VALUES))
         {
-            let b = F::block(group, r % ROWS);
-            for (o, q) in values.iter_mut().zip(b.values()) {
-                *o = b.scale() * q as f32 + b.offset();
-            }
+            F::dequantize(group, r % ROWS, values);
         }
     }
 
     /// The blocks of group g.
     fn row_groups(&self, g: usize) -> &[F::Group] {
-        let nb = self.cols / BLOCK;
+        let nb = self.cols / F::VALUES;
         &self.groups[g * nb..(g + 1) * nb]
     }
 
@@ -151,17 +156,15 @@ impl<F: GroupFormat> Grouped<F> {
         self.matmul_scalar(rows, x, out);
     }
 
-    /// Portable reference: each row's blocks through the row-major scalar products.
+    /// Portable reference: the same integer block products in plain arithmetic.
     fn matmul_scalar(&self, rows: Range<usize>, x: &QuantizedRows, out: &mut [f32]) {
-        let blocks: Vec<F::Block> = rows
-            .clone()
-            .flat_map(|r| {
-                self.row_groups(r / ROWS)
-                    .iter()
-                    .map(move |g| F::block(g, r % ROWS))
-            })
-            .collect();
-        super::quant::matmul_scalar(&blocks, 0..rows.len(), x, out);
+        let n = rows.len();
+        for t in 0..x.rows() {
+            for r in rows.clone() {
+                let groups = self.row_groups(r / ROWS);
+                out[t * n + r - rows.start] = F::dot_scalar(groups, r % ROWS, x, t);
+            }
+        }
     }
 
     /// # Safety
@@ -214,46 +217,62 @@ impl<F: GroupFormat> Grouped<F> {
 #[derive(Debug)]
 pub enum GroupedWeight {
     Q4_1(Grouped<Q4_1x8>),
+    Q4K(Grouped<Q4Kx8>),
     Q8_0(Grouped<Q8_0x8>),
 }
 
+/// `$body` with `$m` bound to the matrix, whichever its format.
+macro_rules! each_format {
+    ($w:expr, $m:ident => $body:expr) => {
+        match $w {
+            GroupedWeight::Q4_1($m) => $body,
+            GroupedWeight::Q4K($m) => $body,
+            GroupedWeight::Q8_0($m) => $body,
+        }
+    };
+}
+
 impl GroupedWeight {
-    /// A CPU Q4_1 or Q8_0 matrix regrouped; `None` for any other tensor.
+    /// A CPU Q4_1, Q4_K or Q8_0 matrix regrouped; `None` for any other tensor.
     pub fn from_qtensor(q: &QTensor) -> Result<Option<Self>> {
         Ok(match q.dtype() {
             GgmlDType::Q4_1 => Grouped::from_qtensor(q)?.map(Self::Q4_1),
+            GgmlDType::Q4K => Grouped::from_qtensor(q)?.map(Self::Q4K),
             GgmlDType::Q8_0 => Grouped::from_qtensor(q)?.map(Self::Q8_0),
             _ => None,
         })
     }
 
     pub fn rows(&self) -> usize {
-        match self {
-            Self::Q4_1(m) => m.rows(),
-            Self::Q8_0(m) => m.rows(),
-        }
+        each_format!(self, m => m.rows())
     }
 
     pub fn cols(&self) -> usize {
-        match self {
-            Self::Q4_1(m) => m.cols(),
-            Self::Q8_0(m) => m.cols(),
-        }
+        each_format!(self, m => m.cols())
     }
 
     pub fn to_tensor(&self) -> Result<Tensor> {
-        match self {
-            Self::Q4_1(m) => m.to_tensor(),
-            Self::Q8_0(m) => m.to_tensor(),
-        }
+        each_format!(self, m => m.to_tensor())
     }
 
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
-        match self {
-            Self::Q4_1(m) => m.dequantize_row(r, out),
-            Self::Q8_0(m) => m.dequantize_row(r, out),
-        }
+        each_format!(self, m => m.dequantize_row(r, out))
     }
+}
+
+/// `GroupFormat::dequantize` for a format of 32-value ggml blocks.
+fn dequantize_block<W: WeightBlock>(b: &W, out: &mut [f32]) {
+    for (o, q) in out.iter_mut().zip(b.values()) {
+        *o = b.scale() * q as f32 + b.offset();
+    }
+}
+
+/// `GroupFormat::dot_scalar` for a format of 32-value ggml blocks.
+fn dot_blocks<W: WeightBlock>(blocks: impl Iterator<Item = W>, x: &QuantizedRows, t: usize) -> f32 {
+    blocks
+        .enumerate()
+        .map(|(k, b)| super::quant::block_dot_scalar(&b, x, t, k))
+        .sum()
 }
 
 #[cfg(test)]
@@ -271,36 +290,45 @@ mod tests {
 
     fn check_format<F: GroupFormat>(dtype: GgmlDType) {
         // 21 rows: two whole groups and a padded one.
-        let (rows, cols) = (21, 128);
+        let (rows, cols) = (21, 512);
         let q = quantized(rows, cols, dtype);
         let grouped = Grouped::<F>::from_qtensor(&q).unwrap().expect("regrouped");
+        let weights = values(&grouped.to_tensor().unwrap());
         assert_eq!(
-            values(&grouped.to_tensor().unwrap()),
+            weights,
             values(&q.dequantize(&Device::Cpu).unwrap()),
             "{dtype:?}: every value kept"
         );
-        let data = q.data().unwrap();
-        let blocks: &[F::Block] = bytemuck::cast_slice(&data);
         // Token counts with full 4-row tiles, edges, and both together.
         for tokens in [1, 3, 4, 9] {
             let xs = Tensor::randn(0f32, 1.0, (tokens, cols), &Device::Cpu).unwrap();
             let x = QuantizedRows::quantize(&values(&xs), cols);
             for range in [0..rows, 8..16, 16..rows] {
                 let mut ours = vec![0f32; range.len() * tokens];
-                let mut row_major = ours.clone();
                 grouped.matmul(range.clone(), &x, &mut ours);
-                super::super::quant::matmul(blocks, range.clone(), &x, &mut row_major);
                 let mut scalar = vec![0f32; ours.len()];
-                grouped.matmul_scalar(range, &x, &mut scalar);
-                for ((a, b), c) in ours.iter().zip(&row_major).zip(&scalar) {
-                    // The same block integers; only the f32 summation order differs.
+                grouped.matmul_scalar(range.clone(), &x, &mut scalar);
+                for (i, (a, b)) in ours.iter().zip(&scalar).enumerate() {
+                    // The same integer products; only the f32 summation order differs.
                     assert!(
                         (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
                         "{dtype:?}: {a} vs {b}"
                     );
+                    // And they are the products of the weights with the quantized activations: up to
+                    // f32 rounding and the activation sums that carry the offsets, kept in f16 as
+                    // ggml keeps them (relative 2^-11).
+                    let (t, r) = (i / range.len(), range.start + i % range.len());
+                    let w = &weights[r * cols..(r + 1) * cols];
+                    let (exact, size) = x
+                        .dequantized_row(t)
+                        .iter()
+                        .zip(w)
+                        .fold((0f64, 0f64), |(e, s), (&xv, &wv)| {
+                            (e + (xv * wv) as f64, s + (xv * wv).abs() as f64)
+                        });
                     assert!(
-                        (a - c).abs() <= 1e-4 * (1.0 + c.abs()),
-                        "{dtype:?}: {a} vs {c}"
+                        (*b as f64 - exact).abs() <= 2e-3 * size,
+                        "{dtype:?}: {b} vs {exact}"
                     );
                 }
             }
@@ -318,8 +346,13 @@ mod tests {
     }
 
     #[test]
+    fn q4_k_groups_keep_values_and_products() {
+        check_format::<Q4Kx8>(GgmlDType::Q4K);
+    }
+
+    #[test]
     fn other_formats_are_not_regrouped() {
-        let q = quantized(8, 256, GgmlDType::Q4K);
+        let q = quantized(8, 256, GgmlDType::Q6K);
         assert!(GroupedWeight::from_qtensor(&q).unwrap().is_none());
         assert!(
             Grouped::<Q8_0x8>::from_qtensor(&quantized(8, 64, GgmlDType::Q4_1))

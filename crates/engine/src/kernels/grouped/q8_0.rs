@@ -3,6 +3,7 @@
 //! chunk widens to 32 bits at once.
 
 use bytemuck::{Pod, Zeroable};
+use candle_core::quantized::GgmlDType;
 
 use super::{GroupFormat, ROWS};
 use crate::kernels::quant::{BlockQ8_0, QuantizedRows, BLOCK};
@@ -21,8 +22,20 @@ pub struct Group {
     qs: [i8; BLOCK * ROWS],
 }
 
+impl Group {
+    /// Row r's block in ggml's layout.
+    fn block(&self, r: usize) -> BlockQ8_0 {
+        BlockQ8_0 {
+            d: self.d[r],
+            qs: std::array::from_fn(|j| self.qs[32 * (j / 4) + 4 * r + j % 4]),
+        }
+    }
+}
+
 impl GroupFormat for Q8_0x8 {
+    const DTYPE: GgmlDType = GgmlDType::Q8_0;
     type Block = BlockQ8_0;
+    const VALUES: usize = BLOCK;
     type Group = Group;
 
     fn group(rows: &[BlockQ8_0; ROWS]) -> Group {
@@ -32,11 +45,12 @@ impl GroupFormat for Q8_0x8 {
         }
     }
 
-    fn block(group: &Group, r: usize) -> BlockQ8_0 {
-        BlockQ8_0 {
-            d: group.d[r],
-            qs: std::array::from_fn(|j| group.qs[32 * (j / 4) + 4 * r + j % 4]),
-        }
+    fn dequantize(group: &Group, r: usize, out: &mut [f32]) {
+        super::dequantize_block(&group.block(r), out);
+    }
+
+    fn dot_scalar(groups: &[Group], r: usize, x: &QuantizedRows, t: usize) -> f32 {
+        super::dot_blocks(groups.iter().map(|g| g.block(r)), x, t)
     }
 
     #[cfg(target_arch = "x86_64")]
