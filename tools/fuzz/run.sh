@@ -17,6 +17,6 @@ for t in "${TARGETS[@]}"; do
   seeds=(); [[ -d "seeds/$t" ]] && seeds=("seeds/$t")
   if RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" "${seeds[@]}" -- -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 \
       >"/tmp/fuzz-$t.log" 2>&1; then result=ok; else result="FAILED (see /tmp/fuzz-$t.log, fuzz/artifacts/$t)"; fi
-  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "/tmp/fuzz-$t.log" | grep -o '[0-9]*$' || echo "?")
+  runs=$(grep -o 'Done [0-9]* runs' "/tmp/fuzz-$t.log" | grep -o '[0-9][0-9]*' || echo "?")
   echo "$t: $(( $(date +%s) - start )) s, $runs executions, $result"
 done
