@@ -3,6 +3,8 @@
 # 2 threads, side by side with ratios (kotodama / llama.cpp); then time to first token and peak RSS.
 # The two engines take turns REPS times per row and the medians are reported: on a shared machine the
 # speed drifts by 20-30% over minutes, and alternating runs expose both engines to the same drift.
+# Decode is timed on both after a context of PP tokens (llama-bench -d): kotodama's decode steps
+# follow its prefill, and attention over a longer context costs more per token.
 #   tools/engine/bench_vs_llama_cpp.sh MODEL.gguf [MODEL.gguf ...]
 # Env: PP (prompt tokens, 200), TG (generated tokens, 64), THREADS ("1 2"), REPS (3), KOTODAMA (the
 # binary), LLAMA_BIN (a llama.cpp bin directory; default: build it with llama_cpp.sh).
@@ -20,7 +22,9 @@ for model in "$@"; do
     for _ in $(seq "$REPS"); do
       "$KOTODAMA" bench engine --model "$model" --threads "$t" --prompt-tokens "$PP" --gen-tokens "$TG" --json >>"$row.ours"
       /usr/bin/time -f %M -a -o "$row.rss" \
-        "$BIN/llama-bench" -m "$model" -t "$t" -p "$PP" -n "$TG" -r 1 -o jsonl >>"$row.theirs"
+        "$BIN/llama-bench" -m "$model" -t "$t" -p "$PP" -n 0 -r 1 -o jsonl >>"$row.theirs"
+      /usr/bin/time -f %M -a -o "$row.rss" \
+        "$BIN/llama-bench" -m "$model" -t "$t" -p 0 -n "$TG" -d "$PP" -r 1 -o jsonl >>"$row.theirs"
     done
     echo "$model" >"$row.path"
   done
