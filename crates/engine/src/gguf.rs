@@ -392,7 +392,11 @@ impl GgufHeader {
                 .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
                 .ok_or_else(|| format!("tensor {name}: element count overflows"))?;
             let block = dtype.block_size() as u64;
-            if elems % block != 0 || shape.last().is_some_and(|&inner| inner as u64 % block != 0) {
+            if elems % block != 0
+                || shape
+                    .last()
+                    .is_some_and(|&inner| !(inner as u64).is_multiple_of(block))
+            {
                 return Err(format!("tensor {name}: shape {shape:?} is not a multiple of the {dtype:?} block size {block}"));
             }
             let size_in_bytes = (elems / block)

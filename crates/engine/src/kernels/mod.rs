@@ -137,7 +137,7 @@ pub fn matmul_grouped_many(ws: &[&GroupedWeight], x: &Tensor) -> Result<Option<V
 fn products<M: QuantMatrix>(ms: &[&M], cols: usize, x: &Tensor) -> Result<Option<Vec<Tensor>>> {
     if x.dtype() != DType::F32
         || !x.device().is_cpu()
-        || cols % quant::BLOCK != 0
+        || !cols.is_multiple_of(quant::BLOCK)
         || x.dims().last() != Some(&cols)
     {
         return Ok(None);

@@ -106,7 +106,7 @@ fn columns(a: &[f32], b: Rhs, m: usize, k: usize, n: usize, j0: usize, cols: usi
             let kc = kc_max.min(k - pc);
             match in_place {
                 None => pack_b(b, k, n, pc, kc, j0 + jc, nc, &mut bp),
-                Some(_) if nc % NR != 0 => {
+                Some(_) if !nc.is_multiple_of(NR) => {
                     let edge = nc - nc % NR;
                     pack_b(b, k, n, pc, kc, j0 + jc + edge, nc - edge, &mut bp);
                 }

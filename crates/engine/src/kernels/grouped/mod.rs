@@ -85,9 +85,11 @@ impl<F: GroupFormat> Grouped<F> {
                 F::group(&std::array::from_fn(|r| {
                     let row = g * ROWS + r;
                     // Padding rows: scale and offset 0, so every product with them is 0.
-                    (row < rows)
-                        .then(|| blocks[row * nb + k])
-                        .unwrap_or_else(F::Block::zeroed)
+                    if row < rows {
+                        blocks[row * nb + k]
+                    } else {
+                        F::Block::zeroed()
+                    }
                 }))
             })
             .collect();
