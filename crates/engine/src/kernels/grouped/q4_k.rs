@@ -2,8 +2,8 @@
 //! sub-blocks, value = d·sc·q − dmin·m with 6-bit `sc`, `m` per sub-block. The group keeps the same
 //! 144 bytes per row and super-block, only rearranged: each sub-block's values of the eight rows in
 //! the nibble order of a Q4_1 group (so both share one inner loop), and the 6-bit scales split into
-//! low nibbles and top bits so that one sub-block's eight scales (and eight mins) unpack with a few
-//! 64-bit operations. Unpacking Q4_K to Q4_1 instead read 11% more bytes per token, and decode
+//! low nibbles and top bits so that the eight sub-blocks' scales and mins of eight rows unpack in a
+//! few vector operations. Unpacking Q4_K to Q4_1 instead read 11% more bytes per token, and decode
 //! streams every weight once.
 
 use bytemuck::{Pod, Zeroable};
