@@ -59,7 +59,7 @@ impl LoraDropout {
 pub enum BaseWeight {
     /// Dense, or quantized in a ggml format (candle's storage).
     Candle(QMatMul),
-    /// Q4_1 or Q8_0, regrouped eight rows at a time for the engine's CPU kernels.
+    /// Q4_1, Q4_K or Q8_0, regrouped eight rows at a time for the engine's CPU kernels.
     Grouped(Arc<GroupedWeight>),
 }
 

@@ -56,7 +56,8 @@ pub trait GroupFormat: Send + Sync + 'static {
 /// A (rows, cols) matrix in groups of eight rows; a last partial group is padded with zero rows.
 #[derive(Debug)]
 pub struct Grouped<F: GroupFormat> {
-    /// Group g's blocks k = 0..cols/32 at g * cols/32 + k: a group of rows reads as one stream.
+    /// Group g's blocks k = 0..nb at g * nb + k (nb = cols / F::VALUES): a group of rows reads as
+    /// one stream.
     groups: Vec<F::Group>,
     rows: usize,
     cols: usize,
