@@ -126,6 +126,13 @@ impl Background {
     }
 
     pub fn log2_prob(&self, parts: &[&str]) -> f64 {
+        // Profiles keep numbers as written; the tables hold them folded (wordfreq's convention).
+        let folded: Vec<_> = parts
+            .iter()
+            .map(|p| crate::text::background_key(p))
+            .collect();
+        let folded: Vec<&str> = folded.iter().map(|p| p.as_ref()).collect();
+        let parts = folded.as_slice();
         let log10 = if self.per_char {
             match parts {
                 [a] => self.key_log10(a),
@@ -171,6 +178,9 @@ mod tests {
         assert!((bg.log2_prob(&["the", "cat"]) - (-4.0 * std::f64::consts::LOG2_10)).abs() < 1e-5);
         // unseen words fall below the rarest bucket
         assert!(bg.log2_prob(&["zyzzyva"]) < bg.log2_prob(&["cat"]));
+        // numbers are looked up folded, as wordfreq stores them
+        let bg = Background::from_gzip(&table("KDBG1\n400\t0000\n"), false).unwrap();
+        assert!((bg.log2_prob(&["1999"]) - -4.0 * std::f64::consts::LOG2_10).abs() < 1e-5);
     }
 
     #[test]

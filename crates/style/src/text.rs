@@ -1,7 +1,7 @@
 //! Text normalization, sentence splitting, tokenization and script detection.
 //!
-//! Two token views share one scanner: `words` gives wordfreq-compatible lexical keys (lowercase,
-//! contractions kept whole, digits folded to 0) for PMI, and `ptb_tokens` splits clitics the way the
+//! Two token views share one scanner: `words` gives lexical keys (lowercase, contractions kept
+//! whole, numbers as written; `background_key` folds digits the way wordfreq does) for PMI, and `ptb_tokens` splits clitics the way the
 //! Penn Treebank / UD EWT do ("don't" -> "do n't") so the tagger sees what it was trained on.
 
 use unicode_normalization::UnicodeNormalization;
@@ -268,16 +268,22 @@ fn is_general_punct(c: char) -> bool {
     matches!(c as u32, 0x2010..=0x2027 | 0x3000..=0x303F | 0xFF01..=0xFF0F)
 }
 
-/// wordfreq-compatible key: lowercase, curly apostrophes straightened, multi-digit numbers folded to 0s.
+/// Lexical key: the token lowercased, numbers kept as written ("1999", "1000th") so that a
+/// signature reads as the character said it.
 pub fn lexical_key(token: &str) -> String {
-    let lower = token.to_lowercase();
-    if lower.chars().filter(char::is_ascii_digit).count() >= 2 {
-        lower
-            .chars()
+    token.to_lowercase()
+}
+
+/// The key wordfreq files a lexical key under: it folds every digit of a token with two or more
+/// digits to 0 ("1999" -> "0000"), so background lookups fold the same way.
+pub fn background_key(key: &str) -> std::borrow::Cow<'_, str> {
+    if key.chars().filter(char::is_ascii_digit).count() >= 2 {
+        key.chars()
             .map(|c| if c.is_ascii_digit() { '0' } else { c })
-            .collect()
+            .collect::<String>()
+            .into()
     } else {
-        lower
+        key.into()
     }
 }
 
@@ -374,11 +380,15 @@ mod tests {
     }
 
     #[test]
-    fn words_are_wordfreq_compatible() {
+    fn words_keep_numbers_and_background_keys_fold_them() {
         assert_eq!(
-            words("Don't PANIC, it's 1999 or 7!"),
-            vec!["don't", "panic", "it's", "0000", "or", "7"]
+            words("Don't PANIC, it's 1999 or 7, the 1000th!"),
+            vec!["don't", "panic", "it's", "1999", "or", "7", "the", "1000th"]
         );
+        assert_eq!(background_key("1999"), "0000");
+        assert_eq!(background_key("1000th"), "0000th");
+        assert_eq!(background_key("7"), "7");
+        assert_eq!(background_key("r2"), "r2");
     }
 
     #[test]
