@@ -1,73 +1,39 @@
 //! Catchphrases: the multi-word phrases a character keeps coming back to, told apart from the
 //! other recurring phrases of a script:
-//! - names ("Dunder Mifflin", "Dr Gablehauser") recur but are vocabulary, not a verbal habit;
-//! - a scene's topic ("the deflector shield") recurs within a few neighbouring lines only;
+//! - names ("Dunder Mifflin", "Dr Gablehauser") recur but are vocabulary, not a verbal habit, and
+//!   a scene's topic ("the deflector shield") recurs within a few neighbouring lines only: both are
+//!   told apart before, by `lexical::signatures`, which hands over habits only;
 //! - a phrase plus a context word ("at dunder mifflin") repeats a shorter phrase (dropped before,
-//!   by `lexical::signatures`).
+//!   by `lexical::signatures`);
+//! - a habit of one scene is still a scene's: a catchphrase comes back in several.
 //!
 //! PMI against an independence background alone ranks rare phrases of rare words first, so the
 //! ranking weighs PMI by the square root of the number of scenes the phrase is used in (the
 //! log-odds z-score grows with the square root of the evidence; scenes rather than raw counts so
 //! that a burst within one scene counts once).
 
-use std::collections::{HashMap, HashSet};
-
-use crate::doc::Document;
 use crate::lexical::{LexicalSignature, Phrase};
-use crate::tags::tag_name;
+use crate::scenes::Scenes;
 
 /// A catchphrase is used in at least this many scenes.
 const MIN_SCENES: usize = 3;
-/// A scene is this many consecutive lines, or fewer in short scripts (which get at least
-/// `SCENES_IN_SHORT_SCRIPTS` scenes).
-const SCENE_LINES: usize = 20;
-const SCENES_IN_SHORT_SCRIPTS: usize = 20;
 
-/// The top `k` catchphrases among `candidates` (phrases no other one stands for), best first.
-pub fn pick(candidates: Vec<Phrase>, doc: &Document, k: usize) -> Vec<LexicalSignature> {
-    let names = name_words(doc);
-    let scene = (doc.lines.len() / SCENES_IN_SHORT_SCRIPTS).clamp(1, SCENE_LINES);
+/// The top `k` catchphrases among `candidates` (habit phrases no other one stands for), best
+/// first.
+pub fn pick(candidates: Vec<Phrase>, scenes: &Scenes, k: usize) -> Vec<LexicalSignature> {
     let mut ranked: Vec<(f64, LexicalSignature)> = candidates
         .into_iter()
-        .filter(|c| !is_name(&c.parts, &names))
         .filter_map(|c| {
-            let scenes = c
-                .lines
-                .iter()
-                .map(|l| l / scene)
-                .collect::<HashSet<_>>()
-                .len();
-            (scenes >= MIN_SCENES).then(|| (c.sig.pmi * (scenes as f64).sqrt(), c.sig))
+            let used = scenes.used(&c.lines);
+            (used >= MIN_SCENES).then(|| (c.sig.pmi * (used as f64).sqrt(), c.sig))
         })
         .collect();
     ranked.sort_by(|(a, x), (b, y)| b.total_cmp(a).then_with(|| x.term.cmp(&y.term)));
     ranked.into_iter().take(k).map(|(_, sig)| sig).collect()
 }
 
-/// Words tagged as proper nouns in most of their uses in `doc`.
-fn name_words(doc: &Document) -> HashSet<String> {
-    let mut uses: HashMap<String, (u32, u32)> = HashMap::new();
-    for s in &doc.sentences {
-        for (word, &tag) in s.ptb.iter().zip(&s.tags) {
-            let e = uses.entry(word.to_lowercase()).or_default();
-            e.0 += u32::from(matches!(tag_name(tag), "NNP" | "NNPS"));
-            e.1 += 1;
-        }
-    }
-    uses.into_iter()
-        .filter(|(_, (proper, all))| 2 * proper > *all)
-        .map(|(w, _)| w)
-        .collect()
-}
-
-/// A phrase of two or more different names. A repeated name ("Penny, Penny") is a habit.
-fn is_name(parts: &[String], names: &HashSet<String>) -> bool {
-    parts.iter().all(|p| names.contains(p)) && parts.iter().collect::<HashSet<_>>().len() > 1
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::*;
     use crate::resources::shared::resources;
 
     /// A line of four made-up words that no other line repeats.
@@ -87,7 +53,7 @@ pub(crate) mod tests {
             .collect();
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         let doc = crate::profile::prepare(&refs, resources());
-        let (_, c) = crate::lexical::signatures(&doc, None, &resources().background_en);
+        let c = crate::lexical::signatures(&doc, None, &resources().background_en).catchphrases;
         c.into_iter().map(|s| s.term).collect()
     }
 
@@ -117,14 +83,5 @@ pub(crate) mod tests {
         // "believe it" (20 uses) is the habit; "believe it or" (10) only extends it.
         assert!(found.iter().any(|t| t == "believe it"), "{found:?}");
         assert!(!found.iter().any(|t| t == "believe it or"), "{found:?}");
-    }
-
-    #[test]
-    fn a_repeated_name_is_a_habit() {
-        let names: HashSet<String> = ["penny", "leonard"].map(String::from).into();
-        let parts = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
-        assert!(!is_name(&parts("penny penny"), &names));
-        assert!(is_name(&parts("penny leonard"), &names));
-        assert!(!is_name(&parts("hey penny"), &names));
     }
 }

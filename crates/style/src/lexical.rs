@@ -1,18 +1,21 @@
 //! Lexical signatures: words and 2-3-grams ranked by smoothed PMI against the background and,
-//! when the script has other speakers, against them.
+//! when the script has other speakers, against them; each told apart as a verbal habit, a scene's
+//! topic or a name (`SignatureKind`), since only habits are the character's voice.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::background::Background;
 use crate::catchphrases;
 use crate::doc::Document;
+use crate::scenes::Scenes;
 use crate::text::Language;
+use crate::word_roles::{self, Role, Roles};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LexicalSignature {
     pub term: String,
-    /// Number of words (English) or characters (CJK) in the term.
+    /// Number of words in the term (Japanese and Chinese ones as their segmenter cuts them).
     pub n: u8,
     /// log2 of the term's rate in the character's lines over its background rate (discounted count).
     pub pmi: f64,
@@ -21,6 +24,32 @@ pub struct LexicalSignature {
     pub count: u32,
     pub rate_per_1k: f64,
     pub examples: Vec<String>,
+    /// Profiles stored before kinds were told apart hold habits only.
+    #[serde(default)]
+    pub kind: SignatureKind,
+}
+
+/// What a distinctive term says about a character.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SignatureKind {
+    /// A verbal habit, used all over the script: part of the voice.
+    #[default]
+    Habit,
+    /// A noun or noun phrase used in a few neighbouring lines: what one scene was about.
+    Topic,
+    /// A proper name, or names joined by function words ("crabbe and goyle").
+    Name,
+}
+
+/// A profile's signatures: habits (what the scorer, plans and catchphrase checks use) apart from
+/// the topics and names the character talks about.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Signatures {
+    pub habits: Vec<LexicalSignature>,
+    pub catchphrases: Vec<LexicalSignature>,
+    /// Topics and names, best first.
+    pub vocabulary: Vec<LexicalSignature>,
 }
 
 const MIN_COUNT: u32 = 3;
@@ -29,12 +58,15 @@ const MAX_EXAMPLES: usize = 3;
 const TOP_WORDS: usize = 25;
 const TOP_PHRASES: usize = 15;
 const TOP_CATCHPHRASES: usize = 20;
+const TOP_VOCABULARY: usize = 20;
 /// Absolute discount on counts: tempers PMI's bias toward rare terms.
 const DISCOUNT: f64 = 0.5;
 
 #[derive(Debug, Default)]
 struct Entry {
     count: u32,
+    /// Uses that span punctuation ("Threepio, human").
+    across_punct: u32,
     /// Distinct line indices, in order of first use.
     lines: Vec<usize>,
 }
@@ -54,6 +86,17 @@ pub fn joiner(lang: Language) -> &'static str {
     }
 }
 
+/// Joins the words of a counting key. Japanese and Chinese terms are shown without spaces
+/// (`joiner`), which would lose their word boundaries, so their keys join words with U+001F: a
+/// control character, which `text::normalize` removes from all text, so no word holds one.
+fn key_joiner(lang: Language) -> &'static str {
+    if joiner(lang).is_empty() {
+        "\u{1F}"
+    } else {
+        " "
+    }
+}
+
 /// The terms (n = 1..=3) of one sentence's lexical keys.
 pub fn ngrams<'a>(words: &'a [String], sep: &'a str) -> impl Iterator<Item = (u8, String)> + 'a {
     (1..=3u8).flat_map(move |n| words.windows(usize::from(n)).map(move |w| (n, w.join(sep))))
@@ -61,15 +104,19 @@ pub fn ngrams<'a>(words: &'a [String], sep: &'a str) -> impl Iterator<Item = (u8
 
 impl NgramCounts {
     pub fn of(doc: &Document) -> Self {
-        let sep = joiner(doc.language);
+        let sep = key_joiner(doc.language);
         let mut counts = NgramCounts::default();
         for s in &doc.sentences {
             counts.tokens += s.words.len();
-            for (_, term) in ngrams(&s.words, sep) {
-                let e = counts.entries.entry(term).or_default();
-                e.count += 1;
-                if e.lines.last() != Some(&s.line) {
-                    e.lines.push(s.line);
+            let punct = word_roles::punctuation_before(s);
+            for n in 1..=3 {
+                for (i, w) in s.words.windows(n).enumerate() {
+                    let e = counts.entries.entry(w.join(sep)).or_default();
+                    e.count += 1;
+                    e.across_punct += u32::from(punct[i + 1..i + n].contains(&true));
+                    if e.lines.last() != Some(&s.line) {
+                        e.lines.push(s.line);
+                    }
                 }
             }
         }
@@ -81,26 +128,60 @@ impl NgramCounts {
     }
 }
 
-fn parts(term: &str, lang: Language) -> Vec<&str> {
-    if joiner(lang).is_empty() {
-        term.char_indices()
-            .map(|(i, c)| &term[i..i + c.len_utf8()])
-            .collect()
+/// The words of a counting key.
+fn parts(key: &str, lang: Language) -> Vec<&str> {
+    key.split(key_joiner(lang)).collect()
+}
+
+/// The kind of a term from its words' roles, or None for a phrase that is neither a habit nor
+/// vocabulary: a name plus function words ("you potter", "hey pam"), a name cut off from the rest
+/// by punctuation ("threepio, human"), or function words alone ("are you").
+fn kind(parts: &[&str], e: &Entry, roles: &Roles, scenes: &Scenes) -> Option<SignatureKind> {
+    let r: Vec<Role> = parts.iter().map(|p| roles.role(p)).collect();
+    let is_name = |x: &Role| *x == Role::Name;
+    let contentful = |x: &Role| matches!(x, Role::Noun | Role::Content);
+    if r.iter().all(is_name) {
+        // A name said twice over ("Penny, Penny, Penny") is a habit.
+        let repeated = parts.len() > 1 && parts.iter().all(|p| *p == parts[0]);
+        return Some(if repeated {
+            SignatureKind::Habit
+        } else {
+            SignatureKind::Name
+        });
+    }
+    if r.iter().any(is_name) {
+        if 2 * e.across_punct > e.count {
+            return None;
+        }
+        // Names joined by function words: "jabba the hutt", "crabbe and goyle".
+        let joined_names = is_name(&r[0])
+            && is_name(&r[r.len() - 1])
+            && r.iter().all(|x| is_name(x) || *x == Role::Function);
+        if joined_names {
+            return Some(SignatureKind::Name);
+        }
+        if !r.iter().any(contentful) {
+            return None;
+        }
+    } else if parts.len() > 1 && !r.iter().any(|x| contentful(x) || *x == Role::Interjection) {
+        return None;
+    }
+    if r.contains(&Role::Noun) && scenes.is_clustered(&e.lines) {
+        Some(SignatureKind::Topic)
     } else {
-        term.split(' ').collect()
+        Some(SignatureKind::Habit)
     }
 }
 
 /// Ranked lexical signatures and catchphrases of `doc`.
-pub fn signatures(
-    doc: &Document,
-    others: Option<&NgramCounts>,
-    bg: &Background,
-) -> (Vec<LexicalSignature>, Vec<LexicalSignature>) {
+pub fn signatures(doc: &Document, others: Option<&NgramCounts>, bg: &Background) -> Signatures {
     let counts = NgramCounts::of(doc);
+    let roles = Roles::of(doc);
+    let scenes = Scenes::of(doc.lines.len());
     let total = counts.tokens.max(1) as f64;
     let mut words = Vec::new();
     let mut phrases = Vec::new();
+    let mut vocabulary = Vec::new();
     for (term, e) in &counts.entries {
         if e.count < MIN_COUNT || e.lines.len() < 2 {
             continue;
@@ -109,6 +190,9 @@ pub fn signatures(
         if !parts.iter().any(|p| p.chars().any(char::is_alphabetic)) {
             continue;
         }
+        let Some(kind) = kind(&parts, e, &roles, &scenes) else {
+            continue;
+        };
         let n = parts.len() as u8;
         let rate = (f64::from(e.count) - DISCOUNT) / total;
         let pmi = rate.log2() - bg.log2_prob(&parts);
@@ -120,7 +204,7 @@ pub fn signatures(
             continue;
         }
         let sig = LexicalSignature {
-            term: term.clone(),
+            term: parts.join(joiner(doc.language)),
             n,
             pmi,
             pmi_vs_others,
@@ -132,8 +216,11 @@ pub fn signatures(
                 .take(MAX_EXAMPLES)
                 .map(|&l| doc.lines[l].clone())
                 .collect(),
+            kind,
         };
-        if n == 1 {
+        if n == 1 && kind != SignatureKind::Habit {
+            vocabulary.push(sig);
+        } else if n == 1 {
             words.push(sig);
         } else {
             phrases.push(Phrase {
@@ -144,20 +231,22 @@ pub fn signatures(
         }
     }
     let dropped = subsumed(&phrases);
-    let phrases: Vec<Phrase> = phrases
+    let (habit_phrases, other_phrases): (Vec<Phrase>, Vec<Phrase>) = phrases
         .into_iter()
         .enumerate()
         .filter_map(|(i, p)| (!dropped.contains(&i)).then_some(p))
-        .collect();
-    let mut lexical = top(words, TOP_WORDS);
-    lexical.extend(top(
-        phrases.iter().map(|p| p.sig.clone()).collect(),
+        .partition(|p| p.sig.kind == SignatureKind::Habit);
+    vocabulary.extend(other_phrases.into_iter().map(|p| p.sig));
+    let mut habits = top(words, TOP_WORDS);
+    habits.extend(top(
+        habit_phrases.iter().map(|p| p.sig.clone()).collect(),
         TOP_PHRASES,
     ));
-    (
-        top(lexical, TOP_WORDS + TOP_PHRASES),
-        catchphrases::pick(phrases, doc, TOP_CATCHPHRASES),
-    )
+    Signatures {
+        habits: top(habits, TOP_WORDS + TOP_PHRASES),
+        catchphrases: catchphrases::pick(habit_phrases, &scenes, TOP_CATCHPHRASES),
+        vocabulary: top(vocabulary, TOP_VOCABULARY),
+    }
 }
 
 /// A multi-word term and the distinct lines it is used in.
@@ -238,7 +327,7 @@ mod tests {
         }
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         let doc = crate::profile::prepare(&refs, resources());
-        let (_, catchphrases) = signatures(&doc, None, &resources().background_en);
+        let catchphrases = signatures(&doc, None, &resources().background_en).catchphrases;
         assert!(
             "believe it or not".contains(&catchphrases[0].term) && catchphrases[0].n >= 2,
             "{catchphrases:?}"
@@ -269,9 +358,98 @@ mod tests {
         let res = resources();
         let doc = crate::profile::prepare(&me, res);
         let other = NgramCounts::of(&crate::profile::prepare(&others, res));
-        let (alone, _) = signatures(&doc, None, &res.background_en);
-        let (vs, _) = signatures(&doc, Some(&other), &res.background_en);
+        let alone = signatures(&doc, None, &res.background_en).habits;
+        let vs = signatures(&doc, Some(&other), &res.background_en).habits;
         assert!(alone.iter().any(|s| s.term == "sword"));
         assert!(!vs.iter().any(|s| s.term == "sword"), "{vs:?}");
+    }
+
+    /// A shared character's profile, from `../shared/data/characters/en/{name}.txt`.
+    fn shared_profile(name: &str) -> crate::StyleProfile {
+        let path = format!(
+            "{}/../../../shared/data/characters/en/{name}.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("shared character data missing at {path}: {e}"));
+        let lines: Vec<&str> = text.lines().collect();
+        crate::analyze(&lines, &[], resources()).unwrap()
+    }
+
+    #[test]
+    fn habits_leave_out_scene_topics_and_names() {
+        let sheldon = shared_profile("sheldon_cooper");
+        let habits: Vec<&str> = sheldon.lexical.iter().map(|s| s.term.as_str()).collect();
+        // "tampons" and "hamburger" are each talked about in a few neighbouring lines.
+        for noise in ["tampons", "hamburger", "leonard", "penny", "penny's"] {
+            assert!(!habits.contains(&noise), "{noise}: {habits:?}");
+        }
+        // The three-fold knock on Penny's door is a habit, though made of a name.
+        assert!(habits.contains(&"penny penny"), "{habits:?}");
+        let kind_of = |p: &crate::StyleProfile, term: &str| {
+            p.vocabulary.iter().find(|s| s.term == term).map(|s| s.kind)
+        };
+        assert_eq!(kind_of(&sheldon, "wolowitz"), Some(SignatureKind::Name));
+        assert_eq!(
+            kind_of(&sheldon, "tangerine chicken"),
+            Some(SignatureKind::Topic)
+        );
+
+        let c3po = shared_profile("c3po");
+        let terms: Vec<&str> = c3po
+            .lexical
+            .iter()
+            .chain(&c3po.catchphrases)
+            .map(|s| s.term.as_str())
+            .collect();
+        // "I am See-Threepio, human-cyborg relations": the name ends at the comma.
+        assert!(!terms.contains(&"see threepio human"), "{terms:?}");
+        assert!(!terms.contains(&"threepio human cyborg"), "{terms:?}");
+        assert!(terms.contains(&"human cyborg relations"), "{terms:?}");
+        assert_eq!(kind_of(&c3po, "jabba the hutt"), Some(SignatureKind::Name));
+        // A name plus function words is neither a habit nor vocabulary.
+        let penny = shared_profile("penny");
+        let all: Vec<&str> = [&penny.lexical, &penny.catchphrases, &penny.vocabulary]
+            .into_iter()
+            .flatten()
+            .map(|s| s.term.as_str())
+            .collect();
+        for noise in ["hey sheldon", "oh sheldon", "hey leonard", "sheldon what"] {
+            assert!(!all.contains(&noise), "{noise}: {all:?}");
+        }
+    }
+
+    /// Prints every shared English character's signatures and catchphrases: run with
+    /// `cargo test -p kotodama-style --lib print_shared_signatures -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "measurement printout over ../shared/data"]
+    fn print_shared_signatures() {
+        let dir = format!(
+            "{}/../../../shared/data/characters/en",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("shared character data missing at {dir}: {e}"))
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            let p = crate::analyze(&lines, &[], resources()).unwrap();
+            let show = |sigs: &[LexicalSignature]| {
+                sigs.iter()
+                    .map(|s| match s.kind {
+                        SignatureKind::Habit => s.term.clone(),
+                        kind => format!("{} ({kind:?})", s.term),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            };
+            println!("== {}", path.file_stem().unwrap().to_string_lossy());
+            println!("lexical: {}", show(&p.lexical));
+            println!("catchphrases: {}", show(&p.catchphrases));
+            println!("vocabulary: {}", show(&p.vocabulary));
+        }
     }
 }

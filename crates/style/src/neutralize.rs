@@ -264,6 +264,7 @@ mod tests {
             count: 2,
             rate_per_1k: 100.0,
             examples: Vec::new(),
+            kind: Default::default(),
         }];
         p
     }

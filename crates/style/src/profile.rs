@@ -31,7 +31,11 @@ pub struct StyleProfile {
     pub language: Language,
     /// Forms of the speaker's name counted as third-person self-reference (lowercase).
     pub self_names: Vec<String>,
+    /// Verbal habits: distinctive words and phrases used all over the script.
     pub lexical: Vec<LexicalSignature>,
+    /// Names and scene topics the character talks about (`kind` says which): vocabulary, not voice.
+    #[serde(default)]
+    pub vocabulary: Vec<LexicalSignature>,
     /// The scorer's lexical model: the character's frequent words and their log2 rate ratios.
     pub term_weights: Vec<WeightedTerm>,
     pub catchphrases: Vec<LexicalSignature>,
@@ -69,8 +73,7 @@ pub fn analyze_speaker(
     }
     let other_counts =
         (!others.is_empty()).then(|| NgramCounts::of(&doc::prepare(others, &|t| vec![0; t.len()])));
-    let (lexical, catchphrases) =
-        lexical::signatures(&doc, other_counts.as_ref(), res.background(doc.language));
+    let signatures = lexical::signatures(&doc, other_counts.as_ref(), res.background(doc.language));
     let term_weights = lexical::term_weights(&doc, res.background(doc.language), TERM_WEIGHTS);
     let parses = syntax::parse_document(&doc, &res.grammar);
     let syntax = syntax::rank_rules(&doc, &parses, &res.grammar);
@@ -89,9 +92,10 @@ pub fn analyze_speaker(
         token_count: doc.token_count(),
         language: doc.language,
         self_names,
-        lexical,
+        lexical: signatures.habits,
+        vocabulary: signatures.vocabulary,
         term_weights,
-        catchphrases,
+        catchphrases: signatures.catchphrases,
         syntax,
         rule_weights,
         parse_stats: parses.stats,
