@@ -187,36 +187,134 @@ fn is_verbal(label: &str) -> bool {
     label.starts_with("VB") || label == "MD" || label == "VP"
 }
 
-/// A readable name for rules that realize a known construction.
+/// Plain-language names of the treebank's phrase labels and part-of-speech tags, pairwise
+/// distinct so that two different rules never read the same.
+const LABEL_NAMES: &[(&str, &str)] = &[
+    ("ROOT", "line"),
+    ("S", "clause"),
+    ("SQ", "yes/no question"),
+    ("SBAR", "subordinate clause"),
+    ("SBARQ", "wh-question"),
+    ("SINV", "inverted clause"),
+    ("NP", "noun phrase"),
+    ("VP", "verb phrase"),
+    ("PP", "prepositional phrase"),
+    ("ADJP", "adjective phrase"),
+    ("ADVP", "adverb phrase"),
+    ("INTJ", "interjection"),
+    ("FRAG", "fragment"),
+    ("WHNP", "question word (who, what)"),
+    ("WHADVP", "question adverb (where, when, how)"),
+    ("WHADJP", "question amount (how much)"),
+    ("WHPP", "preposition with a question word (to whom)"),
+    ("PRT", "verb particle (up, off)"),
+    ("QP", "amount"),
+    ("NX", "noun group"),
+    ("NAC", "part of a name"),
+    ("PRN", "aside"),
+    ("CONJP", "joining phrase (as well as)"),
+    ("UCP", "mixed coordination"),
+    ("RRC", "reduced relative clause"),
+    ("LST", "list item"),
+    ("X", "unclassified part"),
+    ("NN", "noun"),
+    ("NNS", "plural noun"),
+    ("NNP", "name"),
+    ("NNPS", "plural name"),
+    ("IN", "preposition"),
+    ("DT", "article (the, a)"),
+    ("PDT", "predeterminer (all, both)"),
+    ("PRP", "pronoun"),
+    ("PRP$", "possessive (my, your)"),
+    ("JJ", "adjective"),
+    ("JJR", "comparative (bigger)"),
+    ("JJS", "superlative (biggest)"),
+    ("RB", "adverb"),
+    ("RBR", "comparative adverb (faster)"),
+    ("RBS", "superlative adverb (most)"),
+    ("VB", "verb"),
+    ("VBD", "past-tense verb"),
+    ("VBP", "present-tense verb"),
+    ("VBZ", "present-tense verb in -s"),
+    ("VBN", "past participle"),
+    ("VBG", "-ing verb"),
+    ("MD", "modal (can, will)"),
+    ("TO", "'to'"),
+    ("CD", "number"),
+    ("CC", "'and', 'but' or 'or'"),
+    ("EX", "existential 'there'"),
+    ("WDT", "'which' or 'that'"),
+    ("WP", "'who' or 'what'"),
+    ("WP$", "'whose'"),
+    ("WRB", "'where', 'when' or 'how'"),
+    ("RP", "particle"),
+    ("UH", "exclamation word (oh, hey)"),
+    ("POS", "possessive 's"),
+    ("FW", "foreign word"),
+    (".", "end punctuation"),
+    (",", "comma"),
+    (":", "colon or dash"),
+    ("``", "opening quote"),
+    ("''", "closing quote"),
+    ("-LRB-", "opening bracket"),
+    ("-RRB-", "closing bracket"),
+    ("HYPH", "hyphen"),
+    ("NFP", "trailing mark (..., :))"),
+    ("$", "currency sign"),
+    ("SYM", "symbol"),
+    ("ADD", "web address"),
+    ("GW", "split-off word part"),
+    ("LS", "list number"),
+    ("AFX", "prefix"),
+    ("XX", "unknown word"),
+];
+
+fn label_name(label: &str) -> &'static str {
+    LABEL_NAMES
+        .iter()
+        .find(|(l, _)| *l == label)
+        .map_or("other part", |(_, name)| name)
+}
+
+/// A plain-language reading of a rule: the construction it realizes (or its phrase's name) and
+/// its parts, e.g. "SQ -> VBZ NP VP ." reads "yes/no question, auxiliary before the subject:
+/// present-tense verb in -s + noun phrase + verb phrase + end punctuation". Naming every part
+/// keeps two rows of one construction apart.
 pub fn gloss(rule: &str) -> Option<String> {
     let (lhs, rhs) = rule.split_once(" -> ")?;
     let kids: Vec<&str> = rhs.split(' ').collect();
+    let what = construction(lhs, &kids).unwrap_or_else(|| label_name(lhs));
+    let parts: Vec<&str> = kids.iter().map(|k| label_name(k)).collect();
+    Some(format!("{what}: {}", parts.join(" + ")))
+}
+
+/// The name of a known construction that a rule realizes; each differs from every label's name
+/// and from the constructions of other phrase labels.
+fn construction(lhs: &str, kids: &[&str]) -> Option<&'static str> {
     let first_np = kids.iter().position(|k| *k == "NP");
     let first_verbal = kids.iter().position(|k| is_verbal(k));
-    let g = match lhs {
-        "ROOT" => match kids.as_slice() {
-            ["FRAG"] => "utterance is a fragment",
-            ["SQ"] => "utterance is a yes/no question",
-            ["SBARQ"] => "utterance is a wh-question",
-            ["SINV"] => "utterance with subject-verb inversion",
-            ["INTJ"] => "utterance is an interjection",
-            ["NP"] => "utterance is a bare noun phrase",
-            [_, ..] if kids.len() > 1 => "run-on utterance",
+    Some(match lhs {
+        "ROOT" => match kids {
+            ["FRAG"] => "line that is a fragment",
+            ["SQ"] => "line that is a yes/no question",
+            ["SBARQ"] => "line that is a wh-question",
+            ["SINV"] => "line with subject-verb inversion",
+            ["INTJ"] => "line that is only an interjection",
+            ["NP"] => "line that is a bare noun phrase",
+            [_, _, ..] => "run-on line",
             _ => return None,
         },
         "SQ" if kids.last() == Some(&"SQ") || kids.contains(&",") && kids.first() == Some(&"S") => {
             "tag question"
         }
-        "SQ" => "yes/no question (auxiliary before subject)",
-        "SBARQ" => "wh-question",
-        "SINV" => "inversion (verb before subject)",
-        "FRAG" => "fragment (no main clause)",
-        "INTJ" => "interjection",
-        "PRN" => "parenthetical",
-        "S" if kids.contains(&"SQ") => "tag question",
-        "S" if kids.first() == Some(&"VP") => "subjectless clause (imperative)",
+        "SQ" => "yes/no question, auxiliary before the subject",
+        "SINV" => "inversion, verb before the subject",
+        "FRAG" => "fragment, no main clause",
+        "PRN" => "parenthetical aside",
+        "S" if kids.contains(&"SQ") => "statement with a tag question",
+        "S" if kids.first() == Some(&"VP") => "clause without a subject (imperative)",
         "S" if first_verbal.is_some_and(|v| first_np.is_some_and(|np| v < np)) => {
-            "inversion (predicate before subject)"
+            "inversion, predicate before the subject"
         }
         "S" if kids
             .first()
@@ -226,25 +324,25 @@ pub fn gloss(rule: &str) -> Option<String> {
                     && kids.get(2) == Some(&"NP")
                     && kids.get(3) == Some(&"VP")) =>
         {
-            "fronted constituent before subject (inversion)"
+            "fronted phrase before the subject (inversion)"
         }
-        "S" if kids.iter().filter(|k| **k == "S").count() >= 2 => "coordinated clauses",
-        "S" if kids.first() == Some(&"INTJ") => "clause opened by an interjection",
-        "S" if first_np.is_some() && first_verbal.is_none() => "verbless clause",
-        "VP" if kids.first() == Some(&"MD") => "modal verb",
+        "S" if kids.iter().filter(|k| **k == "S").count() >= 2 => "clauses joined together",
+        "S" if kids.first() == Some(&"INTJ") => "interjection opening a sentence",
+        "S" if first_np.is_some() && first_verbal.is_none() => "clause without a verb",
+        "VP" if kids.first() == Some(&"MD") => "verb with a modal",
         "VP" if kids.len() == 1 && kids[0].starts_with("VB") => {
-            "bare verb (complement fronted or dropped)"
+            "bare verb, its object fronted or dropped"
         }
-        "VP" if kids.contains(&"RB") => "negated/adverb-modified verb phrase",
-        "NP" if kids == ["PRP"] => "pronoun",
+        "VP" if kids.contains(&"PRT") => "phrasal verb (give up)",
+        "VP" if kids.contains(&"RB") => "verb with an adverb or 'not'",
         "NP" if kids == ["NNP"] || kids == ["NNP", "NNP"] => "proper name",
         "NP" if kids.contains(&"UH") || kids.contains(&",") && kids.len() == 2 => {
-            "vocative/address"
+            "calling someone by name (vocative)"
         }
+        "INTJ" if kids.len() == 1 => "interjection on its own",
         "ADJP" if kids.first() == Some(&"RB") => "intensified adjective",
         _ => return None,
-    };
-    Some(g.to_string())
+    })
 }
 
 #[cfg(test)]
@@ -252,26 +350,104 @@ mod tests {
     use super::*;
 
     #[test]
-    fn glosses_name_constructions() {
+    fn glosses_name_constructions_and_parts() {
         assert_eq!(
             gloss("SQ -> VBZ NP VP .").as_deref(),
-            Some("yes/no question (auxiliary before subject)")
-        );
-        assert_eq!(gloss("SBARQ -> WHNP SQ .").as_deref(), Some("wh-question"));
-        assert_eq!(
-            gloss("S -> VP .").as_deref(),
-            Some("subjectless clause (imperative)")
+            Some(
+                "yes/no question, auxiliary before the subject: present-tense verb in -s + \
+                 noun phrase + verb phrase + end punctuation"
+            )
         );
         assert_eq!(
-            gloss("S -> ADJP VBP NP .").as_deref(),
-            Some("inversion (predicate before subject)")
+            gloss("VP -> VB PRT").as_deref(),
+            Some("phrasal verb (give up): verb + verb particle (up, off)")
         );
-        assert_eq!(gloss("S -> S , SQ .").as_deref(), Some("tag question"));
         assert_eq!(
-            gloss("S -> ADJP , NP VP .").as_deref(),
-            Some("fronted constituent before subject (inversion)")
+            gloss("NP -> DT NN").as_deref(),
+            Some("noun phrase: article (the, a) + noun")
         );
-        assert_eq!(gloss("NP -> DT NN"), None);
+        assert!(gloss("S -> ADJP VBP NP .")
+            .unwrap()
+            .starts_with("inversion, predicate"));
+        assert!(gloss("S -> S , SQ .")
+            .unwrap()
+            .starts_with("statement with a tag question"));
+        assert!(gloss("S -> ADJP , NP VP .")
+            .unwrap()
+            .starts_with("fronted phrase"));
+        // Three rules a creator used to see as "interjection" now read apart.
+        let interjections = ["ROOT -> INTJ", "INTJ -> UH", "S -> INTJ , NP VP ."].map(gloss);
+        assert_eq!(
+            interjections.map(|g| g.unwrap().split(':').next().unwrap().to_string()),
+            [
+                "line that is only an interjection",
+                "interjection on its own",
+                "interjection opening a sentence"
+            ]
+        );
+        assert_eq!(gloss("no rule"), None);
+    }
+
+    #[test]
+    fn label_names_cover_the_grammar_and_are_distinct() {
+        let g = &crate::resources::shared::resources().grammar;
+        for label in g.symbols.iter().filter(|s| !s.starts_with('@')) {
+            assert_ne!(label_name(label), "other part", "{label} has no plain name");
+        }
+        let names: std::collections::HashSet<&str> = LABEL_NAMES.iter().map(|(_, n)| *n).collect();
+        assert_eq!(names.len(), LABEL_NAMES.len());
+    }
+
+    /// Treebank labels a creator should never see: every phrase label and part-of-speech tag.
+    fn shows_a_label(gloss: &str) -> Option<&'static str> {
+        let words: Vec<&str> = gloss
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | '(' | ')' | '+'))
+            .collect();
+        LABEL_NAMES
+            .iter()
+            .map(|(l, _)| *l)
+            .filter(|l| l.chars().any(|c| c.is_ascii_uppercase()))
+            .find(|l| words.contains(l))
+    }
+
+    #[test]
+    fn shown_rules_read_in_plain_distinct_words() {
+        let res = crate::resources::shared::resources();
+        let mut profiles = Vec::new();
+        for (persona, speaker) in [
+            ("tsubaki", "TSUBAKI"),
+            ("mikoto", "MIKOTO"),
+            ("ririka", "RIRIKA"),
+        ] {
+            let (own, others) = crate::profile::tests::persona_lines(persona, speaker);
+            let own: Vec<&str> = own.iter().map(String::as_str).collect();
+            let others: Vec<&str> = others.iter().map(String::as_str).collect();
+            profiles.push(crate::analyze(&own, &others, res).unwrap());
+        }
+        for name in ["sheldon_cooper", "hamlet"] {
+            let path = format!(
+                "{}/../../../shared/data/characters/en/{name}.txt",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("shared character data missing at {path}: {e}"));
+            let lines: Vec<&str> = text.lines().collect();
+            profiles.push(crate::analyze(&lines, &[], res).unwrap());
+        }
+        for p in &profiles {
+            assert!(p.syntax.len() >= 10, "{:?}", p.syntax);
+            let mut seen = std::collections::HashMap::new();
+            for r in &p.syntax {
+                let g = r
+                    .gloss
+                    .as_deref()
+                    .unwrap_or_else(|| panic!("{} has no gloss", r.rule));
+                assert_eq!(shows_a_label(g), None, "{} reads {g}", r.rule);
+                if let Some(other) = seen.insert(g, &r.rule) {
+                    panic!("{other} and {} both read {g}", r.rule);
+                }
+            }
+        }
     }
 
     #[test]
