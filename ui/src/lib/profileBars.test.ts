@@ -32,10 +32,10 @@ describe('ruleBars', () => {
       label: 'opens with an interjection',
       value: 1.234,
       count: 9,
-      title: 'S -> INTJ , S\nlog-odds 1.23 against the treebank · z 3.2 · 9× in the script',
+      title: 'log-odds 1.23 against the treebank · z 3.2 · 9× in the script\ntreebank rule (for experts): S -> INTJ , S',
     });
     expect(bare.label).toBe('NP -> DT NN');
-    expect(bare.title).toBe('NP -> DT NN\nlog-odds −0.50 against the treebank · z −1.0 · 2× in the script');
+    expect(bare.title).toBe('log-odds −0.50 against the treebank · z −1.0 · 2× in the script\ntreebank rule (for experts): NP -> DT NN');
   });
 });
 

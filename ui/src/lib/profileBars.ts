@@ -23,14 +23,19 @@ export function signatureBars(signatures: LexicalSignature[], examples: Record<s
   }));
 }
 
-/** Log-odds bars of sentence patterns, labelled by their gloss; the raw rule is in the tooltip. */
+/**
+ * Log-odds bars of sentence patterns, labelled by their plain-language gloss; the treebank rule is
+ * left to the tooltip, for experts (profiles stored before every rule had a gloss fall back to it as
+ * the label).
+ */
 export function ruleBars(rules: GrammarRule[], examples: Record<string, string[]> = {}): BarItem[] {
   return rules.map((r) => ({
     label: r.gloss ?? r.rule,
     value: r.logOdds,
     count: r.count,
     title:
-      `${r.rule}\nlog-odds ${formatValue(r.logOdds, 2)} against the treebank · z ${formatValue(r.z, 1)} · ${r.count}× in the script` +
+      `log-odds ${formatValue(r.logOdds, 2)} against the treebank · z ${formatValue(r.z, 1)} · ${r.count}× in the script\n` +
+      `treebank rule (for experts): ${r.rule}` +
       quoted(examples[r.rule]),
   }));
 }
