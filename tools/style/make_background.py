@@ -7,26 +7,24 @@ Usage:  pip install wordfreq==3.1.1 msgpack
 wordfreq's large_<lang>.msgpack.gz is one msgpack array: element 0 is a header, element i (i >= 1)
 lists the words whose frequency is 10^(-(i-1)/100) ("centibels"). We keep that bucket structure.
 
-English: the most frequent MAX_WORDS words, as words.
-Chinese / Japanese: the analyzer works on characters, so we derive character 1- and 2-gram
-frequencies from the word list (each word's frequency is spread over the n-grams inside it) and
-store those keys instead.
+English: the most frequent MAX_WORDS words. Chinese / Japanese: the most frequent MAX_CJK_WORDS
+words. wordfreq's zh and ja lists are already word lists (it segments Chinese with jieba and
+Japanese with MeCab + IPADIC, the segmenters the analyzer runs: jieba-rs and vibrato with IPADIC),
+so PMI compares a character's words with words of the same kind.
 
 Output format (gzip-compressed), read by crates/style/src/background.rs:
   b"KDBG1\n", then for each bucket b = 0, 1, 2, ...: one line "b<TAB>key<TAB>key...\n"
   (only non-empty buckets are written; a key's frequency is 10^(-b/100)).
 """
 import gzip
-import math
 import os
 import sys
-from collections import defaultdict
 
 import msgpack
 import wordfreq
 
 MAX_WORDS = 120_000
-MAX_CJK_KEYS = 60_000
+MAX_CJK_WORDS = 100_000
 
 
 def load(lang):
@@ -48,41 +46,20 @@ def write(path, buckets):
     print(path, os.path.getsize(path), "bytes,", sum(len(v) for v in buckets.values()), "keys")
 
 
-def english(out):
+def most_frequent(lang, limit):
+    """wordfreq's buckets, cut after the `limit` most frequent words."""
     buckets, n = {}, 0
-    for b, words in enumerate(load("en")):
-        if n >= MAX_WORDS:
+    for b, words in enumerate(load(lang)):
+        if n >= limit:
             break
-        take = words[: MAX_WORDS - n]
+        take = words[: limit - n]
         buckets[b] = take
         n += len(take)
-    write(os.path.join(out, "background_en.bin.gz"), buckets)
-
-
-def cjk(lang, out):
-    freq = defaultdict(float)
-    for b, words in enumerate(load(lang)):
-        f = 10 ** (-b / 100)
-        for w in words:
-            chars = [c for c in w if not c.isspace()]
-            for n in (1, 2):
-                for i in range(len(chars) - n + 1):
-                    freq["".join(chars[i : i + n])] += f
-    # Normalize unigrams and bigrams separately so that each order sums to 1.
-    total = {1: 0.0, 2: 0.0}
-    for k, f in freq.items():
-        total[len(k)] += f
-    ranked = sorted(freq.items(), key=lambda kv: -kv[1])[:MAX_CJK_KEYS]
-    buckets = defaultdict(list)
-    for k, f in ranked:
-        p = f / total[len(k)]
-        buckets[max(0, round(-100 * math.log10(p)))].append(k)
-    write(os.path.join(out, f"background_{lang}.bin.gz"), buckets)
+    return buckets
 
 
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else "assets/style"
     os.makedirs(out, exist_ok=True)
-    english(out)
-    cjk("zh", out)
-    cjk("ja", out)
+    for lang, limit in (("en", MAX_WORDS), ("zh", MAX_CJK_WORDS), ("ja", MAX_CJK_WORDS)):
+        write(os.path.join(out, f"background_{lang}.bin.gz"), most_frequent(lang, limit))

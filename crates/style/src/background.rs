@@ -1,8 +1,9 @@
 //! Background frequency tables (derived from wordfreq 3.1.1; see assets/style/NOTICE.md).
 //!
-//! English keys are words; Chinese/Japanese keys are character 1- and 2-grams. Longer n-grams are
-//! estimated from their parts, so every n-gram gets a background probability; English n-grams also
-//! from a table of measured phrase frequencies (EWT, see `with_phrases`).
+//! Keys are words in every language (Chinese and Japanese ones as wordfreq segments them, with
+//! jieba and MeCab + IPADIC, the segmentations `segment` reproduces). n-grams are estimated from
+//! their words, so every n-gram gets a background probability; English n-grams also from a table
+//! of measured phrase frequencies (EWT, see `with_phrases`).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -17,7 +18,6 @@ pub const BUCKETS_PER_DECADE: f64 = 100.0;
 pub struct Background {
     log10: HashMap<String, f32>,
     floor: f32,
-    per_char: bool,
     /// English words, 2-grams and 3-grams of a treebank's text (`with_phrases`), keyed with spaces.
     phrases: HashMap<String, f32>,
 }
@@ -73,12 +73,11 @@ pub fn write_table(mut rows: Vec<(u32, String)>) -> Vec<u8> {
 }
 
 impl Background {
-    pub fn from_gzip(bytes: &[u8], per_char: bool) -> Result<Self> {
+    pub fn from_gzip(bytes: &[u8]) -> Result<Self> {
         let (log10, max_bucket) = read_table(bytes, "background table")?;
         Ok(Self {
             log10,
             floor: -(max_bucket as f32) / BUCKETS_PER_DECADE as f32 - 0.5,
-            per_char,
             phrases: HashMap::new(),
         })
     }
@@ -133,28 +132,14 @@ impl Background {
             .collect();
         let folded: Vec<&str> = folded.iter().map(|p| p.as_ref()).collect();
         let parts = folded.as_slice();
-        let log10 = if self.per_char {
-            match parts {
-                [a] => self.key_log10(a),
-                _ => {
-                    let mut total = self.key_log10(&format!("{}{}", parts[0], parts[1]));
-                    for w in parts.windows(2).skip(1) {
-                        total +=
-                            self.key_log10(&format!("{}{}", w[0], w[1])) - self.key_log10(w[0]);
-                    }
-                    total
-                }
-            }
-        } else {
-            let independent: f64 = parts.iter().map(|w| self.key_log10(w)).sum();
-            // The larger estimate: independence underrates collocations, and a phrase the
-            // treebank lacks may still be common.
-            match parts {
-                [_] => independent,
-                _ => self
-                    .measured_log10(parts)
-                    .map_or(independent, |m| m.max(independent)),
-            }
+        let independent: f64 = parts.iter().map(|w| self.key_log10(w)).sum();
+        // The larger estimate: independence underrates collocations, and a phrase the treebank
+        // lacks may still be common.
+        let log10 = match parts {
+            [_] => independent,
+            _ => self
+                .measured_log10(parts)
+                .map_or(independent, |m| m.max(independent)),
         };
         log10 * std::f64::consts::LOG2_10
     }
@@ -172,32 +157,29 @@ mod tests {
 
     #[test]
     fn decodes_buckets_and_estimates_ngrams() {
-        let bg = Background::from_gzip(&table("KDBG1\n100\tthe\tof\n300\tcat\n"), false).unwrap();
+        let bg = Background::from_gzip(&table("KDBG1\n100\tthe\tof\n300\tcat\n")).unwrap();
         assert_eq!(bg.len(), 3);
         assert!((bg.log2_prob(&["the"]) - -std::f64::consts::LOG2_10).abs() < 1e-6);
         assert!((bg.log2_prob(&["the", "cat"]) - (-4.0 * std::f64::consts::LOG2_10)).abs() < 1e-5);
         // unseen words fall below the rarest bucket
         assert!(bg.log2_prob(&["zyzzyva"]) < bg.log2_prob(&["cat"]));
         // numbers are looked up folded, as wordfreq stores them
-        let bg = Background::from_gzip(&table("KDBG1\n400\t0000\n"), false).unwrap();
+        let bg = Background::from_gzip(&table("KDBG1\n400\t0000\n")).unwrap();
         assert!((bg.log2_prob(&["1999"]) - -4.0 * std::f64::consts::LOG2_10).abs() < 1e-5);
     }
 
     #[test]
     fn measured_phrases_raise_collocations_only() {
-        let bg = Background::from_gzip(
-            &table("KDBG1\n100\tthe\tof\n200\tyou\n300\tknow\tcat\n"),
-            false,
-        )
-        .unwrap()
-        .with_phrases(&write_table(vec![
-            (200, "you".into()),
-            (250, "know".into()),
-            (300, "you know".into()),
-            (350, "know what".into()),
-            (800, "the cat".into()),
-        ]))
-        .unwrap();
+        let bg = Background::from_gzip(&table("KDBG1\n100\tthe\tof\n200\tyou\n300\tknow\tcat\n"))
+            .unwrap()
+            .with_phrases(&write_table(vec![
+                (200, "you".into()),
+                (250, "know".into()),
+                (300, "you know".into()),
+                (350, "know what".into()),
+                (800, "the cat".into()),
+            ]))
+            .unwrap();
         let log10 = |parts: &[&str]| bg.log2_prob(parts) / std::f64::consts::LOG2_10;
         // Measured above independence (10^-5): the measured rate.
         assert!((log10(&["you", "know"]) - -3.0).abs() < 1e-5);
@@ -211,8 +193,8 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(Background::from_gzip(b"not gzip", false).is_err());
-        assert!(Background::from_gzip(&table("WRONG\n"), false).is_err());
-        assert!(Background::from_gzip(&table("KDBG1\nx\ty\n"), false).is_err());
+        assert!(Background::from_gzip(b"not gzip").is_err());
+        assert!(Background::from_gzip(&table("WRONG\n")).is_err());
+        assert!(Background::from_gzip(&table("KDBG1\nx\ty\n")).is_err());
     }
 }

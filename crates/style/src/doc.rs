@@ -1,5 +1,6 @@
 //! Turns raw lines into analyzable sentences, counting what had to be skipped.
 
+use crate::segment::{self, WordTag};
 use crate::tags::Tag;
 use crate::text::{self, Language};
 
@@ -12,11 +13,15 @@ pub struct Sentence {
     /// Index of the line the sentence came from.
     pub line: usize,
     pub text: String,
-    /// Lexical keys (words for English, characters for CJK).
+    /// Lexical keys: lowercased words, punctuation dropped (Japanese and Chinese words as their
+    /// segmenter cuts them).
     pub words: Vec<String>,
     /// Penn-Treebank-style tokens and their tags (English only; empty otherwise).
     pub ptb: Vec<String>,
     pub tags: Vec<Tag>,
+    /// Japanese and Chinese only (empty otherwise): the part of speech of each of `words`, same
+    /// length and order.
+    pub cjk_tags: Vec<WordTag>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -73,7 +78,10 @@ pub fn prepare(raw: &[&str], tag: &dyn Fn(&[&str]) -> Vec<Tag>) -> Document {
     let mut sentences = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         for s in text::sentences(line) {
-            let words = text::words(s);
+            let (words, cjk_tags) = match segment::segment(language, s) {
+                Some(segments) => lexical_segments(segments),
+                None => (text::words(s), Vec::new()),
+            };
             let (ptb, tags) = if language == Language::En {
                 let ptb = text::ptb_tokens(s);
                 let tags = tag(&ptb);
@@ -87,6 +95,7 @@ pub fn prepare(raw: &[&str], tag: &dyn Fn(&[&str]) -> Vec<Tag>) -> Document {
                 words,
                 ptb,
                 tags,
+                cjk_tags,
             });
         }
     }
@@ -97,6 +106,16 @@ pub fn prepare(raw: &[&str], tag: &dyn Fn(&[&str]) -> Vec<Tag>) -> Document {
         sentences,
         stats,
     }
+}
+
+/// The lexical keys of segmented words and their tags, leaving out punctuation and symbols as
+/// `text::words` does (a word counts when it holds a letter or digit).
+fn lexical_segments(segments: Vec<segment::Segment>) -> (Vec<String>, Vec<WordTag>) {
+    segments
+        .into_iter()
+        .filter(|s| s.text.chars().any(char::is_alphanumeric))
+        .map(|s| (text::lexical_key(&s.text), s.tag))
+        .unzip()
 }
 
 #[cfg(test)]
@@ -118,5 +137,28 @@ mod tests {
         assert_eq!(doc.sentences.len(), 3);
         assert_eq!(doc.sentences[2].line, 1);
         assert_eq!(doc.sentences[0].ptb, vec!["Hi", "there", "."]);
+        assert!(doc.sentences[0].cjk_tags.is_empty());
+    }
+
+    #[test]
+    fn japanese_and_chinese_sentences_carry_words_and_their_tags() {
+        let no_tagger = |t: &[&str]| vec![0; t.len()];
+        let doc = prepare(&["私は学生です。", "よろしくね！"], &no_tagger);
+        assert_eq!(doc.language, Language::Ja);
+        assert_eq!(doc.sentences[0].words, vec!["私", "は", "学生", "です"]);
+        assert_eq!(doc.sentences[1].words, vec!["よろしく", "ね"]);
+        let fine: Vec<&str> = doc.sentences[1]
+            .cjk_tags
+            .iter()
+            .map(|t| t.fine.as_str())
+            .collect();
+        assert_eq!(fine, vec!["副詞-一般", "助詞-終助詞"]);
+        assert!(doc.sentences[0].ptb.is_empty());
+
+        let doc = prepare(&["我们走吧。", "好的，走！"], &no_tagger);
+        assert_eq!(doc.language, Language::Zh);
+        assert_eq!(doc.sentences[0].words, vec!["我们", "走", "吧"]);
+        assert_eq!(doc.sentences[0].cjk_tags[2].fine, "y");
+        assert_eq!(doc.token_count(), 6);
     }
 }

@@ -19,12 +19,14 @@ pub mod profile;
 pub mod resources;
 pub mod scenes;
 pub mod scoring;
+pub mod segment;
 pub mod syntax;
 pub mod tagger;
 pub mod tags;
 pub mod text;
 pub mod tree;
 pub mod treebank;
+pub mod upos;
 pub mod word_roles;
 pub mod wordnet;
 

@@ -494,6 +494,7 @@ mod tests {
                 .map(str::to_string)
                 .collect(),
             tags: Vec::new(),
+            cjk_tags: Vec::new(),
         }
     }
 

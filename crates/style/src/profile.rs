@@ -334,28 +334,32 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn chinese_and_japanese_scripts_get_character_ngrams() {
+    fn chinese_and_japanese_signatures_are_words() {
         let data = format!(
             "{}/../../../shared/data/characters",
             env!("CARGO_MANIFEST_DIR")
         );
-        for (file, lang) in [("zh/li_yunlong.txt", Language::Zh), ("ja", Language::Ja)] {
-            let path = if file == "ja" {
-                let dir = std::fs::read_dir(format!("{data}/ja")).unwrap();
-                dir.filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .find(|p| p.extension().is_some_and(|x| x == "txt"))
-                    .unwrap()
-            } else {
-                std::path::PathBuf::from(format!("{data}/{file}"))
-            };
-            let text = std::fs::read_to_string(&path).unwrap();
+        for (file, lang, name) in [
+            ("zh/li_yunlong.txt", Language::Zh, "李云龙"),
+            ("ja/shinji_ikari.txt", Language::Ja, "父さん"),
+        ] {
+            let path = format!("{data}/{file}");
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("shared character data missing at {path}: {e}"));
             let lines: Vec<&str> = text.lines().take(300).collect();
             let p = analyze(&lines, &[], resources()).unwrap();
-            assert_eq!(p.language, lang, "{path:?}");
+            assert_eq!(p.language, lang, "{path}");
+            let terms: Vec<(&str, u8)> = p.lexical.iter().map(|s| (s.term.as_str(), s.n)).collect();
+            // A word of several characters counts as one word, not as character n-grams.
+            assert!(terms.contains(&(name, 1)), "{path}: {terms:?}");
             assert!(
-                !p.lexical.is_empty() && p.lexical.iter().all(|s| !s.term.contains(' ')),
-                "{path:?}"
+                terms.iter().any(|&(t, n)| n == 2 && t.chars().count() > 2),
+                "{path}: {terms:?}"
+            );
+            // Terms are shown joined without spaces or key separators.
+            assert!(
+                terms.iter().all(|(t, _)| !t.contains([' ', '\u{1F}'])),
+                "{path}: {terms:?}"
             );
             assert!(p.syntax.is_empty() && p.pragmatics.get("question_rate").is_some());
         }

@@ -29,9 +29,9 @@ impl Resources {
         Ok(Self {
             tagger: Tagger::from_bytes(TAGGER)?,
             grammar: Grammar::from_bytes(GRAMMAR)?,
-            background_en: Background::from_gzip(BACKGROUND_EN, false)?.with_phrases(PHRASES_EN)?,
-            background_zh: Background::from_gzip(BACKGROUND_ZH, true)?,
-            background_ja: Background::from_gzip(BACKGROUND_JA, true)?,
+            background_en: Background::from_gzip(BACKGROUND_EN)?.with_phrases(PHRASES_EN)?,
+            background_zh: Background::from_gzip(BACKGROUND_ZH)?,
+            background_ja: Background::from_gzip(BACKGROUND_JA)?,
         })
     }
 

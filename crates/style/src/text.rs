@@ -6,7 +6,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// The writing system a character belongs to (coarse, for language detection and CJK n-grams).
+/// The writing system a character belongs to (coarse, for language detection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Script {
     Latin,
@@ -26,7 +26,8 @@ pub fn script_of(c: char) -> Script {
     }
 }
 
-/// Chinese and Japanese text is analyzed as character n-grams rather than words.
+/// Han or kana: the letters of Chinese and Japanese, which `segment` cuts into words (`tokens`
+/// leaves them one character a token).
 pub fn is_cjk(c: char) -> bool {
     matches!(script_of(c), Script::Han | Script::Kana)
 }
@@ -177,7 +178,7 @@ fn push_trimmed<'a>(out: &mut Vec<&'a str>, s: &'a str) {
 pub enum TokenKind {
     Word,
     Number,
-    /// One CJK character (Chinese/Japanese text is tokenized per character).
+    /// One CJK character (words are the segmenter's business, see `segment`).
     Cjk,
     Punct,
     Symbol,
@@ -287,7 +288,8 @@ pub fn background_key(key: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Lexical keys of a sentence's words (English) or characters (CJK); punctuation is dropped.
+/// Lexical keys of a sentence's words, punctuation dropped (for Japanese and Chinese sentences
+/// `doc::prepare` takes the segmenter's words instead; here CJK characters come one by one).
 pub fn words(s: &str) -> Vec<String> {
     tokens(s)
         .into_iter()
@@ -330,27 +332,6 @@ pub fn ptb_tokens(s: &str) -> Vec<&str> {
             None => out.push(t.text),
         }
     }
-    out
-}
-
-/// Character n-grams (n = 1..=3) inside runs of CJK characters, for Chinese/Japanese signatures.
-pub fn cjk_ngrams(s: &str, n: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut run: Vec<char> = Vec::new();
-    let flush = |run: &mut Vec<char>, out: &mut Vec<String>| {
-        for w in run.windows(n) {
-            out.push(w.iter().collect());
-        }
-        run.clear();
-    };
-    for c in s.chars() {
-        if is_cjk(c) {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-        }
-    }
-    flush(&mut run, &mut out);
     out
 }
 
@@ -411,10 +392,5 @@ mod tests {
         assert_eq!(detect_language(["我们走吧，快点。"]), Language::Zh);
         assert_eq!(detect_language(["わたしは行きます。東京へ"]), Language::Ja);
         assert_eq!(detect_language(["12345 !!!"]), Language::Other);
-    }
-
-    #[test]
-    fn cjk_ngrams_stay_inside_runs() {
-        assert_eq!(cjk_ngrams("你好a世界", 2), vec!["你好", "世界"]);
     }
 }

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::tags::{tag_id, Tag};
 use crate::tree;
+use crate::upos::Upos;
 
 /// One tagged sentence: (word form, tag).
 pub type TaggedSentence = Vec<(String, Tag)>;
@@ -10,6 +11,72 @@ pub type TaggedSentence = Vec<(String, Tag)>;
 /// Reads CoNLL-U (word lines only: multi-word token ranges and empty nodes are skipped), taking
 /// the XPOS column. Forms are normalized the same way as run-time text.
 pub fn read_conllu(text: &str, source: &str) -> Result<Vec<TaggedSentence>> {
+    conllu_rows(text, source)?
+        .into_iter()
+        .map(|rows| {
+            rows.into_iter()
+                .map(|row| {
+                    let tag = tag_id(row.cols[4])
+                        .ok_or_else(|| row.error(format!("unknown XPOS {}", row.cols[4])))?;
+                    Ok((normalize_form(row.cols[1]), tag))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// One word of a UD sentence, as segmentation and UPOS evaluation need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdWord {
+    /// The form, normalized the same way as run-time text.
+    pub form: String,
+    pub upos: Upos,
+    /// False when MISC says `SpaceAfter=No` (always, between Japanese or Chinese words).
+    pub space_after: bool,
+    /// The MISC column as written ("_" when empty).
+    pub misc: String,
+}
+
+/// Reads CoNLL-U word lines with their UPOS (skipping multi-word token ranges and empty nodes,
+/// as `read_conllu` does).
+pub fn read_conllu_words(text: &str, source: &str) -> Result<Vec<Vec<UdWord>>> {
+    conllu_rows(text, source)?
+        .into_iter()
+        .map(|rows| {
+            rows.into_iter()
+                .map(|row| {
+                    let upos = Upos::from_name(row.cols[3])
+                        .ok_or_else(|| row.error(format!("unknown UPOS {}", row.cols[3])))?;
+                    let misc = row.cols[9];
+                    Ok(UdWord {
+                        form: normalize_form(row.cols[1]),
+                        upos,
+                        space_after: !misc.split('|').any(|f| f == "SpaceAfter=No"),
+                        misc: misc.to_string(),
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A word line of a CoNLL-U text: its ten columns, and where it is for error messages.
+struct Row<'a> {
+    cols: Vec<&'a str>,
+    location: String,
+}
+
+impl Row<'_> {
+    fn error(&self, reason: String) -> Error {
+        Error::BadTreebank {
+            location: self.location.clone(),
+            reason,
+        }
+    }
+}
+
+/// The word lines of each sentence of a CoNLL-U text.
+fn conllu_rows<'a>(text: &'a str, source: &str) -> Result<Vec<Vec<Row<'a>>>> {
     let mut out = Vec::new();
     let mut current = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -22,19 +89,17 @@ pub fn read_conllu(text: &str, source: &str) -> Result<Vec<TaggedSentence>> {
         if line.starts_with('#') {
             continue;
         }
-        let cols: Vec<&str> = line.split('\t').collect();
-        let bad = |reason: String| Error::BadTreebank {
+        let row = Row {
+            cols: line.split('\t').collect(),
             location: format!("{source}:{}", i + 1),
-            reason,
         };
-        if cols.len() != 10 {
-            return Err(bad(format!("expected 10 columns, got {}", cols.len())));
+        if row.cols.len() != 10 {
+            return Err(row.error(format!("expected 10 columns, got {}", row.cols.len())));
         }
-        if cols[0].contains('-') || cols[0].contains('.') {
+        if row.cols[0].contains('-') || row.cols[0].contains('.') {
             continue;
         }
-        let tag = tag_id(cols[4]).ok_or_else(|| bad(format!("unknown XPOS {}", cols[4])))?;
-        current.push((normalize_form(cols[1]), tag));
+        current.push(row);
     }
     if !current.is_empty() {
         out.push(current);
@@ -85,6 +150,22 @@ mod tests {
         assert_eq!(words, vec!["do", "n't", "go"]);
         assert_eq!(s[0][1].1, tag_id("RB").unwrap());
         assert!(read_conllu("1\tbad\n", "t").is_err());
+    }
+
+    #[test]
+    fn reads_ud_words_with_upos_and_spacing() {
+        let text = "# text = 私は,猫\n1\t私\t私\tPRON\t代名詞\t_\t0\troot\t_\tSpaceAfter=No\n2\tは\tは\tADP\t助詞-係助詞\t_\t1\tcase\t_\tLUWBILabel=B|SpaceAfter=No\n3\t，\t，\tPUNCT\t補助記号-読点\t_\t1\tpunct\t_\t_\n\n";
+        let s = read_conllu_words(text, "t").unwrap();
+        assert_eq!(s.len(), 1);
+        let forms: Vec<&str> = s[0].iter().map(|w| w.form.as_str()).collect();
+        // Forms are normalized like run-time text (NFKC: the full-width comma becomes ',').
+        assert_eq!(forms, vec!["私", "は", ","]);
+        assert_eq!(s[0][1].upos, Upos::Adp);
+        assert_eq!(s[0][1].misc, "LUWBILabel=B|SpaceAfter=No");
+        let spaces: Vec<bool> = s[0].iter().map(|w| w.space_after).collect();
+        assert_eq!(spaces, vec![false, false, true]);
+        let bad = "1\tx\tx\tNN\t_\t_\t0\troot\t_\t_\n";
+        assert!(read_conllu_words(bad, "t").is_err());
     }
 
     #[test]

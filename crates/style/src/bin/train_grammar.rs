@@ -87,6 +87,7 @@ fn main() -> kotodama_style::Result<()> {
             tags: tagger.tag(&refs),
             ptb,
             text,
+            cjk_tags: Vec::new(),
         };
         stats.sentences += 1;
         if let Some(rules) = syntax::parse_rules(&grammar, &s, &mut stats) {
