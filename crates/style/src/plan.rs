@@ -59,6 +59,7 @@ pub fn plan(line: &str, p: &StyleProfile, res: &Resources) -> StylePlan {
         .collect();
     let ctx = Context {
         self_names: &p.self_names,
+        language: p.language,
     };
     let traits = p
         .pragmatics
@@ -66,7 +67,7 @@ pub fn plan(line: &str, p: &StyleProfile, res: &Resources) -> StylePlan {
         .iter()
         .filter(|tr| tr.z_or_ratio >= TRAIT_Z)
         .filter_map(|tr| {
-            let def = pragmatics::trait_def(&tr.name)?;
+            let def = pragmatics::trait_def(p.language, &tr.name)?;
             if def.unit == pragmatics::Unit::MeanPerSentence {
                 return None;
             }

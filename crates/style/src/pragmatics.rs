@@ -1,20 +1,34 @@
 //! Pragmatic traits: sentence types, length, interjections, hedges, politeness, self-reference,
 //! address, emotion, emoticons, stutters, elongations, ellipses, tics, assistant-speak.
 //!
-//! Each trait is a tally (hits over units) so that the same code measures a character and the
-//! background reference corpus, and a z-score compares the two.
+//! Each language has its own trait list (`en`, `ja`, `zh`): the markers of a trait are the
+//! language's own (私 and 僕 in Japanese, 你 and 您 in Chinese), never English words looked for in
+//! Japanese text. Each trait is a tally (hits over units) so that the same code measures a
+//! character and a background reference, and a z-score compares the two.
 
 use std::collections::BTreeMap;
 
 use crate::doc::{Document, Sentence};
-use crate::lexicons::*;
-use crate::tags::{self, tag_name};
+use crate::text::Language;
+
+pub mod background;
+mod en;
+pub mod forms;
+mod ja;
+mod shared;
+mod zh;
+
+pub use shared::emoticons;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Trait {
     /// Stable snake_case id, e.g. `question_rate`.
     pub name: String,
+    /// What the trait means in plain words, for people ("asks questions"); empty in profiles
+    /// stored before glosses existed.
+    #[serde(default)]
+    pub gloss: String,
     pub value: f64,
     pub background: f64,
     /// z-score of the difference from the background.
@@ -39,7 +53,8 @@ impl PragmaticTraits {
 pub enum Unit {
     /// Share of sentences (0..1).
     PerSentence,
-    /// Occurrences per 1,000 tokens.
+    /// Occurrences per 1,000 tokens: words in English, letters in Japanese and Chinese (so the
+    /// rate does not depend on how the text was split into words).
     Per1kTokens,
     /// Mean over sentences.
     MeanPerSentence,
@@ -62,331 +77,83 @@ pub type TraitCounts = BTreeMap<String, Tally>;
 pub struct Context<'a> {
     /// Forms of the speaker's own name, lowercase (for third-person self-reference).
     pub self_names: &'a [String],
+    /// The language whose trait list applies.
+    pub language: Language,
+}
+
+/// How a trait is found in a sentence.
+pub enum Measure {
+    /// A function of the sentence (sentence types, stutters, English word lists).
+    Custom(fn(&Sentence, &Context) -> f64),
+    /// Occurrences of marker words in the sentence's text (Japanese and Chinese).
+    Forms(&'static forms::FormSet),
+}
+
+/// Where a trait's background rate comes from (see `assets/style/NOTICE.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// GUM's spoken and fiction sentences (English), measured with the same code.
+    Conversation,
+    /// The language's UD GSD sentences (Wikipedia and news), measured with the same code.
+    Treebank,
+    /// The summed wordfreq frequency of the trait's marker forms (subtitles, social media, web).
+    WordFrequency,
 }
 
 pub struct TraitDef {
     pub name: &'static str,
     pub unit: Unit,
-    measure: fn(&Sentence, &Context) -> f64,
+    /// Plain-language description shown to people instead of the name.
+    pub gloss: &'static str,
+    pub source: Source,
+    pub measure: Measure,
 }
 
-fn has_phrase(words: &[String], list: &[&str]) -> usize {
-    list.iter()
-        .map(|p| {
-            let parts: Vec<&str> = p.split(' ').collect();
-            words
-                .windows(parts.len())
-                .filter(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
-                .count()
-        })
-        .sum()
-}
-
-fn count_words(words: &[String], list: &[&str]) -> usize {
-    words.iter().filter(|w| list.contains(&w.as_str())).count()
-}
-
-fn ends_with(s: &Sentence, c: char) -> bool {
-    s.text
-        .trim_end_matches(|x: char| !(x == '?' || x == '!' || x == '.' || x.is_alphanumeric()))
-        .ends_with(c)
-        || s.text.trim_end().ends_with(c)
-}
-
-fn is_question(s: &Sentence) -> bool {
-    ends_with(s, '?') || s.text.ends_with('？')
-}
-
-fn is_exclamation(s: &Sentence) -> bool {
-    !is_question(s) && (ends_with(s, '!') || s.text.contains('！'))
-}
-
-/// Base-form verb first (after interjections, "please", "just", "don't"), not a question.
-pub fn is_imperative(s: &Sentence) -> bool {
-    if is_question(s) || s.tags.is_empty() {
-        return false;
+/// The traits measured for a language (English's for text in no language we know).
+pub fn defs(lang: Language) -> &'static [TraitDef] {
+    match lang {
+        Language::Ja => ja::TRAITS,
+        Language::Zh => zh::TRAITS,
+        Language::En | Language::Other => en::TRAITS,
     }
-    let skip = [
-        "please", "just", "do", "n't", "now", "so", "then", "oh", "hey", "come", "quick", "quickly",
-    ];
-    let mut first_verb = None;
-    for (tok, &tag) in s.ptb.iter().zip(&s.tags) {
-        let name = tag_name(tag);
-        if name == "UH"
-            || name == ","
-            || skip.contains(&tok.to_lowercase().as_str()) && name != "VB"
-        {
-            continue;
-        }
-        first_verb = Some(name);
-        break;
-    }
-    first_verb == Some("VB")
 }
 
-fn stutters(s: &Sentence) -> usize {
-    s.text
-        .split_whitespace()
-        .filter(|w| {
-            let w = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
-            let mut parts = w.split('-');
-            match (parts.next(), parts.next()) {
-                (Some(a), Some(b)) => {
-                    let n = a.chars().count();
-                    (1..=3).contains(&n)
-                        && a.chars().all(char::is_alphabetic)
-                        && b.to_lowercase().starts_with(&a.to_lowercase())
-                }
-                _ => false,
-            }
-        })
-        .count()
-}
-
-fn elongations(s: &Sentence) -> usize {
-    s.words
-        .iter()
-        .filter(|w| {
-            let c: Vec<char> = w.chars().collect();
-            c.windows(3)
-                .any(|x| x[0].is_alphabetic() && x[0] == x[1] && x[1] == x[2])
-        })
-        .count()
-}
-
-fn is_symbol_emoticon(c: char) -> bool {
-    matches!(c as u32, 0x2600..=0x27BF | 0x1F300..=0x1FAFF)
-}
-
-/// Kaomoji ("(≧▽≦)", "(^_^)"), western emoticons (":)") and emoji/symbol marks ("☆", "♪").
-pub fn emoticons(text: &str) -> usize {
-    let western = WESTERN_EMOTICONS
-        .iter()
-        .map(|e| text.matches(e).count())
-        .sum::<usize>();
-    let symbols = text.chars().filter(|&c| is_symbol_emoticon(c)).count();
-    let mut kaomoji = 0;
-    let mut rest = text;
-    while let Some(open) = rest.find('(') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find(')') else { break };
-        let inner = &after[..close];
-        let n = inner.chars().count();
-        let odd = inner
-            .chars()
-            .filter(|c| !c.is_alphanumeric() && !c.is_whitespace())
-            .count();
-        if (2..=16).contains(&n) && odd * 2 >= n && !inner.chars().any(|c| c.is_ascii_alphabetic())
-        {
-            kaomoji += 1;
-        }
-        rest = &after[close + 1..];
-    }
-    western + symbols + kaomoji
-}
-
-fn caps_words(s: &Sentence) -> usize {
-    s.ptb
-        .iter()
-        .filter(|w| w.chars().count() >= 3 && w.chars().all(|c| c.is_ascii_uppercase()))
-        .count()
-}
-
-fn final_tic(s: &Sentence) -> bool {
-    let t = s
-        .text
-        .trim_end_matches(['.', '!', '?', '。', '！', '？', ' ']);
-    t.ends_with(['~', '〜', '☆', '★', '♪', '♡', '♥'])
-        || SENTENCE_FINAL_TICS.iter().any(|tic| {
-            let words: Vec<&str> = tic.split(' ').collect();
-            s.words.len() >= words.len()
-                && s.words[s.words.len() - words.len()..]
-                    .iter()
-                    .zip(&words)
-                    .all(|(a, b)| a == b)
-        })
-}
-
-fn self_reference_in_third_person(s: &Sentence, ctx: &Context) -> usize {
-    let this_one = s
-        .words
-        .windows(2)
-        .filter(|w| w[0] == "this" && w[1] == "one")
-        .count();
-    // "this one" is self-reference when followed by a verb ("this one did"), not "this one is broken" heuristics
-    // beyond tags are out of scope: count it only when the next tag is a verb or modal.
-    let this_one_verb = s
-        .ptb
-        .windows(3)
-        .zip(s.tags.windows(3))
-        .filter(|(w, t)| w[0].eq_ignore_ascii_case("this") && w[1] == "one" && tags::is_verb(t[2]))
-        .count();
-    let names = s
-        .words
-        .iter()
-        .filter(|w| ctx.self_names.iter().any(|n| n == *w))
-        .count();
-    names
-        + if s.tags.is_empty() {
-            this_one
-        } else {
-            this_one_verb
-        }
-}
-
-fn honorifics(s: &Sentence) -> usize {
-    let suffixed = s
-        .text
-        .split(|c: char| c.is_whitespace() || (c.is_ascii_punctuation() && c != '-'))
-        .filter(|w| {
-            w.rsplit_once('-')
-                .is_some_and(|(_, suf)| HONORIFIC_SUFFIXES.contains(&suf.to_lowercase().as_str()))
-        })
-        .count();
-    suffixed + has_phrase(&s.words, HONORIFIC_WORDS)
-}
-
-pub const TRAITS: &[TraitDef] = &[
-    TraitDef {
-        name: "question_rate",
-        unit: Unit::PerSentence,
-        measure: |s, _| f64::from(is_question(s)),
-    },
-    TraitDef {
-        name: "exclamation_rate",
-        unit: Unit::PerSentence,
-        measure: |s, _| f64::from(is_exclamation(s)),
-    },
-    TraitDef {
-        name: "imperative_rate",
-        unit: Unit::PerSentence,
-        measure: |s, _| f64::from(is_imperative(s)),
-    },
-    TraitDef {
-        name: "declarative_rate",
-        unit: Unit::PerSentence,
-        measure: |s, _| f64::from(!is_question(s) && !is_exclamation(s) && !is_imperative(s)),
-    },
-    TraitDef {
-        name: "sentence_length",
-        unit: Unit::MeanPerSentence,
-        measure: |s, _| s.words.len() as f64,
-    },
-    TraitDef {
-        name: "verbless_sentence_rate",
-        unit: Unit::PerSentence,
-        measure: |s, _| f64::from(!s.tags.is_empty() && !s.tags.iter().any(|&t| tags::is_verb(t))),
-    },
-    TraitDef {
-        name: "ellipsis_rate",
-        unit: Unit::PerSentence,
-        measure: |s, _| f64::from(s.text.contains("...") || s.text.contains('…')),
-    },
-    TraitDef {
-        name: "sentence_final_tic_rate",
-        unit: Unit::PerSentence,
-        measure: |s, _| f64::from(final_tic(s)),
-    },
-    TraitDef {
-        name: "interjection_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| count_words(&s.words, INTERJECTIONS) as f64,
-    },
-    TraitDef {
-        name: "hedge_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| has_phrase(&s.words, HEDGES) as f64,
-    },
-    TraitDef {
-        name: "politeness_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| has_phrase(&s.words, POLITENESS) as f64,
-    },
-    TraitDef {
-        name: "honorific_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| honorifics(s) as f64,
-    },
-    TraitDef {
-        name: "first_person_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| count_words(&s.words, FIRST_PERSON) as f64,
-    },
-    TraitDef {
-        name: "third_person_self_reference",
-        unit: Unit::Per1kTokens,
-        measure: |s, c| self_reference_in_third_person(s, c) as f64,
-    },
-    TraitDef {
-        name: "second_person_address_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| count_words(&s.words, SECOND_PERSON) as f64,
-    },
-    TraitDef {
-        name: "archaic_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| count_words(&s.words, ARCHAIC) as f64,
-    },
-    TraitDef {
-        name: "positive_emotion_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| count_words(&s.words, POSITIVE_EMOTION) as f64,
-    },
-    TraitDef {
-        name: "negative_emotion_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| count_words(&s.words, NEGATIVE_EMOTION) as f64,
-    },
-    TraitDef {
-        name: "emoticon_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| emoticons(&s.text) as f64,
-    },
-    TraitDef {
-        name: "stutter_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| stutters(s) as f64,
-    },
-    TraitDef {
-        name: "elongation_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| elongations(s) as f64,
-    },
-    TraitDef {
-        name: "shouting_caps_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| caps_words(s) as f64,
-    },
-    TraitDef {
-        name: "assistant_speak_rate",
-        unit: Unit::Per1kTokens,
-        measure: |s, _| has_phrase(&s.words, ASSISTANT_SPEAK) as f64,
-    },
-];
-
-pub fn trait_def(name: &str) -> Option<&'static TraitDef> {
-    TRAITS.iter().find(|t| t.name == name)
+pub fn trait_def(lang: Language, name: &str) -> Option<&'static TraitDef> {
+    defs(lang).iter().find(|t| t.name == name)
 }
 
 /// Measures one trait on one sentence (hits in that sentence).
 pub fn measure(def: &TraitDef, s: &Sentence, ctx: &Context) -> f64 {
-    (def.measure)(s, ctx)
+    match &def.measure {
+        Measure::Custom(f) => f(s, ctx),
+        Measure::Forms(set) => set.count(&s.text) as f64,
+    }
 }
 
-/// Tallies every trait over sentences.
+/// The tokens a sentence's per-1k rates are counted over (see `Unit::Per1kTokens`).
+pub fn rate_tokens(s: &Sentence, lang: Language) -> usize {
+    match lang {
+        Language::Ja | Language::Zh => forms::letters(&s.text),
+        Language::En | Language::Other => s.words.len(),
+    }
+}
+
+/// Tallies every trait of the context's language over sentences.
 pub fn tally<'a>(sentences: impl IntoIterator<Item = &'a Sentence>, ctx: &Context) -> TraitCounts {
-    let mut counts: TraitCounts = TRAITS
+    let defs = defs(ctx.language);
+    let mut counts: TraitCounts = defs
         .iter()
         .map(|t| (t.name.to_string(), Tally::default()))
         .collect();
     for s in sentences {
-        for def in TRAITS {
+        let tokens = rate_tokens(s, ctx.language) as f64;
+        for def in defs {
             let h = measure(def, s, ctx);
             if let Some(t) = counts.get_mut(def.name) {
                 t.hits += h;
                 t.hits_sq += h * h;
                 t.sentences += 1.0;
-                t.tokens += s.words.len() as f64;
+                t.tokens += tokens;
             }
         }
     }
@@ -433,7 +200,7 @@ const MAX_EXAMPLES: usize = 3;
 /// Traits of a document compared to the background tallies.
 pub fn traits(doc: &Document, ctx: &Context, background: &TraitCounts) -> PragmaticTraits {
     let counts = tally(&doc.sentences, ctx);
-    let traits = TRAITS
+    let traits = defs(ctx.language)
         .iter()
         .map(|def| {
             let own = counts.get(def.name).copied().unwrap_or_default();
@@ -450,6 +217,7 @@ pub fn traits(doc: &Document, ctx: &Context, background: &TraitCounts) -> Pragma
             };
             Trait {
                 name: def.name.to_string(),
+                gloss: def.gloss.to_string(),
                 value: own.value(def.unit),
                 background: bg.value(def.unit),
                 z_or_ratio: own.z_against(&bg, def.unit),
@@ -484,23 +252,19 @@ pub fn self_names(speaker: Option<&str>) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn sentence(text: &str) -> Sentence {
-        Sentence {
-            line: 0,
-            text: text.to_string(),
-            words: crate::text::words(text),
-            ptb: crate::text::ptb_tokens(text)
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
-            tags: Vec::new(),
-            cjk_tags: Vec::new(),
-        }
+    /// Hits of one trait in one line, prepared as the analyzer prepares text (untagged).
+    fn hits_in(lang: Language, name: &str, text: &str, names: &[String]) -> f64 {
+        let def = trait_def(lang, name).unwrap_or_else(|| panic!("no trait {name}"));
+        let doc = crate::doc::prepare(&[text], &|t| vec![0; t.len()]);
+        let ctx = Context {
+            self_names: names,
+            language: lang,
+        };
+        doc.sentences.iter().map(|s| measure(def, s, &ctx)).sum()
     }
 
     fn hits(name: &str, text: &str, names: &[String]) -> f64 {
-        let def = trait_def(name).unwrap();
-        measure(def, &sentence(text), &Context { self_names: names })
+        hits_in(Language::En, name, text, names)
     }
 
     #[test]
@@ -512,6 +276,18 @@ mod tests {
                 &[]
             ),
             2.0
+        );
+        assert_eq!(
+            hits("stutter_rate", "I-I-it's fine. Th-that one.", &[]),
+            2.0
+        );
+        assert_eq!(
+            hits(
+                "stutter_rate",
+                "Bye-bye! A well-known x-ray, so-so, re-read, co-op.",
+                &[]
+            ),
+            0.0
         );
         assert_eq!(hits("elongation_rate", "Sooo cute, noooo way", &[]), 2.0);
         assert_eq!(
@@ -548,6 +324,190 @@ mod tests {
             ),
             1.0
         );
+    }
+
+    #[test]
+    fn japanese_traits_fire_on_their_own_markers() {
+        let ja = |name, text| hits_in(Language::Ja, name, text, &[]);
+        assert_eq!(ja("self_watashi", "私は私立の学校に行くわ。"), 1.0);
+        assert_eq!(ja("self_boku", "僕は、僕たちは公僕じゃない。"), 2.0);
+        assert_eq!(ja("address_kimi", "シンジ君、君は誰？"), 1.0);
+        assert_eq!(ja("honorific_rate", "シンジ君、お父さんと碇さんは？"), 2.0);
+        assert_eq!(ja("final_yo_ne", "行くよね。よく見て。"), 2.0);
+        assert_eq!(ja("final_zo_ze", "なぜ？行くぞ！どうぞ。"), 1.0);
+        assert_eq!(ja("honorific_rate", "行くんですか？書くんだ。"), 0.0);
+        assert_eq!(ja("politeness_rate", "そうですか。行きました。"), 2.0);
+        assert_eq!(ja("keigo_rate", "ありがとうございます。申し訳ない。"), 2.0);
+        assert_eq!(ja("interjection_rate", "おい、おいしい。ああ！"), 2.0);
+        assert_eq!(ja("laughter_rate", "マジかwww 今なら"), 1.0);
+        assert_eq!(ja("question_rate", "そうですか。"), 1.0);
+        assert_eq!(ja("question_rate", "疲れたから。"), 0.0);
+        assert_eq!(ja("stutter_rate", "そ、そうです！"), 1.0);
+        assert_eq!(ja("elongation_rate", "すごーい！コーヒーね〜"), 2.0);
+        assert_eq!(
+            hits_in(
+                Language::Ja,
+                "third_person_self_reference",
+                "ミサトはね",
+                &["ミサト".into()]
+            ),
+            1.0
+        );
+    }
+
+    #[test]
+    fn chinese_traits_fire_on_their_own_markers() {
+        let zh = |name, text| hits_in(Language::Zh, name, text, &[]);
+        assert_eq!(zh("first_person_rate", "我们走，我先去。"), 1.0);
+        assert_eq!(zh("first_person_plural_rate", "我们走，咱们也走。"), 2.0);
+        assert_eq!(zh("second_person_address_rate", "你们去吧，你呢？"), 2.0);
+        assert_eq!(zh("final_ba", "去酒吧吧！走吧"), 2.0);
+        assert_eq!(zh("self_grand", "老子不怕！"), 1.0);
+        assert_eq!(zh("self_humble", "在下段誉。在下面的人"), 1.0);
+        assert_eq!(zh("politeness_rate", "请坐，谢谢。他申请了。"), 2.0);
+        assert_eq!(zh("interjection_rate", "唉，哼！哼哼唧唧"), 2.0);
+        assert_eq!(zh("laughter_rate", "哈哈哈，好啊"), 1.0);
+        assert_eq!(zh("final_emotive", "好啊！哎呀"), 1.0);
+        assert_eq!(zh("question_rate", "你吃饭了吗"), 1.0);
+        assert_eq!(zh("question_rate", "为什么这么说。"), 0.0);
+        assert_eq!(zh("stutter_rate", "我、我不知道"), 1.0);
+        assert_eq!(zh("elongation_rate", "啊啊啊啊！哈哈哈，来来来"), 1.0);
+        assert_eq!(zh("stutter_rate", "来来来，喝酒"), 0.0);
+        assert_eq!(zh("assistant_speak_rate", "作为一个AI，我无法回答。"), 1.0);
+    }
+
+    #[test]
+    fn glosses_are_plain_and_distinct_in_every_language() {
+        for lang in [Language::En, Language::Ja, Language::Zh] {
+            let mut seen = std::collections::HashSet::new();
+            for def in defs(lang) {
+                // Words for people, not the snake_case id.
+                assert!(
+                    def.gloss.contains(' ') && def.gloss != def.name,
+                    "{lang:?} {}: {:?}",
+                    def.name,
+                    def.gloss
+                );
+                assert!(
+                    seen.insert(def.gloss),
+                    "{lang:?}: gloss {:?} twice",
+                    def.gloss
+                );
+            }
+        }
+    }
+
+    fn shared_characters(lang: &str) -> std::path::PathBuf {
+        let dir = std::path::PathBuf::from(format!(
+            "{}/../../../shared/data/characters/{lang}",
+            env!("CARGO_MANIFEST_DIR")
+        ));
+        assert!(
+            dir.is_dir(),
+            "{} is missing: these tests read the shared reference data (../shared/data)",
+            dir.display()
+        );
+        dir
+    }
+
+    fn character(lang: &str, name: &str) -> crate::StyleProfile {
+        let path = shared_characters(lang).join(format!("{name}.txt"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        let lines: Vec<&str> = text.lines().collect();
+        crate::analyze(&lines, &[], crate::resources::shared::resources()).unwrap()
+    }
+
+    fn z(p: &crate::StyleProfile, name: &str) -> f64 {
+        p.pragmatics
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .z_or_ratio
+    }
+
+    /// Each example line, analyzed on its own, shows the trait it illustrates.
+    fn assert_examples_show_their_trait(p: &crate::StyleProfile, who: &str) {
+        let res = crate::resources::shared::resources();
+        let ctx = Context {
+            self_names: &p.self_names,
+            language: p.language,
+        };
+        for t in &p.pragmatics.traits {
+            let def = trait_def(p.language, &t.name).unwrap();
+            for ex in &t.examples {
+                let doc = crate::profile::prepare(&[ex.as_str()], res);
+                let hits: f64 = doc.sentences.iter().map(|s| measure(def, s, &ctx)).sum();
+                assert!(
+                    hits > 0.0,
+                    "{who} {}: example {ex:?} does not show it",
+                    t.name
+                );
+                if p.language != Language::En {
+                    assert!(
+                        ex.chars().any(crate::text::is_cjk),
+                        "{who} {}: example {ex:?} is not Japanese or Chinese",
+                        t.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn japanese_characters_show_the_pronouns_they_use() {
+        let misato = character("ja", "misato_katsuragi");
+        let shinji = character("ja", "shinji_ikari");
+        let toji = character("ja", "toji_suzuhara");
+        assert_eq!(misato.language, Language::Ja);
+        // Misato says 私 in about 100 of her 1,135 lines; Shinji says 僕; Toji the Kansai ワシ.
+        assert!(
+            z(&misato, "self_watashi") > 2.0,
+            "{}",
+            z(&misato, "self_watashi")
+        );
+        assert!(z(&misato, "self_boku") < 0.0);
+        assert!(z(&shinji, "self_boku") > 5.0, "{}", z(&shinji, "self_boku"));
+        assert!(z(&shinji, "self_watashi") < 0.0);
+        assert!(z(&toji, "self_washi") > 5.0, "{}", z(&toji, "self_washi"));
+        // Misato calls Shinji "シンジ君": a name suffix, not the pronoun 君.
+        assert!(z(&misato, "honorific_rate") > 2.0);
+        let gloss = &misato.pragmatics.get("self_watashi").unwrap().gloss;
+        assert!(gloss.contains('私'), "{gloss}");
+        for (p, who) in [(&misato, "misato"), (&shinji, "shinji"), (&toji, "toji")] {
+            assert_examples_show_their_trait(p, who);
+        }
+    }
+
+    #[test]
+    fn chinese_characters_show_address_and_self_reference() {
+        let li = character("zh", "li_yunlong");
+        let wei = character("zh", "wei_xiaobao");
+        let duan = character("zh", "duan_yu");
+        assert_eq!(li.language, Language::Zh);
+        // Li Yunlong says 你 in 428 of his 975 lines.
+        let ni = z(&li, "second_person_address_rate");
+        assert!(ni > 2.0, "{ni}");
+        // Wei Xiaobao's 老子, Duan Yu's 在下.
+        assert!(z(&wei, "self_grand") > 5.0, "{}", z(&wei, "self_grand"));
+        assert!(z(&duan, "self_humble") > 5.0, "{}", z(&duan, "self_humble"));
+        for (p, who) in [(&li, "li"), (&wei, "wei"), (&duan, "duan")] {
+            assert_examples_show_their_trait(p, who);
+        }
+    }
+
+    #[test]
+    fn bundled_personas_examples_show_their_trait() {
+        let res = crate::resources::shared::resources();
+        for (persona, speaker) in [
+            ("tsubaki", "TSUBAKI"),
+            ("mikoto", "MIKOTO"),
+            ("ririka", "RIRIKA"),
+        ] {
+            let (own, _) = crate::profile::tests::persona_lines(persona, speaker);
+            let own: Vec<&str> = own.iter().map(String::as_str).collect();
+            let p = crate::analyze_speaker(&own, &[], Some(speaker), res).unwrap();
+            assert!(p.pragmatics.traits.iter().all(|t| !t.gloss.is_empty()));
+            assert_examples_show_their_trait(&p, persona);
+        }
     }
 
     #[test]

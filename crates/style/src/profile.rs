@@ -83,8 +83,9 @@ pub fn analyze_speaker(
         &doc,
         &Context {
             self_names: &self_names,
+            language: doc.language,
         },
-        &res.grammar.background_trait_counts,
+        res.trait_background(doc.language),
     );
     Ok(StyleProfile {
         schema_version: SCHEMA_VERSION,

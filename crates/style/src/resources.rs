@@ -3,6 +3,8 @@
 use crate::background::Background;
 use crate::error::Result;
 use crate::grammar::Grammar;
+use crate::pragmatics::background::CjkTraitBackgrounds;
+use crate::pragmatics::TraitCounts;
 use crate::tagger::Tagger;
 use crate::text::Language;
 
@@ -12,6 +14,7 @@ const BACKGROUND_EN: &[u8] = include_bytes!("../../../assets/style/background_en
 const PHRASES_EN: &[u8] = include_bytes!("../../../assets/style/phrases_en.bin.gz");
 const BACKGROUND_ZH: &[u8] = include_bytes!("../../../assets/style/background_zh.bin.gz");
 const BACKGROUND_JA: &[u8] = include_bytes!("../../../assets/style/background_ja.bin.gz");
+const TRAITS_CJK: &[u8] = include_bytes!("../../../assets/style/traits_cjk.json.gz");
 
 /// Everything the analyzer needs besides the text. Load once and share (it is read-only).
 #[derive(Debug, Clone)]
@@ -21,6 +24,8 @@ pub struct Resources {
     pub background_en: Background,
     pub background_zh: Background,
     pub background_ja: Background,
+    /// Pragmatic-trait backgrounds of Japanese and Chinese (English's is in the grammar).
+    pub trait_backgrounds_cjk: CjkTraitBackgrounds,
 }
 
 impl Resources {
@@ -32,6 +37,7 @@ impl Resources {
             background_en: Background::from_gzip(BACKGROUND_EN)?.with_phrases(PHRASES_EN)?,
             background_zh: Background::from_gzip(BACKGROUND_ZH)?,
             background_ja: Background::from_gzip(BACKGROUND_JA)?,
+            trait_backgrounds_cjk: CjkTraitBackgrounds::from_gzip(TRAITS_CJK)?,
         })
     }
 
@@ -44,6 +50,15 @@ impl Resources {
         }
     }
 
+    /// The pragmatic-trait background a language's profiles are compared with.
+    pub fn trait_background(&self, lang: Language) -> &TraitCounts {
+        match lang {
+            Language::Ja => &self.trait_backgrounds_cjk.ja,
+            Language::Zh => &self.trait_backgrounds_cjk.zh,
+            Language::En | Language::Other => &self.grammar.background_trait_counts,
+        }
+    }
+
     /// Total size of the embedded assets in bytes.
     pub fn bundled_size() -> usize {
         TAGGER.len()
@@ -52,6 +67,7 @@ impl Resources {
             + PHRASES_EN.len()
             + BACKGROUND_ZH.len()
             + BACKGROUND_JA.len()
+            + TRAITS_CJK.len()
     }
 }
 

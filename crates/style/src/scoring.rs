@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::doc::Document;
-use crate::pragmatics::{self, Context, Unit, TRAITS};
+use crate::pragmatics::{self, Context, Unit};
 use crate::profile::{self, StyleProfile};
 use crate::resources::Resources;
 use crate::syntax::{self, ParseStats};
@@ -155,9 +155,10 @@ pub fn evidence(text: &PreparedText, p: &StyleProfile, res: &Resources) -> Evide
 fn trait_llrs(text: &PreparedText, p: &StyleProfile) -> Vec<(&'static str, f64, f64)> {
     let ctx = Context {
         self_names: &p.self_names,
+        language: p.language,
     };
     let counts = pragmatics::tally(&text.doc.sentences, &ctx);
-    TRAITS
+    pragmatics::defs(p.language)
         .iter()
         .filter_map(|def| {
             let t = p.pragmatics.get(def.name)?;
@@ -233,9 +234,10 @@ fn ooc_flags(t: &PreparedText, p: &StyleProfile, overall: f64) -> Vec<OocFlag> {
     }
     let ctx = Context {
         self_names: &p.self_names,
+        language: p.language,
     };
     let first_hit = |name: &str| {
-        let def = pragmatics::trait_def(name)?;
+        let def = pragmatics::trait_def(p.language, name)?;
         t.doc
             .sentences
             .iter()

@@ -10,6 +10,7 @@ use kotodama_style::grammar::Grammar;
 use kotodama_style::pragmatics::{self, Context};
 use kotodama_style::syntax::{self, ParseStats};
 use kotodama_style::tagger::Tagger;
+use kotodama_style::text::Language;
 use kotodama_style::tree::{self, Tree};
 
 /// Conversational and narrative genres: the register character dialogue is compared against.
@@ -96,7 +97,13 @@ fn main() -> kotodama_style::Result<()> {
         sentences.push(s);
     }
     grammar.background_rules = syntax::count_rules(&parses);
-    grammar.background_trait_counts = pragmatics::tally(&sentences, &Context { self_names: &[] });
+    grammar.background_trait_counts = pragmatics::tally(
+        &sentences,
+        &Context {
+            self_names: &[],
+            language: Language::En,
+        },
+    );
     eprintln!(
         "background: {} sentences, {} parsed ({:.1}%), {} too long, {} failed; {:.1}s",
         stats.sentences,
