@@ -20,6 +20,7 @@ pub mod resources;
 pub mod scenes;
 pub mod scoring;
 pub mod segment;
+pub mod segment_eval;
 pub mod syntax;
 pub mod tagger;
 pub mod tags;

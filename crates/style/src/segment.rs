@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use crate::text::{self, Language, TokenKind};
+use crate::text::Language;
 use crate::upos::{self, Upos};
 
 /// IPADIC compiled for vibrato, features cut to POS, conjugation and base form (see
@@ -50,8 +50,9 @@ fn ja_tokenizer() -> &'static vibrato::Tokenizer {
     TOKENIZER.get_or_init(|| {
         // The asset is built by the crate's own tool and checked by the tests: failing to decode
         // it is a broken build, not a run-time condition.
-        let raw = zstd::decode_all(IPADIC).expect("embedded IPADIC decompresses");
-        let dict = vibrato::Dictionary::read(raw.as_slice()).expect("embedded IPADIC decodes");
+        // Streamed: no second 35 MB copy of the decompressed bytes.
+        let raw = zstd::Decoder::new(IPADIC).expect("embedded IPADIC decompresses");
+        let dict = vibrato::Dictionary::read(raw).expect("embedded IPADIC decodes");
         // MeCab skips spaces between words; so do we (normalized text has single spaces).
         vibrato::Tokenizer::new(dict)
             .ignore_space(true)
@@ -69,7 +70,7 @@ pub fn japanese(text: &str) -> Vec<Segment> {
     let mut worker = ja_tokenizer().new_worker();
     worker.reset_sentence(text);
     worker.tokenize();
-    worker
+    let mut segments: Vec<Segment> = worker
         .token_iter()
         .map(|t| {
             let surface = t.surface();
@@ -88,26 +89,68 @@ pub fn japanese(text: &str) -> Vec<Segment> {
             Segment {
                 text: surface.to_string(),
                 tag: WordTag {
-                    upos: symbol_upos(surface).unwrap_or_else(|| {
-                        upos::from_ipadic(levels[0], levels.get(1).copied().unwrap_or("*"))
-                    }),
+                    upos: symbol_upos(surface).unwrap_or_else(|| upos::from_ipadic(&levels, lemma)),
                     fine: levels.join("-"),
                     lemma: lemma.to_string(),
                 },
             }
         })
-        .collect()
+        .collect();
+    tag_light_verbs(&mut segments);
+    segments
+}
+
+/// A verbal noun followed by する or できる (勉強する) is a verb and the light verb after it an
+/// auxiliary, as UD Japanese tags them; IPADIC sees a noun and an independent verb.
+fn tag_light_verbs(segments: &mut [Segment]) {
+    for i in 1..segments.len() {
+        let light = matches!(segments[i].tag.lemma.as_str(), "する" | "できる")
+            && segments[i].tag.upos == Upos::Verb;
+        if light && segments[i - 1].tag.fine == "名詞-サ変接続" {
+            segments[i - 1].tag.upos = Upos::Verb;
+            segments[i].tag.upos = Upos::Aux;
+        }
+    }
 }
 
 /// PUNCT or SYM for a word without letters or digits. IPADIC lists full-width punctuation only,
-/// and files unknown ASCII symbols ("!" after NFKC normalization) under 名詞-サ変接続.
+/// and files unknown ASCII symbols ("!" after NFKC normalization) under 名詞-サ変接続; UD counts
+/// sentence punctuation, brackets and quotes as PUNCT and other signs (-, ~, #, ・) as SYM.
 fn symbol_upos(word: &str) -> Option<Upos> {
     if word.chars().any(char::is_alphanumeric) {
         return None;
     }
-    let punct = text::tokens(word)
-        .iter()
-        .all(|t| t.kind == TokenKind::Punct);
+    let punct = word.chars().all(|c| {
+        matches!(
+            c,
+            '.' | ','
+                | '!'
+                | '?'
+                | ';'
+                | ':'
+                | '('
+                | ')'
+                | '['
+                | ']'
+                | '{'
+                | '}'
+                | '"'
+                | '\''
+                | '、'
+                | '。'
+                | '「'
+                | '」'
+                | '『'
+                | '』'
+                | '【'
+                | '】'
+                | '〈'
+                | '〉'
+                | '《'
+                | '》'
+                | '…'
+        )
+    });
     Some(if punct { Upos::Punct } else { Upos::Sym })
 }
 
