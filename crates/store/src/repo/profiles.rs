@@ -181,6 +181,45 @@ impl Store {
         Ok(rec)
     }
 
+    /// Adds `profile` as the persona's next version only while its newest profile was written by an
+    /// older analyzer (a lower `schema_version`), checked and written in one transaction: a re-import
+    /// or another process that stored a current profile first wins, and nothing is added twice.
+    pub fn add_profile_if_behind(
+        &mut self,
+        persona_id: i64,
+        profile: &NewProfile,
+    ) -> Result<Option<ProfileRecord>> {
+        let tx = self.conn.transaction()?;
+        let newest: Option<i64> = tx
+            .query_row(
+                "SELECT schema_version FROM style_profiles WHERE persona_id = ?1 ORDER BY version DESC LIMIT 1",
+                [persona_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if newest.is_some_and(|v| v >= profile.schema_version) {
+            return Ok(None);
+        }
+        let rec = insert_profile(&tx, persona_id, profile)?;
+        tx.commit()?;
+        Ok(Some(rec))
+    }
+
+    /// The personas whose newest profile an analyzer older than `version` wrote, with that profile's
+    /// schema version, by id. Personas without script lines are left out: a card import brings a
+    /// profile but not the script behind it, so there is nothing to analyse again.
+    pub fn personas_with_profile_before(&self, version: i64) -> Result<Vec<(i64, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.persona_id, s.schema_version FROM style_profiles s \
+             WHERE s.version = (SELECT max(version) FROM style_profiles WHERE persona_id = s.persona_id) \
+               AND s.schema_version < ?1 \
+               AND EXISTS (SELECT 1 FROM script_lines l WHERE l.persona_id = s.persona_id) \
+             ORDER BY s.persona_id",
+        )?;
+        let rows = stmt.query_map([version], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     pub fn latest_profile(&self, persona_id: i64) -> Result<Option<ProfileRecord>> {
         let row = self
             .conn
@@ -336,6 +375,42 @@ mod tests {
         let latest = store.latest_profile(id).unwrap().unwrap();
         assert_eq!(latest.profile_json["top"], "blade");
         assert_eq!(store.script_line_count(id).unwrap(), 1);
+    }
+
+    #[test]
+    fn only_personas_behind_the_analyzer_with_lines_are_listed_and_caught_up_once() {
+        let (_dir, mut store) = open_temp();
+        let line = NewScriptLine {
+            line_no: 1,
+            text: "Hmph!".into(),
+            context_speaker: None,
+            context_text: None,
+        };
+        let old = profile(300, "hmph"); // schema_version 1
+        let mut current = profile(300, "blade");
+        current.schema_version = 2;
+        let behind = store
+            .insert_persona(&sample_card("behind"), &[line.clone()], Some(&old))
+            .unwrap();
+        let no_lines = store
+            .insert_persona(&sample_card("card"), &[], Some(&old))
+            .unwrap();
+        let caught_up = store
+            .insert_persona(&sample_card("new"), &[line], Some(&old))
+            .unwrap();
+        store.add_profile(caught_up, &current).unwrap();
+        assert_eq!(
+            store.personas_with_profile_before(2).unwrap(),
+            [(behind, 1)]
+        );
+        assert!(store.personas_with_profile_before(1).unwrap().is_empty());
+
+        let added = store.add_profile_if_behind(behind, &current).unwrap();
+        assert_eq!(added.map(|p| (p.version, p.schema_version)), Some((2, 2)));
+        assert_eq!(store.add_profile_if_behind(behind, &current).unwrap(), None);
+        assert_eq!(store.profile_versions(behind).unwrap().len(), 2);
+        assert!(store.personas_with_profile_before(2).unwrap().is_empty());
+        assert_eq!(store.profile_versions(no_lines).unwrap().len(), 1);
     }
 
     #[test]
