@@ -16,6 +16,7 @@ pub mod models;
 mod persona_import;
 mod persona_page;
 mod profile_diff;
+mod profile_upgrade;
 pub mod prompt;
 mod reply;
 mod scripted_reply;
@@ -34,6 +35,9 @@ pub use persona_import::{
 };
 pub use persona_page::{PersonaPage, ProfileView};
 pub use profile_diff::{ProfileChange, ProfileDiff};
+pub use profile_upgrade::{
+    upgrade_profiles, StaleProfile, UpgradeProgress, UpgradeReport, ANALYZER_VERSION,
+};
 pub use reply::{
     CachedChat, ChatContext, PendingReply, Replier, ReplierStatus, Reply, ReplyEvent, USER_NAME,
 };
