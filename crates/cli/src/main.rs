@@ -8,6 +8,7 @@ mod import_cmd;
 mod style_cmd;
 
 use std::process::ExitCode;
+use std::sync::{Mutex, PoisonError};
 
 use clap::{Parser, Subcommand};
 use kotodama::{Home, Kotodama};
@@ -57,9 +58,33 @@ enum BenchWhat {
     Train(distill_cmd::TrainBench),
 }
 
-/// Opens the core at `$KOTODAMA_HOME` or the OS data folder.
+/// Opens the core at `$KOTODAMA_HOME` or the OS data folder, first bringing style profiles written by
+/// an older analyzer up to date.
 pub fn open_core() -> kotodama::Result<Kotodama> {
-    Kotodama::open(Home::resolve().ok_or(kotodama::Error::NoHome)?)
+    let core = Kotodama::open(Home::resolve().ok_or(kotodama::Error::NoHome)?)?;
+    let stale = core.stale_profiles()?;
+    if stale.is_empty() {
+        return Ok(core);
+    }
+    // In the foreground, unlike the app: a command is over in seconds, and what it does (a chat, a
+    // style score) should already read the current profiles.
+    let core = Mutex::new(core);
+    let report = kotodama::upgrade_profiles(&core, &stale, &mut |p| {
+        eprint!(
+            "\rupdating style profiles to analyzer version {}: {}/{}",
+            kotodama::ANALYZER_VERSION,
+            p.done,
+            p.total
+        );
+    });
+    eprintln!();
+    for (s, why) in &report.failed {
+        eprintln!(
+            "persona {} keeps its profile of analyzer version {}: {why}",
+            s.persona_id, s.schema_version
+        );
+    }
+    Ok(core.into_inner().unwrap_or_else(PoisonError::into_inner))
 }
 
 fn info() -> anyhow::Result<()> {
