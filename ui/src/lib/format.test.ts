@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { downloadLabel, guardLabel, planLines } from './format';
+import { downloadLabel, guardLabel, planLines, profileUpdateLine } from './format';
 import { adapterChoiceValue, changeLabel, describeTrend, styleTrend, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitMarkup } from './format';
 
 describe('sourceLabel', () => {
@@ -292,5 +292,15 @@ describe('planLines', () => {
       "shows none of the character's signatures, patterns or traits",
     ]);
     expect(planLines(null)).toEqual([]);
+  });
+});
+
+describe('profileUpdateLine', () => {
+  it('counts the personas done while an update runs and disappears when it is over or was never needed', () => {
+    expect(profileUpdateLine({ done: 2, total: 5 })).toBe('Updating style profiles 2/5');
+    expect(profileUpdateLine({ done: 0, total: 1 })).toBe('Updating style profiles 0/1');
+    expect(profileUpdateLine({ done: 5, total: 5 })).toBeNull();
+    expect(profileUpdateLine(null)).toBeNull();
+    expect(profileUpdateLine(undefined)).toBeNull();
   });
 });

@@ -8,6 +8,7 @@ import type {
   ImportPhase,
   Message,
   MessageSource,
+  ProfileUpdate,
   ReplierStatus,
   StylePlan,
   StyleScoreColumns,
@@ -286,4 +287,10 @@ export function planLines(plan: StylePlan | null): string[] {
   if (plan.rules.length) lines.push(`patterns: ${plan.rules.map((r) => r.gloss ?? r.rule).join(', ')}`);
   for (const t of plan.traits) lines.push(`shows ${t.name.replace(/_rate$/, '').replaceAll('_', ' ')}: “${t.evidence}”`);
   return lines.length ? lines : ["shows none of the character's signatures, patterns or traits"];
+}
+
+/** The sidebar's line while style profiles are updated after an analyzer change; null once done (or never needed). */
+export function profileUpdateLine(update: ProfileUpdate | null | undefined): string | null {
+  if (!update || update.done >= update.total) return null;
+  return `Updating style profiles ${update.done}/${update.total}`;
 }

@@ -90,12 +90,20 @@ export interface ReplierStatus {
   cached: { chatId: number; tokens: number } | null;
 }
 
+/** Personas whose style profile an older analyzer wrote, being analysed again: `done` of `total`. */
+export interface ProfileUpdate {
+  done: number;
+  total: number;
+}
+
 export interface AppStatus {
   version: string;
   dataDir: string;
   startupError: CommandError | null;
   replyMode: 'script' | 'model';
   replier: ReplierStatus | null;
+  /** Null when no profile needed updating at start. */
+  profileUpdate: ProfileUpdate | null;
 }
 
 export type StopReason = 'endOfTurn' | 'stopString' | 'maxTokens' | 'contextFull' | 'cancelled';
