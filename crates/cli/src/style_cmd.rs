@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use kotodama_style::eval::{self, Character};
+use kotodama_style::text::Language;
 use kotodama_style::{Resources, StyleProfile};
 
 /// Files above this size are refused: scripts are far smaller, and memory stays bounded.
@@ -39,13 +40,20 @@ pub enum StyleCommand {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum StyleBench {
-    /// Analyzer speed, memory and the attribution benchmark.
+    /// Analyzer speed and memory per language; the validity (ROC AUC) and attribution benchmarks
+    /// over folds of the characters in DATA/characters/{en,ja,zh}.
     Style {
         #[arg(long)]
         data: Option<PathBuf>,
-        /// Skip the (slower) attribution benchmark.
+        /// Languages to benchmark, comma-separated.
+        #[arg(long, default_value = "en,ja,zh", value_delimiter = ',')]
+        lang: Vec<String>,
+        /// Folds to run (1..=5; each holds out every fifth block of 20 lines).
+        #[arg(long, default_value_t = kotodama_style::eval::FOLDS)]
+        folds: usize,
+        /// Speed and memory only (skips the validity and attribution benchmarks).
         #[arg(long)]
-        no_attribution: bool,
+        speed_only: bool,
     },
 }
 
@@ -69,8 +77,15 @@ pub fn run_bench(cmd: StyleBench) -> Result<()> {
     match cmd {
         StyleBench::Style {
             data,
-            no_attribution,
-        } => bench(&data_dir(data), !no_attribution),
+            lang,
+            folds,
+            speed_only,
+        } => bench(
+            &data_dir(data),
+            &lang,
+            folds.clamp(1, eval::FOLDS),
+            !speed_only,
+        ),
     }
 }
 
@@ -331,7 +346,16 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn bench(data: &Path, attribution: bool) -> Result<()> {
+fn language(code: &str) -> Result<Language> {
+    Ok(match code {
+        "en" => Language::En,
+        "ja" => Language::Ja,
+        "zh" => Language::Zh,
+        other => bail!("unknown language {other:?} (en, ja, zh)"),
+    })
+}
+
+fn bench(data: &Path, langs: &[String], folds: usize, quality: bool) -> Result<()> {
     let started = Instant::now();
     let res = Resources::bundled()?;
     println!(
@@ -339,76 +363,82 @@ fn bench(data: &Path, attribution: bool) -> Result<()> {
         started.elapsed().as_secs_f64() * 1e3,
         Resources::bundled_size() as f64 / 1e6
     );
-    let michael = read_lines(&data.join("characters/en/michael_scott.txt"))?;
-    let lines: Vec<&str> = michael.iter().take(1000).map(String::as_str).collect();
-    let started = Instant::now();
-    let p = kotodama_style::analyze(&lines, &[], &res)?;
-    let analyze_s = started.elapsed().as_secs_f64();
-    println!(
-        "analyze michael_scott first 1,000 lines ({} tokens): {analyze_s:.2} s (one thread)",
-        p.token_count
-    );
-
-    let doc = kotodama_style::profile::prepare(&lines, &res);
-    let sentences: Vec<Vec<&str>> = doc
-        .sentences
-        .iter()
-        .map(|s| s.ptb.iter().map(String::as_str).collect())
-        .collect();
-    let tokens: usize = sentences.iter().map(Vec::len).sum();
-    let started = Instant::now();
-    let rounds = 5;
-    for _ in 0..rounds {
-        for s in &sentences {
-            std::hint::black_box(res.tagger.tag(s));
+    for code in langs {
+        let lang = language(code)?;
+        let chars = bench_characters(data, code)?;
+        let Some(longest) = chars.iter().max_by_key(|c| c.lines.len()) else {
+            bail!(
+                "no characters for {code} in {}",
+                data.join("characters").display()
+            );
+        };
+        println!("\n## {code}");
+        speed(longest, &res)?;
+        if quality {
+            quality_bench(&chars, lang, folds, &res)?;
         }
     }
-    println!(
-        "tagger: {:.0} tokens/s",
-        (rounds * tokens) as f64 / started.elapsed().as_secs_f64()
-    );
-    let started = Instant::now();
-    let parses = kotodama_style::syntax::parse_document(&doc, &res.grammar);
-    let parse_s = started.elapsed().as_secs_f64();
-    let ps = &parses.stats;
-    println!(
-        "parser: {} sentences, {} parsed ({:.1}%), {} too long, {} failed; {:.0} sentences/s; parsing is {:.0}% of analyze time",
-        ps.sentences,
-        ps.parsed,
-        100.0 * ps.parsed_share(),
-        ps.skipped_too_long,
-        ps.failed,
-        ps.sentences as f64 / parse_s,
-        100.0 * parse_s / analyze_s
-    );
-    if attribution {
-        attribution_bench(data, &res)?;
-    }
     if let Some(mb) = peak_rss_mb() {
-        println!("peak RSS: {mb:.0} MB");
+        println!("\npeak RSS: {mb:.0} MB");
     }
     Ok(())
 }
 
-/// English characters with >= 300 lines, excluding the noisy auto-extracted Harry Potter ones.
-fn attribution_characters(data: &Path) -> Result<Vec<Character>> {
-    let manifest = std::fs::read_to_string(data.join("characters/manifest.tsv"))?;
+/// Time to profile 1,000 lines of one character on one thread, and the parser's share of it.
+fn speed(c: &Character, res: &Resources) -> Result<()> {
+    let lines: Vec<&str> = c.lines.iter().take(1000).map(String::as_str).collect();
+    let started = Instant::now();
+    let p = kotodama_style::analyze(&lines, &[], res)?;
+    let analyze_s = started.elapsed().as_secs_f64();
+    println!(
+        "analyze {} first {} lines ({} tokens): {analyze_s:.2} s (one thread)",
+        c.name,
+        lines.len(),
+        p.token_count
+    );
+    let doc = kotodama_style::profile::prepare(&lines, res);
+    let started = Instant::now();
+    let parses = kotodama_style::syntax::parse_document(&doc, &res.grammar);
+    let ps = &parses.stats;
+    if ps.sentences > 0 {
+        println!(
+            "parser: {} sentences, {:.1}% parsed, {} too long, {} failed; {:.0}% of analyze time",
+            ps.sentences,
+            100.0 * ps.parsed_share(),
+            ps.skipped_too_long,
+            ps.failed,
+            100.0 * started.elapsed().as_secs_f64() / analyze_s
+        );
+    }
+    Ok(())
+}
+
+/// Characters of one language with at least 150 lines, less the files the manifest marks noisy
+/// (auto-extracted from novels, with narration in the lines).
+fn bench_characters(data: &Path, lang: &str) -> Result<Vec<Character>> {
+    let manifest =
+        std::fs::read_to_string(data.join("characters/manifest.tsv")).with_context(|| {
+            format!(
+                "{}: the character data is missing",
+                data.join("characters").display()
+            )
+        })?;
     let mut chars = Vec::new();
     for row in manifest.lines().skip(1) {
         let f: Vec<&str> = row.split('\t').collect();
-        let (Some(file), Some(lang), Some(n), Some(notes)) =
-            (f.first(), f.get(1), f.get(2), f.get(7))
-        else {
+        let (Some(file), Some(l), Some(notes)) = (f.first(), f.get(1), f.get(7)) else {
             continue;
         };
-        if *lang != "en" || n.parse::<usize>().unwrap_or(0) < 300 || notes.contains("Harry Potter")
-        {
+        if *l != lang || notes.contains("NOISY") {
             continue;
         }
         let lines: Vec<String> = read_lines(&data.join("characters").join(file))?
             .into_iter()
             .filter(|l| !l.trim().is_empty())
             .collect();
+        if lines.len() < 150 {
+            continue;
+        }
         let name = Path::new(file)
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
@@ -418,15 +448,17 @@ fn attribution_characters(data: &Path) -> Result<Vec<Character>> {
     Ok(chars)
 }
 
-fn attribution_bench(data: &Path, res: &Resources) -> Result<()> {
-    let chars = attribution_characters(data)?;
+fn quality_bench(chars: &[Character], lang: Language, folds: usize, res: &Resources) -> Result<()> {
     let started = Instant::now();
-    let report = eval::attribution(&chars, res, &|m| eprintln!("  {m}"))?;
+    let folds = eval::folds(chars, folds, res, &|m| eprintln!("  {m}"))?;
+    let validity = eval::validity(chars, &folds, lang, res);
+    let report = eval::attribution(chars, &folds, res);
     println!(
-        "\nattribution: {} characters, at most {} lines each, blocks of {} lines, 80/20 split, windows of {} lines ({:.0} s)",
+        "{} characters, at most {} lines each, blocks of {} lines, {} fold(s) of 80/20, windows of {} lines ({:.0} s)",
         chars.len(),
         eval::MAX_LINES,
         eval::BLOCK,
+        folds.len(),
         eval::WINDOW,
         started.elapsed().as_secs_f64()
     );
@@ -434,19 +466,42 @@ fn attribution_bench(data: &Path, res: &Resources) -> Result<()> {
         println!("  {name:<22} train {train:4}  test {test:4}");
     }
     println!(
-        "  {:<40} {:>9} {:>9} {:>11} {:>11}",
-        "method", "line acc", "line F1", "window acc", "window F1"
+        "\nvalidity: ROC AUC of own held-out lines (profile overall score) against each negative set;"
+    );
+    println!("mean over folds of the mean over characters, ± sd over folds, [min, max] over folds");
+    println!(
+        "  {:<42} {:>6} {:>7} {:>15}  {:>5}  worst character",
+        "negatives", "AUC", "sd", "[min, max]", "n"
+    );
+    for r in &validity.rows {
+        println!(
+            "  {:<42} {:>6.3} {:>7.3} [{:.3}, {:.3}]  {:>5}  {} {:.3}",
+            r.negatives,
+            r.auc.mean,
+            r.auc.sd,
+            r.auc.min,
+            r.auc.max,
+            r.negatives_per_character,
+            r.worst.0,
+            r.worst.1
+        );
+    }
+    println!("\nattribution: macro-F1 (mean ± sd over folds)");
+    println!(
+        "  {:<48} {:>15} {:>15} {:>12}",
+        "method", "lines F1", "windows F1", "windows acc"
     );
     for r in &report.rows {
         println!(
-            "  {:<40} {:>8.1}% {:>9.3} {:>10.1}% {:>11.3}",
+            "  {:<48} {:>8.3} ±{:.3} {:>8.3} ±{:.3} {:>11.1}%",
             r.method,
-            100.0 * r.lines.accuracy,
-            r.lines.macro_f1,
-            100.0 * r.windows.accuracy,
-            r.windows.macro_f1
+            r.lines_f1.mean,
+            r.lines_f1.sd,
+            r.windows_f1.mean,
+            r.windows_f1.sd,
+            100.0 * r.windows_accuracy.mean
         );
     }
-    println!("  (chance: {:.1}%)", 100.0 / chars.len().max(1) as f64);
+    println!("  (chance: {:.3})", 1.0 / chars.len().max(1) as f64);
     Ok(())
 }

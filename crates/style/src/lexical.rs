@@ -89,7 +89,7 @@ pub fn joiner(lang: Language) -> &'static str {
 /// Joins the words of a counting key. Japanese and Chinese terms are shown without spaces
 /// (`joiner`), which would lose their word boundaries, so their keys join words with U+001F: a
 /// control character, which `text::normalize` removes from all text, so no word holds one.
-fn key_joiner(lang: Language) -> &'static str {
+pub fn key_joiner(lang: Language) -> &'static str {
     if joiner(lang).is_empty() {
         "\u{1F}"
     } else {
@@ -288,29 +288,6 @@ fn top(mut sigs: Vec<LexicalSignature>, k: usize) -> Vec<LexicalSignature> {
     sigs.sort_by(|a, b| b.pmi.total_cmp(&a.pmi).then_with(|| a.term.cmp(&b.term)));
     sigs.truncate(k);
     sigs
-}
-
-/// Unigrams used at least twice (capped), weighted by log2(rate / background rate): the scorer's
-/// lexical model. Most frequent first.
-pub fn term_weights(doc: &Document, bg: &Background, keep: usize) -> Vec<crate::WeightedTerm> {
-    let counts = NgramCounts::of(doc);
-    let total = counts.tokens.max(1) as f64;
-    let mut words: Vec<(&String, u32)> = counts
-        .entries
-        .iter()
-        .filter(|(t, e)| e.count >= 2 && parts(t, doc.language).len() == 1)
-        .map(|(t, e)| (t, e.count))
-        .collect();
-    words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    words
-        .into_iter()
-        .take(keep)
-        .map(|(t, c)| crate::WeightedTerm {
-            term: t.clone(),
-            weight: (((f64::from(c) - DISCOUNT) / total).log2() - bg.log2_prob(&[t.as_str()]))
-                as f32,
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -3,24 +3,14 @@
 use crate::doc::{self, Document, InputStats};
 use crate::error::{Error, Result};
 use crate::lexical::{self, LexicalSignature, NgramCounts};
+use crate::model::ScoringModel;
 use crate::pragmatics::{self, Context, PragmaticTraits};
 use crate::resources::Resources;
 use crate::syntax::{self, ParseStats, RuleStat};
 use crate::text::Language;
 
 /// Bump when the serialized shape or the meaning of a field changes.
-pub const SCHEMA_VERSION: u32 = 1;
-/// Sizes of the scorer's models kept in a profile.
-const TERM_WEIGHTS: usize = 3000;
-const RULE_WEIGHTS: usize = 600;
-
-/// A term (word or rule) with a weight.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WeightedTerm {
-    pub term: String,
-    pub weight: f32,
-}
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -36,12 +26,12 @@ pub struct StyleProfile {
     /// Names and scene topics the character talks about (`kind` says which): vocabulary, not voice.
     #[serde(default)]
     pub vocabulary: Vec<LexicalSignature>,
-    /// The scorer's lexical model: the character's frequent words and their log2 rate ratios.
-    pub term_weights: Vec<WeightedTerm>,
     pub catchphrases: Vec<LexicalSignature>,
     pub syntax: Vec<RuleStat>,
-    /// The scorer's syntactic model: rule log-odds against the background.
-    pub rule_weights: Vec<WeightedTerm>,
+    /// The scorer's model: word and grammar-rule counts (absent from version-1 profiles, which
+    /// score as a character with no measured habits until they are analysed again).
+    #[serde(default)]
+    pub model: ScoringModel,
     pub parse_stats: ParseStats,
     pub pragmatics: PragmaticTraits,
     pub input: InputStats,
@@ -74,10 +64,9 @@ pub fn analyze_speaker(
     let other_counts =
         (!others.is_empty()).then(|| NgramCounts::of(&doc::prepare(others, &|t| vec![0; t.len()])));
     let signatures = lexical::signatures(&doc, other_counts.as_ref(), res.background(doc.language));
-    let term_weights = lexical::term_weights(&doc, res.background(doc.language), TERM_WEIGHTS);
     let parses = syntax::parse_document(&doc, &res.grammar);
     let syntax = syntax::rank_rules(&doc, &parses, &res.grammar);
-    let rule_weights = syntax::rule_weights(&parses, &res.grammar, RULE_WEIGHTS);
+    let model = ScoringModel::of(&doc, &parses);
     let self_names = pragmatics::self_names(speaker);
     let pragmatics = pragmatics::traits(
         &doc,
@@ -95,10 +84,9 @@ pub fn analyze_speaker(
         self_names,
         lexical: signatures.habits,
         vocabulary: signatures.vocabulary,
-        term_weights,
         catchphrases: signatures.catchphrases,
         syntax,
-        rule_weights,
+        model,
         parse_stats: parses.stats,
         pragmatics,
         input: doc.stats,
@@ -222,7 +210,7 @@ pub(crate) mod tests {
         assert_eq!(ranked[0].0, "mikoto", "{ranked:?}");
         // Profiles serialize camelCase and round-trip.
         let json = serde_json::to_string(mikoto).unwrap();
-        assert!(json.contains("\"schemaVersion\":1") && json.contains("\"zOrRatio\""));
+        assert!(json.contains("\"schemaVersion\":2") && json.contains("\"zOrRatio\""));
         let back: StyleProfile = serde_json::from_str(&json).unwrap();
         assert_eq!(
             (back.line_count, back.language, &back.syntax.len()),

@@ -108,28 +108,6 @@ pub fn rule_log_odds(rule: &str, count: f64, total: f64, g: &Grammar) -> (f64, f
     log_odds(count, total, y_bg, n_bg, alpha, PRIOR_MASS)
 }
 
-/// Log-odds of every rule used at least twice (the scorer's syntactic model), strongest first.
-pub fn rule_weights(parses: &Parses, g: &Grammar, keep: usize) -> Vec<crate::WeightedTerm> {
-    let counts = count_rules(parses.by_sentence.iter().flatten());
-    let n = parses.stats.rules_total as f64;
-    let mut out: Vec<crate::WeightedTerm> = counts
-        .into_iter()
-        .filter(|(_, c)| *c >= MIN_COUNT)
-        .map(|(rule, c)| {
-            let weight = rule_log_odds(&rule, f64::from(c), n, g).0 as f32;
-            crate::WeightedTerm { term: rule, weight }
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        b.weight
-            .abs()
-            .total_cmp(&a.weight.abs())
-            .then_with(|| a.term.cmp(&b.term))
-    });
-    out.truncate(keep);
-    out
-}
-
 /// Ranks the rules of a document's parses against the grammar's background rule counts.
 pub fn rank_rules(doc: &Document, parses: &Parses, g: &Grammar) -> Vec<RuleStat> {
     let mut counts: HashMap<&str, (u32, Vec<usize>)> = HashMap::new();

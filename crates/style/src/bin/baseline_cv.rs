@@ -5,7 +5,7 @@
 //!    noisy Harry Potter extractions left out); folds are whole 20-line blocks.
 //! 2. With the chosen setting, fits `TfidfCentroids` and `LinearNgramClassifier` on each language's
 //!    training lines and reports held-out accuracy / macro-F1 for single lines and 5-line windows
-//!    (the split of `eval::split_blocks`), with fit times.
+//!    (fold 4 of `eval::split_fold`), with fit times.
 //!
 //! cargo run -p kotodama-style --release --bin baseline-cv -- [DATA_DIR]
 
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use kotodama_style::baseline::{LinearConfig, LinearNgramClassifier, TfidfCentroids};
-use kotodama_style::eval::{metrics, split_blocks, Metrics, BLOCK, WINDOW};
+use kotodama_style::eval::{metrics, split_fold, Metrics, BLOCK, WINDOW};
 use kotodama_style::Result;
 
 const FOLDS: usize = 5;
@@ -135,7 +135,7 @@ fn load(
             .filter(|l| !l.trim().is_empty())
             .map(str::to_string)
             .collect();
-        let (train, held_out) = split_blocks(&lines);
+        let (train, held_out) = split_fold(&lines, kotodama_style::eval::FOLDS - 1);
         out.push(Speaker {
             name: file.to_string(),
             train,
