@@ -57,6 +57,8 @@ pub struct AppStatus {
     reply_mode: &'static str,
     /// The chat model and, once loaded, the device and threads it runs on.
     replier: Option<ReplierStatus>,
+    /// The update of style profiles written by an older analyzer; None when none was needed.
+    profile_update: Option<kotodama::UpgradeProgress>,
 }
 
 #[tauri::command]
@@ -76,6 +78,7 @@ pub fn app_status(state: State<'_, AppState>) -> AppStatus {
             "script"
         },
         replier,
+        profile_update: state.profile_update.read().ok().and_then(|p| *p),
     }
 }
 

@@ -7,6 +7,7 @@ mod chat_controls;
 mod commands;
 mod distill;
 mod personas;
+mod profile_update;
 mod settings;
 mod streaming;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     downloads: settings::Downloads,
     /// Counts prefill requests, so that a waiting one knows when a newer one superseded it.
     prefills: std::sync::atomic::AtomicU64,
+    /// How far the update of style profiles written by an older analyzer is; None when none was needed.
+    profile_update: RwLock<Option<kotodama::UpgradeProgress>>,
 }
 
 /// Test hook for the e2e suite: the first reply's first attempt is this text instead of the model's (a
@@ -53,6 +56,7 @@ fn open_core() -> AppState {
             distill: Mutex::default(),
             downloads: Default::default(),
             prefills: Default::default(),
+            profile_update: RwLock::new(None),
         };
     };
     let data_dir = home.root().display().to_string();
@@ -84,6 +88,7 @@ fn open_core() -> AppState {
         distill: Mutex::default(),
         downloads: Default::default(),
         prefills: Default::default(),
+        profile_update: RwLock::new(None),
     }
 }
 
@@ -104,6 +109,7 @@ fn main() {
             let handle = app.handle().clone();
             std::thread::spawn(move || streaming::warm_up(&handle.state::<AppState>()));
             distill::resume_interrupted(app.handle());
+            profile_update::start(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -28,7 +28,7 @@ pub struct StaleProfile {
 }
 
 /// How far the catch-up is: `done` of `total` personas handled (updated, or failed and skipped).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeProgress {
     pub done: usize,
