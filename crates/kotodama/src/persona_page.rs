@@ -41,6 +41,8 @@ pub struct ProfileView {
     pub lexical: Vec<LexicalSignatureRow>,
     pub rules: Vec<GrammarRuleRow>,
     pub traits: Vec<PragmaticTraitRow>,
+    /// Each trait in plain words, by name (the name is an internal id, never shown).
+    pub trait_glosses: HashMap<String, String>,
     pub examples: ProfileExamples,
 }
 
@@ -114,6 +116,7 @@ impl Kotodama {
                         version: p.version,
                         line_count: p.line_count,
                         token_count: p.token_count,
+                        trait_glosses: HashMap::new(),
                         examples: ProfileExamples::default(),
                     },
                 )?,
@@ -131,7 +134,16 @@ impl Kotodama {
     }
 
     fn with_examples(&self, persona_id: i64, mut view: ProfileView) -> Result<ProfileView> {
-        view.examples = ProfileExamples::of(&self.style_profile(persona_id)?, &view);
+        let profile = self.style_profile(persona_id)?;
+        view.examples = ProfileExamples::of(&profile, &view);
+        view.trait_glosses = view
+            .traits
+            .iter()
+            .filter_map(|t| {
+                let def = kotodama_style::pragmatics::trait_def(profile.language, &t.name)?;
+                Some((t.name.clone(), def.gloss.to_string()))
+            })
+            .collect();
         Ok(view)
     }
 
@@ -173,6 +185,10 @@ mod tests {
         assert_eq!(profile.lexical.len(), TOP_SIGNATURES as usize);
         assert!(!profile.rules.is_empty() && profile.rules.len() <= TOP_RULES as usize);
         assert!(profile.traits.iter().any(|t| t.name.contains("question")));
+        // Every trait has a plain-language gloss, and no two share one.
+        let glosses: HashSet<&str> = profile.trait_glosses.values().map(String::as_str).collect();
+        assert_eq!(glosses.len(), profile.traits.len(), "{:?}", profile.trait_glosses);
+        assert_eq!(profile.trait_glosses["question_rate"], "asks questions");
         // Mikoto's archaic forms are among her strongest signatures.
         let terms: Vec<&str> = profile.lexical.iter().map(|s| s.term.as_str()).collect();
         assert!(terms.contains(&"mayhap"), "{terms:?}");

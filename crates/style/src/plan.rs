@@ -17,6 +17,9 @@ pub struct PlannedRule {
 #[serde(rename_all = "camelCase")]
 pub struct PlannedTrait {
     pub name: String,
+    /// The trait in plain words, for people (the name is for the style plan's text).
+    #[serde(default)]
+    pub gloss: String,
     /// The sentence of the line that shows the trait.
     pub evidence: String,
 }
@@ -78,6 +81,7 @@ pub fn plan(line: &str, p: &StyleProfile, res: &Resources) -> StylePlan {
                 .find(|s| pragmatics::measure(def, s, &ctx) > 0.0)?;
             Some(PlannedTrait {
                 name: tr.name.clone(),
+                gloss: def.gloss.to_string(),
                 evidence: s.text.clone(),
             })
         })

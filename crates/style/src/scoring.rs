@@ -304,23 +304,30 @@ fn ooc_flags(t: &PreparedText, p: &StyleProfile, overall: f64) -> Vec<OocFlag> {
             format!("assistant/fourth-wall phrasing: \"{s}\""),
         ));
     }
+    // Causes are shown to people: traits by their gloss, not their name.
     for (name, llr, hits) in trait_llrs(t, p) {
-        let Some(tr) = p.pragmatics.get(name) else {
+        let (Some(tr), Some(def)) = (
+            p.pragmatics.get(name),
+            pragmatics::trait_def(p.language, name),
+        ) else {
             continue;
         };
         if hits == 0.0 && tr.z_or_ratio >= 4.0 && llr <= -2.0 {
             flags.push(flag(
                 "missing_trait",
                 format!(
-                    "never shows {name} (character {:.2} vs background {:.2})",
-                    tr.value, tr.background
+                    "lacks a habit of the character: {} (the character: {:.2}, people in general: {:.2})",
+                    def.gloss, tr.value, tr.background
                 ),
             ));
         } else if hits > 0.0 && tr.z_or_ratio <= 0.0 && llr <= -3.0 {
             let example = first_hit(name).unwrap_or_default();
             flags.push(flag(
                 "foreign_trait",
-                format!("shows {name}, which the character avoids: \"{example}\""),
+                format!(
+                    "{}, which the character avoids: \"{example}\"",
+                    def.gloss
+                ),
             ));
         }
     }

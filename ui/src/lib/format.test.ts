@@ -279,12 +279,16 @@ describe('planLines', () => {
           { rule: 'SQ -> VBP NP VP', gloss: 'yes/no question' },
           { rule: 'NP -> NN', gloss: null },
         ],
-        traits: [{ name: 'question_rate', evidence: 'Mayhap thou art weary?' }],
+        traits: [
+          { name: 'question_rate', gloss: 'asks questions', evidence: 'Mayhap thou art weary?' },
+          { name: 'stutter_rate', evidence: 'W-what?' },
+        ],
       }),
     ).toEqual([
       'uses: “mayhap”, “thou art”',
       'patterns: yes/no question, NP -> NN',
-      'shows question: “Mayhap thou art weary?”',
+      'shows: asks questions (“Mayhap thou art weary?”)',
+      'shows: stutter (“W-what?”)',
     ]);
   });
   it('says when a reply shows nothing of the profile, and nothing without one', () => {

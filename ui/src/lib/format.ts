@@ -285,7 +285,7 @@ export function planLines(plan: StylePlan | null): string[] {
   const lines = [];
   if (plan.signatures.length) lines.push(`uses: ${plan.signatures.map((s) => `“${s}”`).join(', ')}`);
   if (plan.rules.length) lines.push(`patterns: ${plan.rules.map((r) => r.gloss ?? r.rule).join(', ')}`);
-  for (const t of plan.traits) lines.push(`shows ${t.name.replace(/_rate$/, '').replaceAll('_', ' ')}: “${t.evidence}”`);
+  for (const t of plan.traits) lines.push(`shows: ${t.gloss || t.name.replace(/_rate$/, '').replaceAll('_', ' ')} (“${t.evidence}”)`);
   return lines.length ? lines : ["shows none of the character's signatures, patterns or traits"];
 }
 

@@ -58,6 +58,13 @@ describe('traitBars', () => {
     expect(bars[2].title).toBe('hedge rate: 0.010 for Mikoto, 0.040 in the background\nz −2.5');
     expect(bars[0].title).toBe('question rate: 0.300 for Mikoto, 0.100 in the background\nz +6.3');
   });
+  it('labels a trait by its plain-language gloss when the profile has one', () => {
+    const [bar] = traitBars([{ name: 'question_rate', value: 0.3, background: 0.1, zOrRatio: 6.25 }], 'Mikoto', {}, {
+      question_rate: 'asks questions',
+    });
+    expect(bar.label).toBe('asks questions');
+    expect(bar.title?.startsWith('asks questions: 0.300 for Mikoto')).toBe(true);
+  });
 });
 
 describe('example lines', () => {

@@ -41,11 +41,17 @@ export function ruleBars(rules: GrammarRule[], examples: Record<string, string[]
 }
 
 /** z-score bars of each trait against the background, strongest first, keeping both rates in view. */
-export function traitBars(traits: PragmaticTrait[], personaName: string, examples: Record<string, string[]> = {}): BarItem[] {
+export function traitBars(
+  traits: PragmaticTrait[],
+  personaName: string,
+  examples: Record<string, string[]> = {},
+  glosses: Record<string, string> = {},
+): BarItem[] {
   return [...traits]
     .sort((a, b) => b.zOrRatio - a.zOrRatio)
     .map((t) => {
-      const label = t.name.replaceAll('_', ' ');
+      // Profiles analysed before traits had glosses fall back to the id in words.
+      const label = glosses[t.name] ?? t.name.replaceAll('_', ' ');
       return {
         label,
         value: t.zOrRatio,

@@ -206,6 +206,8 @@ export interface ProfileView {
   lexical: LexicalSignature[];
   rules: GrammarRule[];
   traits: PragmaticTrait[];
+  /** Each trait in plain words, by trait name (names are ids, never shown). */
+  traitGlosses: Record<string, string>;
   /** Script lines that show each row: by signature term, by rule, by trait name. */
   examples: { signatures: Record<string, string[]>; rules: Record<string, string[]>; traits: Record<string, string[]> };
 }
@@ -340,5 +342,5 @@ export interface DownloadProgress {
 export interface StylePlan {
   signatures: string[];
   rules: { rule: string; gloss: string | null }[];
-  traits: { name: string; evidence: string }[];
+  traits: { name: string; gloss?: string; evidence: string }[];
 }
