@@ -86,6 +86,10 @@ fn profiles_of_an_older_analyzer_get_a_new_version_and_keep_the_old() {
         assert_eq!(v[1].line_count, v[0].line_count);
         let profile: StyleProfile = serde_json::from_value(v[1].profile_json.clone()).unwrap();
         assert_eq!(i64::from(profile.schema_version), ANALYZER_VERSION);
+        assert!(
+            profile.model.words.tokens > 0 && !profile.model.rules.items.is_empty(),
+            "persona {id}: the new version carries the scorer's counts"
+        );
         if id != imported {
             assert_eq!(
                 v[1].profile_json, fresh[i],
