@@ -4,6 +4,7 @@
 pub mod background;
 pub mod baseline;
 mod catchphrases;
+pub mod cjk_patterns;
 pub mod doc;
 pub mod error;
 pub mod eval;

@@ -10,7 +10,7 @@ use crate::syntax::{self, ParseStats, RuleStat};
 use crate::text::Language;
 
 /// Bump when the serialized shape or the meaning of a field changes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -65,7 +65,7 @@ pub fn analyze_speaker(
         (!others.is_empty()).then(|| NgramCounts::of(&doc::prepare(others, &|t| vec![0; t.len()])));
     let signatures = lexical::signatures(&doc, other_counts.as_ref(), res.background(doc.language));
     let parses = syntax::parse_document(&doc, &res.grammar);
-    let syntax = syntax::rank_rules(&doc, &parses, &res.grammar);
+    let syntax = syntax::rank_rules(&doc, &parses, res.rule_background(doc.language));
     let model = ScoringModel::of(&doc, &parses);
     let self_names = pragmatics::self_names(speaker);
     let pragmatics = pragmatics::traits(
@@ -210,7 +210,7 @@ pub(crate) mod tests {
         assert_eq!(ranked[0].0, "mikoto", "{ranked:?}");
         // Profiles serialize camelCase and round-trip.
         let json = serde_json::to_string(mikoto).unwrap();
-        assert!(json.contains("\"schemaVersion\":2") && json.contains("\"zOrRatio\""));
+        assert!(json.contains("\"schemaVersion\":3") && json.contains("\"zOrRatio\""));
         let back: StyleProfile = serde_json::from_str(&json).unwrap();
         assert_eq!(
             (back.line_count, back.language, &back.syntax.len()),
@@ -350,7 +350,7 @@ pub(crate) mod tests {
                 terms.iter().all(|(t, _)| !t.contains([' ', '\u{1F}'])),
                 "{path}: {terms:?}"
             );
-            assert!(p.syntax.is_empty() && p.pragmatics.get("question_rate").is_some());
+            assert!(!p.syntax.is_empty() && p.pragmatics.get("question_rate").is_some());
         }
     }
 

@@ -1,10 +1,12 @@
 //! Bundled models and tables, embedded in the binary so the app needs no asset path at run time.
 
 use crate::background::Background;
+use crate::cjk_patterns::CjkPatternBackgrounds;
 use crate::error::Result;
 use crate::grammar::Grammar;
 use crate::pragmatics::background::CjkTraitBackgrounds;
 use crate::pragmatics::TraitCounts;
+use crate::syntax::RuleBackground;
 use crate::tagger::Tagger;
 use crate::text::Language;
 
@@ -15,6 +17,7 @@ const PHRASES_EN: &[u8] = include_bytes!("../../../assets/style/phrases_en.bin.g
 const BACKGROUND_ZH: &[u8] = include_bytes!("../../../assets/style/background_zh.bin.gz");
 const BACKGROUND_JA: &[u8] = include_bytes!("../../../assets/style/background_ja.bin.gz");
 const TRAITS_CJK: &[u8] = include_bytes!("../../../assets/style/traits_cjk.json.gz");
+const CJK_PATTERNS: &[u8] = include_bytes!("../../../assets/style/cjk_patterns.txt.gz");
 
 /// Everything the analyzer needs besides the text. Load once and share (it is read-only).
 #[derive(Debug, Clone)]
@@ -26,18 +29,25 @@ pub struct Resources {
     pub background_ja: Background,
     /// Pragmatic-trait backgrounds of Japanese and Chinese (English's is in the grammar).
     pub trait_backgrounds_cjk: CjkTraitBackgrounds,
+    /// English rule background: the grammar's counts, in the form all languages share.
+    pub rule_background_en: RuleBackground,
+    /// Japanese and Chinese pattern backgrounds (UD GSD).
+    pub rule_backgrounds_cjk: CjkPatternBackgrounds,
 }
 
 impl Resources {
     /// Decodes the embedded assets (tens of milliseconds; see `kotodama bench style`).
     pub fn bundled() -> Result<Self> {
+        let grammar = Grammar::from_bytes(GRAMMAR)?;
         Ok(Self {
             tagger: Tagger::from_bytes(TAGGER)?,
-            grammar: Grammar::from_bytes(GRAMMAR)?,
+            rule_background_en: RuleBackground::from_counts(grammar.background_rules.clone()),
+            grammar,
             background_en: Background::from_gzip(BACKGROUND_EN)?.with_phrases(PHRASES_EN)?,
             background_zh: Background::from_gzip(BACKGROUND_ZH)?,
             background_ja: Background::from_gzip(BACKGROUND_JA)?,
             trait_backgrounds_cjk: CjkTraitBackgrounds::from_gzip(TRAITS_CJK)?,
+            rule_backgrounds_cjk: CjkPatternBackgrounds::from_gzip(CJK_PATTERNS)?,
         })
     }
 
@@ -59,6 +69,16 @@ impl Resources {
         }
     }
 
+    /// The rule (English) or pattern (Japanese, Chinese) background a language's syntax is
+    /// compared with.
+    pub fn rule_background(&self, lang: Language) -> &RuleBackground {
+        match lang {
+            Language::Ja => &self.rule_backgrounds_cjk.ja,
+            Language::Zh => &self.rule_backgrounds_cjk.zh,
+            Language::En | Language::Other => &self.rule_background_en,
+        }
+    }
+
     /// Total size of the embedded assets in bytes.
     pub fn bundled_size() -> usize {
         TAGGER.len()
@@ -68,6 +88,7 @@ impl Resources {
             + BACKGROUND_ZH.len()
             + BACKGROUND_JA.len()
             + TRAITS_CJK.len()
+            + CJK_PATTERNS.len()
     }
 }
 

@@ -150,13 +150,9 @@ pub fn evidence(text: &PreparedText, p: &StyleProfile, res: &Resources) -> Evide
         }
     }
     let rules = p.model.rules.table();
-    let (n_bg, types_bg) = (
-        res.grammar.background_total(),
-        res.grammar.background_rules.len() as f64,
-    );
+    let rule_bg = res.rule_background(text.doc.language);
     for r in &text.rules {
-        let y_bg = f64::from(res.grammar.background_rules.get(r).copied().unwrap_or(0));
-        let bg_prob = (y_bg + 0.5) / (n_bg + 0.5 * types_bg);
+        let bg_prob = rule_bg.prob(r);
         ev.syntactic += rules.llr(r, bg_prob).min(MAX_GAIN);
     }
     // Traits overlap (a short exclamation is also verbless, an interjection...), so their

@@ -1,12 +1,15 @@
 //! Syntactic patterns: rules used in a character's parses, ranked against the background rule
 //! distribution with the log-odds ratio with informative Dirichlet prior (Monroe, Colaresi & Quinn
-//! 2008), each with a gloss when the pattern is a known construction.
+//! 2008), each with a gloss when the pattern is a known construction. Japanese and Chinese
+//! sentences have no parses: their word-class n-grams (`cjk_patterns`) stand in for rules.
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::cjk_patterns;
 use crate::doc::Document;
 use crate::grammar::Grammar;
 use crate::parser::{self, MAX_PARSE_LEN};
+use crate::text::Language;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -47,15 +50,20 @@ pub struct Parses {
     pub stats: ParseStats,
 }
 
+/// Rules of each sentence: its parse's for English, its patterns for Japanese and Chinese.
 pub fn parse_document(doc: &Document, g: &Grammar) -> Parses {
     let mut out = Parses::default();
     for s in &doc.sentences {
-        if s.tags.is_empty() {
-            out.by_sentence.push(None);
-            continue;
-        }
-        out.stats.sentences += 1;
-        let rules = parse_rules(g, s, &mut out.stats);
+        let rules = if !s.tags.is_empty() {
+            out.stats.sentences += 1;
+            parse_rules(g, s, &mut out.stats)
+        } else if !s.cjk_tags.is_empty() {
+            out.stats.sentences += 1;
+            out.stats.parsed += 1;
+            Some(cjk_patterns::sentence_patterns(doc.language, s))
+        } else {
+            None
+        };
         out.stats.rules_total += rules.as_ref().map_or(0, Vec::len);
         out.by_sentence.push(rules);
     }
@@ -100,16 +108,47 @@ pub fn log_odds(y: f64, n: f64, y_bg: f64, n_bg: f64, alpha: f64, alpha0: f64) -
     (delta, delta / var.sqrt())
 }
 
+/// How often each rule (or Japanese/Chinese pattern) occurs in a language's background corpus.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleBackground {
+    /// Rule -> count (an asset may leave out its rarest rules).
+    pub counts: BTreeMap<String, u32>,
+    /// Rule occurrences and distinct rules, including any left out of `counts`.
+    pub total: f64,
+    pub types: f64,
+}
+
+impl RuleBackground {
+    pub fn from_counts(counts: BTreeMap<String, u32>) -> Self {
+        let total = counts.values().map(|&c| f64::from(c)).sum();
+        let types = counts.len() as f64;
+        Self {
+            counts,
+            total,
+            types,
+        }
+    }
+
+    pub fn count(&self, rule: &str) -> f64 {
+        f64::from(self.counts.get(rule).copied().unwrap_or(0))
+    }
+
+    /// Add-half smoothed probability of a rule use being `rule`.
+    pub fn prob(&self, rule: &str) -> f64 {
+        (self.count(rule) + 0.5) / (self.total + 0.5 * self.types)
+    }
+}
+
 /// Log-odds of a rule seen `count` times among `total` rule uses, against the background.
-pub fn rule_log_odds(rule: &str, count: f64, total: f64, g: &Grammar) -> (f64, f64) {
-    let n_bg: f64 = g.background_total().max(1.0);
-    let y_bg = f64::from(g.background_rules.get(rule).copied().unwrap_or(0));
+pub fn rule_log_odds(rule: &str, count: f64, total: f64, bg: &RuleBackground) -> (f64, f64) {
+    let n_bg: f64 = bg.total.max(1.0);
+    let y_bg = bg.count(rule);
     let alpha = PRIOR_MASS * (y_bg + 0.5) / (n_bg + 0.5);
     log_odds(count, total, y_bg, n_bg, alpha, PRIOR_MASS)
 }
 
-/// Ranks the rules of a document's parses against the grammar's background rule counts.
-pub fn rank_rules(doc: &Document, parses: &Parses, g: &Grammar) -> Vec<RuleStat> {
+/// Ranks the rules of a document's parses against its language's background rule counts.
+pub fn rank_rules(doc: &Document, parses: &Parses, bg: &RuleBackground) -> Vec<RuleStat> {
     let mut counts: HashMap<&str, (u32, Vec<usize>)> = HashMap::new();
     for (si, rules) in parses.by_sentence.iter().enumerate() {
         for r in rules.iter().flatten() {
@@ -125,7 +164,7 @@ pub fn rank_rules(doc: &Document, parses: &Parses, g: &Grammar) -> Vec<RuleStat>
         .into_iter()
         .filter(|(_, (c, _))| *c >= MIN_COUNT)
         .map(|(rule, (count, sents))| {
-            let (delta, z) = rule_log_odds(rule, f64::from(count), n, g);
+            let (delta, z) = rule_log_odds(rule, f64::from(count), n, bg);
             let mut examples: Vec<String> = Vec::new();
             for &si in &sents {
                 let line = &doc.lines[doc.sentences[si].line];
@@ -138,7 +177,10 @@ pub fn rank_rules(doc: &Document, parses: &Parses, g: &Grammar) -> Vec<RuleStat>
             }
             RuleStat {
                 rule: rule.to_string(),
-                gloss: gloss(rule),
+                gloss: match doc.language {
+                    Language::Ja | Language::Zh => Some(cjk_patterns::gloss(rule)),
+                    Language::En | Language::Other => gloss(rule),
+                },
                 log_odds: delta,
                 z,
                 count,
@@ -426,6 +468,59 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Lines of a character in ../shared/data/characters, read or a clear panic.
+    fn character_lines(lang: &str, name: &str) -> String {
+        let path = format!(
+            "{}/../../../shared/data/characters/{lang}/{name}.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("shared character data missing at {path}: {e}"))
+    }
+
+    /// Top pattern rows of a real character's profile, after checking that every row reads in
+    /// plain, distinct words.
+    fn top_patterns(lang: &str, name: &str, n: usize) -> Vec<String> {
+        let res = crate::resources::shared::resources();
+        let text = character_lines(lang, name);
+        let lines: Vec<&str> = text.lines().collect();
+        let p = crate::analyze(&lines, &[], res).unwrap();
+        assert!(p.parse_stats.parsed_share() > 0.99, "{:?}", p.parse_stats);
+        assert!(p.syntax.len() >= 20, "{name}: {:?}", p.syntax);
+        let mut seen = std::collections::HashSet::new();
+        for r in &p.syntax {
+            let g = r.gloss.as_deref().expect("every pattern has a gloss");
+            assert_eq!(shows_a_label(g), None, "{} reads {g}", r.rule);
+            assert!(!g.contains("<s>") && !g.contains("/s>"), "{g}");
+            assert!(seen.insert(g), "{g} twice");
+        }
+        p.syntax.iter().take(n).map(|r| r.rule.clone()).collect()
+    }
+
+    #[test]
+    fn japanese_and_chinese_characters_get_plainly_glossed_patterns() {
+        // Toji speaks Kansai dialect: its copula や and negative ん rank high; Shinji speaks the
+        // standard language, where neither shows.
+        let toji = top_patterns("ja", "toji_suzuhara", 15);
+        assert!(toji.contains(&"NOUN や".to_string()), "{toji:?}");
+        assert!(toji.contains(&"VERB ん".to_string()), "{toji:?}");
+        let shinji = top_patterns("ja", "shinji_ikari", 30);
+        assert!(
+            !shinji
+                .iter()
+                .any(|r| r.contains(" や") || r.ends_with("VERB ん")),
+            "{shinji:?}"
+        );
+        // Spoken lines against written prose: sentence-final か and colloquial ている (てる).
+        assert!(shinji.contains(&"か </s>".to_string()), "{shinji:?}");
+        assert!(shinji.contains(&"VERB てる".to_string()), "{shinji:?}");
+        // Chinese dialogue: pronoun subjects and the sentence-final 了 of a changed situation,
+        // both rare in news prose.
+        let guo = top_patterns("zh", "guo_furong", 15);
+        assert!(guo.contains(&"<s> PRON".to_string()), "{guo:?}");
+        assert!(guo.contains(&"了 </s>".to_string()), "{guo:?}");
     }
 
     #[test]
