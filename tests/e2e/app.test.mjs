@@ -359,6 +359,9 @@ test('a re-imported persona compares its two profile versions on its page', asyn
     });
     const texts = await Promise.all(rows.map((r) => r.text()));
     assert.ok(texts.some((t) => /^zounds\s*new \d/.test(t)), texts.join(' | '));
+    // Traits and rules read in plain words: no internal trait ids on screen.
+    assert.ok(texts.some((t) => /^uses interjections.*→/.test(t)), texts.join(' | '));
+    assert.ok(!texts.some((t) => /_rate/.test(t)), texts.join(' | '));
   });
 });
 

@@ -102,12 +102,18 @@ impl Kotodama {
                 .map(|r| (r.rule, r.gloss, r.log_odds))
                 .collect())
         };
+        // Traits are labelled by their plain-language gloss (names are ids, never shown).
+        let language = self.style_profile(persona_id)?.language;
         let traits = |id| -> Result<Vec<(String, Option<String>, f64)>> {
             Ok(self
                 .store
                 .pragmatic_traits(id)?
                 .into_iter()
-                .map(|t| (t.name, None, t.value))
+                .map(|t| {
+                    let gloss = kotodama_style::pragmatics::trait_def(language, &t.name)
+                        .map(|d| d.gloss.to_string());
+                    (t.name, gloss, t.value)
+                })
                 .collect())
         };
         Ok(ProfileDiff {
@@ -182,6 +188,10 @@ mod tests {
             .find(|c| c.key == "exclamation_rate")
             .expect("the exclamation rate changed");
         assert!(exclaim.after > exclaim.before);
+        assert_eq!(
+            exclaim.label.as_deref(),
+            Some("exclaims (ends sentences with \"!\")")
+        );
         assert!(app.profile_diff(id, 1, 3).is_err());
     }
 }

@@ -140,8 +140,11 @@ impl Roles {
 
 fn role_of(u: &Uses) -> Role {
     // Both signals must agree: verse capitalises each line's first word ("Fortune", "Dost"), and
-    // the tagger guesses NNP for unknown words like "d'you" that are written lowercase.
-    let tagged_proper = 2 * u.proper_tag > u.all && 2 * u.inside_capitalised >= u.inside;
+    // the tagger guesses NNP for unknown words like "d'you" that are written lowercase. A word
+    // only ever seen first in its sentence has no capitalisation evidence at all: the tagger's
+    // NNP for a capitalised unknown word there ("Zounds, the tide!") is not enough.
+    let tagged_proper =
+        2 * u.proper_tag > u.all && u.inside > 0 && 2 * u.inside_capitalised >= u.inside;
     // A name that is also a common word ("Penny") is tagged NN in places, but stays capitalised.
     let always_capitalised =
         u.proper_tag > 0 && u.inside >= 2 && 10 * u.inside_capitalised >= 9 * u.inside;
@@ -229,5 +232,9 @@ mod tests {
         assert_eq!(roles.role("the"), Role::Function);
         // "I" is capitalised everywhere and still not a name.
         assert_eq!(roles.role("i"), Role::Function);
+        // An unknown word seen only first in its sentence is not taken for a name.
+        let lines = ["Zounds, the lanterns! Zounds, the tide!", "Zounds, the bell!"];
+        let roles = Roles::of(&crate::profile::prepare(&lines, resources()));
+        assert_ne!(roles.role("zounds"), Role::Name);
     }
 }
