@@ -9,19 +9,22 @@
 //! as words ("text distortion", Stamatatos 2017; function-word n-grams in authorship attribution):
 //! content words stand for their class (NOUN, VERB...), so topic drops out, while particles,
 //! auxiliaries and conjunctions, which carry a language's grammar and a speaker's manner (よ, ね,
-//! です, 吧, 呢), stay visible. 2- and 3-grams with sentence start and end markers catch local
+//! です, 吧, 呢), stay visible. 3-grams with sentence start and end markers catch local
 //! constructions ("NOUN が VERB") and sentence-final ones ("VERB よ ね </s>", "VERB 吧 </s>").
+//! Not 2-grams as well: each lies inside two 3-grams, so every habit was counted twice over in
+//! the summed evidence, and `kotodama bench style --lang ja,zh` measured it worse (Chinese
+//! attribution macro-F1 0.364 with them, 0.394 without, pronouns then standing for their class).
 //!
 //! Which words are function words:
-//! - the UD closed classes ADP, PART, AUX, SCONJ, CCONJ, DET, as the segmenters' tags map to them
-//!   (`upos.rs`), by dictionary form, so conjugated auxiliaries count together (でし -> です);
+//! - the UD closed classes ADP, PART, AUX, SCONJ, CCONJ, DET and PRON, as the segmenters' tags map
+//!   to them (`upos.rs`), by dictionary form, so conjugated auxiliaries count together
+//!   (でし -> です). Pronouns are kept as words because how a character refers to itself and
+//!   others shapes its sentences (俺 は, 人家 ...); measured, it raised Japanese and Chinese
+//!   attribution over pronouns standing for their class;
 //! - Japanese non-independent words (IPADIC's 非自立: the いる of ている, しまう, わけ, はず),
 //!   the grammaticalized halves of compound predicates;
 //! - Chinese one-character adverbs (不, 没, 都, 也, 就, 还, 很, 太): negation, scope and degree,
 //!   the grammatical core of that class, where longer adverbs (已经, 突然) are content words.
-//!
-//! Pronouns stand for their class: which pronoun a character uses (俺, 僕, 人家) is a lexical
-//! habit, already in the lexical dimension.
 //!
 //! **Background.** The same patterns counted over the sentences of UD Japanese-GSD and
 //! Chinese-GSDSimp dev+test, segmented by our own segmenters so that both sides use the same
@@ -41,8 +44,8 @@ use crate::upos::Upos;
 /// Markers of a sentence's start and end in patterns.
 pub const START: &str = "<s>";
 pub const END: &str = "</s>";
-/// Pattern lengths, in tokens (markers included).
-const ORDERS: [usize; 2] = [2, 3];
+/// Pattern length, in tokens (markers included).
+const ORDER: usize = 3;
 const MAGIC: &str = "KDCJP1";
 /// Background patterns seen fewer times are left out of the asset (they are scored as unseen,
 /// which its smoothing makes nearly the same as seen once); totals still count them.
@@ -52,7 +55,9 @@ const MIN_BACKGROUND_COUNT: u32 = 2;
 /// its class.
 fn token(lang: Language, t: &crate::segment::WordTag) -> String {
     let function = match t.upos {
-        Upos::Adp | Upos::Part | Upos::Aux | Upos::Sconj | Upos::Cconj | Upos::Det => true,
+        Upos::Adp | Upos::Part | Upos::Aux | Upos::Sconj | Upos::Cconj | Upos::Det | Upos::Pron => {
+            true
+        }
         _ if lang == Language::Ja => t.fine.contains("非自立"),
         Upos::Adv => lang == Language::Zh && t.lemma.chars().count() == 1,
         _ => false,
@@ -66,7 +71,7 @@ fn token(lang: Language, t: &crate::segment::WordTag) -> String {
     }
 }
 
-/// The 2- and 3-gram patterns of one Japanese or Chinese sentence (empty for other languages or
+/// The 3-gram patterns of one Japanese or Chinese sentence (empty for other languages or
 /// a sentence without tagged words).
 pub fn sentence_patterns(lang: Language, s: &Sentence) -> Vec<String> {
     if !matches!(lang, Language::Ja | Language::Zh) || s.cjk_tags.is_empty() {
@@ -75,10 +80,7 @@ pub fn sentence_patterns(lang: Language, s: &Sentence) -> Vec<String> {
     let mut tokens = vec![START.to_string()];
     tokens.extend(s.cjk_tags.iter().map(|t| token(lang, t)));
     tokens.push(END.to_string());
-    ORDERS
-        .iter()
-        .flat_map(|&n| tokens.windows(n).map(|w| w.join(" ")))
-        .collect()
+    tokens.windows(ORDER).map(|w| w.join(" ")).collect()
 }
 
 /// Plain-language names of the pattern tokens that are not words.
@@ -204,14 +206,13 @@ mod tests {
     #[test]
     fn japanese_sentence_keeps_particles_and_auxiliaries_as_words() {
         let p = patterns("私は学生です。");
-        for want in ["<s> PRON は", "PRON は NOUN", "NOUN です </s>", "は NOUN"] {
-            assert!(p.iter().any(|x| x == want), "{want} not in {p:?}");
-        }
-        // 4 tokens + 2 markers: 5 bigrams and 4 trigrams.
-        assert_eq!(p.len(), 9);
+        assert_eq!(
+            p,
+            ["<s> 私 は", "私 は NOUN", "は NOUN です", "NOUN です </s>"]
+        );
         // Conjugated forms count under their dictionary form; ている keeps its いる.
         let p = patterns("本を読んでいました。");
-        assert!(p.contains(&"VERB で いる".to_string()), "{p:?}");
+        assert!(p.contains(&"を VERB で".to_string()), "{p:?}");
         assert!(p.contains(&"で いる ます".to_string()), "{p:?}");
         assert!(p.contains(&"ます た </s>".to_string()), "{p:?}");
     }
@@ -220,10 +221,10 @@ mod tests {
     fn chinese_sentence_final_particle_shows() {
         let p = patterns("我们走吧。");
         assert!(p.contains(&"VERB 吧 </s>".to_string()), "{p:?}");
-        assert!(p.contains(&"<s> PRON VERB".to_string()), "{p:?}");
+        assert!(p.contains(&"<s> 我们 VERB".to_string()), "{p:?}");
         // One-character adverbs are function words, longer ones content words.
         let p = patterns("他不去，已经走了。");
-        assert!(p.iter().any(|x| x == "PRON 不 VERB"), "{p:?}");
+        assert!(p.iter().any(|x| x == "他 不 VERB"), "{p:?}");
         assert!(p.iter().any(|x| x.contains("ADV VERB 了")), "{p:?}");
     }
 
@@ -239,7 +240,7 @@ mod tests {
             "ending a sentence: verb + よ + ね"
         );
         assert_eq!(gloss("<s> INTJ </s>"), "a whole sentence: interjection");
-        assert_eq!(gloss("<s> PRON は"), "opening a sentence: pronoun + は");
+        assert_eq!(gloss("<s> 私 は"), "opening a sentence: 私 + は");
         assert_eq!(gloss("NOUN が VERB"), "within a sentence: noun + が + verb");
         let names: std::collections::HashSet<&str> = TOKEN_NAMES.iter().map(|(_, n)| *n).collect();
         assert_eq!(names.len(), TOKEN_NAMES.len());
@@ -250,9 +251,9 @@ mod tests {
         let res = resources();
         let ja = res.rule_background(Language::Ja);
         let zh = res.rule_background(Language::Zh);
-        // GSD dev+test: about 1,000 sentences a language, each 2 patterns a word.
+        // GSD dev+test: about 1,000 sentences a language, a pattern a word.
         assert!(
-            ja.total > 30_000.0 && zh.total > 30_000.0,
+            ja.total > 15_000.0 && zh.total > 15_000.0,
             "{} {}",
             ja.total,
             zh.total
@@ -268,7 +269,7 @@ mod tests {
             zh.counts.get("NOUN 的 NOUN")
         );
         // Written prose: the plain past ending is common, the sentence-final よ nearly absent.
-        assert!(ja.prob("た </s>") > 20.0 * ja.prob("よ </s>"));
+        assert!(ja.prob("VERB た </s>") > 20.0 * ja.prob("VERB よ </s>"));
         let back = CjkPatternBackgrounds::from_gzip(
             &CjkPatternBackgrounds {
                 ja: ja.clone(),
