@@ -187,7 +187,12 @@ mod tests {
         assert!(profile.traits.iter().any(|t| t.name.contains("question")));
         // Every trait has a plain-language gloss, and no two share one.
         let glosses: HashSet<&str> = profile.trait_glosses.values().map(String::as_str).collect();
-        assert_eq!(glosses.len(), profile.traits.len(), "{:?}", profile.trait_glosses);
+        assert_eq!(
+            glosses.len(),
+            profile.traits.len(),
+            "{:?}",
+            profile.trait_glosses
+        );
         assert_eq!(profile.trait_glosses["question_rate"], "asks questions");
         // Mikoto's archaic forms are among her strongest signatures.
         let terms: Vec<&str> = profile.lexical.iter().map(|s| s.term.as_str()).collect();

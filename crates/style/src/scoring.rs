@@ -320,10 +320,7 @@ fn ooc_flags(t: &PreparedText, p: &StyleProfile, overall: f64) -> Vec<OocFlag> {
             let example = first_hit(name).unwrap_or_default();
             flags.push(flag(
                 "foreign_trait",
-                format!(
-                    "{}, which the character avoids: \"{example}\"",
-                    def.gloss
-                ),
+                format!("{}, which the character avoids: \"{example}\"", def.gloss),
             ));
         }
     }

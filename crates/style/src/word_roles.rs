@@ -233,7 +233,10 @@ mod tests {
         // "I" is capitalised everywhere and still not a name.
         assert_eq!(roles.role("i"), Role::Function);
         // An unknown word seen only first in its sentence is not taken for a name.
-        let lines = ["Zounds, the lanterns! Zounds, the tide!", "Zounds, the bell!"];
+        let lines = [
+            "Zounds, the lanterns! Zounds, the tide!",
+            "Zounds, the bell!",
+        ];
         let roles = Roles::of(&crate::profile::prepare(&lines, resources()));
         assert_ne!(roles.role("zounds"), Role::Name);
     }
