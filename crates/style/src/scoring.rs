@@ -123,6 +123,11 @@ impl Evidence {
 /// One word or rule adds at most this much (nats, a rate 20 times the background's), so a few
 /// dropped-in signature words cannot outweigh a whole sentence in another voice.
 const MAX_GAIN: f64 = 3.0;
+/// Japanese and Chinese "rules" are word-class 3-grams that keep function words as words
+/// (`cjk_patterns`): they overlap the word-pair evidence, and their background is written prose
+/// (UD GSD), so each counts a quarter (see docs/benchmarks.md: at full weight they lowered
+/// Chinese attribution and validity).
+const CJK_PATTERN_WEIGHT: f64 = 0.25;
 /// Evidence against the character per sentence of assistant-speak (nats).
 const ASSISTANT_PRICE: f64 = 6.0;
 
@@ -151,9 +156,13 @@ pub fn evidence(text: &PreparedText, p: &StyleProfile, res: &Resources) -> Evide
     }
     let rules = p.model.rules.table();
     let rule_bg = res.rule_background(text.doc.language);
+    let rule_weight = match text.doc.language {
+        Language::Ja | Language::Zh => CJK_PATTERN_WEIGHT,
+        Language::En | Language::Other => 1.0,
+    };
     for r in &text.rules {
         let bg_prob = rule_bg.prob(r);
-        ev.syntactic += rules.llr(r, bg_prob).min(MAX_GAIN);
+        ev.syntactic += rule_weight * rules.llr(r, bg_prob).min(MAX_GAIN);
     }
     // Traits overlap (a short exclamation is also verbless, an interjection...), so their
     // log-likelihood ratios are not independent evidence: their sum is divided by the square root
