@@ -343,12 +343,7 @@ mod tests {
 
     /// A shared character's profile, from `../shared/data/characters/en/{name}.txt`.
     fn shared_profile(name: &str) -> crate::StyleProfile {
-        let path = format!(
-            "{}/../../../shared/data/characters/en/{name}.txt",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("shared character data missing at {path}: {e}"));
+        let text = crate::profile::tests::shared_character_text("en", name);
         let lines: Vec<&str> = text.lines().collect();
         crate::analyze(&lines, &[], resources()).unwrap()
     }

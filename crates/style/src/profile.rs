@@ -121,6 +121,17 @@ pub(crate) mod tests {
         (own, others)
     }
 
+    /// The text of a character file in ../shared/data/characters/{lang}/, or a panic that says the
+    /// shared reference data is missing.
+    pub fn shared_character_text(lang: &str, name: &str) -> String {
+        let path = format!(
+            "{}/../../../shared/data/characters/{lang}/{name}.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("shared character data missing at {path}: {e}"))
+    }
+
     /// The three bundled personas' profiles (tsubaki, mikoto, ririka), computed once.
     fn personas() -> &'static [StyleProfile; 3] {
         static P: std::sync::OnceLock<[StyleProfile; 3]> = std::sync::OnceLock::new();

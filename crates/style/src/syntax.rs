@@ -445,12 +445,7 @@ mod tests {
             profiles.push(crate::analyze(&own, &others, res).unwrap());
         }
         for name in ["sheldon_cooper", "hamlet"] {
-            let path = format!(
-                "{}/../../../shared/data/characters/en/{name}.txt",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("shared character data missing at {path}: {e}"));
+            let text = crate::profile::tests::shared_character_text("en", name);
             let lines: Vec<&str> = text.lines().collect();
             profiles.push(crate::analyze(&lines, &[], res).unwrap());
         }
@@ -470,21 +465,11 @@ mod tests {
         }
     }
 
-    /// Lines of a character in ../shared/data/characters, read or a clear panic.
-    fn character_lines(lang: &str, name: &str) -> String {
-        let path = format!(
-            "{}/../../../shared/data/characters/{lang}/{name}.txt",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("shared character data missing at {path}: {e}"))
-    }
-
     /// Top pattern rows of a real character's profile, after checking that every row reads in
     /// plain, distinct words.
     fn top_patterns(lang: &str, name: &str, n: usize) -> Vec<String> {
         let res = crate::resources::shared::resources();
-        let text = character_lines(lang, name);
+        let text = crate::profile::tests::shared_character_text(lang, name);
         let lines: Vec<&str> = text.lines().collect();
         let p = crate::analyze(&lines, &[], res).unwrap();
         assert!(p.parse_stats.parsed_share() > 0.99, "{:?}", p.parse_stats);
