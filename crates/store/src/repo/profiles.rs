@@ -390,7 +390,11 @@ mod tests {
         let mut current = profile(300, "blade");
         current.schema_version = 2;
         let behind = store
-            .insert_persona(&sample_card("behind"), std::slice::from_ref(&line), Some(&old))
+            .insert_persona(
+                &sample_card("behind"),
+                std::slice::from_ref(&line),
+                Some(&old),
+            )
             .unwrap();
         let no_lines = store
             .insert_persona(&sample_card("card"), &[], Some(&old))
