@@ -58,15 +58,12 @@ pub fn prepare_text(text: &str, res: &Resources) -> PreparedText {
     }
 }
 
-/// Summed log-likelihood-ratio evidence per dimension (nats), with the units it was summed over.
+/// Summed log-likelihood-ratio evidence per dimension (nats).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Evidence {
     pub lexical: f64,
     pub syntactic: f64,
     pub pragmatic: f64,
-    pub tokens: usize,
-    pub rules: usize,
-    pub sentences: usize,
     /// Sentences in assistant or fourth-wall phrasing.
     pub assistant_sentences: usize,
 }
@@ -134,12 +131,7 @@ const ASSISTANT_PRICE: f64 = 6.0;
 pub fn evidence(text: &PreparedText, p: &StyleProfile, res: &Resources) -> Evidence {
     let bg = res.background(text.doc.language);
     let words = p.model.words.table();
-    let mut ev = Evidence {
-        tokens: text.doc.token_count(),
-        rules: text.rules.len(),
-        sentences: text.doc.sentences.len(),
-        ..Evidence::default()
-    };
+    let mut ev = Evidence::default();
     for w in text.doc.sentences.iter().flat_map(|s| &s.words) {
         let bg_prob = bg.log2_prob(&[w.as_str()]).exp2();
         ev.lexical += words.llr(w, bg_prob).min(MAX_GAIN);

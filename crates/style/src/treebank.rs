@@ -8,6 +8,11 @@ use crate::upos::Upos;
 /// One tagged sentence: (word form, tag).
 pub type TaggedSentence = Vec<(String, Tag)>;
 
+/// The raw sentence texts of a CoNLL-U file (its `# text = ` comment lines), in order.
+pub fn sentence_texts(conllu: &str) -> impl Iterator<Item = &str> {
+    conllu.lines().filter_map(|l| l.strip_prefix("# text = "))
+}
+
 /// Reads CoNLL-U (word lines only: multi-word token ranges and empty nodes are skipped), taking
 /// the XPOS column. Forms are normalized the same way as run-time text.
 pub fn read_conllu(text: &str, source: &str) -> Result<Vec<TaggedSentence>> {

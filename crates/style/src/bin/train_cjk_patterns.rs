@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use kotodama_style::cjk_patterns::{self, CjkPatternBackgrounds};
 use kotodama_style::syntax::RuleBackground;
 use kotodama_style::text::Language;
+use kotodama_style::treebank;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -39,12 +40,7 @@ fn count(lang: Language, prefix: &Path) -> Result<RuleBackground, Box<dyn std::e
         let path = format!("{}-{split}.conllu", prefix.display());
         let conllu =
             std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e} (../shared/data)"))?;
-        texts.extend(
-            conllu
-                .lines()
-                .filter_map(|l| l.strip_prefix("# text = "))
-                .map(str::to_string),
-        );
+        texts.extend(treebank::sentence_texts(&conllu).map(str::to_string));
     }
     let lines: Vec<&str> = texts.iter().map(String::as_str).collect();
     // Only the segmenter runs for these languages: no English tagger needed.

@@ -13,6 +13,7 @@ use kotodama_style::grammar::Grammar;
 use kotodama_style::pragmatics::background::CjkTraitBackgrounds;
 use kotodama_style::pragmatics::{self, forms, Context, Measure, Source, Tally, TraitCounts};
 use kotodama_style::text::Language;
+use kotodama_style::treebank;
 
 /// Letters the word-frequency rates stand for: the rates are exact proportions of a corpus of
 /// billions of words, so the background's own sampling error is negligible next to a
@@ -62,12 +63,7 @@ fn measure(
         let path = format!("{}-{split}.conllu", treebank_prefix.display());
         let conllu =
             std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e} (../shared/data)"))?;
-        texts.extend(
-            conllu
-                .lines()
-                .filter_map(|l| l.strip_prefix("# text = "))
-                .map(str::to_string),
-        );
+        texts.extend(treebank::sentence_texts(&conllu).map(str::to_string));
     }
     let lines: Vec<&str> = texts.iter().map(String::as_str).collect();
     let doc = kotodama_style::doc::prepare(&lines, &|t| vec![0; t.len()]);
