@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# The evaluation table of the distillation issue: for each bundled persona, a vanilla-SFT adapter and a
-# CoT-distilled adapter trained with the same preset and data, then base model + persona prompt vs both,
-# on the persona's held-out test lines. Writes one markdown table per persona to stdout; logs to stderr.
+# The evaluation table of distillation: for each persona, a vanilla-SFT adapter and one adapter per
+# style-plan recipe, trained with the same preset and data, then base model + card prompt vs all of them on
+# the persona's held-out test lines (respond and rewrite tasks, distinct inputs, paired bootstrap intervals).
+# Writes one markdown table per persona to stdout; logs to stderr.
 #   tools/distill/eval_bundled.sh [PERSONA ...]      (default: every bundled persona)
 # Env: KOTODAMA (the binary; default target/debug/kotodama), PRESET (quick), STEPS (the preset's),
-# EXAMPLES (test examples per system, 24), KOTODAMA_HOME (a fresh data folder is made when unset;
+# EXAMPLES (test examples of each task per system, 100), VARIANTS (vanilla step-by-step plan-dropout), KOTODAMA_HOME (a fresh data folder is made when unset;
 # it needs the default models installed: `kotodama models install ...` as `make run` does).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 KOTODAMA="${KOTODAMA:-$ROOT/target/debug/kotodama}"
-PRESET="${PRESET:-quick}"; EXAMPLES="${EXAMPLES:-24}"
+PRESET="${PRESET:-quick}"; EXAMPLES="${EXAMPLES:-100}"
+read -r -a variants <<< "${VARIANTS:-vanilla step-by-step plan-dropout}"
 personas=("$@"); [[ ${#personas[@]} -gt 0 ]] || personas=(mikoto ririka tsubaki)
 steps=(); [[ -n "${STEPS:-}" ]] && steps=(--steps "$STEPS")
 for persona in "${personas[@]}"; do
-  for variant in vanilla cot; do
+  for variant in "${variants[@]}"; do
     start=$SECONDS
     "$KOTODAMA" distill "$persona" --preset "$PRESET" --variant "$variant" "${steps[@]}" >&2
     echo "$persona $variant: $((SECONDS - start)) s wall" >&2

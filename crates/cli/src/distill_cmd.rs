@@ -28,8 +28,8 @@ pub enum DistillCommand {
         /// Only these adapters (default: all of the persona's).
         #[arg(long = "adapter")]
         adapters: Vec<i64>,
-        /// Test examples per system.
-        #[arg(long, default_value_t = 24)]
+        /// Test examples of each task (respond, rewrite) per system, with distinct inputs.
+        #[arg(long, default_value_t = 100)]
         examples: usize,
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -54,8 +54,9 @@ pub struct DistillArgs {
     /// Student model: GGUF / safetensors path or installed id (default: the default chat model).
     #[arg(long)]
     base: Option<String>,
-    /// cot (style plan + line, the paper's method) or vanilla (line only, the control).
-    #[arg(long, default_value = "cot", value_parser = parse_variant)]
+    /// vanilla (line only), step-by-step (plan task + answer task, Distilling step-by-step) or
+    /// plan-dropout (plan before the line in half the examples); see `kotodama eval`.
+    #[arg(long, default_value = "vanilla")]
     variant: Variant,
     /// Optimizer steps (overrides the preset).
     #[arg(long)]
@@ -92,7 +93,7 @@ pub struct BenchTrainArgs {
     /// Student model: GGUF / safetensors path or installed id (default: the default chat model).
     #[arg(long)]
     base: Option<String>,
-    #[arg(long, default_value = "cot", value_parser = parse_variant)]
+    #[arg(long, default_value = "vanilla")]
     variant: Variant,
     #[arg(long, default_value_t = 4)]
     steps: usize,
@@ -113,19 +114,11 @@ pub enum DatasetCommand {
         persona: String,
         #[arg(short, long)]
         output: PathBuf,
-        #[arg(long, default_value = "cot", value_parser = parse_variant)]
+        #[arg(long, default_value = "vanilla")]
         variant: Variant,
         #[arg(long, default_value = "rules")]
         teacher: String,
     },
-}
-
-fn parse_variant(s: &str) -> std::result::Result<Variant, String> {
-    match s {
-        "cot" => Ok(Variant::Cot),
-        "vanilla" => Ok(Variant::Vanilla),
-        other => Err(format!("unknown variant {other:?}: use cot or vanilla")),
-    }
 }
 
 /// Training's large elementwise ops (activations, attention scores, logits) otherwise run on candle's
@@ -332,6 +325,18 @@ fn run_job(core: &mut Kotodama, id: i64) -> Result<()> {
                 report.tokens_per_second
             );
             print!("{}", kotodama::distill::eval::markdown(&report.evaluation));
+            if let Some(v) = report.verdict {
+                println!(
+                    "{} on the validation lines (valid style {:.3} vs base {:.3}, difference {:+.3} [{:+.3}, {:+.3}]){}",
+                    if v.beats_base { "beats the base model" } else { "does not beat the base model" },
+                    v.adapter_valid_style,
+                    v.base_valid_style,
+                    v.difference.mean,
+                    v.difference.low,
+                    v.difference.high,
+                    if v.beats_base { "" } else { ": chats keep the base model unless you choose this adapter" }
+                );
+            }
             Ok(())
         }
         Ok(None) => {

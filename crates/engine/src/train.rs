@@ -28,6 +28,14 @@ pub struct TrainExample {
     pub ids: Vec<u32>,
     /// `targets[i]`: the loss counts the prediction of `ids[i]` (from `ids[..i]`).
     pub targets: Vec<bool>,
+    /// How much the example's loss counts in the gradient (multi-task recipes weigh their tasks);
+    /// reported losses are unweighted.
+    #[serde(default = "unit_weight")]
+    pub weight: f32,
+}
+
+fn unit_weight() -> f32 {
+    1.0
 }
 
 impl TrainExample {
@@ -308,7 +316,11 @@ impl LoraTrainer {
         let Some((loss, tokens)) = Self::example_loss(&decoder, ex, Mode::Training)? else {
             return Ok(None);
         };
-        let store = loss.backward()?;
+        let store = if ex.weight == 1.0 {
+            loss.backward()?
+        } else {
+            (&loss * f64::from(ex.weight))?.backward()?
+        };
         Ok(Some(ExampleGrads {
             loss: loss.to_scalar::<f32>()? as f64,
             tokens,

@@ -41,6 +41,7 @@ pub(crate) fn examples() -> Vec<TrainExample> {
         targets: std::iter::repeat_n(false, prompt.len())
             .chain(std::iter::repeat_n(true, answer.len()))
             .collect(),
+        weight: 1.0,
     };
     vec![
         make(&[72, 105, 33], &[104, 109, 112, 104, 10]),
@@ -99,6 +100,25 @@ fn a_tiny_model_overfits_a_small_batch_and_only_lora_changes() {
         + 4 * (c.hidden_size + c.num_kv_heads * c.head_dim)
         + 4 * (c.intermediate_size + c.hidden_size);
     assert_eq!(trainer.trainable_parameters(), c.num_layers * per_layer);
+}
+
+#[test]
+fn an_example_weighted_zero_teaches_nothing_but_reports_its_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny(dir.path());
+    let data: Vec<TrainExample> = examples()
+        .into_iter()
+        .map(|e| TrainExample { weight: 0.0, ..e })
+        .collect();
+    let mut trainer = LoraTrainer::new(model.decoder().clone(), config(3), data.len()).unwrap();
+    let before = lora_values(&trainer);
+    let loss = trainer.evaluate(&data).unwrap();
+    while !trainer.is_done() {
+        let report = trainer.step(&data).unwrap();
+        assert!(report.loss > 0.5 && report.tokens > 0, "{report:?}");
+    }
+    assert_eq!(lora_values(&trainer), before);
+    assert_eq!(trainer.evaluate(&data).unwrap(), loss);
 }
 
 #[test]

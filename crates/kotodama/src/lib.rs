@@ -18,6 +18,7 @@ mod persona_page;
 mod profile_diff;
 mod profile_upgrade;
 pub mod prompt;
+pub mod reasoning_filter;
 mod reply;
 mod scripted_reply;
 pub mod settings;

@@ -149,9 +149,11 @@ struct ReplyAdapter {
     dir: PathBuf,
     /// The base model file it was trained on.
     base: Option<String>,
-    /// Trained on style plans: at chat time it gets an empty reasoning block (implicit style
-    /// conditioning, no reasoning tokens).
-    cot: bool,
+    /// What starts its turn: an empty reasoning block for adapters trained with style plans
+    /// (implicit style conditioning, no reasoning tokens), else nothing.
+    prefix: &'static str,
+    /// The system prompt it was trained with, which replaces the card's when it answers.
+    system_prompt: String,
 }
 
 /// A finished (or stopped) reply, not stored yet.
@@ -320,7 +322,10 @@ impl Kotodama {
         let adapters = self.store.adapters(persona_id)?;
         let chosen = match self.store.chat_adapter(persona_id)? {
             AdapterChoice::None => None,
-            AdapterChoice::Newest => adapters.into_iter().next(),
+            // Only an adapter that beat the base model on the persona's validation lines.
+            AdapterChoice::Newest => adapters
+                .into_iter()
+                .find(|a| crate::distill::Verdict::of_adapter(a).is_some_and(|v| v.beats_base)),
             AdapterChoice::Adapter(id) => adapters.into_iter().find(|a| a.id == id),
         };
         let Some(a) = chosen else {
@@ -335,11 +340,13 @@ impl Kotodama {
                 .map(|m| m.model.path),
             None => None,
         };
+        let persona = self.store.persona(persona_id)?;
         Ok(Some(ReplyAdapter {
             id: a.id,
+            prefix: crate::distill::adapter_prefix(&a.adapter.variant),
             dir: PathBuf::from(a.adapter.path),
             base,
-            cot: a.adapter.variant == "cot",
+            system_prompt: crate::prompt::adapter_system_prompt(&persona.card, USER_NAME),
         }))
     }
 
@@ -764,12 +771,14 @@ impl Replier {
             loaded.model.set_adapter(adapter.map(|a| a.dir.as_path()))?;
             loaded.adapter = adapter.map(|a| a.id);
         }
-        let prefix = if adapter.is_some_and(|a| a.cot) {
-            crate::distill::EMPTY_REASONING
-        } else {
-            ""
-        };
         let mut turns = prompt.turns.to_vec();
+        let prefix = match adapter {
+            Some(a) => {
+                turns[0].content = a.system_prompt.clone();
+                a.prefix
+            }
+            None => "",
+        };
         add_lore(&loaded.model, prompt, &mut turns[0].content);
         let turns = fit_context(&loaded.model, &turns, reply_tokens)?;
         // The chat id only picks the cache to try: ChatSession keeps just the token prefix the cache
@@ -822,17 +831,30 @@ impl Replier {
         };
         let mut session = ChatSession::resume(&loaded.model, cache);
         let mut text = String::new();
+        let mut filter = crate::reasoning_filter::ReasoningFilter::default();
         let stats = session.generate_after(
             &turns,
             prefix,
             &params,
             |piece| {
-                text.push_str(piece);
-                on_piece(piece);
-                ControlFlow::Continue(())
+                let (shown, stop) = filter.push(piece);
+                if !shown.is_empty() {
+                    text.push_str(&shown);
+                    on_piece(&shown);
+                }
+                if stop {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
             },
             cancel,
         )?;
+        let rest = filter.finish();
+        if !rest.is_empty() {
+            text.push_str(&rest);
+            on_piece(&rest);
+        }
         let used = session.into_cache();
         loaded.cache = Some((pending.chat_id, chat_cache.unwrap_or(used)));
         Ok(Reply {
@@ -927,6 +949,58 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let app = Kotodama::open(Home::at(dir.path())).unwrap();
         (dir, app)
+    }
+
+    #[test]
+    fn chats_take_the_newest_adapter_that_beat_the_base_model_or_the_one_chosen() {
+        let (_dir, mut app) = open();
+        let tsubaki = app.find_persona("tsubaki").unwrap().id;
+        let verdict = |beats: bool| {
+            serde_json::json!({"verdict": {
+                "baseValidStyle": 0.4, "adapterValidStyle": if beats { 0.5 } else { 0.3 },
+                "difference": {"mean": if beats { 0.1 } else { -0.1 }, "low": -0.2, "high": 0.2},
+                "beatsBase": beats
+            }})
+        };
+        let add = |app: &mut Kotodama, variant: &str, report: Option<serde_json::Value>| {
+            app.store
+                .insert_adapter(&kotodama_store::NewAdapter {
+                    persona_id: tsubaki,
+                    model_id: None,
+                    path: format!("/adapters/{variant}"),
+                    variant: variant.into(),
+                    rank: 8,
+                    alpha: 16.0,
+                    report,
+                })
+                .unwrap()
+        };
+        let legacy = add(&mut app, "cot", Some(serde_json::json!({"losses": []})));
+        assert!(
+            app.chat_adapter(tsubaki).unwrap().is_none(),
+            "no verdict: not used"
+        );
+        let good = add(&mut app, "step-by-step", Some(verdict(true)));
+        let worse = add(&mut app, "vanilla", Some(verdict(false)));
+        let chosen = app.chat_adapter(tsubaki).unwrap().unwrap();
+        assert_eq!(chosen.id, good, "the newer adapter lost to the base model");
+        assert_eq!(chosen.prefix, crate::distill::EMPTY_REASONING);
+        assert!(chosen.system_prompt.starts_with("You are ") && chosen.system_prompt.len() < 400);
+
+        app.set_chat_adapter(tsubaki, AdapterChoice::Adapter(worse))
+            .unwrap();
+        let chosen = app.chat_adapter(tsubaki).unwrap().unwrap();
+        assert_eq!(
+            (chosen.id, chosen.prefix),
+            (worse, ""),
+            "the user's choice stands"
+        );
+        app.set_chat_adapter(tsubaki, AdapterChoice::Adapter(legacy))
+            .unwrap();
+        assert_eq!(
+            app.chat_adapter(tsubaki).unwrap().unwrap().prefix,
+            crate::distill::EMPTY_REASONING
+        );
     }
 
     /// The real SmolLM2 GGUF (`make models`), installed into `app`'s models folder; None when unset.

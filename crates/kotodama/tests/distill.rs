@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use kotodama::distill::{DistillParams, Variant};
+use kotodama::distill::{DistillParams, Variant, Verdict};
 use kotodama::models::engine::test_models::{write_tiny_model, TinySpec};
 use kotodama::models::engine::{Architecture, CancelToken, GgmlDType, Model, SamplingParams};
 use kotodama::models::ModelManager;
@@ -49,35 +49,61 @@ fn a_complete_distill_job_on_a_tiny_model_registers_an_adapter_that_loads() {
         dir.path(),
     );
     let mut app = Kotodama::open(Home::at(dir.path().join("home"))).unwrap();
+    // The bundled script imported as a script persona: its short prompt fits the tiny model's
+    // byte-sized tokens within the training length (the bundled card's description does not).
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../personas/tsubaki/script.txt");
+    let id = app
+        .import_script_bytes(
+            &std::fs::read(script).unwrap(),
+            "tsubaki.txt",
+            &kotodama::ScriptImport {
+                speaker: Some("TSUBAKI".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let slug = app.persona(id).unwrap().card.slug;
     let params = DistillParams {
         base: Some(tiny.gguf.display().to_string()),
         steps: Some(4),
+        variant: Variant::StepByStep,
         ..Default::default()
     };
-    let (adapter_id, report) = run_job(&mut app, "tsubaki", &params);
-    assert_eq!(report.variant, Variant::Cot);
+    let (adapter_id, report) = run_job(&mut app, &slug, &params);
+    assert_eq!(report.variant, Variant::StepByStep);
     assert_eq!(report.losses.len(), 4);
     assert!(report.losses.iter().all(|l| l.is_finite()));
-    assert!(report.dataset.rewrite > 0 && report.dataset.respond >= 300);
+    assert!(report.dataset.rewrite > 0 && report.dataset.respond >= 350);
     assert!(report.validation_loss_base.is_finite() && report.validation_loss_adapter.is_finite());
     let systems: Vec<&str> = report
         .evaluation
         .iter()
         .map(|s| s.system.as_str())
         .collect();
-    assert_eq!(systems, ["base + persona prompt", "cot adapter"]);
-    assert!(report
-        .evaluation
-        .iter()
-        .all(|s| s.examples == 12 && (0.0..=1.0).contains(&s.style)));
+    assert_eq!(systems, ["base + card prompt", "step-by-step adapter"]);
+    for s in &report.evaluation {
+        assert_eq!(s.split, kotodama::distill::Split::Validation);
+        let tasks: Vec<_> = s.tasks.iter().map(|t| (t.task, t.examples)).collect();
+        assert_eq!(
+            tasks,
+            [
+                (kotodama::distill::Task::Respond, 12),
+                (kotodama::distill::Task::Rewrite, 12)
+            ]
+        );
+        assert!(s.per_example.iter().all(|e| (0.0..=1.0).contains(&e.style)));
+    }
+    let verdict = report.verdict.expect("a fresh report has a verdict");
+    assert_eq!(verdict.beats_base, verdict.difference.mean > 0.0);
+    assert!(verdict.difference.low <= verdict.difference.mean);
+    assert!(verdict.difference.mean <= verdict.difference.high);
 
-    let tsubaki = app.find_persona("tsubaki").unwrap();
-    let adapters = app.adapters(tsubaki.id).unwrap();
+    let adapters = app.adapters(id).unwrap();
     assert_eq!(adapters[0].id, adapter_id);
     let path = Path::new(&adapters[0].adapter.path);
     assert!(path.join("adapter_model.safetensors").is_file());
     assert!(path.join("kotodama_report.json").is_file());
-    assert_eq!(adapters[0].adapter.variant, "cot");
+    assert_eq!(adapters[0].adapter.variant, "step-by-step");
     Model::load(&tiny.gguf, Default::default())
         .unwrap()
         .with_adapter(path)
@@ -85,7 +111,8 @@ fn a_complete_distill_job_on_a_tiny_model_registers_an_adapter_that_loads() {
 }
 
 #[test]
-fn chats_use_the_newest_adapter_trained_on_the_installed_model_or_the_one_chosen() {
+fn chats_use_the_newest_adapter_that_beat_the_base_model_on_the_installed_model_or_the_one_chosen()
+{
     let dir = tempfile::tempdir().unwrap();
     let tiny = write_tiny_model(
         &TinySpec::new(Architecture::Llama),
@@ -108,6 +135,7 @@ fn chats_use_the_newest_adapter_trained_on_the_installed_model_or_the_one_chosen
     }
     let params = DistillParams {
         steps: Some(2),
+        variant: Variant::StepByStep,
         ..Default::default()
     };
     let (first, _) = run_job(&mut app, "kai", &params);
@@ -116,6 +144,20 @@ fn chats_use_the_newest_adapter_trained_on_the_installed_model_or_the_one_chosen
         ..params
     };
     let (newest, _) = run_job(&mut app, "kai", &vanilla);
+
+    // "Newest" means the newest adapter whose validation verdict beat the base model (random tiny
+    // weights make either outcome possible; `reply.rs` tests the rule on fixed verdicts).
+    let kai = app.find_persona("kai").unwrap().id;
+    let newest_good = app
+        .adapters(kai)
+        .unwrap()
+        .iter()
+        .find(|a| {
+            Verdict::of_adapter(a)
+                .expect("reports carry verdicts")
+                .beats_base
+        })
+        .map(|a| a.id);
 
     let mut replier = Replier::new(models, Default::default());
     replier.set_sampling(SamplingParams::greedy(3));
@@ -129,16 +171,15 @@ fn chats_use_the_newest_adapter_trained_on_the_installed_model_or_the_one_chosen
         assert_eq!(reply.source, kotodama::store::MessageSource::Model);
         reply.adapter_id
     };
-    assert_eq!(reply_in(&mut app, "kai"), Some(newest));
+    assert_eq!(reply_in(&mut app, "kai"), newest_good);
     assert_eq!(
         reply_in(&mut app, "kai-2"),
         None,
         "the second persona has no adapter"
     );
-    assert_eq!(reply_in(&mut app, "kai"), Some(newest), "and back");
+    assert_eq!(reply_in(&mut app, "kai"), newest_good, "and back");
 
     // The user switches: an older adapter, none, or the newest again.
-    let kai = app.find_persona("kai").unwrap().id;
     app.set_chat_adapter(kai, AdapterChoice::Adapter(first))
         .unwrap();
     assert_eq!(reply_in(&mut app, "kai"), Some(first));
@@ -148,8 +189,11 @@ fn chats_use_the_newest_adapter_trained_on_the_installed_model_or_the_one_chosen
         app.persona_page(kai).unwrap().chat_adapter,
         AdapterChoice::None
     );
-    app.set_chat_adapter(kai, AdapterChoice::Newest).unwrap();
+    app.set_chat_adapter(kai, AdapterChoice::Adapter(newest))
+        .unwrap();
     assert_eq!(reply_in(&mut app, "kai"), Some(newest));
+    app.set_chat_adapter(kai, AdapterChoice::Newest).unwrap();
+    assert_eq!(reply_in(&mut app, "kai"), newest_good);
     let kai_2 = app.find_persona("kai-2").unwrap().id;
     assert_eq!(
         app.set_chat_adapter(kai_2, AdapterChoice::Adapter(first))
@@ -186,24 +230,87 @@ fn too_few_lines_and_a_missing_model_are_refused_clearly() {
     assert_eq!(err.code(), "MODEL_NOT_INSTALLED");
 }
 
+/// The quick preset's step-by-step recipe on the real default model: its validation loss falls, and
+/// neither the adapter itself (after the empty reasoning block, on held-out prompts) nor a chat that
+/// uses it ever says its plan.
 #[test]
-fn a_few_real_smollm2_steps_lower_the_loss() {
+fn a_distilled_smollm2_adapter_learns_and_never_speaks_its_plan() {
     let Some(gguf) = std::env::var_os("KOTODAMA_SMOLLM2_GGUF") else {
         eprintln!("skipped: KOTODAMA_SMOLLM2_GGUF is not set");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut app = Kotodama::open(Home::at(dir.path())).unwrap();
+    let home = Home::at(dir.path().join("home"));
+    let models = home.models_dir();
+    let mut app = Kotodama::open(home).unwrap();
+    ModelManager::new(&models)
+        .add_file("smollm2", Path::new(&gguf))
+        .unwrap();
     let params = DistillParams {
-        base: Some(gguf.to_string_lossy().into()),
-        steps: Some(3),
+        variant: Variant::StepByStep,
         ..Default::default()
     };
-    let (_, report) = run_job(&mut app, "mikoto", &params);
+    let (adapter, report) = run_job(&mut app, "tsubaki", &params);
+    assert_eq!(report.losses.len(), 60, "the quick preset");
     assert!(
         report.validation_loss_adapter < report.validation_loss_base,
         "{} -> {}",
         report.validation_loss_base,
         report.validation_loss_adapter
     );
+
+    let tsubaki = app.find_persona("tsubaki").unwrap().id;
+    let dataset = app
+        .distill_dataset(tsubaki, &Default::default(), &mut |_, _| {})
+        .unwrap();
+    let path = app.adapters(tsubaki).unwrap()[0].adapter.path.clone();
+    let model = Model::load(Path::new(&gguf), Default::default())
+        .unwrap()
+        .with_adapter(Path::new(&path))
+        .unwrap();
+    let prompts: Vec<_> =
+        kotodama::distill::eval::pick_examples(&dataset, kotodama::distill::Split::Validation, 8);
+    for ex in prompts {
+        let mut out = String::new();
+        kotodama::models::engine::ChatSession::new(&model)
+            .generate_after(
+                &dataset.prompt(ex),
+                kotodama::distill::EMPTY_REASONING,
+                &SamplingParams::greedy(48),
+                |p| {
+                    out.push_str(p);
+                    std::ops::ControlFlow::Continue(())
+                },
+                &CancelToken::new(),
+            )
+            .unwrap();
+        assert!(
+            !kotodama::reasoning_filter::shows_reasoning(&out),
+            "{:?} -> {out:?}",
+            ex.input
+        );
+    }
+
+    app.set_chat_adapter(tsubaki, AdapterChoice::Adapter(adapter))
+        .unwrap();
+    let mut replier = Replier::new(models, Default::default());
+    replier.set_sampling(SamplingParams::greedy(48));
+    let chat = app.new_chat(tsubaki).unwrap().chat.id;
+    for text in [
+        "Hello! Who are you?",
+        "Can you help me carry this?",
+        "Why are you so grumpy?",
+    ] {
+        let pending = app.begin_reply(chat, text).unwrap();
+        let reply = replier
+            .reply(&pending, |_| {}, &CancelToken::new())
+            .unwrap();
+        assert_eq!(reply.adapter_id, Some(adapter));
+        assert!(
+            !kotodama::reasoning_filter::shows_reasoning(&reply.text),
+            "{text:?} -> {:?}",
+            reply.text
+        );
+        app.finish_reply(&pending, reply).unwrap();
+    }
 }

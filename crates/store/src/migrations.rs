@@ -1,7 +1,13 @@
 //! Versioned schema. Migration `i` moves the database from `user_version = i` to `i + 1`; each runs in
 //! its own transaction, so a failed migration leaves the previous version intact.
 
-pub const MIGRATIONS: &[&str] = &[V1, CHAT_ADAPTER, MESSAGE_ALTERNATIVES, CHAT_SETTINGS];
+pub const MIGRATIONS: &[&str] = &[
+    V1,
+    CHAT_ADAPTER,
+    MESSAGE_ALTERNATIVES,
+    CHAT_SETTINGS,
+    ADAPTER_RECIPES,
+];
 
 const V1: &str = r#"
 CREATE TABLE personas (
@@ -213,6 +219,40 @@ CREATE TABLE app_settings (
 );
 "#;
 
+/// Adapters name their training recipe (`vanilla`, `step-by-step`, `plan-dropout`; `cot` for the
+/// plan-inline adapters of earlier versions). A CHECK cannot be altered, so the table is rebuilt; the
+/// DROP fires the ON DELETE SET NULL of the messages and personas that point at adapters, so those
+/// references are kept aside and put back (the ids are unchanged).
+const ADAPTER_RECIPES: &str = r#"
+CREATE TEMP TABLE kept_message_adapters AS
+    SELECT id, adapter_id FROM messages WHERE adapter_id IS NOT NULL;
+CREATE TEMP TABLE kept_chat_adapters AS
+    SELECT id, chat_adapter_id FROM personas WHERE chat_adapter_id IS NOT NULL;
+CREATE TABLE adapters_v2 (
+    id          INTEGER PRIMARY KEY,
+    persona_id  INTEGER NOT NULL REFERENCES personas(id) ON DELETE CASCADE,
+    model_id    INTEGER REFERENCES models(id) ON DELETE SET NULL,
+    path        TEXT NOT NULL,
+    variant     TEXT NOT NULL CHECK (variant IN ('vanilla', 'step-by-step', 'plan-dropout', 'cot')),
+    rank        INTEGER NOT NULL,
+    alpha       REAL NOT NULL,
+    report_json TEXT CHECK (report_json IS NULL OR json_valid(report_json)),
+    created_at  INTEGER NOT NULL
+);
+INSERT INTO adapters_v2 SELECT id, persona_id, model_id, path, variant, rank, alpha, report_json, created_at
+    FROM adapters;
+DROP TABLE adapters;
+ALTER TABLE adapters_v2 RENAME TO adapters;
+UPDATE messages SET adapter_id =
+    (SELECT k.adapter_id FROM kept_message_adapters k WHERE k.id = messages.id)
+    WHERE id IN (SELECT id FROM kept_message_adapters);
+UPDATE personas SET chat_adapter_id =
+    (SELECT k.chat_adapter_id FROM kept_chat_adapters k WHERE k.id = personas.id)
+    WHERE id IN (SELECT id FROM kept_chat_adapters);
+DROP TABLE kept_message_adapters;
+DROP TABLE kept_chat_adapters;
+"#;
+
 #[cfg(test)]
 mod tests {
     use rusqlite::Connection;
@@ -265,5 +305,44 @@ mod tests {
             .add_alternative(messages[2].id, &messages[2].message, true)
             .unwrap();
         assert_eq!((swiped.alt_index, swiped.alt_count), (1, 2));
+    }
+
+    #[test]
+    fn the_adapter_recipes_migration_keeps_the_messages_and_choices_that_point_at_adapters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        version_1_database(&path);
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[1..4] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute_batch(
+                "PRAGMA foreign_keys = ON;
+                 INSERT INTO adapters (id, persona_id, path, variant, rank, alpha, created_at)
+                   VALUES (3, 1, '/a/3', 'cot', 8, 16.0, 1);
+                 UPDATE messages SET adapter_id = 3 WHERE seq = 2;
+                 UPDATE personas SET chat_adapter = 'chosen', chat_adapter_id = 3 WHERE id = 1;",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        assert!(store.integrity_ok().unwrap());
+        let messages = store.messages(7).unwrap();
+        assert_eq!(messages[2].message.adapter_id, Some(3));
+        assert_eq!(
+            store.chat_adapter(1).unwrap(),
+            crate::AdapterChoice::Adapter(3)
+        );
+        assert_eq!(store.adapters(1).unwrap()[0].adapter.variant, "cot");
+        let fk_errors: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(fk_errors, 0);
     }
 }

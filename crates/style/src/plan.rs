@@ -37,6 +37,13 @@ pub struct StylePlan {
 
 /// Traits count as distinctive above this z-score.
 const TRAIT_Z: f64 = 2.0;
+/// A rule is a habit worth planning when the character uses it at least 1.5 times as often as
+/// the background (a log-odds of ln 1.5) with confidence: rules every sentence has (a clause
+/// under the root) are slightly over-used by talkative characters with a large z, and say nothing.
+const RULE_MIN_LOG_ODDS: f64 = 0.405;
+const RULE_Z: f64 = 2.0;
+/// At most this many items of each kind: a plan is a short prompt, not an inventory.
+const MAX_ITEMS: usize = 3;
 
 pub fn plan(line: &str, p: &StyleProfile, res: &Resources) -> StylePlan {
     let t = prepare_text(line, res);
@@ -50,11 +57,16 @@ pub fn plan(line: &str, p: &StyleProfile, res: &Resources) -> StylePlan {
         if present.contains(&sig.term) && !signatures.contains(&sig.term) {
             signatures.push(sig.term.clone());
         }
+        if signatures.len() == MAX_ITEMS {
+            break;
+        }
     }
     let rules = p
         .syntax
         .iter()
+        .filter(|r| r.log_odds >= RULE_MIN_LOG_ODDS && r.z >= RULE_Z)
         .filter(|r| t.rules.contains(&r.rule))
+        .take(MAX_ITEMS)
         .map(|r| PlannedRule {
             rule: r.rule.clone(),
             gloss: r.gloss.clone(),
@@ -64,11 +76,16 @@ pub fn plan(line: &str, p: &StyleProfile, res: &Resources) -> StylePlan {
         self_names: &p.self_names,
         language: p.language,
     };
-    let traits = p
+    // The most distinctive traits first, so that the cap keeps them.
+    let mut distinctive: Vec<_> = p
         .pragmatics
         .traits
         .iter()
         .filter(|tr| tr.z_or_ratio >= TRAIT_Z)
+        .collect();
+    distinctive.sort_by(|a, b| b.z_or_ratio.total_cmp(&a.z_or_ratio));
+    let traits = distinctive
+        .into_iter()
         .filter_map(|tr| {
             let def = pragmatics::trait_def(p.language, &tr.name)?;
             if def.unit == pragmatics::Unit::MeanPerSentence {
@@ -85,6 +102,7 @@ pub fn plan(line: &str, p: &StyleProfile, res: &Resources) -> StylePlan {
                 evidence: s.text.clone(),
             })
         })
+        .take(MAX_ITEMS)
         .collect();
     StylePlan {
         signatures,
@@ -94,32 +112,26 @@ pub fn plan(line: &str, p: &StyleProfile, res: &Resources) -> StylePlan {
 }
 
 impl StylePlan {
-    /// One short paragraph naming what the line does, e.g.
-    /// `Signature: "hmph". Syntax: SQ -> VBP NP VP . (yes/no question). Traits: stutter_rate ("W-what?").`
+    /// One short line in plain words naming what the line does, e.g.
+    /// `Words: "hmph". Grammar: yes/no question. Traits: stutters.` It is the plan distillation
+    /// trains on, so it holds only the profile's real rules and traits, named by their glosses.
     pub fn render(&self) -> String {
         let mut parts = Vec::new();
         if !self.signatures.is_empty() {
             let terms: Vec<String> = self.signatures.iter().map(|s| format!("\"{s}\"")).collect();
-            parts.push(format!("Signature: {}.", terms.join(", ")));
+            parts.push(format!("Words: {}.", terms.join(", ")));
         }
         if !self.rules.is_empty() {
-            let rules: Vec<String> = self
+            let rules: Vec<&str> = self
                 .rules
                 .iter()
-                .map(|r| match &r.gloss {
-                    Some(g) => format!("{} ({g})", r.rule),
-                    None => r.rule.clone(),
-                })
+                .map(|r| r.gloss.as_deref().unwrap_or(&r.rule))
                 .collect();
-            parts.push(format!("Syntax: {}.", rules.join("; ")));
+            parts.push(format!("Grammar: {}.", rules.join("; ")));
         }
         if !self.traits.is_empty() {
-            let traits: Vec<String> = self
-                .traits
-                .iter()
-                .map(|t| format!("{} (\"{}\")", t.name, t.evidence))
-                .collect();
-            parts.push(format!("Traits: {}.", traits.join(", ")));
+            let traits: Vec<&str> = self.traits.iter().map(|t| t.gloss.as_str()).collect();
+            parts.push(format!("Traits: {}.", traits.join("; ")));
         }
         if parts.is_empty() {
             "Plain line: no distinctive feature of the character.".to_string()

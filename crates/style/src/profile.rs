@@ -269,10 +269,12 @@ pub(crate) mod tests {
             "{plan:?}"
         );
         let text = plan.render();
+        let stutter = crate::pragmatics::trait_def(tsubaki.language, "stutter_rate").unwrap();
         assert!(
-            text.contains("\"hmph\"") && text.contains("stutter_rate"),
+            text.contains("\"hmph\"") && text.contains(stutter.gloss),
             "{text}"
         );
+        assert!(!text.contains("_rate") && !text.contains("->"), "{text}");
         // Nothing is claimed that the line does not do.
         let plain = crate::plan("The report is on the desk.", mikoto, res);
         assert!(

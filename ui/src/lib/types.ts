@@ -229,21 +229,52 @@ export interface ProfileDiff {
   traits: ProfileChange[];
 }
 
-export interface SystemScores {
-  system: string;
+export type DistillTask = 'respond' | 'rewrite';
+
+export interface TaskScores {
+  task: DistillTask;
   examples: number;
   style: number;
-  attribution: number;
   fidelity: number | null;
-  validStyle: number | null;
+  validStyle: number;
+  copyRate: number;
+  attribution: number;
   signatureRate: number;
   scriptSignatureRate: number;
   distinct2: number;
 }
 
+export interface EvalSample {
+  task: DistillTask;
+  input: string;
+  output: string;
+  reference: string;
+}
+
+export interface SystemScores {
+  system: string;
+  split: 'train' | 'validation' | 'test';
+  tasks: TaskScores[];
+  samples: EvalSample[];
+}
+
+export interface Difference {
+  mean: number;
+  low: number;
+  high: number;
+}
+
+/** Whether the adapter beat the base model on the persona's validation lines; chats use only those that did. */
+export interface Verdict {
+  baseValidStyle: number;
+  adapterValidStyle: number;
+  difference: Difference;
+  beatsBase: boolean;
+}
+
 export interface DistillReport {
   baseModel: string;
-  variant: 'cot' | 'vanilla';
+  variant: 'vanilla' | 'step-by-step' | 'plan-dropout' | 'cot';
   trainExamples: number;
   validationLossBase: number;
   validationLossAdapter: number;
@@ -251,6 +282,7 @@ export interface DistillReport {
   trainSeconds: number;
   tokensPerSecond: number;
   evaluation: SystemScores[];
+  verdict?: Verdict | null;
 }
 
 export interface AdapterRecord {

@@ -1,10 +1,11 @@
 //! The distillation dataset: a persona's lines, split by blocks of consecutive lines into train /
 //! validation / test (neighbouring lines share topics, so a random split would leak), each line used as
-//! - a *respond* example: persona system prompt + the preceding turn -> the line, and
+//! - a *respond* example: the adapter's system prompt + the preceding turn -> the line, and
 //! - a *rewrite* example (the structured style rewrite): a neutral sentence from a teacher -> the line,
 //!
-//! and each target carrying its style plan (what the line realizes of the profile) as an explicit
-//! reasoning block (CoT variant) or not (vanilla variant).
+//! each with its style plan (what the line realizes of the profile). How the plan enters training is
+//! the `Variant`; whatever the variant, the answer a chat asks for (an empty reasoning block, then the
+//! line) is trained in exactly the form a chat gives it.
 
 use kotodama_engine::ChatMessage;
 use kotodama_store::ScriptLine;
@@ -12,6 +13,7 @@ use kotodama_style::{Resources, StyleProfile};
 use serde::{Deserialize, Serialize};
 
 use super::teacher::Teacher;
+use super::EMPTY_REASONING;
 use crate::Result;
 
 /// Consecutive lines per block; blocks go 8:1:1 to train, validation, test.
@@ -37,12 +39,70 @@ pub enum Task {
     Rewrite,
 }
 
-/// Whether targets carry the style plan as a reasoning block.
+/// How the style plan enters training. Chats never see a plan: variants other than `Vanilla` answer
+/// after an empty reasoning block, which every variant trains on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Variant {
-    Cot,
+    /// Plain fine-tuning: input -> line.
     Vanilla,
+    /// Distilling step-by-step (Hsieh et al., 2023): every input twice, as the plan task (the input
+    /// marked with `PLAN_TASK_MARKER` -> the plan, weighted `PLAN_TASK_WEIGHT`) and as the answer task
+    /// (an empty reasoning block given -> the line). Jobs queued as "cot" before the recipe existed
+    /// read as this one.
+    #[serde(alias = "cot")]
+    StepByStep,
+    /// One sequence per input: for `PLAN_KEEP` of the examples the plan is written in the reasoning
+    /// block before the line (both learnt); for the others the block is given empty.
+    PlanDropout,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 3] = [Variant::Vanilla, Variant::StepByStep, Variant::PlanDropout];
+
+    /// The name stored with an adapter and taken by the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Variant::Vanilla => "vanilla",
+            Variant::StepByStep => "step-by-step",
+            Variant::PlanDropout => "plan-dropout",
+        }
+    }
+
+    /// Whether the adapter answers after an empty reasoning block (`EMPTY_REASONING`).
+    pub fn answers_after_empty_reasoning(self) -> bool {
+        self != Variant::Vanilla
+    }
+}
+
+impl std::str::FromStr for Variant {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Variant::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                crate::Error::InvalidInput(format!(
+                    "unknown variant {s:?}: use vanilla, step-by-step or plan-dropout"
+                ))
+            })
+    }
+}
+
+/// What marks the plan task's input, so that a chat (which never carries it) is always the answer task.
+pub const PLAN_TASK_MARKER: &str = "[style plan]";
+/// Weight of the plan task's loss against the answer task's (λ of Distilling step-by-step).
+pub const PLAN_TASK_WEIGHT: f32 = 0.5;
+/// Share of examples whose plan is kept in `PlanDropout`.
+pub const PLAN_KEEP: f64 = 0.5;
+
+/// One training sequence: the conversation ending with the assistant's target, the part of the
+/// assistant's turn that is given rather than learnt, and the weight of its loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingSequence {
+    pub messages: Vec<ChatMessage>,
+    pub given: &'static str,
+    pub weight: f32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,19 +198,31 @@ pub fn build_dataset(
         }
         let split = split_of_block(i / BLOCK_LINES);
         let plan = kotodama_style::plan(line, profile, res).render();
-        let context = l.line.context_text.as_deref().unwrap_or("").trim();
-        examples.push(DistillExample {
-            task: Task::Respond,
-            split,
-            input: if context.is_empty() {
-                "...".to_string()
-            } else {
-                context.to_string()
-            },
-            line: line.to_string(),
-            plan: plan.clone(),
-        });
-        report.respond += 1;
+        // What the line answers: the other speaker's turn before it, or (a one-speaker script) the
+        // character's own previous line; the first line of such a script answers nothing.
+        let context = l
+            .line
+            .context_text
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .or_else(|| {
+                lines[..i]
+                    .iter()
+                    .rev()
+                    .map(|p| p.line.text.trim())
+                    .find(|p| !p.is_empty())
+            });
+        if let Some(context) = context {
+            examples.push(DistillExample {
+                task: Task::Respond,
+                split,
+                input: context.to_string(),
+                line: line.to_string(),
+                plan: plan.clone(),
+            });
+            report.respond += 1;
+        }
 
         let neutral = match teacher.neutralize(line) {
             Ok(n) => n.trim().to_string(),
@@ -193,25 +265,67 @@ pub fn build_dataset(
     })
 }
 
-/// The assistant's target: the plan as a reasoning block before the line (CoT), or the line alone.
-pub fn target(ex: &DistillExample, variant: Variant) -> String {
-    match variant {
-        Variant::Cot => format!("<think>\n{}\n</think>\n\n{}", ex.plan, ex.line),
-        Variant::Vanilla => ex.line.clone(),
-    }
+/// Whether a `PlanDropout` example keeps its plan: a fixed hash of the line, so that a resumed job
+/// and every rerun see the same sequences.
+fn keeps_plan(ex: &DistillExample) -> bool {
+    let h = ex
+        .line
+        .bytes()
+        .chain(ex.input.bytes())
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    (h % 1000) as f64 / 1000.0 < PLAN_KEEP
 }
 
 impl Dataset {
-    /// The conversation an example trains on, ending with the assistant's target.
-    pub fn messages(&self, ex: &DistillExample, variant: Variant) -> Vec<ChatMessage> {
-        let (system, user) = match ex.task {
-            Task::Respond => (self.system_prompt.clone(), ex.input.clone()),
-            Task::Rewrite => (rewrite_instruction(&self.persona), ex.input.clone()),
+    /// The sequences an example trains on under `variant`.
+    pub fn sequences(&self, ex: &DistillExample, variant: Variant) -> Vec<TrainingSequence> {
+        let system = match ex.task {
+            Task::Respond => self.system_prompt.clone(),
+            Task::Rewrite => rewrite_instruction(&self.persona),
+        };
+        let seq =
+            |user: String, given: &'static str, target: String, weight: f32| TrainingSequence {
+                messages: vec![
+                    ChatMessage::new("system", system.clone()),
+                    ChatMessage::new("user", user),
+                    ChatMessage::new("assistant", target),
+                ],
+                given,
+                weight,
+            };
+        let answer = || seq(ex.input.clone(), EMPTY_REASONING, ex.line.clone(), 1.0);
+        match variant {
+            Variant::Vanilla => vec![seq(ex.input.clone(), "", ex.line.clone(), 1.0)],
+            Variant::StepByStep => vec![
+                seq(
+                    format!("{PLAN_TASK_MARKER} {}", ex.input),
+                    "",
+                    ex.plan.clone(),
+                    PLAN_TASK_WEIGHT,
+                ),
+                answer(),
+            ],
+            Variant::PlanDropout if keeps_plan(ex) => vec![seq(
+                ex.input.clone(),
+                "",
+                format!("<think>\n{}\n</think>\n\n{}", ex.plan, ex.line),
+                1.0,
+            )],
+            Variant::PlanDropout => vec![answer()],
+        }
+    }
+
+    /// The conversation a system is asked to answer for an example, as a chat asks it.
+    pub fn prompt(&self, ex: &DistillExample) -> Vec<ChatMessage> {
+        let system = match ex.task {
+            Task::Respond => self.system_prompt.clone(),
+            Task::Rewrite => rewrite_instruction(&self.persona),
         };
         vec![
             ChatMessage::new("system", system),
-            ChatMessage::new("user", user),
-            ChatMessage::new("assistant", target(ex, variant)),
+            ChatMessage::new("user", ex.input.clone()),
         ]
     }
 
@@ -219,19 +333,31 @@ impl Dataset {
         self.examples.iter().filter(move |e| e.split == split)
     }
 
-    /// One JSON object per line in the OpenAI chat format (`{"messages": [...]}`), which TRL, axolotl
-    /// and LLaMA-Factory read; `split` and `task` ride along as extra keys.
+    /// One JSON object per training sequence in the OpenAI chat format (`{"messages": [...]}`), which
+    /// TRL, axolotl and LLaMA-Factory read; the assistant's content includes its given part. `split`,
+    /// `task` and the loss `weight` ride along as extra keys.
     pub fn to_jsonl(&self, variant: Variant) -> String {
         let mut out = String::new();
         for ex in &self.examples {
-            let messages: Vec<serde_json::Value> = self
-                .messages(ex, variant)
-                .into_iter()
-                .map(|m| serde_json::json!({"role": m.role, "content": m.content}))
-                .collect();
-            let row = serde_json::json!({"messages": messages, "split": ex.split, "task": ex.task});
-            out.push_str(&row.to_string());
-            out.push('\n');
+            for seq in self.sequences(ex, variant) {
+                let messages: Vec<serde_json::Value> = seq
+                    .messages
+                    .iter()
+                    .map(|m| {
+                        let content = if m.role == "assistant" {
+                            format!("{}{}", seq.given, m.content)
+                        } else {
+                            m.content.clone()
+                        };
+                        serde_json::json!({"role": m.role, "content": content})
+                    })
+                    .collect();
+                let row = serde_json::json!({
+                    "messages": messages, "split": ex.split, "task": ex.task, "weight": seq.weight
+                });
+                out.push_str(&row.to_string());
+                out.push('\n');
+            }
         }
         out
     }
@@ -272,12 +398,39 @@ mod tests {
         let data = build_dataset(&source, res, &mut teacher, None, &mut |_, _| calls += 1).unwrap();
         assert_eq!(calls, lines.len() + 1);
         let r = &data.report;
-        assert_eq!(r.respond, lines.len());
+        // Every line answers the turn before it; only a first line with no context has none.
+        assert!(
+            r.respond + 1 >= lines.len() && r.respond <= lines.len(),
+            "{r:?}"
+        );
         assert!(r.rewrite > lines.len() / 3, "{r:?}");
         assert_eq!(
-            r.respond + r.rewrite + r.dropped_unchanged + r.dropped_not_plainer,
+            r.respond
+                + r.rewrite
+                + r.dropped_unchanged
+                + r.dropped_not_plainer
+                + (lines.len() - r.respond),
             2 * lines.len()
         );
+        let inputs: std::collections::HashSet<&str> = data
+            .examples
+            .iter()
+            .filter(|e| e.task == Task::Respond)
+            .map(|e| e.input.as_str())
+            .collect();
+        assert!(
+            inputs.len() * 10 >= r.respond * 9,
+            "inputs are real, varied turns"
+        );
+        // Plans are short, in plain words, and name only what the profile measured.
+        for ex in &data.examples {
+            assert!(ex.plan.chars().count() <= 400, "{}", ex.plan);
+            assert!(
+                !ex.plan.contains("->") && !ex.plan.contains("_rate"),
+                "{}",
+                ex.plan
+            );
+        }
         // Whole blocks land in one split: the first test example is the first line of block 9.
         let test: Vec<&DistillExample> = data.in_split(Split::Test).collect();
         let first_test_line = lines[9 * BLOCK_LINES].line.text.trim();
@@ -295,16 +448,54 @@ mod tests {
             assert!(kotodama_style::score(&ex.input, &profile, res).overall < styled);
         }
 
-        let jsonl = data.to_jsonl(Variant::Cot);
-        let first: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
-        assert_eq!(first["messages"][0]["role"], "system");
-        assert_eq!(first["messages"][2]["role"], "assistant");
-        assert!(first["messages"][2]["content"]
-            .as_str()
-            .unwrap()
-            .starts_with("<think>\n"));
-        assert_eq!(jsonl.lines().count(), data.examples.len());
+        let rows = |variant| -> Vec<serde_json::Value> {
+            data.to_jsonl(variant)
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        };
+        let assistant =
+            |row: &serde_json::Value| row["messages"][2]["content"].as_str().unwrap().to_string();
+        let user =
+            |row: &serde_json::Value| row["messages"][1]["content"].as_str().unwrap().to_string();
+
+        // Step by step: the plan task (marked input -> plan, half weight), then the answer task
+        // (empty reasoning block -> the line), for every example.
+        let sbs = rows(Variant::StepByStep);
+        assert_eq!(sbs.len(), 2 * data.examples.len());
+        assert_eq!(sbs[0]["messages"][0]["role"], "system");
+        assert!(user(&sbs[0]).starts_with(PLAN_TASK_MARKER));
+        assert_eq!(assistant(&sbs[0]), data.examples[0].plan);
+        assert_eq!(sbs[0]["weight"], 0.5);
+        assert_eq!(user(&sbs[1]), data.examples[0].input);
+        assert_eq!(
+            assistant(&sbs[1]),
+            format!("{EMPTY_REASONING}{}", data.examples[0].line)
+        );
+        // No answer-task target carries a plan: each is the plan alone, or the empty block and a line.
+        assert!(sbs.iter().all(|r| {
+            let a = assistant(r);
+            a.starts_with(EMPTY_REASONING) || !a.contains("<think>")
+        }));
+
+        // Plan dropout: about half the examples write their plan in the block, the rest get it empty.
+        let dropout = rows(Variant::PlanDropout);
+        assert_eq!(dropout.len(), data.examples.len());
+        let planned = dropout
+            .iter()
+            .filter(|r| !assistant(r).starts_with(EMPTY_REASONING))
+            .count();
+        assert!(
+            (planned as f64 / dropout.len() as f64 - PLAN_KEEP).abs() < 0.1,
+            "{planned}"
+        );
+        assert_eq!(
+            rows(Variant::PlanDropout),
+            dropout,
+            "the same examples keep their plans every time"
+        );
+
         let vanilla = data.to_jsonl(Variant::Vanilla);
-        assert!(!vanilla.contains("<think>"));
+        assert!(!vanilla.contains("<think>") && !vanilla.contains(PLAN_TASK_MARKER));
     }
 }

@@ -22,6 +22,7 @@ use kotodama_style::StyleProfile;
 use serde::{Deserialize, Serialize};
 
 pub use dataset::{Dataset, DatasetReport, Split, Task, Variant};
+pub use eval::Difference;
 pub use teacher::TeacherSpec;
 
 use crate::models::{ModelKind, ModelManager};
@@ -31,7 +32,8 @@ pub const JOB_KIND: &str = "distill";
 /// What a CoT adapter finds at the start of its turn instead of a plan: it answers without reasoning
 /// tokens (implicit style conditioning).
 pub const EMPTY_REASONING: &str = "<think>\n\n</think>\n\n";
-/// Test examples the job's own evaluation generates for (base model and the new adapter).
+/// Validation examples of each task the job's own evaluation generates for (base model and the new
+/// adapter): its verdict decides whether chats use the adapter.
 const JOB_EVAL_EXAMPLES: usize = 12;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,7 +78,8 @@ impl Default for DistillParams {
             preset: Preset::Quick,
             teacher: TeacherSpec::Rules,
             base: None,
-            variant: Variant::Cot,
+            // Plain fine-tuning until a plan recipe beats it in `kotodama eval` (docs/benchmarks.md).
+            variant: Variant::Vanilla,
             steps: None,
             seed: 42,
         }
@@ -154,8 +157,45 @@ pub struct DistillReport {
     pub losses: Vec<f64>,
     pub train_seconds: f64,
     pub tokens_per_second: f64,
-    /// Base model vs the new adapter on the first test examples.
+    /// Base model vs the new adapter on validation examples.
     pub evaluation: Vec<eval::SystemScores>,
+    /// Absent from reports of adapters trained before verdicts existed (never used by chats).
+    #[serde(default)]
+    pub verdict: Option<Verdict>,
+}
+
+/// Whether the adapter beat the base model (with the persona's card prompt) on the persona's own
+/// validation examples, by Valid Style Score over both tasks. Chats use only adapters that did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    pub base_valid_style: f64,
+    pub adapter_valid_style: f64,
+    /// Adapter − base, with its 95% paired bootstrap interval.
+    pub difference: eval::Difference,
+    pub beats_base: bool,
+}
+
+impl Verdict {
+    fn of(base: &eval::SystemScores, adapter: &eval::SystemScores) -> Self {
+        let mean = |s: &eval::SystemScores| {
+            s.per_example.iter().map(|e| e.valid_style).sum::<f64>()
+                / s.per_example.len().max(1) as f64
+        };
+        let difference = eval::valid_style_difference(base, adapter, None);
+        Self {
+            base_valid_style: mean(base),
+            adapter_valid_style: mean(adapter),
+            difference,
+            beats_base: difference.mean > 0.0,
+        }
+    }
+
+    /// The verdict stored in an adapter's report, if any.
+    pub fn of_adapter(adapter: &kotodama_store::Adapter) -> Option<Verdict> {
+        let report = adapter.adapter.report.as_ref()?;
+        serde_json::from_value(report.get("verdict")?.clone()).ok()
+    }
 }
 
 /// Everything a run needs, read from the database by `prepare_distill`.
@@ -222,7 +262,7 @@ impl Kotodama {
         };
         let source = dataset::DatasetSource {
             persona: &persona.card.name,
-            system_prompt: &training_system_prompt(&persona.card.name),
+            system_prompt: &crate::prompt::adapter_system_prompt(&persona.card, crate::USER_NAME),
             lines: &lines,
             profile: &profile,
         };
@@ -235,13 +275,14 @@ impl Kotodama {
         )
     }
 
-    /// Compares the base model (with the persona prompt) and the persona's adapters (all, or `adapter_ids`)
-    /// on the first `limit` test examples. The base is the adapters' base model, else the default model.
+    /// Compares the base model (with the persona's card prompt) and the persona's adapters (all, or
+    /// `adapter_ids`) on up to `per_task` test examples of each task with distinct inputs. The base is
+    /// the adapters' base model, else the default model.
     pub fn evaluate_persona(
         &self,
         persona_id: i64,
         adapter_ids: &[i64],
-        limit: usize,
+        per_task: usize,
     ) -> Result<Vec<eval::SystemScores>> {
         let persona = self.store.persona(persona_id)?;
         let adapters: Vec<_> = self
@@ -268,7 +309,7 @@ impl Kotodama {
         let dataset = self.distill_dataset(persona_id, &TeacherSpec::Rules, &mut |_, _| {})?;
         let profiles = self.all_profiles()?;
         let embedder = self.embedder();
-        let system_prompt = crate::prompt::system_prompt(&persona.card, crate::USER_NAME);
+        let card_prompt = crate::prompt::system_prompt(&persona.card, crate::USER_NAME);
         let ctx = eval::EvalContext {
             persona_slug: &persona.card.slug,
             dataset: &dataset,
@@ -276,28 +317,31 @@ impl Kotodama {
             profiles: &profiles,
             res: crate::analysis::style_resources()?,
             embedder: embedder.as_ref(),
-            limit,
         };
+        let examples = eval::pick_examples(&dataset, Split::Test, per_task);
         let mut scores = vec![eval::evaluate(
             &ctx,
             &eval::System {
-                name: "base + persona prompt".into(),
+                name: "base + card prompt".into(),
                 model: &model,
                 prefix: "",
-                system_prompt: &system_prompt,
+                system_prompt: &card_prompt,
             },
+            Split::Test,
+            &examples,
         )?];
         for a in &adapters {
             model.set_adapter(Some(Path::new(&a.adapter.path)))?;
-            let cot = a.adapter.variant == "cot";
             scores.push(eval::evaluate(
                 &ctx,
                 &eval::System {
                     name: format!("adapter {} ({})", a.id, a.adapter.variant),
                     model: &model,
-                    prefix: if cot { EMPTY_REASONING } else { "" },
-                    system_prompt: &system_prompt,
+                    prefix: adapter_prefix(&a.adapter.variant),
+                    system_prompt: &dataset.system_prompt,
                 },
+                Split::Test,
+                &examples,
             )?);
         }
         Ok(scores)
@@ -436,10 +480,7 @@ impl Kotodama {
             persona_id: run.persona_id,
             model_id: Some(model_id),
             path: outcome.adapter_dir.display().to_string(),
-            variant: match run.params.variant {
-                Variant::Cot => "cot".into(),
-                Variant::Vanilla => "vanilla".into(),
-            },
+            variant: run.params.variant.as_str().into(),
             rank: outcome.report.config.rank as i64,
             alpha: outcome.report.config.alpha,
             report: Some(report),
@@ -448,12 +489,6 @@ impl Kotodama {
         self.store.set_job_state(run.job_id, JobState::Done, None)?;
         Ok(id)
     }
-}
-
-/// Training conversations carry a short system prompt: the adapter is to carry the style itself, and a
-/// long card prompt would cost most of each sequence.
-fn training_system_prompt(name: &str) -> String {
-    format!("You are {name}. Stay in character.")
 }
 
 impl DistillProgress {
@@ -489,6 +524,16 @@ fn available_memory_bytes() -> Option<u64> {
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// What an adapter of the stored `variant` finds at the start of its turn: an empty reasoning block,
+/// unless it was trained without plans.
+pub fn adapter_prefix(variant: &str) -> &'static str {
+    match variant.parse::<Variant>() {
+        Ok(Variant::Vanilla) => "",
+        // The plan recipes, and "cot" adapters of earlier versions (plan inline before the line).
+        _ => EMPTY_REASONING,
+    }
 }
 
 fn io(path: &Path, e: std::io::Error) -> Error {
@@ -584,10 +629,11 @@ impl DistillRun {
         trainer
             .adapter(Some(model.info().name.clone()))?
             .save(&self.adapter_dir)?;
-        let evaluation = self.evaluate(&mut model, progress)?;
+        let (evaluation, verdict) = self.evaluate(&mut model, progress)?;
         let info = model.info();
         let report = DistillReport {
             evaluation,
+            verdict: Some(verdict),
             base_model: info.name.clone(),
             variant,
             config: trainer.state().config.clone(),
@@ -648,12 +694,12 @@ impl DistillRun {
         Ok(loss)
     }
 
-    /// The base model and the new adapter on the first test examples (see `eval`).
+    /// The base model and the new adapter on validation examples (see `eval`), and the verdict.
     fn evaluate(
         &self,
         model: &mut Model,
         progress: &mut dyn FnMut(&DistillProgress),
-    ) -> Result<Vec<eval::SystemScores>> {
+    ) -> Result<(Vec<eval::SystemScores>, Verdict)> {
         progress(&DistillProgress::counting("evaluating", 0, 2));
         let embedder = self
             .embedder_dir
@@ -666,33 +712,34 @@ impl DistillRun {
             profiles: &self.profiles,
             res: crate::analysis::style_resources()?,
             embedder: embedder.as_ref(),
-            limit: JOB_EVAL_EXAMPLES,
         };
+        let examples = eval::pick_examples(&self.dataset, Split::Validation, JOB_EVAL_EXAMPLES);
         let base = eval::evaluate(
             &ctx,
             &eval::System {
-                name: "base + persona prompt".into(),
+                name: "base + card prompt".into(),
                 model,
                 prefix: "",
                 system_prompt: &self.persona_prompt,
             },
+            Split::Validation,
+            &examples,
         )?;
         progress(&DistillProgress::counting("evaluating", 1, 2));
         model.set_adapter(Some(&self.adapter_dir))?;
         let adapter = eval::evaluate(
             &ctx,
             &eval::System {
-                name: format!("{:?} adapter", self.params.variant).to_lowercase(),
+                name: format!("{} adapter", self.params.variant.as_str()),
                 model,
-                prefix: if self.params.variant == Variant::Cot {
-                    EMPTY_REASONING
-                } else {
-                    ""
-                },
-                system_prompt: &self.persona_prompt,
+                prefix: adapter_prefix(self.params.variant.as_str()),
+                system_prompt: &self.dataset.system_prompt,
             },
+            Split::Validation,
+            &examples,
         )?;
-        Ok(vec![base, adapter])
+        let verdict = Verdict::of(&base, &adapter);
+        Ok((vec![base, adapter], verdict))
     }
 
     fn losses_path(&self) -> PathBuf {

@@ -13,7 +13,7 @@ pub struct NewAdapter {
     pub model_id: Option<i64>,
     /// Folder in the PEFT layout (`adapter_model.safetensors` + `adapter_config.json`).
     pub path: String,
-    /// `cot` (trained on style plan + line) or `vanilla` (line only).
+    /// How it was trained: `vanilla`, `step-by-step`, `plan-dropout` (`cot`: plan inline, before 2026-12).
     pub variant: String,
     pub rank: i64,
     pub alpha: f64,
@@ -33,7 +33,8 @@ pub struct Adapter {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind", content = "id")]
 pub enum AdapterChoice {
-    /// The newest adapter trained on the loaded model.
+    /// The newest adapter that beat the base model on the persona's validation lines (its
+    /// report's verdict), if it was trained on the loaded model.
     #[default]
     Newest,
     /// No adapter: the base model with the persona prompt.
