@@ -3,8 +3,11 @@
 //! archaic forms, third-person self-reference, the profile's catchphrases, emphatic punctuation). It is
 //! the fallback teacher of the structured style rewrite: neutral sentence -> the character's line.
 
+mod cjk;
+
 use crate::lexicons::{HONORIFIC_SUFFIXES, INTERJECTIONS, SENTENCE_FINAL_TICS};
 use crate::profile::StyleProfile;
+use crate::text::Language;
 
 /// Archaic forms and their plain equivalents (word-level; the verb after "thou" is fixed separately).
 const MODERN: &[(&str, &str)] = &[
@@ -133,8 +136,17 @@ fn plain_punct(p: &str) -> &'static str {
     }
 }
 
-/// Rewrites one line plainly. `profile` gives the catchphrases and the character's self names.
+/// Rewrites one line plainly. `profile` gives the language, the catchphrases and the character's
+/// self names.
 pub fn neutralize(line: &str, profile: &StyleProfile) -> String {
+    match profile.language {
+        Language::Ja | Language::Zh => cjk::neutralize(line, profile.language),
+        Language::En | Language::Other => neutralize_spaced(line, profile),
+    }
+}
+
+/// English (and other space-separated text): word by word.
+fn neutralize_spaced(line: &str, profile: &StyleProfile) -> String {
     let mut text = strip_spans(line, '(', ')');
     text = strip_spans(&text, '[', ']');
     text = strip_spans(&text, '*', '*');
