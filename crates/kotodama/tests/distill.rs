@@ -108,6 +108,57 @@ fn a_complete_distill_job_on_a_tiny_model_registers_an_adapter_that_loads() {
         .unwrap()
         .with_adapter(path)
         .expect("the adapter loads onto its base model");
+
+    // The same weights brought in as if trained elsewhere: copied, measured, registered.
+    let base = tiny.gguf.display().to_string();
+    let imported = app
+        .import_adapter(
+            id,
+            path,
+            Some(&base),
+            Variant::StepByStep,
+            true,
+            &mut |_| {},
+        )
+        .unwrap();
+    let adapters = app.adapters(id).unwrap();
+    assert_eq!(adapters[0].id, imported);
+    let copy = Path::new(&adapters[0].adapter.path);
+    assert_ne!(copy, path);
+    assert!(copy.join("adapter_model.safetensors").is_file());
+    assert_eq!(adapters[0].adapter.variant, "step-by-step");
+    let verdict = Verdict::of_adapter(&adapters[0]).expect("measured on import");
+    assert_eq!(verdict.beats_base, verdict.difference.mean > 0.0);
+
+    // A folder without weights, or weights of another model's shape: refused, nothing kept.
+    let folders = || std::fs::read_dir(app_adapters_dir(&dir)).unwrap().count();
+    let before = (app.adapters(id).unwrap().len(), folders());
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let err = app
+        .import_adapter(id, &empty, Some(&base), Variant::Vanilla, true, &mut |_| {})
+        .unwrap_err();
+    assert!(err.to_string().contains("adapter_config.json"), "{err}");
+    let mut other = TinySpec::new(Architecture::Llama);
+    (other.hidden, other.heads, other.kv_heads) =
+        (other.hidden * 2, other.heads * 2, other.kv_heads * 2);
+    let other = write_tiny_model(&other, GgmlDType::Q8_0, &dir.path().join("other"));
+    let err = app
+        .import_adapter(
+            id,
+            path,
+            Some(&other.gguf.display().to_string()),
+            Variant::Vanilla,
+            true,
+            &mut |_| {},
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("does not fit"), "{err}");
+    assert_eq!((app.adapters(id).unwrap().len(), folders()), before);
+}
+
+fn app_adapters_dir(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    Home::at(dir.path().join("home")).adapters_dir()
 }
 
 #[test]

@@ -272,15 +272,17 @@ export interface Verdict {
   beatsBase: boolean;
 }
 
+/** A distilled adapter's report, or (with `importedFrom`, no training fields) an imported one's. */
 export interface DistillReport {
   baseModel: string;
   variant: 'vanilla' | 'step-by-step' | 'plan-dropout' | 'cot';
-  trainExamples: number;
-  validationLossBase: number;
-  validationLossAdapter: number;
-  losses: number[];
-  trainSeconds: number;
-  tokensPerSecond: number;
+  importedFrom?: string;
+  trainExamples?: number;
+  validationLossBase?: number;
+  validationLossAdapter?: number;
+  losses?: number[];
+  trainSeconds?: number;
+  tokensPerSecond?: number;
   evaluation: SystemScores[];
   verdict?: Verdict | null;
 }

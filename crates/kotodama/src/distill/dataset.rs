@@ -336,9 +336,9 @@ impl Dataset {
     /// One JSON object per training sequence in the OpenAI chat format (`{"messages": [...]}`), which
     /// TRL, axolotl and LLaMA-Factory read; the assistant's content includes its given part. `split`,
     /// `task` and the loss `weight` ride along as extra keys.
-    pub fn to_jsonl(&self, variant: Variant) -> String {
+    pub fn to_jsonl(&self, variant: Variant, split: Split) -> String {
         let mut out = String::new();
-        for ex in &self.examples {
+        for ex in self.in_split(split) {
             for seq in self.sequences(ex, variant) {
                 let messages: Vec<serde_json::Value> = seq
                     .messages
@@ -449,7 +449,7 @@ mod tests {
         }
 
         let rows = |variant| -> Vec<serde_json::Value> {
-            data.to_jsonl(variant)
+            data.to_jsonl(variant, Split::Train)
                 .lines()
                 .map(|l| serde_json::from_str(l).unwrap())
                 .collect()
@@ -462,7 +462,8 @@ mod tests {
         // Step by step: the plan task (marked input -> plan, half weight), then the answer task
         // (empty reasoning block -> the line), for every example.
         let sbs = rows(Variant::StepByStep);
-        assert_eq!(sbs.len(), 2 * data.examples.len());
+        let train: Vec<&DistillExample> = data.in_split(Split::Train).collect();
+        assert_eq!(sbs.len(), 2 * train.len());
         assert_eq!(sbs[0]["messages"][0]["role"], "system");
         assert!(user(&sbs[0]).starts_with(PLAN_TASK_MARKER));
         assert_eq!(assistant(&sbs[0]), data.examples[0].plan);
@@ -480,7 +481,7 @@ mod tests {
 
         // Plan dropout: about half the examples write their plan in the block, the rest get it empty.
         let dropout = rows(Variant::PlanDropout);
-        assert_eq!(dropout.len(), data.examples.len());
+        assert_eq!(dropout.len(), train.len());
         let planned = dropout
             .iter()
             .filter(|r| !assistant(r).starts_with(EMPTY_REASONING))
@@ -495,7 +496,11 @@ mod tests {
             "the same examples keep their plans every time"
         );
 
-        let vanilla = data.to_jsonl(Variant::Vanilla);
+        let vanilla = data.to_jsonl(Variant::Vanilla, Split::Validation);
+        assert_eq!(
+            vanilla.lines().count(),
+            data.in_split(Split::Validation).count()
+        );
         assert!(!vanilla.contains("<think>") && !vanilla.contains(PLAN_TASK_MARKER));
     }
 }

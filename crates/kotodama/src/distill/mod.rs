@@ -9,6 +9,8 @@
 
 pub mod dataset;
 pub mod eval;
+pub mod export;
+mod import;
 pub mod teacher;
 pub mod train_bench;
 pub mod training;
@@ -23,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub use dataset::{Dataset, DatasetReport, Split, Task, Variant};
 pub use eval::Difference;
+pub use import::ImportedAdapterReport;
 pub use teacher::TeacherSpec;
 
 use crate::models::{ModelKind, ModelManager};
@@ -526,6 +529,47 @@ fn available_memory_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// The base model (with the card prompt) and the adapter (`dir`, trained as `variant`, with the
+/// dataset's adapter prompt) on the persona's validation examples, and the verdict. Leaves the adapter
+/// set on `model`.
+fn against_base(
+    ctx: &eval::EvalContext<'_>,
+    model: &mut Model,
+    card_prompt: &str,
+    (dir, variant): (&Path, &str),
+    progress: &mut dyn FnMut(&DistillProgress),
+) -> Result<(Vec<eval::SystemScores>, Verdict)> {
+    progress(&DistillProgress::counting("evaluating", 0, 2));
+    let examples = eval::pick_examples(ctx.dataset, Split::Validation, JOB_EVAL_EXAMPLES);
+    model.set_adapter(None)?;
+    let base = eval::evaluate(
+        ctx,
+        &eval::System {
+            name: "base + card prompt".into(),
+            model,
+            prefix: "",
+            system_prompt: card_prompt,
+        },
+        Split::Validation,
+        &examples,
+    )?;
+    progress(&DistillProgress::counting("evaluating", 1, 2));
+    model.set_adapter(Some(dir))?;
+    let adapter = eval::evaluate(
+        ctx,
+        &eval::System {
+            name: format!("{variant} adapter"),
+            model,
+            prefix: adapter_prefix(variant),
+            system_prompt: &ctx.dataset.system_prompt,
+        },
+        Split::Validation,
+        &examples,
+    )?;
+    let verdict = Verdict::of(&base, &adapter);
+    Ok((vec![base, adapter], verdict))
+}
+
 /// What an adapter of the stored `variant` finds at the start of its turn: an empty reasoning block,
 /// unless it was trained without plans.
 pub fn adapter_prefix(variant: &str) -> &'static str {
@@ -694,13 +738,12 @@ impl DistillRun {
         Ok(loss)
     }
 
-    /// The base model and the new adapter on validation examples (see `eval`), and the verdict.
+    /// The base model and the new adapter on validation examples, and the verdict.
     fn evaluate(
         &self,
         model: &mut Model,
         progress: &mut dyn FnMut(&DistillProgress),
     ) -> Result<(Vec<eval::SystemScores>, Verdict)> {
-        progress(&DistillProgress::counting("evaluating", 0, 2));
         let embedder = self
             .embedder_dir
             .as_ref()
@@ -713,33 +756,13 @@ impl DistillRun {
             res: crate::analysis::style_resources()?,
             embedder: embedder.as_ref(),
         };
-        let examples = eval::pick_examples(&self.dataset, Split::Validation, JOB_EVAL_EXAMPLES);
-        let base = eval::evaluate(
+        against_base(
             &ctx,
-            &eval::System {
-                name: "base + card prompt".into(),
-                model,
-                prefix: "",
-                system_prompt: &self.persona_prompt,
-            },
-            Split::Validation,
-            &examples,
-        )?;
-        progress(&DistillProgress::counting("evaluating", 1, 2));
-        model.set_adapter(Some(&self.adapter_dir))?;
-        let adapter = eval::evaluate(
-            &ctx,
-            &eval::System {
-                name: format!("{} adapter", self.params.variant.as_str()),
-                model,
-                prefix: adapter_prefix(self.params.variant.as_str()),
-                system_prompt: &self.dataset.system_prompt,
-            },
-            Split::Validation,
-            &examples,
-        )?;
-        let verdict = Verdict::of(&base, &adapter);
-        Ok((vec![base, adapter], verdict))
+            model,
+            &self.persona_prompt,
+            (&self.adapter_dir, self.params.variant.as_str()),
+            progress,
+        )
     }
 
     fn losses_path(&self) -> PathBuf {
