@@ -155,6 +155,7 @@ impl DecoderConfig {
         let architecture = Architecture::parse(model_type)?;
         let hidden_size = json_usize(config, "hidden_size")?;
         let num_heads = json_usize(config, "num_attention_heads")?;
+        let (rope_theta, rope_scaling) = rope_from_hf(config)?;
         let cfg = Self {
             architecture,
             vocab_size: json_usize(config, "vocab_size")?,
@@ -165,8 +166,8 @@ impl DecoderConfig {
             num_kv_heads: json_usize(config, "num_key_value_heads").unwrap_or(num_heads),
             head_dim: json_usize(config, "head_dim").unwrap_or(hidden_size / num_heads.max(1)),
             rms_norm_eps: config["rms_norm_eps"].as_f64().unwrap_or(1e-6),
-            rope_theta: config["rope_theta"].as_f64().unwrap_or(10_000.0),
-            rope_scaling: RopeScaling::from_hf(&config["rope_scaling"])?,
+            rope_theta,
+            rope_scaling,
             context_length: json_usize(config, "max_position_embeddings")?,
             rope_interleaved: false,
             qkv_bias: tensors.has(Part::QBias(0)),
@@ -206,6 +207,22 @@ impl DecoderConfig {
         }
         Ok(())
     }
+}
+
+/// RoPE's base and scaling from a `config.json`: top-level `rope_theta` and `rope_scaling` as
+/// transformers 4 writes them, or the `rope_parameters` object that replaces both in transformers 5.
+fn rope_from_hf(config: &serde_json::Value) -> Result<(f64, RopeScaling)> {
+    let params = &config["rope_parameters"];
+    let theta = config["rope_theta"]
+        .as_f64()
+        .or_else(|| params["rope_theta"].as_f64())
+        .unwrap_or(10_000.0);
+    let scaling = if config["rope_scaling"].is_null() {
+        RopeScaling::from_hf(params)?
+    } else {
+        RopeScaling::from_hf(&config["rope_scaling"])?
+    };
+    Ok((theta, scaling))
 }
 
 /// Forward-pass flavour: fused kernels, or differentiable composed ops.

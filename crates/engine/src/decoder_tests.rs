@@ -575,3 +575,24 @@ fn smollm2_matches_candle_transformers_quantized_llama() {
         assert!(d < 1e-3, "step {i}: max |diff| = {d}");
     }
 }
+
+#[test]
+fn rope_settings_read_from_transformers_4_and_5_configs_alike() {
+    let v4 = serde_json::json!({
+        "rope_theta": 100000.0,
+        "rope_scaling": {"rope_type": "linear", "factor": 2.0}
+    });
+    let v5 = serde_json::json!({
+        "rope_parameters": {"rope_theta": 100000.0, "rope_type": "linear", "factor": 2.0}
+    });
+    let expected = (100000.0, RopeScaling::Linear { factor: 2.0 });
+    assert_eq!(rope_from_hf(&v4).unwrap(), expected);
+    assert_eq!(rope_from_hf(&v5).unwrap(), expected);
+    let plain = serde_json::json!({"rope_parameters": {"rope_theta": 5e5, "rope_type": "default"}});
+    assert_eq!(rope_from_hf(&plain).unwrap(), (5e5, RopeScaling::None));
+    assert_eq!(
+        rope_from_hf(&serde_json::json!({})).unwrap(),
+        (10_000.0, RopeScaling::None),
+        "llama's default"
+    );
+}
