@@ -295,9 +295,9 @@ impl Dataset {
                 given,
                 weight,
             };
-        let answer = || seq(ex.input.clone(), EMPTY_REASONING, ex.line.clone(), 1.0);
+        let answer = || self.answer(ex, variant);
         match variant {
-            Variant::Vanilla => vec![seq(ex.input.clone(), "", ex.line.clone(), 1.0)],
+            Variant::Vanilla => vec![answer()],
             Variant::StepByStep => vec![
                 seq(
                     format!("{PLAN_TASK_MARKER} {}", ex.input),
@@ -314,6 +314,22 @@ impl Dataset {
                 1.0,
             )],
             Variant::PlanDropout => vec![answer()],
+        }
+    }
+
+    /// The example as a chat asks for it under `variant`: the input, the empty reasoning block given
+    /// (plan recipes), the line. Validation losses are measured on this form, so that recipes compare.
+    pub fn answer(&self, ex: &DistillExample, variant: Variant) -> TrainingSequence {
+        let mut messages = self.prompt(ex);
+        messages.push(ChatMessage::new("assistant", ex.line.clone()));
+        TrainingSequence {
+            messages,
+            given: if variant.answers_after_empty_reasoning() {
+                EMPTY_REASONING
+            } else {
+                ""
+            },
+            weight: 1.0,
         }
     }
 

@@ -153,7 +153,8 @@ pub struct DistillReport {
     pub dataset: DatasetReport,
     pub train_examples: usize,
     pub truncated_examples: usize,
-    /// Mean loss per target token on the validation split, before and after training.
+    /// Mean loss per target token of the validation lines in the form chats ask for them (after an
+    /// empty reasoning block for plan recipes), before and after training.
     pub validation_loss_base: f64,
     pub validation_loss_adapter: f64,
     /// Loss of each optimizer step, in order.
@@ -605,9 +606,11 @@ impl DistillRun {
     ) -> Result<Option<DistillOutcome>> {
         let mut model = Model::load(&self.base, crate::models::load_options()?)?;
         let variant = self.params.variant;
-        let tokenize = |split| training::tokenize_split(&model, &self.dataset, split, variant);
-        let (train, truncated) = tokenize(Split::Train)?;
-        let (mut validation, _) = tokenize(Split::Validation)?;
+        let tokenize =
+            |split, form| training::tokenize_split(&model, &self.dataset, split, variant, form);
+        let (train, truncated) = tokenize(Split::Train, training::Form::Training)?;
+        // The loss of the line as chats ask for it, whatever else the recipe trains on.
+        let (mut validation, _) = tokenize(Split::Validation, training::Form::Answer)?;
         validation.truncate(VALIDATION_EXAMPLES);
         if train.is_empty() || validation.is_empty() {
             return Err(Error::Distill(

@@ -57,8 +57,13 @@ impl Kotodama {
                 ..Default::default()
             },
         )?;
-        let (mut examples, _) =
-            training::tokenize_split(&model, &dataset, Split::Train, params.variant)?;
+        let (mut examples, _) = training::tokenize_split(
+            &model,
+            &dataset,
+            Split::Train,
+            params.variant,
+            training::Form::Training,
+        )?;
         let mut config = train_config(params, examples.len());
         let steps = steps.min(examples.len() / config.grad_accum);
         if steps == 0 {

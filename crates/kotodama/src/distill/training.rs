@@ -6,6 +6,16 @@ use super::dataset::{Dataset, Split, TrainingSequence, Variant};
 use super::MAX_SEQ_LEN;
 use crate::{Error, Result};
 
+/// Which sequences of a split's examples to tokenize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Everything the recipe trains on (`Dataset::sequences`).
+    Training,
+    /// Only the answer as a chat asks for it (`Dataset::answer`): validation losses compare across
+    /// recipes this way.
+    Answer,
+}
+
 /// The sequences of one split's examples as tokens cut to `MAX_SEQ_LEN`, and how many were cut
 /// (those cut before their first target token are left out: they would teach nothing).
 pub fn tokenize_split(
@@ -13,11 +23,16 @@ pub fn tokenize_split(
     dataset: &Dataset,
     split: Split,
     variant: Variant,
+    form: Form,
 ) -> Result<(Vec<TrainExample>, usize)> {
     let mut truncated = 0;
     let mut out = Vec::new();
     for ex in dataset.in_split(split) {
-        for seq in dataset.sequences(ex, variant) {
+        let sequences = match form {
+            Form::Training => dataset.sequences(ex, variant),
+            Form::Answer => vec![dataset.answer(ex, variant)],
+        };
+        for seq in sequences {
             let mut t = tokenize_sequence(model, &seq)?;
             truncated += usize::from(t.truncate(MAX_SEQ_LEN));
             if t.targets.iter().skip(1).any(|&x| x) {
