@@ -74,4 +74,4 @@ pub use requantize::{requantize_gguf, RequantizeReport};
 pub use sampler::{Sampler, SamplingParams};
 pub use template::{ChatMessage, ChatTemplate};
 pub use tokenizer::Tokenizer;
-pub use train::{LoraTrainer, StepReport, TrainConfig, TrainExample, TrainState};
+pub use train::{LoraTrainer, PreferencePair, StepReport, TrainConfig, TrainExample, TrainState};

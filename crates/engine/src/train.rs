@@ -135,10 +135,26 @@ pub struct TrainState {
 
 /// One training example's part of a step.
 struct ExampleGrads {
+    /// The item's summed loss (unweighted).
     loss: f64,
+    /// Its target tokens (for throughput).
     tokens: usize,
+    /// What the step's gradient and reported loss are averaged over: target tokens for supervised
+    /// examples, pairs for preferences.
+    units: usize,
     /// Per trainable tensor, in `LoraTrainer::params` order.
     grads: Vec<Option<Tensor>>,
+}
+
+/// A preference pair for DPO (Rafailov et al., 2023): one prompt with the preferred and with the
+/// rejected answer (each a `TrainExample` whose targets mark the answer), and the summed
+/// log-probabilities of both answers under the frozen reference policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreferencePair {
+    pub chosen: TrainExample,
+    pub rejected: TrainExample,
+    /// (chosen, rejected) under the reference.
+    pub reference_logp: (f64, f64),
 }
 
 /// What one optimizer step did.
@@ -205,6 +221,47 @@ impl LoraTrainer {
             examples,
         };
         trainer.attach()?;
+        Ok(trainer)
+    }
+
+    /// Continues from `adapter` (fresh optimizer state): the LoRA pairs start as the adapter's, so
+    /// a DPO stage starts from its SFT adapter. `config`'s rank, alpha and projections must be the
+    /// adapter's.
+    pub fn from_adapter(
+        decoder: Decoder,
+        adapter: &Adapter,
+        config: TrainConfig,
+        examples: usize,
+    ) -> Result<Self> {
+        let ac = &adapter.config;
+        let mut targets = config.targets.clone();
+        let mut theirs = ac.target_modules.clone();
+        targets.sort();
+        theirs.sort();
+        if ac.r != config.rank
+            || ac.scale() != config.alpha / config.rank as f64
+            || targets != theirs
+        {
+            return Err(Error::InvalidArgument(format!(
+                "the adapter (rank {}, alpha {}, {:?}) does not match the run's settings (rank {}, alpha {}, {:?})",
+                ac.r, ac.lora_alpha, ac.target_modules, config.rank, config.alpha, config.targets
+            )));
+        }
+        let trainer = Self::new(decoder, config, examples)?;
+        // Applying the adapter to a copy gives its pairs in this decoder's row basis.
+        let mut with = trainer.decoder.clone();
+        adapter.apply(&mut with)?;
+        for pair in trainer.params.chunks(2) {
+            let (layer, proj) = split_name(&pair[0].name);
+            let lora = with.blocks[layer]
+                .projection(proj)
+                .and_then(|l| l.lora())
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!("the adapter has no {proj} in layer {layer}"))
+                })?;
+            pair[0].var.set(&lora.a)?;
+            pair[1].var.set(&lora.b)?;
+        }
         Ok(trainer)
     }
 
@@ -316,20 +373,68 @@ impl LoraTrainer {
         let Some((loss, tokens)) = Self::example_loss(&decoder, ex, Mode::Training)? else {
             return Ok(None);
         };
-        let store = if ex.weight == 1.0 {
-            loss.backward()?
+        let weighted = if ex.weight == 1.0 {
+            loss.clone()
         } else {
-            (&loss * f64::from(ex.weight))?.backward()?
+            (&loss * f64::from(ex.weight))?
         };
+        self.grads_of(&weighted, loss.to_scalar::<f32>()? as f64, tokens, tokens)
+    }
+
+    /// DPO's loss for the `serial`-th pair, −log σ(β·((log π(c) − log π_ref(c)) − (log π(r) −
+    /// log π_ref(r)))), and its gradients. Both answers share the pair's dropout masks.
+    fn pair_grads(
+        &self,
+        pair: &PreferencePair,
+        beta: f64,
+        serial: u64,
+    ) -> Result<Option<ExampleGrads>> {
+        let decoder = self.decoder_for_example(serial)?;
+        let (Some((chosen, n_c)), Some((rejected, n_r))) = (
+            Self::example_loss(&decoder, &pair.chosen, Mode::Training)?,
+            Self::example_loss(&decoder, &pair.rejected, Mode::Training)?,
+        ) else {
+            return Ok(None);
+        };
+        let (ref_c, ref_r) = pair.reference_logp;
+        // Summed cross-entropy is −log π; the margin is β·((−ce_c − ref_c) − (−ce_r − ref_r)).
+        let margin = ((((&rejected - &chosen)? - (ref_c - ref_r))?) * beta)?;
+        // −log σ(m) = softplus(−m) = log(1 + e^(−m)), written stably as relu(−m) + log(1 + e^(−|m|)).
+        let neg = margin.neg()?;
+        let loss = (neg.relu()? + (margin.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
+        let value = loss.to_scalar::<f32>()? as f64;
+        self.grads_of(&loss, value, n_c + n_r, 1)
+    }
+
+    fn grads_of(
+        &self,
+        loss: &Tensor,
+        value: f64,
+        tokens: usize,
+        units: usize,
+    ) -> Result<Option<ExampleGrads>> {
+        let store = loss.backward()?;
         Ok(Some(ExampleGrads {
-            loss: loss.to_scalar::<f32>()? as f64,
+            loss: value,
             tokens,
+            units,
             grads: self
                 .params
                 .iter()
                 .map(|p| store.get(p.var.as_tensor()).cloned())
                 .collect(),
         }))
+    }
+
+    /// Summed log-probability of the example's targets under the current weights (no gradient, no
+    /// dropout): a DPO run's reference values, taken before its first step.
+    pub fn answer_logp(&self, ex: &TrainExample) -> Result<f64> {
+        Ok(
+            match Self::example_loss(&self.decoder, ex, Mode::Inference)? {
+                Some((loss, _)) => -(loss.to_scalar::<f32>()? as f64),
+                None => 0.0,
+            },
+        )
     }
 
     /// Mean loss per target token over `examples` without training (validation).
@@ -350,28 +455,50 @@ impl LoraTrainer {
 
     /// One optimizer step over the next `grad_accum` examples of `examples` (the same list every call).
     pub fn step(&mut self, examples: &[TrainExample]) -> Result<StepReport> {
-        if examples.len() != self.examples {
+        self.check_items(examples.len())?;
+        self.step_over(|t, i, serial| t.example_grads(&examples[i], serial))
+    }
+
+    /// One DPO optimizer step over the next `grad_accum` pairs of `pairs` (the same list every call;
+    /// the trainer was set up for `pairs.len()` items). The reported loss is the mean pair loss.
+    pub fn step_preferences(&mut self, pairs: &[PreferencePair], beta: f64) -> Result<StepReport> {
+        self.check_items(pairs.len())?;
+        self.step_over(|t, i, serial| t.pair_grads(&pairs[i], beta, serial))
+    }
+
+    fn check_items(&self, n: usize) -> Result<()> {
+        if n != self.examples {
             return Err(Error::InvalidArgument(format!(
-                "the trainer was set up for {} examples, got {}",
-                self.examples,
-                examples.len()
+                "the trainer was set up for {} examples, got {n}",
+                self.examples
             )));
         }
+        Ok(())
+    }
+
+    /// The step itself: `item(trainer, index, serial)` gives an item's loss and gradients.
+    fn step_over(
+        &mut self,
+        item: impl Fn(&Self, usize, u64) -> Result<Option<ExampleGrads>> + Sync,
+    ) -> Result<StepReport> {
         let cfg = self.state.config.clone();
         let mut grads: Vec<Option<Tensor>> = vec![None; self.params.len()];
-        let (mut loss_sum, mut tokens) = (0.0, 0usize);
+        let (mut loss_sum, mut tokens, mut units) = (0.0, 0usize, 0usize);
         let first_serial = self.state.step * cfg.grad_accum;
-        // The examples run side by side on the pool (their products share it too), in waves of
-        // one per thread so no more examples' activations are held at once; each returns its
-        // loss and the LoRA gradients, summed below in example order, so the step does not depend
-        // on which finished first.
+        // The items run side by side on the pool (their products share it too), in waves of
+        // one per thread so no more items' activations are held at once; each returns its loss
+        // and the LoRA gradients, summed below in item order, so the step does not depend on
+        // which finished first.
         let wave_size = examples_in_flight(&cfg);
         let mut outcomes: Vec<Result<Option<ExampleGrads>>> = Vec::with_capacity(cfg.grad_accum);
         let indices = self.next_indices(cfg.grad_accum);
+        let this = &*self;
         for (w, wave) in indices.chunks(wave_size).enumerate() {
-            outcomes.par_extend(wave.par_iter().enumerate().map(|(j, &i)| {
-                self.example_grads(&examples[i], (first_serial + w * wave_size + j) as u64)
-            }));
+            outcomes.par_extend(
+                wave.par_iter()
+                    .enumerate()
+                    .map(|(j, &i)| item(this, i, (first_serial + w * wave_size + j) as u64)),
+            );
         }
         for outcome in outcomes {
             let Some(example) = outcome? else {
@@ -379,6 +506,7 @@ impl LoraTrainer {
             };
             loss_sum += example.loss;
             tokens += example.tokens;
+            units += example.units;
             for (acc, g) in grads.iter_mut().zip(example.grads) {
                 if let Some(g) = g {
                     *acc = Some(match acc.take() {
@@ -390,20 +518,20 @@ impl LoraTrainer {
         }
         let lr = cfg.learning_rate_at(self.state.step);
         self.state.step += 1;
-        if tokens > 0 {
+        if units > 0 {
             let t = self.state.step as i32;
             for (p, g) in self.params.iter_mut().zip(grads) {
                 if let Some(g) = g {
-                    p.adamw(&(g / tokens as f64)?, lr, cfg.weight_decay, t)?;
+                    p.adamw(&(g / units as f64)?, lr, cfg.weight_decay, t)?;
                 }
             }
         }
         Ok(StepReport {
             step: self.state.step,
-            loss: if tokens == 0 {
+            loss: if units == 0 {
                 f64::NAN
             } else {
-                loss_sum / tokens as f64
+                loss_sum / units as f64
             },
             learning_rate: lr,
             tokens,

@@ -122,6 +122,106 @@ fn an_example_weighted_zero_teaches_nothing_but_reports_its_loss() {
 }
 
 #[test]
+fn training_continues_from_a_saved_adapter_with_its_exact_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny(dir.path());
+    let data = examples();
+    let mut first = LoraTrainer::new(model.decoder().clone(), config(4), data.len()).unwrap();
+    while !first.is_done() {
+        first.step(&data).unwrap();
+    }
+    let saved = dir.path().join("sft");
+    first.adapter(None).unwrap().save(&saved).unwrap();
+    let adapter = Adapter::load(&saved, &candle_core::Device::Cpu).unwrap();
+    let second =
+        LoraTrainer::from_adapter(model.decoder().clone(), &adapter, config(2), data.len())
+            .unwrap();
+    assert_eq!(
+        second.evaluate(&data).unwrap(),
+        first.evaluate(&data).unwrap()
+    );
+    assert_eq!(lora_values(&second), lora_values(&first));
+    let mut other = config(2);
+    other.rank = 2;
+    assert!(LoraTrainer::from_adapter(model.decoder().clone(), &adapter, other, 3).is_err());
+}
+
+#[test]
+fn dpo_steps_raise_the_preferred_answers_margin_over_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny(dir.path());
+    let data = examples();
+    // The same prompts, each answered by its own answer (preferred) and another's (rejected).
+    let answer = |ex: &TrainExample| -> Vec<u32> {
+        ex.ids
+            .iter()
+            .zip(&ex.targets)
+            .filter(|(_, &t)| t)
+            .map(|(&i, _)| i)
+            .collect()
+    };
+    let with_answer = |ex: &TrainExample, answer: &[u32]| {
+        let prompt: Vec<u32> = ex
+            .ids
+            .iter()
+            .zip(&ex.targets)
+            .filter(|(_, &t)| !t)
+            .map(|(&i, _)| i)
+            .collect();
+        TrainExample {
+            ids: prompt.iter().chain(answer).copied().collect(),
+            targets: std::iter::repeat_n(false, prompt.len())
+                .chain(std::iter::repeat_n(true, answer.len()))
+                .collect(),
+            weight: 1.0,
+        }
+    };
+    let mut cfg = config(12);
+    cfg.lora_dropout = 0.0;
+    let mut trainer = LoraTrainer::new(model.decoder().clone(), cfg, data.len()).unwrap();
+    let pairs: Vec<PreferencePair> = (0..data.len())
+        .map(|i| {
+            let chosen = data[i].clone();
+            let rejected = with_answer(&data[i], &answer(&data[(i + 1) % data.len()]));
+            let reference_logp = (
+                trainer.answer_logp(&chosen).unwrap(),
+                trainer.answer_logp(&rejected).unwrap(),
+            );
+            PreferencePair {
+                chosen,
+                rejected,
+                reference_logp,
+            }
+        })
+        .collect();
+    let margin = |t: &LoraTrainer| -> f64 {
+        pairs
+            .iter()
+            .map(|p| {
+                (t.answer_logp(&p.chosen).unwrap() - p.reference_logp.0)
+                    - (t.answer_logp(&p.rejected).unwrap() - p.reference_logp.1)
+            })
+            .sum::<f64>()
+            / pairs.len() as f64
+    };
+    assert!(
+        margin(&trainer).abs() < 1e-6,
+        "the policy starts as the reference"
+    );
+    let first = trainer.step_preferences(&pairs, 0.1).unwrap();
+    assert!(
+        (first.loss - std::f64::consts::LN_2).abs() < 1e-4,
+        "{first:?}"
+    );
+    let mut last = first;
+    while !trainer.is_done() {
+        last = trainer.step_preferences(&pairs, 0.1).unwrap();
+    }
+    assert!(margin(&trainer) > 1.0, "margin {}", margin(&trainer));
+    assert!(last.loss < first.loss, "{} -> {}", first.loss, last.loss);
+}
+
+#[test]
 fn the_saved_adapter_gives_the_trained_logits_in_inference_mode() {
     let dir = tempfile::tempdir().unwrap();
     let model = tiny(dir.path());
