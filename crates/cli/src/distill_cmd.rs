@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use kotodama::distill::{DistillParams, DistillProgress, Preset, TeacherSpec, Variant};
+use kotodama::distill::{DistillParams, DistillProgress, Preset, Stage, TeacherSpec, Variant};
 use kotodama::models::engine::CancelToken;
 use kotodama::store::JobState;
 use kotodama::Kotodama;
@@ -91,6 +91,12 @@ pub struct DistillArgs {
     steps: Option<usize>,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// sft (train on the lines) or dpo (prefer each line over its neutral version, starting from an
+    /// SFT adapter: --from-adapter, or the persona's newest).
+    #[arg(long, default_value = "sft")]
+    stage: Stage,
+    #[arg(long)]
+    from_adapter: Option<i64>,
 }
 
 #[derive(Subcommand)]
@@ -196,6 +202,8 @@ pub fn run(cmd: DistillCommand) -> Result<()> {
                 variant: args.variant,
                 steps: args.steps,
                 seed: args.seed,
+                stage: args.stage,
+                from_adapter: args.from_adapter,
             };
             let job = core.enqueue_distill(persona.id, &params)?;
             eprintln!("job {} queued: distil {}", job.id, persona.card.name);

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use kotodama::distill::{DistillParams, Variant, Verdict};
+use kotodama::distill::{DistillParams, Stage, Variant, Verdict};
 use kotodama::models::engine::test_models::{write_tiny_model, TinySpec};
 use kotodama::models::engine::{Architecture, CancelToken, GgmlDType, Model, SamplingParams};
 use kotodama::models::ModelManager;
@@ -108,6 +108,42 @@ fn a_complete_distill_job_on_a_tiny_model_registers_an_adapter_that_loads() {
         .unwrap()
         .with_adapter(path)
         .expect("the adapter loads onto its base model");
+
+    // The DPO stage continues an SFT adapter: same recipe, its own adapter and report. (A vanilla
+    // one here: with the plan in every prompt, the tiny model's byte-sized tokens would not fit the
+    // answers in the training length.)
+    let sft = DistillParams {
+        steps: Some(2),
+        variant: Variant::Vanilla,
+        base: Some(tiny.gguf.display().to_string()),
+        ..Default::default()
+    };
+    let (sft_id, _) = run_job(&mut app, &slug, &sft);
+    let dpo = DistillParams {
+        stage: Stage::Dpo,
+        steps: Some(3),
+        from_adapter: Some(sft_id),
+        ..sft
+    };
+    let (dpo_id, dpo_report) = run_job(&mut app, &slug, &dpo);
+    assert_eq!(
+        (dpo_report.stage, dpo_report.variant),
+        (Stage::Dpo, Variant::Vanilla)
+    );
+    assert_eq!(dpo_report.losses.len(), 3);
+    assert!(dpo_report.losses.iter().all(|l| l.is_finite() && *l > 0.0));
+    assert!(dpo_report.train_examples > 0, "preference pairs");
+    assert!(dpo_report.verdict.is_some());
+    assert_eq!(app.adapters(id).unwrap()[0].id, dpo_id);
+    // No SFT adapter to start from: refused before anything runs.
+    let tsubaki = app.find_persona("tsubaki").unwrap().id;
+    let dpo = DistillParams {
+        from_adapter: None,
+        ..dpo
+    };
+    let job = app.enqueue_distill(tsubaki, &dpo).unwrap();
+    let err = app.prepare_distill(job.id, &mut |_| {}).err().unwrap();
+    assert!(err.to_string().contains("distil it first"), "{err}");
 
     // The same weights brought in as if trained elsewhere: copied, measured, registered.
     let base = tiny.gguf.display().to_string();

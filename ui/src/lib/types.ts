@@ -276,6 +276,7 @@ export interface Verdict {
 export interface DistillReport {
   baseModel: string;
   variant: 'vanilla' | 'step-by-step' | 'plan-dropout' | 'cot';
+  stage?: 'sft' | 'dpo';
   importedFrom?: string;
   trainExamples?: number;
   validationLossBase?: number;

@@ -101,7 +101,7 @@ pub const PLAN_KEEP: f64 = 0.5;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainingSequence {
     pub messages: Vec<ChatMessage>,
-    pub given: &'static str,
+    pub given: String,
     pub weight: f32,
 }
 
@@ -285,23 +285,21 @@ impl Dataset {
             Task::Respond => self.system_prompt.clone(),
             Task::Rewrite => rewrite_instruction(&self.persona),
         };
-        let seq =
-            |user: String, given: &'static str, target: String, weight: f32| TrainingSequence {
-                messages: vec![
-                    ChatMessage::new("system", system.clone()),
-                    ChatMessage::new("user", user),
-                    ChatMessage::new("assistant", target),
-                ],
-                given,
-                weight,
-            };
+        let seq = |user: String, target: String, weight: f32| TrainingSequence {
+            messages: vec![
+                ChatMessage::new("system", system.clone()),
+                ChatMessage::new("user", user),
+                ChatMessage::new("assistant", target),
+            ],
+            given: String::new(),
+            weight,
+        };
         let answer = || self.answer(ex, variant);
         match variant {
             Variant::Vanilla => vec![answer()],
             Variant::StepByStep => vec![
                 seq(
                     format!("{PLAN_TASK_MARKER} {}", ex.input),
-                    "",
                     ex.plan.clone(),
                     PLAN_TASK_WEIGHT,
                 ),
@@ -309,7 +307,6 @@ impl Dataset {
             ],
             Variant::PlanDropout if keeps_plan(ex) => vec![seq(
                 ex.input.clone(),
-                "",
                 format!("<think>\n{}\n</think>\n\n{}", ex.plan, ex.line),
                 1.0,
             )],
@@ -325,12 +322,51 @@ impl Dataset {
         TrainingSequence {
             messages,
             given: if variant.answers_after_empty_reasoning() {
-                EMPTY_REASONING
+                EMPTY_REASONING.to_string()
             } else {
-                ""
+                String::new()
             },
             weight: 1.0,
         }
+    }
+
+    /// The preference pairs of CoT-shared DPO over `split`, as (preferred, rejected): the character's
+    /// line over the teacher's neutral version of it, as the answer to the turn before the line and as
+    /// the rewrite of the neutral sentence (where the rejected answer is a copy of the input). Under a
+    /// plan recipe both answers follow the same plan, given in the reasoning block (the pair shares the
+    /// plan, so the preference is for the line that realizes it).
+    pub fn preference_pairs(
+        &self,
+        split: Split,
+        variant: Variant,
+    ) -> Vec<(TrainingSequence, TrainingSequence)> {
+        let neutral: std::collections::HashMap<&str, &str> = self
+            .in_split(split)
+            .filter(|e| e.task == Task::Rewrite)
+            .map(|e| (e.line.as_str(), e.input.as_str()))
+            .collect();
+        let mut pairs = Vec::new();
+        for ex in self.in_split(split) {
+            let Some(plain) = neutral.get(ex.line.as_str()) else {
+                continue;
+            };
+            let given = if variant.answers_after_empty_reasoning() {
+                format!("<think>\n{}\n</think>\n\n", ex.plan)
+            } else {
+                String::new()
+            };
+            let answer = |text: &str| {
+                let mut messages = self.prompt(ex);
+                messages.push(ChatMessage::new("assistant", text));
+                TrainingSequence {
+                    messages,
+                    given: given.clone(),
+                    weight: 1.0,
+                }
+            };
+            pairs.push((answer(&ex.line), answer(plain)));
+        }
+        pairs
     }
 
     /// The conversation a system is asked to answer for an example, as a chat asks it.
@@ -511,6 +547,27 @@ mod tests {
             dropout,
             "the same examples keep their plans every time"
         );
+
+        // DPO pairs: the line over its neutral version, as reply and as rewrite, after a shared plan.
+        let pairs = data.preference_pairs(Split::Train, Variant::StepByStep);
+        let rewrites = train.iter().filter(|e| e.task == Task::Rewrite).count();
+        assert!(
+            pairs.len() >= rewrites && pairs.len() <= 2 * rewrites,
+            "{}",
+            pairs.len()
+        );
+        for (chosen, rejected) in &pairs {
+            assert_eq!(chosen.messages[..2], rejected.messages[..2], "one prompt");
+            assert_eq!(chosen.given, rejected.given, "one plan");
+            assert!(
+                chosen.given.starts_with("<think>\n") && chosen.given.len() > EMPTY_REASONING.len()
+            );
+            assert_ne!(chosen.messages[2].content, rejected.messages[2].content);
+        }
+        assert!(data
+            .preference_pairs(Split::Train, Variant::Vanilla)
+            .iter()
+            .all(|(c, _)| c.given.is_empty()));
 
         let vanilla = data.to_jsonl(Variant::Vanilla, Split::Validation);
         assert_eq!(

@@ -18,7 +18,9 @@ pub mod training;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use kotodama_engine::{CancelToken, DeviceKind, LoraTrainer, Model, TrainConfig, TrainExample};
+use kotodama_engine::{
+    CancelToken, DeviceKind, LoraTrainer, Model, PreferencePair, TrainConfig, TrainExample,
+};
 use kotodama_store::{Job, JobState, NewAdapter, NewJob, NewModel};
 use kotodama_style::StyleProfile;
 use serde::{Deserialize, Serialize};
@@ -61,6 +63,47 @@ impl std::str::FromStr for Preset {
     }
 }
 
+/// Which training stage a job runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Stage {
+    /// Supervised fine-tuning on the persona's lines, by the recipe of `variant`.
+    #[default]
+    Sft,
+    /// CoT-shared DPO (the paper's second stage) from an SFT adapter: the character's line is
+    /// preferred over its neutral version, both after the same plan.
+    Dpo,
+}
+
+impl std::str::FromStr for Stage {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "sft" => Ok(Stage::Sft),
+            "dpo" => Ok(Stage::Dpo),
+            other => Err(Error::InvalidInput(format!(
+                "unknown stage {other:?}: use sft or dpo"
+            ))),
+        }
+    }
+}
+
+impl Stage {
+    /// The stage an adapter was trained by (imported adapters and older reports: SFT).
+    pub fn of_adapter(a: &kotodama_store::Adapter) -> Stage {
+        a.adapter
+            .report
+            .as_ref()
+            .and_then(|r| serde_json::from_value(r.get("stage")?.clone()).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// DPO's β: how far the policy may move from the SFT adapter (the DPO paper's usual 0.1).
+const DPO_BETA: f64 = 0.1;
+/// DPO's learning rate, a fifth of the SFT stage's: it starts from a trained adapter.
+const DPO_LEARNING_RATE_SHARE: f64 = 0.2;
+
 /// What a distill job was asked to do (stored as the job's parameters).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -73,6 +116,11 @@ pub struct DistillParams {
     /// Optimizer steps (overrides the preset; CI runs a handful).
     pub steps: Option<usize>,
     pub seed: u64,
+    #[serde(default)]
+    pub stage: Stage,
+    /// The DPO stage's starting point (an SFT adapter of the persona; None: its newest).
+    #[serde(default)]
+    pub from_adapter: Option<i64>,
 }
 
 impl Default for DistillParams {
@@ -85,6 +133,8 @@ impl Default for DistillParams {
             variant: Variant::Vanilla,
             steps: None,
             seed: 42,
+            stage: Stage::Sft,
+            from_adapter: None,
         }
     }
 }
@@ -149,6 +199,8 @@ pub struct DistillProgress {
 pub struct DistillReport {
     pub base_model: String,
     pub variant: Variant,
+    #[serde(default)]
+    pub stage: Stage,
     pub config: TrainConfig,
     pub dataset: DatasetReport,
     pub train_examples: usize,
@@ -212,6 +264,8 @@ pub struct DistillRun {
     dir: PathBuf,
     adapter_dir: PathBuf,
     dataset: Dataset,
+    /// The DPO stage's SFT adapter folder.
+    sft_adapter: Option<PathBuf>,
     /// For the job's evaluation: the persona prompt, its profile, every persona's profile, the embedder.
     persona_prompt: String,
     profile: StyleProfile,
@@ -339,7 +393,10 @@ impl Kotodama {
             scores.push(eval::evaluate(
                 &ctx,
                 &eval::System {
-                    name: format!("adapter {} ({})", a.id, a.adapter.variant),
+                    name: match Stage::of_adapter(a) {
+                        Stage::Sft => format!("adapter {} ({})", a.id, a.adapter.variant),
+                        Stage::Dpo => format!("adapter {} ({} + DPO)", a.id, a.adapter.variant),
+                    },
                     model: &model,
                     prefix: adapter_prefix(&a.adapter.variant),
                     system_prompt: &dataset.system_prompt,
@@ -442,8 +499,30 @@ impl Kotodama {
                 data
             }
         };
-        let base = self.student_model(params.base.as_deref())?;
+        let mut params = params;
+        let (base, sft_adapter) = match params.stage {
+            Stage::Sft => (self.student_model(params.base.as_deref())?, None),
+            Stage::Dpo => {
+                let sft = self.sft_adapter(persona_id, params.from_adapter)?;
+                // The DPO adapter continues the SFT one: same recipe, same base model.
+                params.variant = sft.adapter.variant.parse()?;
+                let base = match sft.adapter.model_id {
+                    Some(id) => self
+                        .store
+                        .models()?
+                        .into_iter()
+                        .find(|m| m.id == id)
+                        .map(|m| PathBuf::from(m.model.path))
+                        .ok_or_else(|| {
+                            Error::Distill(format!("model {id} of the adapter is gone"))
+                        })?,
+                    None => self.student_model(params.base.as_deref())?,
+                };
+                (base, Some(PathBuf::from(sft.adapter.path)))
+            }
+        };
         Ok(DistillRun {
+            sft_adapter,
             persona_prompt: crate::prompt::system_prompt(&persona.card, crate::USER_NAME),
             profile: self.style_profile(persona_id)?,
             profiles: self.all_profiles()?,
@@ -462,6 +541,23 @@ impl Kotodama {
             base,
             dir,
             dataset,
+        })
+    }
+
+    /// The SFT adapter a DPO stage starts from: `id`, or the persona's newest adapter of a plain
+    /// (not DPO) distillation.
+    fn sft_adapter(&self, persona_id: i64, id: Option<i64>) -> Result<kotodama_store::Adapter> {
+        let adapters = self.store.adapters(persona_id)?;
+        let found = match id {
+            Some(id) => adapters.into_iter().find(|a| a.id == id),
+            None => adapters
+                .into_iter()
+                .find(|a| Stage::of_adapter(a) == Stage::Sft),
+        };
+        found.ok_or_else(|| {
+            Error::InvalidInput(
+                "the DPO stage starts from an SFT adapter of this persona: distil it first".into(),
+            )
         })
     }
 
@@ -588,7 +684,92 @@ fn io(path: &Path, e: std::io::Error) -> Error {
     }
 }
 
+/// What a run trains on: token sequences (SFT) or preference pairs (DPO).
+enum Items<'a> {
+    Supervised(&'a [TrainExample]),
+    Preferences(Vec<PreferencePair>),
+}
+
+impl Items<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Items::Supervised(e) => e.len(),
+            Items::Preferences(p) => p.len(),
+        }
+    }
+}
+
 impl DistillRun {
+    /// The training split's preference pairs as tokens (reference log-probabilities not yet taken).
+    fn preference_pairs(&self, model: &Model) -> Result<Vec<PreferencePair>> {
+        let mut pairs = Vec::new();
+        for (chosen, rejected) in self
+            .dataset
+            .preference_pairs(Split::Train, self.params.variant)
+        {
+            let tokens = |seq| -> Result<Option<TrainExample>> {
+                let mut t = training::tokenize_sequence(model, &seq)?;
+                t.truncate(MAX_SEQ_LEN);
+                Ok(t.targets.iter().skip(1).any(|&x| x).then_some(t))
+            };
+            if let (Some(chosen), Some(rejected)) = (tokens(chosen)?, tokens(rejected)?) {
+                pairs.push(PreferencePair {
+                    chosen,
+                    rejected,
+                    reference_logp: (0.0, 0.0),
+                });
+            }
+        }
+        if pairs.is_empty() {
+            return Err(Error::Distill(
+                "no preference pairs: the teacher left every line as it was".into(),
+            ));
+        }
+        Ok(pairs)
+    }
+
+    /// The pairs with their log-probabilities under the SFT adapter, taken by the trainer before its
+    /// first step and kept in the job folder (a resumed run's trainer has moved on).
+    fn with_reference(
+        &self,
+        trainer: &LoraTrainer,
+        mut pairs: Vec<PreferencePair>,
+    ) -> Result<Vec<PreferencePair>> {
+        let path = self.dir.join("dpo_reference.json");
+        let reference: Vec<(f64, f64)> = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Distill(format!("{}: {e}", path.display())))?,
+            Err(_) => {
+                let r = pairs
+                    .iter()
+                    .map(|p| {
+                        Ok((
+                            trainer.answer_logp(&p.chosen)?,
+                            trainer.answer_logp(&p.rejected)?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                crate::fsutil::write_atomically(
+                    &path,
+                    &serde_json::to_vec(&r).map_err(|e| Error::Distill(e.to_string()))?,
+                )?;
+                r
+            }
+        };
+        if reference.len() != pairs.len() {
+            return Err(Error::Distill(format!(
+                "{} holds {} pairs, the dataset {}",
+                path.display(),
+                reference.len(),
+                pairs.len()
+            )));
+        }
+        for (p, r) in pairs.iter_mut().zip(reference) {
+            p.reference_logp = r;
+        }
+        Ok(pairs)
+    }
+
     pub fn slug(&self) -> &str {
         &self.slug
     }
@@ -617,7 +798,22 @@ impl DistillRun {
                 "the dataset has no training or no validation examples".into(),
             ));
         }
-        let config = train_config(&self.params, train.len());
+        let items = match self.params.stage {
+            Stage::Sft => Items::Supervised(&train),
+            Stage::Dpo => Items::Preferences(self.preference_pairs(&model)?),
+        };
+        let mut config = train_config(&self.params, items.len());
+        let sft_adapter = match &self.sft_adapter {
+            Some(dir) => {
+                let adapter = kotodama_engine::Adapter::load(dir, model.decoder().device())?;
+                config.rank = adapter.config.r;
+                config.alpha = adapter.config.lora_alpha;
+                config.targets = adapter.config.target_modules.clone();
+                config.learning_rate *= DPO_LEARNING_RATE_SHARE;
+                Some(adapter)
+            }
+            None => None,
+        };
         // The estimate is of the device's memory; the check knows the CPU's only (a GPU that runs out
         // fails the step with the driver's out-of-memory error).
         if model.info().device.kind == DeviceKind::Cpu {
@@ -633,9 +829,18 @@ impl DistillRun {
         let checkpoint = self.dir.join("checkpoint");
         let decoder = model.decoder().clone();
         let mut trainer = if checkpoint.join("checkpoint.json").exists() {
-            LoraTrainer::resume(decoder, &checkpoint, train.len())?
+            LoraTrainer::resume(decoder, &checkpoint, items.len())?
         } else {
-            LoraTrainer::new(decoder, config.clone(), train.len())?
+            match &sft_adapter {
+                Some(adapter) => {
+                    LoraTrainer::from_adapter(decoder, adapter, config.clone(), items.len())?
+                }
+                None => LoraTrainer::new(decoder, config.clone(), items.len())?,
+            }
+        };
+        let items = match items {
+            Items::Preferences(pairs) => Items::Preferences(self.with_reference(&trainer, pairs)?),
+            supervised => supervised,
         };
         let mut report_losses = self.read_losses()?;
         report_losses.truncate(trainer.state().step);
@@ -650,7 +855,10 @@ impl DistillRun {
                 self.write_losses(&report_losses)?;
                 return Ok(None);
             }
-            let step = trainer.step(&train)?;
+            let step = match &items {
+                Items::Supervised(examples) => trainer.step(examples)?,
+                Items::Preferences(pairs) => trainer.step_preferences(pairs, DPO_BETA)?,
+            };
             tokens += step.tokens;
             report_losses.push(step.loss);
             let elapsed = started.elapsed().as_secs_f64();
@@ -683,9 +891,10 @@ impl DistillRun {
             verdict: Some(verdict),
             base_model: info.name.clone(),
             variant,
+            stage: self.params.stage,
             config: trainer.state().config.clone(),
             dataset: self.dataset.report.clone(),
-            train_examples: train.len(),
+            train_examples: items.len(),
             truncated_examples: truncated,
             validation_loss_base,
             validation_loss_adapter,
@@ -727,7 +936,9 @@ impl DistillRun {
                 return Ok(loss);
             }
         }
-        let loss = if trainer.state().step == 0 {
+        // Before the first step of a supervised run the LoRA B matrices are zero: the trainer is the base
+        // model. A DPO run starts from its SFT adapter, so it measures the base model afresh.
+        let loss = if trainer.state().step == 0 && self.sft_adapter.is_none() {
             trainer.evaluate(validation)?
         } else {
             let fresh =

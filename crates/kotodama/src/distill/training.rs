@@ -56,7 +56,7 @@ pub fn tokenize_sequence(model: &Model, seq: &TrainingSequence) -> Result<TrainE
         ));
     };
     let template = model.template();
-    let prompt = template.render(prompt_messages, true, true)? + seq.given;
+    let prompt = template.render(prompt_messages, true, true)? + &seq.given;
     let mut rendered = prompt_messages.to_vec();
     rendered.push(ChatMessage::new(
         "assistant",
@@ -93,14 +93,14 @@ mod tests {
     use super::*;
     use crate::distill::EMPTY_REASONING;
 
-    fn sequence(given: &'static str, target: &str) -> TrainingSequence {
+    fn sequence(given: &str, target: &str) -> TrainingSequence {
         TrainingSequence {
             messages: vec![
                 ChatMessage::new("system", "You are Aki."),
                 ChatMessage::new("user", "Hello"),
                 ChatMessage::new("assistant", target),
             ],
-            given,
+            given: given.to_string(),
             weight: 0.5,
         }
     }
