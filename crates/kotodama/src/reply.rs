@@ -529,6 +529,9 @@ pub struct Replier {
 /// The longest reply, in tokens; the prompt leaves room for it.
 const REPLY_TOKENS: usize = 200;
 
+/// Tokens back that the repetition penalty looks at.
+pub(crate) const PENALTY_WINDOW: usize = 128;
+
 /// A persona's sampler settings as the engine's parameters.
 fn sampling_params(settings: &ChatSettings, seed: u64) -> SamplingParams {
     SamplingParams {
@@ -536,7 +539,7 @@ fn sampling_params(settings: &ChatSettings, seed: u64) -> SamplingParams {
         top_p: settings.top_p,
         min_p: settings.min_p,
         repetition_penalty: settings.repetition_penalty,
-        penalty_last_n: 128,
+        penalty_last_n: PENALTY_WINDOW,
         max_tokens: REPLY_TOKENS,
         seed,
         ..SamplingParams::default()

@@ -132,17 +132,27 @@ pub fn evidence(text: &PreparedText, p: &StyleProfile, res: &Resources) -> Evide
     let bg = res.background(text.doc.language);
     let words = p.model.words.table();
     let mut ev = Evidence::default();
+    // Each word, word pair and rule counts once per text: evidence is about which habits a text
+    // shows, and repeating one ("No, no, no, no, ...", a degenerate model's loop) must not add up.
+    let mut seen = std::collections::HashSet::new();
     for w in text.doc.sentences.iter().flat_map(|s| &s.words) {
+        if !seen.insert(w.as_str()) {
+            continue;
+        }
         let bg_prob = bg.log2_prob(&[w.as_str()]).exp2();
         ev.lexical += words.llr(w, bg_prob).min(MAX_GAIN);
     }
     // Word pairs: phrasing habits that single words miss ("i mean", "you know").
     let bigrams = p.model.bigrams.table();
     let sep = crate::lexical::key_joiner(text.doc.language);
+    let mut seen = std::collections::HashSet::new();
     for s in &text.doc.sentences {
         for w in s.words.windows(2) {
-            let bg_prob = bg.log2_prob(&[w[0].as_str(), w[1].as_str()]).exp2();
             let key = crate::model::bigram_key(&w[0], &w[1], sep);
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            let bg_prob = bg.log2_prob(&[w[0].as_str(), w[1].as_str()]).exp2();
             ev.lexical += bigrams.llr(&key, bg_prob).min(MAX_GAIN);
         }
     }
@@ -152,7 +162,11 @@ pub fn evidence(text: &PreparedText, p: &StyleProfile, res: &Resources) -> Evide
         Language::Ja | Language::Zh => CJK_PATTERN_WEIGHT,
         Language::En | Language::Other => 1.0,
     };
+    let mut seen = std::collections::HashSet::new();
     for r in &text.rules {
+        if !seen.insert(r) {
+            continue;
+        }
         let bg_prob = rule_bg.prob(r);
         ev.syntactic += rule_weight * rules.llr(r, bg_prob).min(MAX_GAIN);
     }
@@ -402,6 +416,16 @@ mod tests {
                 overall("Hello! How can I assist you today?") < overall("Okay."),
                 "{persona}"
             );
+            // A degenerate loop on the character's strongest signature word adds nothing by
+            // repeating it: it scores as the word said once, below the character's real lines.
+            let signature = &p.lexical[0].term;
+            let once = overall(&format!("{signature}."));
+            let looped = overall(&format!("{}.", vec![signature.as_str(); 30].join(", ")));
+            assert!(
+                looped <= once + 0.05,
+                "{persona}: {signature:?} once {once:.3}, looped {looped:.3}"
+            );
+            assert!(looped < mean(&own), "{persona}: looped {looped:.3}");
         }
     }
 }

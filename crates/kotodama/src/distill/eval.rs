@@ -123,10 +123,17 @@ pub fn pick_examples(dataset: &Dataset, split: Split, per_task: usize) -> Vec<&D
 
 fn generate(system: &System<'_>, messages: &[kotodama_engine::ChatMessage]) -> Result<String> {
     let mut out = String::new();
+    // Greedy, so that a report reproduces, with the chats' default repetition penalty: a loop that
+    // greedy decoding falls into and chats avoid must not decide the comparison.
+    let params = SamplingParams {
+        repetition_penalty: kotodama_store::ChatSettings::default().repetition_penalty,
+        penalty_last_n: crate::reply::PENALTY_WINDOW,
+        ..SamplingParams::greedy(MAX_TOKENS)
+    };
     ChatSession::new(system.model).generate_after(
         messages,
         system.prefix,
-        &SamplingParams::greedy(MAX_TOKENS),
+        &params,
         |piece| {
             out.push_str(piece);
             ControlFlow::Continue(())
