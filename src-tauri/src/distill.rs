@@ -86,10 +86,13 @@ pub fn cancel_distill(state: State<'_, AppState>, job_id: i64) -> Result<bool, C
     })
 }
 
-/// Resumes the jobs an earlier run of the app left running (one after the other, in the background).
+/// Resumes the jobs an earlier run of the app (or a CLI that died) left interrupted, or queued (one
+/// after the other, in the background).
 pub fn resume_interrupted(app: &AppHandle) {
     let state = app.state::<AppState>();
-    let Ok(jobs) = with_core(&state, |k| k.jobs(&[JobState::Running, JobState::Queued])) else {
+    let Ok(jobs) = with_core(&state, |k| {
+        k.jobs(&[JobState::Interrupted, JobState::Queued])
+    }) else {
         return;
     };
     if let Some(job) = jobs
@@ -122,9 +125,12 @@ fn spawn_worker(app: AppHandle, job_id: i64, persona_id: i64) -> Result<(), Comm
             Ok(true) => ("done", None),
             Ok(false) => ("cancelled", None),
             Err(e) => {
-                let _ = with_core(&state, |k| {
-                    k.set_job_state(job_id, JobState::Failed, Some(&e.message))
-                });
+                // A job another process runs stays that process's to finish.
+                if e.code != "JOB_RUNNING" {
+                    let _ = with_core(&state, |k| {
+                        k.set_job_state(job_id, JobState::Failed, Some(&e.message))
+                    });
+                }
                 ("failed", Some(format!("{} ({})", e.message, e.code)))
             }
         };

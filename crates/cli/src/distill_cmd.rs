@@ -329,6 +329,7 @@ fn jobs(core: &mut Kotodama, cmd: JobsCommand) -> Result<()> {
             let all = core.jobs(&[
                 JobState::Queued,
                 JobState::Running,
+                JobState::Interrupted,
                 JobState::Cancelled,
                 JobState::Failed,
                 JobState::Done,
@@ -383,6 +384,8 @@ fn run_job(core: &mut Kotodama, id: i64) -> Result<()> {
     let prepared = core.prepare_distill(id, &mut |p| show(&bar, p));
     let run = match prepared {
         Ok(run) => run,
+        // Another process runs it: its state is that process's to keep.
+        Err(e) if e.code() == "JOB_RUNNING" => return Err(e.into()),
         Err(e) => {
             core.set_job_state(id, JobState::Failed, Some(&e.to_string()))?;
             return Err(e.into());
@@ -394,10 +397,14 @@ fn run_job(core: &mut Kotodama, id: i64) -> Result<()> {
         r.respond, r.rewrite, r.lines, r.teacher, r.dropped_unchanged, r.dropped_not_plainer, r.dropped_low_similarity, r.dropped_teacher_error
     ));
     let cancel = CancelToken::new();
+    // Every training step, and at least every few seconds in the other phases, the job's progress
+    // is stored (which renews this process's lease on it) and a cancel from elsewhere is looked for.
+    let mut stored_at = std::time::Instant::now();
     let outcome = run.execute(
         &mut |p| {
             show(&bar, p);
-            if p.phase == "training" {
+            if p.phase == "training" || stored_at.elapsed().as_secs() >= 5 {
+                stored_at = std::time::Instant::now();
                 let _ = core.set_job_progress(id, p);
                 if core.job(id).is_ok_and(|j| j.state == JobState::Cancelled) {
                     cancel.cancel();

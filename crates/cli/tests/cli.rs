@@ -365,16 +365,37 @@ fn a_distill_job_killed_mid_run_resumes_from_its_checkpoint_and_ends_like_a_stra
     }
     killed.kill().unwrap(); // SIGKILL: no chance to clean up
     killed.wait().unwrap();
+    // Its process is gone, so its lease is void: the job is interrupted, not running forever.
     let listed = home.ok(&["jobs", "list"]);
     assert!(
         listed
             .lines()
-            .any(|l| l.trim_start().starts_with("2  distill  running")),
+            .any(|l| l.trim_start().starts_with("2  distill  interrupted")),
         "{listed}"
     );
 
+    // While a live process holds the job (this test's, through the store), a resume is refused
+    // and leaves the job alone; once it lets go, the resume runs.
+    let db = home.0.join("kotodama.db");
+    let mut store = kotodama::store::Store::open(&db).unwrap();
+    let holder = kotodama::store::JobLease::for_this_process();
+    store.claim_job(2, &holder).unwrap();
+    let refusal = home.fails(&["jobs", "resume", "2"]);
+    assert!(
+        refusal.contains("JOB_RUNNING") && refusal.contains("running in another process"),
+        "{refusal}"
+    );
+    assert_eq!(
+        store.job(2).unwrap().state,
+        kotodama::store::JobState::Running
+    );
+    store
+        .set_job_state(2, kotodama::store::JobState::Interrupted, None)
+        .unwrap();
+
     let resumed = home.ok(&["jobs", "resume", "2"]);
     assert!(resumed.starts_with("adapter 2 for tsubaki"), "{resumed}");
+    assert!(resumed.contains(", 40 steps in "), "the report counts the whole run: {resumed}");
     let weights = |job: u32| {
         std::fs::read(home.0.join(format!(
             "adapters/tsubaki-job{job}/adapter_model.safetensors"

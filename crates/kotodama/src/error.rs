@@ -57,6 +57,7 @@ impl Error {
             Error::Store(S::CreateDir { .. }) | Error::NoHome => "DATA_DIR",
             Error::Store(S::NotFound { .. }) => "NOT_FOUND",
             Error::Store(S::NoAlternative { .. }) => "NO_SUCH_ALTERNATIVE",
+            Error::Store(S::JobBusy { .. }) => "JOB_RUNNING",
             Error::Store(_) => "DB_ERROR",
             Error::Card(_) => "CARD_INVALID",
             Error::Script { .. } => "SCRIPT_INVALID",

@@ -52,18 +52,23 @@ pub struct Kotodama {
     store: Store,
     /// The out-of-character guard's threshold of each profile version, taken from its script once.
     guard_thresholds: std::collections::HashMap<i64, f64>,
+    /// This process's claim on the jobs it runs.
+    lease: kotodama_store::JobLease,
 }
 
 impl Kotodama {
     /// Opens the database under `home` (refusing foreign or corrupt files untouched) and imports the
-    /// bundled personas that are missing.
+    /// bundled personas that are missing. Jobs whose process died while running them are marked
+    /// interrupted.
     pub fn open(home: Home) -> Result<Kotodama> {
         let mut store = Store::open(&home.database())?;
         bundled::seed_bundled(&mut store)?;
+        store.mark_interrupted_jobs()?;
         Ok(Kotodama {
             home,
             store,
             guard_thresholds: Default::default(),
+            lease: kotodama_store::JobLease::for_this_process(),
         })
     }
 

@@ -27,6 +27,8 @@ pub enum Error {
         index: i64,
         count: i64,
     },
+    #[error("job {id} is running in another process (pid {pid}): wait for it, or cancel it first")]
+    JobBusy { id: i64, pid: i64 },
     #[error("invalid value in column {column}: {detail}")]
     InvalidColumn {
         column: &'static str,

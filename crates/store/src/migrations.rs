@@ -7,6 +7,7 @@ pub const MIGRATIONS: &[&str] = &[
     MESSAGE_ALTERNATIVES,
     CHAT_SETTINGS,
     ADAPTER_RECIPES,
+    JOB_LEASES,
 ];
 
 const V1: &str = r#"
@@ -251,6 +252,38 @@ UPDATE personas SET chat_adapter_id =
     WHERE id IN (SELECT id FROM kept_chat_adapters);
 DROP TABLE kept_message_adapters;
 DROP TABLE kept_chat_adapters;
+"#;
+
+/// Jobs with a lease: the process running a job holds it (`lease_owner`, its `lease_pid`) until
+/// `lease_until` (ms), renewing it as it makes progress; a running job whose holder died or let the
+/// lease lapse becomes `interrupted`, to be resumed. Nothing references `jobs`, so the rebuild
+/// (for the new state in the CHECK) is a plain copy.
+const JOB_LEASES: &str = r#"
+CREATE TABLE jobs_v2 (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    persona_id      INTEGER REFERENCES personas(id) ON DELETE CASCADE,
+    state           TEXT NOT NULL
+        CHECK (state IN ('queued', 'running', 'interrupted', 'cancelled', 'failed', 'done')),
+    phase           TEXT NOT NULL DEFAULT '',
+    progress        REAL NOT NULL DEFAULT 0,
+    params_json     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params_json)),
+    checkpoint_path TEXT,
+    error           TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    lease_owner     TEXT,
+    lease_pid       INTEGER,
+    lease_until     INTEGER
+);
+INSERT INTO jobs_v2 (id, kind, persona_id, state, phase, progress, params_json, checkpoint_path,
+                     error, created_at, updated_at)
+    SELECT id, kind, persona_id, CASE state WHEN 'running' THEN 'interrupted' ELSE state END, phase,
+           progress, params_json, checkpoint_path, error, created_at, updated_at
+    FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v2 RENAME TO jobs;
+CREATE INDEX jobs_by_state ON jobs (state, created_at);
 "#;
 
 #[cfg(test)]

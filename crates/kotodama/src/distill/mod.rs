@@ -211,6 +211,7 @@ pub struct DistillReport {
     pub validation_loss_adapter: f64,
     /// Loss of each optimizer step, in order.
     pub losses: Vec<f64>,
+    /// Training time and throughput over the whole run, its resumes included.
     pub train_seconds: f64,
     pub tokens_per_second: f64,
     /// Base model vs the new adapter on validation examples.
@@ -443,7 +444,9 @@ impl Kotodama {
         Ok(self.store.adapters(persona_id)?)
     }
 
-    pub fn jobs(&self, states: &[JobState]) -> Result<Vec<Job>> {
+    /// Jobs in `states`, after marking those whose process died as interrupted.
+    pub fn jobs(&mut self, states: &[JobState]) -> Result<Vec<Job>> {
+        self.store.mark_interrupted_jobs()?;
         Ok(self.store.jobs_in(states)?)
     }
 
@@ -481,7 +484,8 @@ impl Kotodama {
         let persona = self.store.persona(persona_id)?;
         let dir = self.home.root().join("jobs").join(job_id.to_string());
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-        self.store.set_job_state(job_id, JobState::Running, None)?;
+        // Refused while another live process runs it (a second `jobs resume`, the app and the CLI).
+        self.store.claim_job(job_id, &self.lease)?;
         self.store
             .set_job_progress(job_id, "dataset", 0.0, Some(&dir.display().to_string()))?;
         let dataset_path = dir.join("dataset.json");
@@ -843,6 +847,8 @@ impl DistillRun {
             supervised => supervised,
         };
         let mut report_losses = self.read_losses()?;
+        // Time and tokens of the stretches before a resume, so the report counts the whole run.
+        let before = self.read_tally();
         report_losses.truncate(trainer.state().step);
         progress(&DistillProgress::counting("evaluating", 0, 1));
         let validation_loss_base = self.base_validation_loss(&trainer, &model, &validation)?;
@@ -853,6 +859,7 @@ impl DistillRun {
             if cancel.is_cancelled() {
                 trainer.save_checkpoint(&checkpoint)?;
                 self.write_losses(&report_losses)?;
+                self.write_tally(&before.plus(started.elapsed().as_secs_f64(), tokens))?;
                 return Ok(None);
             }
             let step = match &items {
@@ -875,9 +882,11 @@ impl DistillRun {
             if trainer.state().step % CHECKPOINT_EVERY == 0 {
                 trainer.save_checkpoint(&checkpoint)?;
                 self.write_losses(&report_losses)?;
+                self.write_tally(&before.plus(started.elapsed().as_secs_f64(), tokens))?;
             }
         }
-        let train_seconds = started.elapsed().as_secs_f64();
+        let whole = before.plus(started.elapsed().as_secs_f64(), tokens);
+        let train_seconds = whole.seconds;
         progress(&DistillProgress::counting("evaluating", 0, 1));
         let validation_loss_adapter = trainer.evaluate(&validation)?;
         progress(&DistillProgress::counting("saving", 0, 1));
@@ -900,7 +909,7 @@ impl DistillRun {
             validation_loss_adapter,
             losses: report_losses,
             train_seconds,
-            tokens_per_second: tokens as f64 / train_seconds.max(1e-9),
+            tokens_per_second: whole.tokens as f64 / train_seconds.max(1e-9),
         };
         crate::fsutil::write_atomically(
             &self.adapter_dir.join("kotodama_report.json"),
@@ -995,6 +1004,39 @@ impl DistillRun {
     fn write_losses(&self, losses: &[f64]) -> Result<()> {
         let json = serde_json::to_vec(losses).map_err(|e| Error::Distill(e.to_string()))?;
         crate::fsutil::write_atomically(&self.losses_path(), &json)
+    }
+
+    fn tally_path(&self) -> PathBuf {
+        self.dir.join("checkpoint").join("tally.json")
+    }
+
+    /// Training time and tokens up to the checkpoint (none before a first run).
+    fn read_tally(&self) -> Tally {
+        std::fs::read(self.tally_path())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn write_tally(&self, tally: &Tally) -> Result<()> {
+        let json = serde_json::to_vec(tally).map_err(|e| Error::Distill(e.to_string()))?;
+        crate::fsutil::write_atomically(&self.tally_path(), &json)
+    }
+}
+
+/// Training time and tokens of a run, across its resumes.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct Tally {
+    seconds: f64,
+    tokens: usize,
+}
+
+impl Tally {
+    fn plus(self, seconds: f64, tokens: usize) -> Tally {
+        Tally {
+            seconds: self.seconds + seconds,
+            tokens: self.tokens + tokens,
+        }
     }
 }
 

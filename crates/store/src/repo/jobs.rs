@@ -10,6 +10,8 @@ use crate::{now_ms, Error, Result, Store};
 pub enum JobState {
     Queued,
     Running,
+    /// Was running when its process died (or stopped renewing its lease): resumable.
+    Interrupted,
     Cancelled,
     Failed,
     Done,
@@ -18,6 +20,7 @@ pub enum JobState {
 text_enum!(JobState, "jobs.state", {
     JobState::Queued => "queued",
     JobState::Running => "running",
+    JobState::Interrupted => "interrupted",
     JobState::Cancelled => "cancelled",
     JobState::Failed => "failed",
     JobState::Done => "done",
@@ -77,7 +80,106 @@ fn finish((mut job, state, params): RawJob) -> Result<Job> {
     Ok(job)
 }
 
+/// How long a lease lasts without renewal. Renewals come with progress (every training step, every
+/// line of the dataset), so this only has to outlast the slowest stretch without progress (loading
+/// a model, one step of a large model on a CPU); a holder that dies on this machine is noticed at
+/// once by its process id.
+pub const LEASE_MS: i64 = 10 * 60 * 1000;
+
+/// This process's claim on the jobs it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobLease {
+    /// Unique to the process (its id and start time), so that a reused process id holds nothing.
+    pub owner: String,
+    pub pid: u32,
+}
+
+impl JobLease {
+    pub fn for_this_process() -> Self {
+        let pid = std::process::id();
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        Self {
+            owner: format!("{pid}-{started}"),
+            pid,
+        }
+    }
+}
+
+/// Whether a process of this id runs on this machine. Linux answers through /proc; elsewhere the
+/// lease's expiry decides.
+fn process_alive(pid: i64) -> bool {
+    if cfg!(target_os = "linux") {
+        std::path::Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
 impl Store {
+    /// Takes the job for `lease`'s process and marks it running; refused while another live process
+    /// holds it. Atomic: of two processes claiming at once, one gets it.
+    pub fn claim_job(&mut self, id: i64, lease: &JobLease) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let (state, owner, pid, until): (String, Option<String>, Option<i64>, Option<i64>) = tx
+            .query_row(
+                "SELECT state, lease_owner, lease_pid, lease_until FROM jobs WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?
+            .ok_or(Error::NotFound { what: "job", id })?;
+        let now = now_ms();
+        let held_by_other = state == JobState::Running.as_str()
+            && owner.as_deref().is_some_and(|o| o != lease.owner)
+            && until.is_some_and(|u| u > now)
+            && pid.is_some_and(process_alive);
+        if held_by_other {
+            return Err(Error::JobBusy {
+                id,
+                pid: pid.unwrap_or_default(),
+            });
+        }
+        tx.execute(
+            "UPDATE jobs SET state = 'running', error = NULL, lease_owner = ?2, lease_pid = ?3,              lease_until = ?4, updated_at = ?5 WHERE id = ?1",
+            params![id, lease.owner, lease.pid, now + LEASE_MS, now],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Running jobs whose holder died or let its lease lapse become `interrupted`; returns how many.
+    pub fn mark_interrupted_jobs(&mut self) -> Result<usize> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, lease_pid, lease_until FROM jobs WHERE state = 'running'")?;
+        let running = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(stmt);
+        let now = now_ms();
+        let mut marked = 0;
+        for (id, pid, until) in running {
+            let live = pid.is_some_and(process_alive) && until.is_some_and(|u| u > now);
+            if !live {
+                marked += self.conn.execute(
+                    "UPDATE jobs SET state = 'interrupted', lease_owner = NULL, lease_pid = NULL,                      lease_until = NULL, updated_at = ?2 WHERE id = ?1 AND state = 'running'",
+                    params![id, now],
+                )?;
+            }
+        }
+        Ok(marked)
+    }
+
     pub fn enqueue_job(&mut self, job: &NewJob) -> Result<Job> {
         let now = now_ms();
         self.conn.execute(
@@ -117,8 +219,9 @@ impl Store {
     }
 
     pub fn set_job_state(&mut self, id: i64, state: JobState, error: Option<&str>) -> Result<()> {
+        // A job leaving `running` frees its lease.
         let changed = self.conn.execute(
-            "UPDATE jobs SET state = ?2, error = ?3, updated_at = ?4 WHERE id = ?1",
+            "UPDATE jobs SET state = ?2, error = ?3, updated_at = ?4,              lease_owner = CASE WHEN ?2 = 'running' THEN lease_owner END,              lease_pid = CASE WHEN ?2 = 'running' THEN lease_pid END,              lease_until = CASE WHEN ?2 = 'running' THEN lease_until END              WHERE id = ?1",
             params![id, state.as_str(), error, now_ms()],
         )?;
         if changed == 0 {
@@ -134,10 +237,13 @@ impl Store {
         progress: f64,
         checkpoint: Option<&str>,
     ) -> Result<()> {
+        // Progress renews a running job's lease.
+        let now = now_ms();
         let changed = self.conn.execute(
-            "UPDATE jobs SET phase = ?2, progress = ?3, checkpoint_path = coalesce(?4, checkpoint_path), updated_at = ?5 \
+            "UPDATE jobs SET phase = ?2, progress = ?3, checkpoint_path = coalesce(?4, checkpoint_path), updated_at = ?5, \
+             lease_until = CASE WHEN lease_owner IS NOT NULL THEN ?6 END \
              WHERE id = ?1",
-            params![id, phase, progress, checkpoint, now_ms()],
+            params![id, phase, progress, checkpoint, now, now + LEASE_MS],
         )?;
         if changed == 0 {
             return Err(Error::NotFound { what: "job", id });
@@ -193,5 +299,56 @@ mod tests {
             store.set_job_state(999, JobState::Done, None),
             Err(Error::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn a_job_has_one_live_holder_and_a_dead_or_lapsed_one_leaves_it_interrupted() {
+        let (_dir, mut store) = open_temp();
+        let job = store
+            .enqueue_job(&NewJob {
+                kind: "distill".into(),
+                persona_id: None,
+                params: serde_json::json!({}),
+            })
+            .unwrap();
+        let me = JobLease::for_this_process();
+        let other = JobLease {
+            owner: "another".into(),
+            pid: std::process::id(),
+        };
+        store.claim_job(job.id, &me).unwrap();
+        store.claim_job(job.id, &me).unwrap(); // its own holder may claim again
+        let err = store.claim_job(job.id, &other).unwrap_err();
+        assert!(
+            matches!(err, Error::JobBusy { pid, .. } if pid == i64::from(me.pid)),
+            "{err}"
+        );
+        assert_eq!(store.mark_interrupted_jobs().unwrap(), 0, "a live holder");
+
+        // A lapsed lease (no progress for LEASE_MS) is void even though its process lives.
+        store
+            .conn
+            .execute("UPDATE jobs SET lease_until = ?1", [now_ms() - 1])
+            .unwrap();
+        assert_eq!(store.mark_interrupted_jobs().unwrap(), 1);
+        assert_eq!(store.job(job.id).unwrap().state, JobState::Interrupted);
+
+        // A holder whose process is gone holds nothing.
+        let dead = JobLease {
+            owner: "dead".into(),
+            pid: u32::MAX - 1,
+        };
+        store.claim_job(job.id, &dead).unwrap();
+        store.claim_job(job.id, &other).unwrap();
+        store.set_job_state(job.id, JobState::Done, None).unwrap();
+        let lease: Option<String> = store
+            .conn
+            .query_row(
+                "SELECT lease_owner FROM jobs WHERE id = ?1",
+                [job.id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(lease, None, "a finished job holds no lease");
     }
 }
