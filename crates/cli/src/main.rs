@@ -2,6 +2,7 @@
 //! module; this file only parses arguments, dispatches, and turns core errors into exit codes.
 
 mod chat_cmd;
+mod db_cmd;
 mod distill_cmd;
 mod engine_cmd;
 mod import_cmd;
@@ -40,6 +41,11 @@ enum Command {
     Chats {
         #[command(subcommand)]
         command: chat_cmd::ChatsCommand,
+    },
+    /// The database file: check, back up, restore.
+    Db {
+        #[command(subcommand)]
+        command: db_cmd::DbCommand,
     },
     /// Benchmarks.
     Bench {
@@ -109,6 +115,7 @@ fn main() -> ExitCode {
         Command::Engine(c) => engine_cmd::run(c),
         Command::Distill(c) => distill_cmd::run(c),
         Command::Chats { command } => chat_cmd::run(command),
+        Command::Db { command } => db_cmd::run(command),
         Command::Bench {
             what: BenchWhat::Style(w),
         } => style_cmd::run_bench(w),

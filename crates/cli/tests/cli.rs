@@ -395,7 +395,10 @@ fn a_distill_job_killed_mid_run_resumes_from_its_checkpoint_and_ends_like_a_stra
 
     let resumed = home.ok(&["jobs", "resume", "2"]);
     assert!(resumed.starts_with("adapter 2 for tsubaki"), "{resumed}");
-    assert!(resumed.contains(", 40 steps in "), "the report counts the whole run: {resumed}");
+    assert!(
+        resumed.contains(", 40 steps in "),
+        "the report counts the whole run: {resumed}"
+    );
     let weights = |job: u32| {
         std::fs::read(home.0.join(format!(
             "adapters/tsubaki-job{job}/adapter_model.safetensors"
@@ -407,4 +410,38 @@ fn a_distill_job_killed_mid_run_resumes_from_its_checkpoint_and_ends_like_a_stra
         "the resumed run ends with the same adapter"
     );
     assert!(home.ok(&["jobs", "list"]).contains("2  distill  done"));
+}
+
+#[test]
+fn a_damaged_database_is_named_with_what_to_do_and_comes_back_from_a_backup() {
+    let home = TempHome::new("db-damaged");
+    home.ok(&["info"]); // creates the database with the bundled personas
+    let backup = home.0.join("good.db");
+    let made = home.ok(&["db", "backup", "--to", backup.to_str().unwrap()]);
+    assert!(made.contains("backed up to"), "{made}");
+    assert!(home.ok(&["db", "check"]).contains("ok: the database is sound"));
+
+    // Pages overwritten past the header: SQLite's "malformed" becomes a message with the file's
+    // name and the way back.
+    let db = home.0.join("kotodama.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let len = bytes.len();
+    for b in &mut bytes[4096..len.min(4096 * 8)] {
+        *b = 0xa5;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let _ = std::fs::remove_file(home.0.join("kotodama.db-wal"));
+    let err = home.fails(&["info"]);
+    assert!(
+        err.contains("DB_DAMAGED")
+            && err.contains(&db.display().to_string())
+            && err.contains("kotodama db restore"),
+        "{err}"
+    );
+    assert!(home.fails(&["db", "check"]).contains("DB_DAMAGED"));
+    assert_eq!(std::fs::read(&db).unwrap(), bytes, "left untouched");
+
+    let restored = home.ok(&["db", "restore", backup.to_str().unwrap()]);
+    assert!(restored.contains("the file it replaced is kept as"), "{restored}");
+    assert!(home.ok(&["info"]).contains("tsubaki") || home.ok(&["info"]).contains("Tsubaki"));
 }

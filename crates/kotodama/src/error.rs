@@ -54,6 +54,7 @@ impl Error {
             Error::Store(S::NotADatabase { .. }) => "DB_NOT_A_DATABASE",
             Error::Store(S::ForeignDatabase { .. }) => "DB_FOREIGN",
             Error::Store(S::NewerSchema { .. }) => "DB_NEWER_SCHEMA",
+            Error::Store(S::Damaged { .. }) => "DB_DAMAGED",
             Error::Store(S::CreateDir { .. }) | Error::NoHome => "DATA_DIR",
             Error::Store(S::NotFound { .. }) => "NOT_FOUND",
             Error::Store(S::NoAlternative { .. }) => "NO_SUCH_ALTERNATIVE",

@@ -62,6 +62,13 @@ impl Kotodama {
     /// interrupted.
     pub fn open(home: Home) -> Result<Kotodama> {
         let mut store = Store::open(&home.database())?;
+        if !store.is_new() {
+            // A backup a day (the newest few kept beside the database); one that fails costs the
+            // user nothing now, so it is reported and the app opens.
+            if let Err(e) = store.daily_backup() {
+                tracing::warn!("daily backup of {} failed: {e}", home.database().display());
+            }
+        }
         bundled::seed_bundled(&mut store)?;
         store.mark_interrupted_jobs()?;
         Ok(Kotodama {

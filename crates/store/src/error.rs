@@ -13,6 +13,12 @@ pub enum Error {
         found: i64,
         known: i64,
     },
+    #[error("{path} is damaged ({detail}); it was left untouched. Restore a backup with `kotodama db restore FILE` (backups are in {backups}), or move the file away to start with an empty database")]
+    Damaged {
+        path: PathBuf,
+        detail: String,
+        backups: PathBuf,
+    },
     #[error("cannot create the data folder {path}: {source}")]
     CreateDir {
         path: PathBuf,

@@ -5,6 +5,7 @@
 //! `PRAGMA user_version` and migrated at open; the file is marked with an `application_id` so that a
 //! foreign SQLite file at the data path is refused and left untouched, never overwritten.
 
+pub mod backup;
 mod error;
 mod migrations;
 mod open;

@@ -26,7 +26,9 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 /// `Send` but not `Sync`). Several processes may open the same file: WAL + busy timeout serialize writers.
 pub struct Store {
     pub(crate) conn: Connection,
-    path: PathBuf,
+    pub(crate) path: PathBuf,
+    /// This open made the database (it held nothing before).
+    created: bool,
 }
 
 impl Store {
@@ -53,6 +55,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            created: false,
         };
         // SQLite skips the busy handler in some lock upgrades (switching to WAL while another process
         // creates the file), so the whole idempotent set-up is retried while another instance holds a lock.
@@ -69,6 +72,7 @@ impl Store {
 
     fn set_up(&mut self) -> Result<()> {
         refuse_foreign(&self.conn, &self.path)?;
+        self.refuse_damaged()?;
         self.conn.pragma_update(None, "foreign_keys", true)?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -79,11 +83,31 @@ impl Store {
         &self.path
     }
 
+    /// Whether this open created the database (nothing to back up yet).
+    pub fn is_new(&self) -> bool {
+        self.created
+    }
+
     /// The schema version this database is at.
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// SQLite's quick consistency check at open (it reads every page once, milliseconds for a
+    /// chat database): damage is reported with the file's name and what to do, before anything
+    /// writes to it.
+    fn refuse_damaged(&self) -> Result<()> {
+        let verdict: rusqlite::Result<String> =
+            self.conn
+                .query_row("PRAGMA quick_check(1)", [], |r| r.get(0));
+        match verdict {
+            Ok(v) if v == "ok" => Ok(()),
+            Ok(v) => Err(damaged(&self.path, &v)),
+            Err(e) if is_busy(&e) => Err(Error::Sqlite(e)),
+            Err(e) => Err(damaged(&self.path, &e.to_string())),
+        }
     }
 
     /// Runs SQLite's own consistency check; `Ok(true)` when the file is sound.
@@ -94,8 +118,17 @@ impl Store {
         Ok(verdict == "ok")
     }
 
-    fn migrate(&mut self) -> Result<()> {
+    pub(crate) fn migrate(&mut self) -> Result<()> {
         let known = MIGRATIONS.len() as i64;
+        // A copy of an older database as it was, before the migrations change it (taken outside
+        // their transaction: SQLite cannot back up a database its own connection is writing).
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > 0 && version < known {
+            crate::backup::backup_into_dir(&self.conn, &self.path, &format!("before-v{known}"))?;
+        }
+        self.created = version == 0;
         loop {
             // IMMEDIATE takes the write lock first, so two processes opening a fresh file migrate once.
             let tx = self
@@ -146,11 +179,33 @@ fn refuse_non_sqlite(path: &Path) -> Result<()> {
         }
     }
     match read {
-        0 => Ok(()), // an empty file is a database that has not been written yet
+        // An empty file is a database another instance has just created and not yet written (its
+        // first write follows in milliseconds), or one emptied by something else (a failed copy, a
+        // full disk): taking that as a new database would hide that the user's chats are gone.
+        0 if just_created(&file) => Ok(()),
+        0 => Err(damaged(path, "the file is empty")),
         16 if &header == SQLITE_MAGIC => Ok(()),
         _ => Err(Error::NotADatabase {
             path: path.to_path_buf(),
         }),
+    }
+}
+
+/// Whether a file was modified in the last few seconds (or its time is unknown).
+fn just_created(file: &std::fs::File) -> bool {
+    file.metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_none_or(|age| age < Duration::from_secs(10))
+}
+
+/// The error for a damaged database file at `path`.
+pub(crate) fn damaged(path: &Path, detail: &str) -> Error {
+    Error::Damaged {
+        path: path.to_path_buf(),
+        detail: detail.to_string(),
+        backups: crate::backup::backups_dir(path),
     }
 }
 
@@ -164,6 +219,7 @@ fn refuse_foreign(conn: &Connection, path: &Path) -> Result<()> {
         )
         .map_err(|e| match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::NotADatabase) => Error::NotADatabase { path: path.to_path_buf() },
+            Some(rusqlite::ErrorCode::DatabaseCorrupt) => damaged(path, &e.to_string()),
             _ => Error::Sqlite(e),
         })?;
     if app_id == APPLICATION_ID || (app_id == 0 && objects == 0) {
@@ -249,6 +305,59 @@ mod tests {
         }
         let err = Store::open(&path).err().expect("must refuse");
         assert!(matches!(err, Error::NewerSchema { found: 99, .. }), "{err}");
+    }
+
+    #[test]
+    fn an_empty_or_damaged_file_is_refused_by_name_with_what_to_do_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kotodama.db");
+        std::fs::write(&path, b"").unwrap();
+        // Empty for a minute: not another instance's database in the making.
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+        let err = Store::open(&path).err().expect("an empty file is refused");
+        assert!(matches!(err, Error::Damaged { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(&path.display().to_string())
+                && text.contains("empty")
+                && text.contains("kotodama db restore"),
+            "{text}"
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+
+        // A real database with a page overwritten in the middle (its header intact).
+        std::fs::remove_file(&path).unwrap();
+        {
+            let mut store = Store::open(&path).unwrap();
+            for i in 0..300 {
+                store
+                    .set_app_setting(&format!("k{i}"), &"x".repeat(200))
+                    .unwrap();
+            }
+            store
+                .conn
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .unwrap();
+        }
+        let mut bytes = std::fs::read(&path).unwrap();
+        let page = 4096;
+        assert!(bytes.len() > 4 * page);
+        for b in &mut bytes[2 * page..3 * page] {
+            *b = 0x5a;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let err = Store::open(&path).err().expect("a damaged file is refused");
+        assert!(matches!(err, Error::Damaged { .. }), "{err}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+        assert_eq!(sha(&path), bytes, "left untouched");
     }
 
     #[test]
