@@ -395,11 +395,16 @@ test('one click distils a persona: progress with a loss chart, then the adapter 
     fs.writeFileSync(path.join(screenshots, 'distil.png'), await s.screenshotPng());
     const report = await waitFor('the adapter report', async () => (await s.all('[data-testid=adapter-report]'))[0], 600000);
     const rows = await report.text();
-    assert.match(rows, /base \+ persona prompt/);
-    assert.match(rows, /cot adapter/);
-    assert.equal(await (await s.one('[data-testid=adapter]')).attr('data-variant'), 'cot');
+    assert.match(rows, /base \+ card prompt/);
+    assert.match(rows, /vanilla adapter/);
+    assert.equal(await (await s.one('[data-testid=adapter]')).attr('data-variant'), 'vanilla');
+    // The verdict on held-out lines says whether chats use it.
+    const verdict = await s.one('[data-testid=adapter-verdict]');
+    assert.match(await verdict.attr('data-beats'), /^(true|false)$/);
+    assert.match(await verdict.text(), /the base model on held-out lines/);
 
-    // Chats use the newest adapter until the user picks another choice; the choice is stored.
+    // Chats use the newest adapter that beat the base model until the user picks another choice;
+    // the choice is stored.
     const selected = () => s.execute('return document.querySelector("[data-testid=chat-adapter]").value');
     assert.equal(await selected(), 'newest');
     await (await s.one('[data-testid=chat-adapter] option[value=none]')).click();
