@@ -9,16 +9,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 PERSONA="${1:-mikoto}"; STEPS="${2:-4}"; THREADS="${3:-$(nproc)}"
 KOTODAMA="${KOTODAMA:-$ROOT/target/debug/kotodama}"
-VENV="$ROOT/.cache/peft-venv"
-if ! "$VENV/bin/python" -c 'import torch, transformers, peft, gguf' 2>/dev/null; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q -r "$ROOT/tools/distill/requirements-peft.txt"
-fi
+source "$ROOT/tools/distill/peft_venv.sh"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 base_args=(); [[ -n "${BASE:-}" ]] && base_args=(--base "$BASE")
 "$KOTODAMA" bench train "$PERSONA" --preset "${PRESET:-quick}" --steps "$STEPS" --threads "$THREADS" \
   "${base_args[@]}" --reference-out "$work/reference.json" > "$work/kotodama.json"
-"$VENV/bin/python" "$ROOT/tools/distill/peft_reference.py" "$work/reference.json" --threads "$THREADS" \
+"$PEFT_PYTHON" "$ROOT/tools/distill/peft_reference.py" "$work/reference.json" --threads "$THREADS" \
   > "$work/peft.json"
 python3 - "$work/kotodama.json" "$work/peft.json" <<'PY'
 import json, sys

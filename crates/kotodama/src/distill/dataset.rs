@@ -78,14 +78,7 @@ impl Variant {
 impl std::str::FromStr for Variant {
     type Err = crate::Error;
     fn from_str(s: &str) -> Result<Self> {
-        Variant::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                crate::Error::InvalidInput(format!(
-                    "unknown variant {s:?}: use vanilla, step-by-step or plan-dropout"
-                ))
-            })
+        super::parse_choice(s, "variant", &Variant::ALL.map(|v| (v.as_str(), v)))
     }
 }
 

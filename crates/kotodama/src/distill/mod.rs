@@ -50,16 +50,26 @@ pub enum Preset {
     Full,
 }
 
+/// One of `choices` by its command-line name.
+pub(crate) fn parse_choice<T: Copy>(s: &str, what: &str, choices: &[(&str, T)]) -> Result<T> {
+    choices
+        .iter()
+        .find(|(name, _)| *name == s)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            Error::InvalidInput(format!("unknown {what} {s:?}: use {}", names.join(", ")))
+        })
+}
+
 impl std::str::FromStr for Preset {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "quick" => Ok(Preset::Quick),
-            "full" => Ok(Preset::Full),
-            other => Err(Error::InvalidInput(format!(
-                "unknown preset {other:?}: use quick or full"
-            ))),
-        }
+        parse_choice(
+            s,
+            "preset",
+            &[("quick", Preset::Quick), ("full", Preset::Full)],
+        )
     }
 }
 
@@ -78,13 +88,7 @@ pub enum Stage {
 impl std::str::FromStr for Stage {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "sft" => Ok(Stage::Sft),
-            "dpo" => Ok(Stage::Dpo),
-            other => Err(Error::InvalidInput(format!(
-                "unknown stage {other:?}: use sft or dpo"
-            ))),
-        }
+        parse_choice(s, "stage", &[("sft", Stage::Sft), ("dpo", Stage::Dpo)])
     }
 }
 
@@ -350,14 +354,13 @@ impl Kotodama {
             .into_iter()
             .filter(|a| adapter_ids.is_empty() || adapter_ids.contains(&a.id))
             .collect();
-        let base = match adapters.first().and_then(|a| a.adapter.model_id) {
-            Some(id) => self
-                .store
-                .models()?
-                .into_iter()
-                .find(|m| m.id == id)
-                .map(|m| PathBuf::from(m.model.path))
-                .ok_or_else(|| Error::Distill(format!("model {id} of the adapter is gone")))?,
+        let base = match adapters
+            .first()
+            .map(|a| self.adapter_base(a))
+            .transpose()?
+            .flatten()
+        {
+            Some(path) => path,
             None => {
                 ModelManager::new(self.home.models_dir())
                     .default_of(ModelKind::Chat)?
@@ -510,16 +513,8 @@ impl Kotodama {
                 let sft = self.sft_adapter(persona_id, params.from_adapter)?;
                 // The DPO adapter continues the SFT one: same recipe, same base model.
                 params.variant = sft.adapter.variant.parse()?;
-                let base = match sft.adapter.model_id {
-                    Some(id) => self
-                        .store
-                        .models()?
-                        .into_iter()
-                        .find(|m| m.id == id)
-                        .map(|m| PathBuf::from(m.model.path))
-                        .ok_or_else(|| {
-                            Error::Distill(format!("model {id} of the adapter is gone"))
-                        })?,
+                let base = match self.adapter_base(&sft)? {
+                    Some(path) => path,
                     None => self.student_model(params.base.as_deref())?,
                 };
                 (base, Some(PathBuf::from(sft.adapter.path)))
@@ -546,6 +541,19 @@ impl Kotodama {
             dir,
             dataset,
         })
+    }
+
+    /// The model file an adapter was trained on (None: not recorded, or no longer installed).
+    pub(crate) fn adapter_base(&self, a: &kotodama_store::Adapter) -> Result<Option<PathBuf>> {
+        let Some(id) = a.adapter.model_id else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .models()?
+            .into_iter()
+            .find(|m| m.id == id)
+            .map(|m| PathBuf::from(m.model.path)))
     }
 
     /// The SFT adapter a DPO stage starts from: `id`, or the persona's newest adapter of a plain
