@@ -162,11 +162,14 @@ fn run(state: &AppState, job_id: i64, cancel: &CancelToken) -> Result<bool, Comm
         }
     };
     let run = with_core(state, |k| k.prepare_distill(job_id, &mut |p| update(p)))?;
+    // Stored every step and every few seconds otherwise, which keeps this process's lease on the job.
+    let mut stored_at = std::time::Instant::now();
     let outcome = run
         .execute(
             &mut |p| {
                 update(p);
-                if p.phase == "training" {
+                if p.phase == "training" || stored_at.elapsed().as_secs() >= 5 {
+                    stored_at = std::time::Instant::now();
                     let _ = with_core(state, |k| k.set_job_progress(job_id, p));
                 }
             },

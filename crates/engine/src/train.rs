@@ -373,11 +373,7 @@ impl LoraTrainer {
         let Some((loss, tokens)) = Self::example_loss(&decoder, ex, Mode::Training)? else {
             return Ok(None);
         };
-        let weighted = if ex.weight == 1.0 {
-            loss.clone()
-        } else {
-            (&loss * f64::from(ex.weight))?
-        };
+        let weighted = (&loss * f64::from(ex.weight))?;
         self.grads_of(&weighted, loss.to_scalar::<f32>()? as f64, tokens, tokens)
     }
 

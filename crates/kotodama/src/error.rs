@@ -56,6 +56,7 @@ impl Error {
             Error::Store(S::NewerSchema { .. }) => "DB_NEWER_SCHEMA",
             Error::Store(S::Damaged { .. }) => "DB_DAMAGED",
             Error::Store(S::CreateDir { .. }) | Error::NoHome => "DATA_DIR",
+            Error::Store(S::File { .. }) => "IO_ERROR",
             Error::Store(S::NotFound { .. }) => "NOT_FOUND",
             Error::Store(S::NoAlternative { .. }) => "NO_SUCH_ALTERNATIVE",
             Error::Store(S::JobBusy { .. }) => "JOB_RUNNING",

@@ -51,7 +51,7 @@ fn copy_database(from: &Connection, to: &Path) -> Result<()> {
     // The copy is one self-contained file (the source's WAL mode would want -wal/-shm beside it).
     dst.pragma_update(None, "journal_mode", "DELETE")?;
     drop(dst);
-    std::fs::rename(&partial, to).map_err(|source| Error::CreateDir {
+    std::fs::rename(&partial, to).map_err(|source| Error::File {
         path: to.to_path_buf(),
         source,
     })
@@ -98,22 +98,27 @@ pub fn list_backups(db: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// Copies the database behind `conn` into the backups folder as `kotodama-<time>-<label>.db` and
-/// deletes all but the newest `KEEP`.
-pub(crate) fn backup_into_dir(conn: &Connection, db: &Path, label: &str) -> Result<PathBuf> {
+/// A new file name in the backups folder (created if needed): `kotodama-<time>-<label>.db`.
+fn new_backup_path(db: &Path, label: &str) -> Result<PathBuf> {
     let dir = backups_dir(db);
     std::fs::create_dir_all(&dir).map_err(|source| Error::CreateDir {
         path: dir.clone(),
         source,
     })?;
     let mut ms = now_ms();
-    let target = loop {
+    loop {
         let t = dir.join(format!("{PREFIX}{}-{label}.db", stamp(ms)));
         if !t.exists() {
-            break t;
+            return Ok(t);
         }
         ms += 1;
-    };
+    }
+}
+
+/// Copies the database behind `conn` into the backups folder as `kotodama-<time>-<label>.db` and
+/// deletes all but the newest `KEEP`.
+pub(crate) fn backup_into_dir(conn: &Connection, db: &Path, label: &str) -> Result<PathBuf> {
+    let target = new_backup_path(db, label)?;
     copy_database(conn, &target)?;
     let all = list_backups(db);
     for old in &all[..all.len().saturating_sub(KEEP)] {
@@ -189,18 +194,13 @@ impl Store {
             });
         }
         let moved = if db.exists() {
-            let dir = backups_dir(db);
-            std::fs::create_dir_all(&dir).map_err(|source| Error::CreateDir {
-                path: dir.clone(),
-                source,
-            })?;
-            let aside = dir.join(format!("{PREFIX}{}-replaced.db", stamp(now_ms())));
+            let aside = new_backup_path(db, "replaced")?;
             // The file with its WAL and shared-memory companions, so what was there stays whole.
             for suffix in ["", "-wal", "-shm"] {
                 let from = PathBuf::from(format!("{}{suffix}", db.display()));
                 if from.exists() {
                     let to = PathBuf::from(format!("{}{suffix}", aside.display()));
-                    std::fs::rename(&from, &to).map_err(|source| Error::CreateDir {
+                    std::fs::rename(&from, &to).map_err(|source| Error::File {
                         path: to.clone(),
                         source,
                     })?;

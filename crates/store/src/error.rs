@@ -19,6 +19,11 @@ pub enum Error {
         detail: String,
         backups: PathBuf,
     },
+    #[error("{path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot create the data folder {path}: {source}")]
     CreateDir {
         path: PathBuf,

@@ -258,6 +258,11 @@ pub fn build_dataset(
     })
 }
 
+/// A plan as the reasoning block before an answer (`EMPTY_REASONING` with the plan inside).
+fn plan_block(plan: &str) -> String {
+    format!("<think>\n{plan}\n</think>\n\n")
+}
+
 /// Whether a `PlanDropout` example keeps its plan: a fixed hash of the line, so that a resumed job
 /// and every rerun see the same sequences.
 fn keeps_plan(ex: &DistillExample) -> bool {
@@ -274,36 +279,32 @@ fn keeps_plan(ex: &DistillExample) -> bool {
 impl Dataset {
     /// The sequences an example trains on under `variant`.
     pub fn sequences(&self, ex: &DistillExample, variant: Variant) -> Vec<TrainingSequence> {
-        let system = match ex.task {
-            Task::Respond => self.system_prompt.clone(),
-            Task::Rewrite => rewrite_instruction(&self.persona),
+        // The example's prompt with `user` as the user's turn, answered by `target`, all learnt.
+        let seq = |user: String, target: String, weight: f32| {
+            let mut messages = self.prompt(ex);
+            messages[1].content = user;
+            messages.push(ChatMessage::new("assistant", target));
+            TrainingSequence {
+                messages,
+                given: String::new(),
+                weight,
+            }
         };
-        let seq = |user: String, target: String, weight: f32| TrainingSequence {
-            messages: vec![
-                ChatMessage::new("system", system.clone()),
-                ChatMessage::new("user", user),
-                ChatMessage::new("assistant", target),
-            ],
-            given: String::new(),
-            weight,
-        };
-        let answer = || self.answer(ex, variant);
         match variant {
-            Variant::Vanilla => vec![answer()],
             Variant::StepByStep => vec![
                 seq(
                     format!("{PLAN_TASK_MARKER} {}", ex.input),
                     ex.plan.clone(),
                     PLAN_TASK_WEIGHT,
                 ),
-                answer(),
+                self.answer(ex, variant),
             ],
             Variant::PlanDropout if keeps_plan(ex) => vec![seq(
                 ex.input.clone(),
-                format!("<think>\n{}\n</think>\n\n{}", ex.plan, ex.line),
+                format!("{}{}", plan_block(&ex.plan), ex.line),
                 1.0,
             )],
-            Variant::PlanDropout => vec![answer()],
+            Variant::Vanilla | Variant::PlanDropout => vec![self.answer(ex, variant)],
         }
     }
 
@@ -344,7 +345,7 @@ impl Dataset {
                 continue;
             };
             let given = if variant.answers_after_empty_reasoning() {
-                format!("<think>\n{}\n</think>\n\n", ex.plan)
+                plan_block(&ex.plan)
             } else {
                 String::new()
             };

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use kotodama_engine::lora::{ADAPTER_CONFIG, ADAPTER_WEIGHTS};
 use kotodama_engine::Model;
-use kotodama_store::{NewAdapter, NewModel};
+use kotodama_store::NewAdapter;
 use serde::{Deserialize, Serialize};
 
-use super::{against_base, eval, io, DistillProgress, TeacherSpec, Variant, Verdict};
+use super::{against_base, eval, io, model_record, DistillProgress, Variant, Verdict};
 use crate::{Error, Kotodama, Result};
 
 /// The report stored with an imported adapter (a distilled one stores a `DistillReport`).
@@ -57,6 +57,33 @@ impl Kotodama {
                 model.info().name
             ))
         })?;
+        // Measured where it lies, before anything is copied.
+        let (evaluation, verdict) = if measure {
+            let inputs = self.eval_inputs(persona_id)?;
+            let (scores, verdict) = against_base(
+                &inputs.ctx()?,
+                &mut model,
+                &inputs.card_prompt,
+                (dir, variant.as_str()),
+                progress,
+            )?;
+            (scores, Some(verdict))
+        } else {
+            (Vec::new(), None)
+        };
+        let config: kotodama_engine::AdapterConfig = serde_json::from_slice(
+            &std::fs::read(dir.join(ADAPTER_CONFIG)).map_err(|e| io(dir, e))?,
+        )
+        .map_err(|e| Error::InvalidInput(format!("{ADAPTER_CONFIG}: {e}")))?;
+        let report = serde_json::to_value(ImportedAdapterReport {
+            imported_from: dir.display().to_string(),
+            base_model: model.info().name.clone(),
+            variant,
+            evaluation,
+            verdict,
+        })
+        .map_err(|e| Error::Distill(format!("report: {e}")))?;
+
         let target = self.home.adapters_dir().join(format!(
             "{}-imported-{}",
             persona.card.slug,
@@ -64,90 +91,26 @@ impl Kotodama {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis())
         ));
-        std::fs::create_dir_all(&target).map_err(|e| io(&target, e))?;
-        for file in [ADAPTER_CONFIG, ADAPTER_WEIGHTS] {
-            std::fs::copy(dir.join(file), target.join(file)).map_err(|e| io(&target, e))?;
-        }
-        // Nothing is left behind if measuring or registering fails.
-        let registered = self.measure_and_register(
-            persona_id, dir, &target, &base_path, &mut model, variant, measure, progress,
-        );
+        let registered = (|| {
+            std::fs::create_dir_all(&target).map_err(|e| io(&target, e))?;
+            for file in [ADAPTER_CONFIG, ADAPTER_WEIGHTS] {
+                std::fs::copy(dir.join(file), target.join(file)).map_err(|e| io(&target, e))?;
+            }
+            let model_id = self.store.upsert_model(&model_record(&model, &base_path))?;
+            Ok(self.store.insert_adapter(&NewAdapter {
+                persona_id,
+                model_id: Some(model_id),
+                path: target.display().to_string(),
+                variant: variant.as_str().into(),
+                rank: config.r as i64,
+                alpha: config.lora_alpha,
+                report: Some(report),
+            })?)
+        })();
+        // Nothing is left behind if copying or registering fails.
         if registered.is_err() {
             let _ = std::fs::remove_dir_all(&target);
         }
         registered
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn measure_and_register(
-        &mut self,
-        persona_id: i64,
-        source: &Path,
-        target: &Path,
-        base_path: &Path,
-        model: &mut Model,
-        variant: Variant,
-        measure: bool,
-        progress: &mut dyn FnMut(&DistillProgress),
-    ) -> Result<i64> {
-        let persona = self.store.persona(persona_id)?;
-        let (evaluation, verdict) = if measure {
-            let dataset = self.distill_dataset(persona_id, &TeacherSpec::Rules, &mut |_, _| {})?;
-            let profiles = self.all_profiles()?;
-            let embedder = self.embedder();
-            let profile = self.style_profile(persona_id)?;
-            let ctx = eval::EvalContext {
-                persona_slug: &persona.card.slug,
-                dataset: &dataset,
-                profile: &profile,
-                profiles: &profiles,
-                res: crate::analysis::style_resources()?,
-                embedder: embedder.as_ref(),
-            };
-            let card_prompt = crate::prompt::system_prompt(&persona.card, crate::USER_NAME);
-            let (scores, verdict) = against_base(
-                &ctx,
-                model,
-                &card_prompt,
-                (target, variant.as_str()),
-                progress,
-            )?;
-            (scores, Some(verdict))
-        } else {
-            (Vec::new(), None)
-        };
-        let info = model.info();
-        let config: kotodama_engine::AdapterConfig = serde_json::from_slice(
-            &std::fs::read(target.join(ADAPTER_CONFIG)).map_err(|e| io(target, e))?,
-        )
-        .map_err(|e| Error::InvalidInput(format!("{ADAPTER_CONFIG}: {e}")))?;
-        let report = ImportedAdapterReport {
-            imported_from: source.display().to_string(),
-            base_model: info.name.clone(),
-            variant,
-            evaluation,
-            verdict,
-        };
-        let model_id = self.store.upsert_model(&NewModel {
-            name: info.name.clone(),
-            path: base_path.display().to_string(),
-            format: info.format.clone(),
-            architecture: format!("{:?}", info.config.architecture).to_lowercase(),
-            quantization: None,
-            size_bytes: std::fs::metadata(base_path).map_or(0, |m| m.len() as i64),
-            sha256: None,
-        })?;
-        Ok(self.store.insert_adapter(&NewAdapter {
-            persona_id,
-            model_id: Some(model_id),
-            path: target.display().to_string(),
-            variant: variant.as_str().into(),
-            rank: config.r as i64,
-            alpha: config.lora_alpha,
-            report: Some(
-                serde_json::to_value(&report)
-                    .map_err(|e| Error::Distill(format!("report: {e}")))?,
-            ),
-        })?)
     }
 }

@@ -347,7 +347,6 @@ impl Kotodama {
         adapter_ids: &[i64],
         per_task: usize,
     ) -> Result<Vec<eval::SystemScores>> {
-        let persona = self.store.persona(persona_id)?;
         let adapters: Vec<_> = self
             .store
             .adapters(persona_id)?
@@ -361,33 +360,19 @@ impl Kotodama {
             .flatten()
         {
             Some(path) => path,
-            None => {
-                ModelManager::new(self.home.models_dir())
-                    .default_of(ModelKind::Chat)?
-                    .path
-            }
+            None => self.student_model(None)?,
         };
         let mut model = Model::load(&base, crate::models::load_options()?)?;
-        let dataset = self.distill_dataset(persona_id, &TeacherSpec::Rules, &mut |_, _| {})?;
-        let profiles = self.all_profiles()?;
-        let embedder = self.embedder();
-        let card_prompt = crate::prompt::system_prompt(&persona.card, crate::USER_NAME);
-        let ctx = eval::EvalContext {
-            persona_slug: &persona.card.slug,
-            dataset: &dataset,
-            profile: &self.style_profile(persona_id)?,
-            profiles: &profiles,
-            res: crate::analysis::style_resources()?,
-            embedder: embedder.as_ref(),
-        };
-        let examples = eval::pick_examples(&dataset, Split::Test, per_task);
+        let inputs = self.eval_inputs(persona_id)?;
+        let ctx = inputs.ctx()?;
+        let examples = eval::pick_examples(&inputs.dataset, Split::Test, per_task);
         let mut scores = vec![eval::evaluate(
             &ctx,
             &eval::System {
                 name: "base + card prompt".into(),
                 model: &model,
                 prefix: "",
-                system_prompt: &card_prompt,
+                system_prompt: &inputs.card_prompt,
             },
             Split::Test,
             &examples,
@@ -403,13 +388,26 @@ impl Kotodama {
                     },
                     model: &model,
                     prefix: adapter_prefix(&a.adapter.variant),
-                    system_prompt: &dataset.system_prompt,
+                    system_prompt: &inputs.dataset.system_prompt,
                 },
                 Split::Test,
                 &examples,
             )?);
         }
         Ok(scores)
+    }
+
+    /// The persona's dataset (rules teacher), profiles and embedder for an evaluation.
+    fn eval_inputs(&self, persona_id: i64) -> Result<EvalInputs> {
+        let persona = self.store.persona(persona_id)?;
+        Ok(EvalInputs {
+            dataset: self.distill_dataset(persona_id, &TeacherSpec::Rules, &mut |_, _| {})?,
+            profile: self.style_profile(persona_id)?,
+            profiles: self.all_profiles()?,
+            embedder: self.embedder(),
+            card_prompt: crate::prompt::system_prompt(&persona.card, crate::USER_NAME),
+            slug: persona.card.slug,
+        })
     }
 
     /// Every persona's newest profile, by slug (for attribution).
@@ -689,6 +687,44 @@ pub fn adapter_prefix(variant: &str) -> &'static str {
     }
 }
 
+/// The store's record of the base model an adapter was trained on, loaded from `path`.
+fn model_record(model: &Model, path: &Path) -> NewModel {
+    let info = model.info();
+    NewModel {
+        name: info.name.clone(),
+        path: path.display().to_string(),
+        format: info.format.clone(),
+        architecture: format!("{:?}", info.config.architecture).to_lowercase(),
+        quantization: None,
+        size_bytes: std::fs::metadata(path).map_or(0, |m| m.len() as i64),
+        sha256: None,
+    }
+}
+
+/// What measuring a persona's systems needs besides the models (`eval::EvalContext` borrows it).
+struct EvalInputs {
+    slug: String,
+    dataset: Dataset,
+    profile: StyleProfile,
+    profiles: Vec<(String, StyleProfile)>,
+    embedder: Option<kotodama_engine::Embedder>,
+    /// The base model's system prompt (adapters get the dataset's).
+    card_prompt: String,
+}
+
+impl EvalInputs {
+    fn ctx(&self) -> Result<eval::EvalContext<'_>> {
+        Ok(eval::EvalContext {
+            persona_slug: &self.slug,
+            dataset: &self.dataset,
+            profile: &self.profile,
+            profiles: &self.profiles,
+            res: crate::analysis::style_resources()?,
+            embedder: self.embedder.as_ref(),
+        })
+    }
+}
+
 fn io(path: &Path, e: std::io::Error) -> Error {
     Error::Io {
         path: path.display().to_string(),
@@ -697,12 +733,12 @@ fn io(path: &Path, e: std::io::Error) -> Error {
 }
 
 /// What a run trains on: token sequences (SFT) or preference pairs (DPO).
-enum Items<'a> {
-    Supervised(&'a [TrainExample]),
+enum Items {
+    Supervised(Vec<TrainExample>),
     Preferences(Vec<PreferencePair>),
 }
 
-impl Items<'_> {
+impl Items {
     fn len(&self) -> usize {
         match self {
             Items::Supervised(e) => e.len(),
@@ -801,19 +837,21 @@ impl DistillRun {
         let variant = self.params.variant;
         let tokenize =
             |split, form| training::tokenize_split(&model, &self.dataset, split, variant, form);
-        let (train, truncated) = tokenize(Split::Train, training::Form::Training)?;
         // The loss of the line as chats ask for it, whatever else the recipe trains on.
         let (mut validation, _) = tokenize(Split::Validation, training::Form::Answer)?;
         validation.truncate(VALIDATION_EXAMPLES);
-        if train.is_empty() || validation.is_empty() {
+        let (items, truncated) = match self.params.stage {
+            Stage::Sft => {
+                let (train, truncated) = tokenize(Split::Train, training::Form::Training)?;
+                (Items::Supervised(train), truncated)
+            }
+            Stage::Dpo => (Items::Preferences(self.preference_pairs(&model)?), 0),
+        };
+        if items.len() == 0 || validation.is_empty() {
             return Err(Error::Distill(
                 "the dataset has no training or no validation examples".into(),
             ));
         }
-        let items = match self.params.stage {
-            Stage::Sft => Items::Supervised(&train),
-            Stage::Dpo => Items::Preferences(self.preference_pairs(&model)?),
-        };
         let mut config = train_config(&self.params, items.len());
         let sft_adapter = match &self.sft_adapter {
             Some(dir) => {
@@ -866,8 +904,10 @@ impl DistillRun {
         while !trainer.is_done() {
             if cancel.is_cancelled() {
                 trainer.save_checkpoint(&checkpoint)?;
-                self.write_losses(&report_losses)?;
-                self.write_tally(&before.plus(started.elapsed().as_secs_f64(), tokens))?;
+                self.write_progress(
+                    &report_losses,
+                    before.plus(started.elapsed().as_secs_f64(), tokens),
+                )?;
                 return Ok(None);
             }
             let step = match &items {
@@ -889,8 +929,10 @@ impl DistillRun {
             });
             if trainer.state().step % CHECKPOINT_EVERY == 0 {
                 trainer.save_checkpoint(&checkpoint)?;
-                self.write_losses(&report_losses)?;
-                self.write_tally(&before.plus(started.elapsed().as_secs_f64(), tokens))?;
+                self.write_progress(
+                    &report_losses,
+                    before.plus(started.elapsed().as_secs_f64(), tokens),
+                )?;
             }
         }
         let whole = before.plus(started.elapsed().as_secs_f64(), tokens);
@@ -926,15 +968,7 @@ impl DistillRun {
         )?;
         Ok(Some(DistillOutcome {
             adapter_dir: self.adapter_dir.clone(),
-            model: NewModel {
-                name: info.name.clone(),
-                path: self.base.display().to_string(),
-                format: info.format.clone(),
-                architecture: format!("{:?}", info.config.architecture).to_lowercase(),
-                quantization: None,
-                size_bytes: std::fs::metadata(&self.base).map_or(0, |m| m.len() as i64),
-                sha256: None,
-            },
+            model: model_record(&model, &self.base),
             report,
         }))
     }
@@ -1000,6 +1034,10 @@ impl DistillRun {
         self.dir.join("checkpoint").join("losses.json")
     }
 
+    fn tally_path(&self) -> PathBuf {
+        self.dir.join("checkpoint").join("tally.json")
+    }
+
     /// The losses of the steps a checkpoint covers (a resumed run continues the curve).
     fn read_losses(&self) -> Result<Vec<f64>> {
         match std::fs::read(self.losses_path()) {
@@ -1007,15 +1045,6 @@ impl DistillRun {
                 .map_err(|e| Error::Distill(format!("{}: {e}", self.losses_path().display()))),
             Err(_) => Ok(Vec::new()),
         }
-    }
-
-    fn write_losses(&self, losses: &[f64]) -> Result<()> {
-        let json = serde_json::to_vec(losses).map_err(|e| Error::Distill(e.to_string()))?;
-        crate::fsutil::write_atomically(&self.losses_path(), &json)
-    }
-
-    fn tally_path(&self) -> PathBuf {
-        self.dir.join("checkpoint").join("tally.json")
     }
 
     /// Training time and tokens up to the checkpoint (none before a first run).
@@ -1026,9 +1055,17 @@ impl DistillRun {
             .unwrap_or_default()
     }
 
-    fn write_tally(&self, tally: &Tally) -> Result<()> {
-        let json = serde_json::to_vec(tally).map_err(|e| Error::Distill(e.to_string()))?;
-        crate::fsutil::write_atomically(&self.tally_path(), &json)
+    /// What a checkpoint keeps besides the trainer's state: the loss curve and the time and tokens
+    /// so far.
+    fn write_progress(&self, losses: &[f64], tally: Tally) -> Result<()> {
+        for (path, json) in [
+            (self.losses_path(), serde_json::to_vec(losses)),
+            (self.tally_path(), serde_json::to_vec(&tally)),
+        ] {
+            let json = json.map_err(|e| Error::Distill(e.to_string()))?;
+            crate::fsutil::write_atomically(&path, &json)?;
+        }
+        Ok(())
     }
 }
 

@@ -80,10 +80,10 @@ fn finish((mut job, state, params): RawJob) -> Result<Job> {
     Ok(job)
 }
 
-/// How long a lease lasts without renewal. Renewals come with progress (every training step, every
-/// line of the dataset), so this only has to outlast the slowest stretch without progress (loading
-/// a model, one step of a large model on a CPU); a holder that dies on this machine is noticed at
-/// once by its process id.
+/// How long a lease lasts without renewal. Renewals come with stored progress (every training step,
+/// and every few seconds in the other phases), so this only has to outlast the slowest stretch
+/// without progress (loading a model, one step of a large model on a CPU); a holder that dies on
+/// this machine is noticed at once by its process id.
 pub const LEASE_MS: i64 = 10 * 60 * 1000;
 
 /// This process's claim on the jobs it runs.
