@@ -385,8 +385,33 @@ pub fn valid_style_difference(
     paired_bootstrap(&pick(a), &pick(b))
 }
 
-/// The comparison as a markdown table: one row per system and task, with the Valid Style Score's
-/// difference from the first system (95% paired bootstrap interval).
+/// `b − a` in fidelity over the examples of `task`, when both were measured.
+pub fn fidelity_difference(a: &SystemScores, b: &SystemScores, task: Task) -> Option<Difference> {
+    let pick = |s: &SystemScores| -> Option<Vec<f64>> {
+        s.per_example
+            .iter()
+            .filter(|e| e.task == task)
+            .map(|e| e.fidelity)
+            .collect()
+    };
+    Some(paired_bootstrap(&pick(a)?, &pick(b)?))
+}
+
+fn task_name(task: Task) -> &'static str {
+    match task {
+        Task::Respond => "respond",
+        Task::Rewrite => "rewrite",
+    }
+}
+
+fn interval(d: &Difference) -> String {
+    format!("{:+.3} [{:+.3}, {:+.3}]", d.mean, d.low, d.high)
+}
+
+/// The comparison as markdown: one row per system and task, with the Valid Style Score's
+/// difference from the first system (95% paired bootstrap interval); then, when there are two or
+/// more other systems (the adapters), every pair of them compared the same way, in Valid Style
+/// Score and in fidelity.
 pub fn markdown(scores: &[SystemScores]) -> String {
     let opt = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{v:.3}"));
     let mut out = String::from(
@@ -396,18 +421,14 @@ pub fn markdown(scores: &[SystemScores]) -> String {
         for t in &s.tasks {
             let delta = match scores.first() {
                 Some(first) if !std::ptr::eq(first, s) => {
-                    let d = valid_style_difference(first, s, Some(t.task));
-                    format!("{:+.3} [{:+.3}, {:+.3}]", d.mean, d.low, d.high)
+                    interval(&valid_style_difference(first, s, Some(t.task)))
                 }
                 _ => "–".to_string(),
             };
             out.push_str(&format!(
                 "| {} | {} | {} | {:.3} | {} | {:.3} | {} | {:.2} | {:.2} | {:.1} ({:.1}) | {:.3} |\n",
                 s.system,
-                match t.task {
-                    Task::Respond => "respond",
-                    Task::Rewrite => "rewrite",
-                },
+                task_name(t.task),
                 t.examples,
                 t.style,
                 opt(t.fidelity),
@@ -419,6 +440,29 @@ pub fn markdown(scores: &[SystemScores]) -> String {
                 t.script_signature_rate,
                 t.distinct_2
             ));
+        }
+    }
+    let others = scores.get(1..).unwrap_or_default();
+    if others.len() >= 2 {
+        out.push_str(
+            "\n| comparison (b − a) | task | n | Δ valid style [95% CI] | Δ fidelity [95% CI] |\n|---|---|---:|---|---|\n",
+        );
+        for (i, a) in others.iter().enumerate() {
+            for b in &others[i + 1..] {
+                for t in &b.tasks {
+                    let fidelity = fidelity_difference(a, b, t.task)
+                        .map_or("–".to_string(), |d| interval(&d));
+                    out.push_str(&format!(
+                        "| {} − {} | {} | {} | {} | {} |\n",
+                        b.system,
+                        a.system,
+                        task_name(t.task),
+                        t.examples,
+                        interval(&valid_style_difference(a, b, Some(t.task))),
+                        fidelity
+                    ));
+                }
+            }
         }
     }
     out
@@ -492,12 +536,22 @@ mod tests {
             samples: vec![],
         };
         let md = markdown(&[system("base", 0.25), system("vanilla", 0.5)]);
+        assert!(!md.contains("comparison"), "one adapter, nothing to pair: {md}");
         assert!(
             md.contains("| base | rewrite | 2 | 0.250 | – | 0.250 | – | 0.50 | 1.00 | 12.0 (30.0) | 0.900 |"),
             "{md}"
         );
         assert!(
             md.contains("| vanilla | rewrite | 2 | 0.500 | – | 0.500 | +0.250 [+0.250, +0.250] |"),
+            "{md}"
+        );
+        let md = markdown(&[
+            system("base", 0.25),
+            system("vanilla", 0.5),
+            system("plan", 0.375),
+        ]);
+        assert!(
+            md.contains("| plan − vanilla | rewrite | 2 | -0.125 [-0.125, -0.125] | – |"),
             "{md}"
         );
     }
