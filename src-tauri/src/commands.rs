@@ -1,123 +1,79 @@
-//! The Tauri commands the chat UI calls. Each locks the core, calls one method, maps the error.
+//! The window's calls on personas and chats: each is one runtime call, its error passed on as the
+//! core's code and message.
 
-use kotodama::{ChatView, PersonaSummary, ReplierStatus};
-use serde::Serialize;
-use tauri::{AppHandle, State};
+use kotodama::runtime::AppStatus;
+use kotodama::store::Message;
+use kotodama::{ChatView, ErrorView, PersonaSummary};
+use tauri::State;
 
-use crate::AppState;
+use crate::Rt;
 
-/// An error as the UI shows it: a stable code and a readable message.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CommandError {
-    pub code: String,
-    pub message: String,
-}
+pub type CommandResult<T> = Result<T, ErrorView>;
 
-impl CommandError {
-    pub fn internal(what: &str) -> Self {
-        CommandError {
-            code: "INTERNAL".into(),
-            message: format!("{what} was poisoned by an earlier failure"),
-        }
-    }
-}
-
-impl From<&kotodama::Error> for CommandError {
-    fn from(e: &kotodama::Error) -> Self {
-        CommandError {
-            code: e.code().to_string(),
-            message: e.to_string(),
-        }
-    }
-}
-
-type CommandResult<T> = Result<T, CommandError>;
-
-pub fn with_core<T>(
-    state: &AppState,
-    f: impl FnOnce(&mut kotodama::Kotodama) -> kotodama::Result<T>,
+/// Runs blocking work (a reply, a download, an import) off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> kotodama::Result<T> + Send + 'static,
 ) -> CommandResult<T> {
-    let core = state.core.as_ref().map_err(Clone::clone)?;
-    let mut core = core
-        .lock()
-        .map_err(|_| CommandError::internal("the core lock"))?;
-    f(&mut core).map_err(|e| (&e).into())
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppStatus {
-    version: &'static str,
-    data_dir: String,
-    /// Why the data could not be opened; the UI shows this instead of the chat.
-    startup_error: Option<CommandError>,
-    /// How replies are produced: `model` (the installed chat model) or `script` (lines picked from the
-    /// persona's script, when no model is installed).
-    reply_mode: &'static str,
-    /// The chat model and, once loaded, the device and threads it runs on.
-    replier: Option<ReplierStatus>,
-    /// The update of style profiles written by an older analyzer; None when none was needed.
-    profile_update: Option<kotodama::UpgradeProgress>,
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| ErrorView {
+            code: "INTERNAL".into(),
+            message: format!("the task failed: {e}"),
+        })?
+        .map_err(Into::into)
 }
 
 #[tauri::command]
-pub fn app_status(state: State<'_, AppState>) -> AppStatus {
-    let replier = state
-        .replier_status
-        .read()
-        .ok()
-        .and_then(|status| status.clone());
-    AppStatus {
-        version: env!("CARGO_PKG_VERSION"),
-        data_dir: state.data_dir.clone(),
-        startup_error: state.core.as_ref().err().cloned(),
-        reply_mode: if replier.as_ref().is_some_and(|r| r.model.is_some()) {
-            "model"
-        } else {
-            "script"
-        },
-        replier,
-        profile_update: state.profile_update.read().ok().and_then(|p| *p),
-    }
+pub fn app_status(rt: State<'_, Rt>) -> AppStatus {
+    rt.status()
 }
 
 #[tauri::command]
-pub fn list_personas(state: State<'_, AppState>) -> CommandResult<Vec<PersonaSummary>> {
-    with_core(&state, |k| k.personas())
-}
-
-/// Gives the chat the window shows, and prefills it for the model in the background.
-pub fn shown(app: &AppHandle, view: CommandResult<ChatView>) -> CommandResult<ChatView> {
-    if let Ok(v) = &view {
-        crate::streaming::prefill_in_background(app, v.chat.id);
-    }
-    view
+pub fn list_personas(rt: State<'_, Rt>) -> CommandResult<Vec<PersonaSummary>> {
+    Ok(rt.core(|k| k.personas())?)
 }
 
 #[tauri::command]
-pub fn open_chat(
-    app: AppHandle,
-    state: State<'_, AppState>,
-    persona_id: i64,
-) -> CommandResult<ChatView> {
-    shown(&app, with_core(&state, |k| k.open_chat(persona_id)))
+pub fn open_chat(rt: State<'_, Rt>, persona_id: i64) -> CommandResult<ChatView> {
+    Ok(rt.open_chat(persona_id)?)
 }
 
 #[tauri::command]
-pub fn new_chat(
-    app: AppHandle,
-    state: State<'_, AppState>,
-    persona_id: i64,
-) -> CommandResult<ChatView> {
-    shown(&app, with_core(&state, |k| k.new_chat(persona_id)))
+pub fn new_chat(rt: State<'_, Rt>, persona_id: i64) -> CommandResult<ChatView> {
+    Ok(rt.new_chat(persona_id)?)
+}
+
+/// One of the persona's chats, by id (the chat list in the header).
+#[tauri::command]
+pub fn show_chat(rt: State<'_, Rt>, chat_id: i64) -> CommandResult<ChatView> {
+    Ok(rt.show_chat(chat_id)?)
+}
+
+#[tauri::command]
+pub fn branch_chat(rt: State<'_, Rt>, message_id: i64) -> CommandResult<ChatView> {
+    Ok(rt.branch_chat(message_id)?)
+}
+
+#[tauri::command]
+pub fn choose_alternative(rt: State<'_, Rt>, message_id: i64, index: i64) -> CommandResult<Message> {
+    Ok(rt.core(|k| k.choose_alternative(message_id, index))?)
+}
+
+#[tauri::command]
+pub fn edit_message(rt: State<'_, Rt>, message_id: i64, text: String) -> CommandResult<Message> {
+    Ok(rt.core(|k| k.edit_message(message_id, &text))?)
+}
+
+#[tauri::command]
+pub fn delete_message(rt: State<'_, Rt>, message_id: i64) -> CommandResult<ChatView> {
+    Ok(rt.core(|k| k.delete_message(message_id))?)
 }
 
 /// What a reply realizes of its persona's style, for the style meter's hover.
 #[tauri::command]
 pub fn explain_style(
-    state: State<'_, AppState>,
+    rt: State<'_, Rt>,
     message_id: i64,
 ) -> CommandResult<Option<kotodama::style::StylePlan>> {
-    with_core(&state, |k| k.explain_style(message_id))
+    Ok(rt.core(|k| k.explain_style(message_id))?)
 }

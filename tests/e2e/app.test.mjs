@@ -314,7 +314,8 @@ async function importThroughWizard(s, file, speaker) {
 test('scripts import through the wizard onto a profile page, and its card exports', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-import-'));
   const screenplay = path.join(root, 'crates/kotodama/tests/fixtures/lantern_screenplay.txt');
-  const realScript = path.resolve(root, '../shared/data/characters/en/c3po.txt');
+  assert.ok(process.env.KOTODAMA_DATA, 'KOTODAMA_DATA names the reference scripts (`make test` sets it)');
+  const realScript = path.join(process.env.KOTODAMA_DATA, 'characters/en/c3po.txt');
   await withApp(home, async (s) => {
     const { detected, name } = await importThroughWizard(s, screenplay, 'SENSEI KIRI');
     assert.match(detected, /lantern_screenplay\.txt — Screenplay, UTF-8 · [\d.]+ kB, 4 speakers/);
@@ -329,16 +330,15 @@ test('scripts import through the wizard onto a profile page, and its card export
     assert.ok(saved.endsWith(card), saved);
     assert.ok(fs.readFileSync(card).subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])));
 
-    if (fs.existsSync(realScript)) {
-      const real = await importThroughWizard(s, realScript);
-      assert.match(real.detected, /c3po\.txt — Plain, UTF-8 · [\d.]+ kB, 1 speaker/);
-      assert.equal(real.name, 'C3po');
-      assert.ok((await s.all('[data-testid=signature]')).length >= 10, 'lexical signatures shown');
-      assert.ok((await s.all('[data-testid=rule]')).length > 0, 'grammar rules shown');
-      assert.ok((await s.all('[data-testid=trait]')).length > 5, 'pragmatic traits shown');
-      fs.mkdirSync(screenshots, { recursive: true });
-      fs.writeFileSync(path.join(screenshots, 'profile.png'), await s.screenshotPng());
-    }
+    assert.ok(fs.existsSync(realScript), `reference script missing: ${realScript}`);
+    const real = await importThroughWizard(s, realScript);
+    assert.match(real.detected, /c3po\.txt — Plain, UTF-8 · [\d.]+ kB, 1 speaker/);
+    assert.equal(real.name, 'C3po');
+    assert.ok((await s.all('[data-testid=signature]')).length >= 10, 'lexical signatures shown');
+    assert.ok((await s.all('[data-testid=rule]')).length > 0, 'grammar rules shown');
+    assert.ok((await s.all('[data-testid=trait]')).length > 5, 'pragmatic traits shown');
+    fs.mkdirSync(screenshots, { recursive: true });
+    fs.writeFileSync(path.join(screenshots, 'profile.png'), await s.screenshotPng());
   });
 });
 

@@ -4,11 +4,11 @@
 use std::io::Write;
 
 use anyhow::Result;
-use kotodama::models::engine::{CancelToken, LoadOptions};
+use kotodama::runtime::{ChatEvent, SentReply};
 use kotodama::store::{ChatSettings, GuardAction, Message};
-use kotodama::{ChatView, Kotodama, PendingReply, Replier, ReplyEvent};
+use kotodama::ChatView;
 
-use crate::open_core;
+use crate::open_runtime;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ChatsCommand {
@@ -74,8 +74,18 @@ impl From<GuardChoice> for GuardAction {
 }
 
 pub fn run(command: ChatsCommand) -> Result<()> {
-    let mut core = open_core()?;
+    let rt = open_runtime()?;
+    // A reply runs through the runtime, exactly as the window's does; the rest is one core call.
     match command {
+        ChatsCommand::Say { chat, text } => return print_reply(rt.send(chat, &text, &mut print_event)?),
+        ChatsCommand::Regenerate { chat } => {
+            return print_reply(rt.regenerate(chat, &mut print_event)?)
+        }
+        _ => {}
+    }
+    let mut core = rt.lock_core()?;
+    match command {
+        ChatsCommand::Say { .. } | ChatsCommand::Regenerate { .. } => unreachable!("answered above"),
         ChatsCommand::List { persona } => {
             let persona = core.find_persona(&persona)?;
             for chat in core.chats(persona.id)? {
@@ -87,14 +97,6 @@ pub fn run(command: ChatsCommand) -> Result<()> {
             print_chat(&core.new_chat(persona.id)?);
         }
         ChatsCommand::Show { chat } => print_chat(&core.chat(chat)?),
-        ChatsCommand::Say { chat, text } => {
-            let pending = core.begin_reply(chat, &text)?;
-            stream(&mut core, &pending)?;
-        }
-        ChatsCommand::Regenerate { chat } => {
-            let pending = core.begin_regenerate(chat)?;
-            stream(&mut core, &pending)?;
-        }
         ChatsCommand::Swipe { message, index } => {
             print_message(&core.choose_alternative(message, index - 1)?);
         }
@@ -134,25 +136,24 @@ pub fn run(command: ChatsCommand) -> Result<()> {
     Ok(())
 }
 
-/// Streams the reply to stdout under the out-of-character guard and stores it, as the app's window does.
-fn stream(core: &mut Kotodama, pending: &PendingReply) -> Result<()> {
-    let mut replier = Replier::new(core.home().models_dir(), LoadOptions::default());
+/// The reply's pieces to stdout as they come; a caught attempt is said on stderr.
+fn print_event(event: ChatEvent) {
     let mut stdout = std::io::stdout().lock();
-    let reply = replier.reply_guarded(
-        pending,
-        |event| match event {
-            ReplyEvent::Piece(piece) => {
-                let _ = write!(stdout, "{piece}").and_then(|_| stdout.flush());
-            }
-            ReplyEvent::Retry { attempt, of, cause } => {
-                let _ = writeln!(stdout);
-                eprintln!("[caught out of character ({cause}); attempt {attempt} of {of}]");
-            }
-        },
-        &CancelToken::new(),
-    )?;
-    writeln!(stdout)?;
-    if let Some(stored) = core.finish_reply(pending, reply)? {
+    match event {
+        ChatEvent::UserMessage { .. } => {}
+        ChatEvent::Piece { text } => {
+            let _ = write!(stdout, "{text}").and_then(|_| stdout.flush());
+        }
+        ChatEvent::Retry { attempt, of, cause } => {
+            let _ = writeln!(stdout);
+            eprintln!("[caught out of character ({cause}); attempt {attempt} of {of}]");
+        }
+    }
+}
+
+fn print_reply(sent: SentReply) -> Result<()> {
+    println!();
+    if let Some(stored) = sent.reply {
         eprintln!("[stored as message {}{}]", stored.id, alternative(&stored));
     }
     Ok(())

@@ -8,10 +8,11 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kotodama::distill::{DistillParams, DistillProgress, Preset, Stage, TeacherSpec, Variant};
 use kotodama::models::engine::CancelToken;
+use kotodama::runtime::{JobEvent, JobOutcome};
 use kotodama::store::JobState;
-use kotodama::Kotodama;
+use kotodama::{Kotodama, Runtime};
 
-use crate::open_core;
+use crate::open_runtime;
 
 #[derive(Subcommand)]
 pub enum DistillCommand {
@@ -191,7 +192,17 @@ pub fn run(cmd: DistillCommand) -> Result<()> {
     ) {
         training_thread_policy();
     }
-    let mut core = open_core()?;
+    let rt = open_runtime()?;
+    if let DistillCommand::Jobs {
+        command: JobsCommand::Resume { id },
+    } = cmd
+    {
+        if rt.core(|k| k.job(id))?.state == JobState::Done {
+            bail!("job {id} is already done");
+        }
+        return run_job(&rt, id);
+    }
+    let mut core = rt.lock_core()?;
     match cmd {
         DistillCommand::Distill(args) => {
             let persona = core.find_persona(&args.persona)?;
@@ -207,7 +218,8 @@ pub fn run(cmd: DistillCommand) -> Result<()> {
             };
             let job = core.enqueue_distill(persona.id, &params)?;
             eprintln!("job {} queued: distil {}", job.id, persona.card.name);
-            run_job(&mut core, job.id)
+            drop(core);
+            run_job(&rt, job.id)
         }
         DistillCommand::Jobs { command } => jobs(&mut core, command),
         DistillCommand::Adapters {
@@ -303,7 +315,8 @@ pub fn run_bench(cmd: TrainBench) -> Result<()> {
         // candle's f32 matmuls size their parallelism from rayon's variable, read at each call.
         std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
     }
-    let core = open_core()?;
+    let rt = open_runtime()?;
+    let core = rt.lock_core()?;
     let persona = core.find_persona(&args.persona)?;
     let params = DistillParams {
         preset: args.preset,
@@ -356,18 +369,13 @@ fn jobs(core: &mut Kotodama, cmd: JobsCommand) -> Result<()> {
             println!("job {id} cancelled");
             Ok(())
         }
-        JobsCommand::Resume { id } => {
-            if core.job(id)?.state == JobState::Done {
-                bail!("job {id} is already done");
-            }
-            run_job(core, id)
-        }
+        JobsCommand::Resume { .. } => unreachable!("resumed through the runtime above"),
     }
 }
 
-/// Runs a distill job in this process: progress bar, cancellation by `jobs cancel` from another
-/// process (checked every step), the job's state kept up to date.
-fn run_job(core: &mut Kotodama, id: i64) -> Result<()> {
+/// Runs a distill job in this process with a progress bar; `jobs cancel` from another process stops
+/// it at the next step.
+fn run_job(rt: &Runtime, id: i64) -> Result<()> {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {msg}")?
@@ -381,46 +389,26 @@ fn run_job(core: &mut Kotodama, id: i64) -> Result<()> {
             bar.set_message(format!("loss {loss:.3}  {tps:.0} tok/s  ETA {eta:.0} s"));
         }
     };
-    let prepared = core.prepare_distill(id, &mut |p| show(&bar, p));
-    let run = match prepared {
-        Ok(run) => run,
-        // Another process runs it: its state is that process's to keep.
-        Err(e) if e.code() == "JOB_RUNNING" => return Err(e.into()),
-        Err(e) => {
-            core.set_job_state(id, JobState::Failed, Some(&e.to_string()))?;
-            return Err(e.into());
-        }
-    };
-    let r = &run.dataset().report;
-    bar.println(format!(
-        "dataset: {} respond + {} rewrite examples from {} lines (teacher {}; dropped: {} unchanged, {} not plainer, {} off-meaning, {} teacher errors)",
-        r.respond, r.rewrite, r.lines, r.teacher, r.dropped_unchanged, r.dropped_not_plainer, r.dropped_low_similarity, r.dropped_teacher_error
-    ));
-    let cancel = CancelToken::new();
-    // Every training step, and at least every few seconds in the other phases, the job's progress
-    // is stored (which renews this process's lease on it) and a cancel from elsewhere is looked for.
-    let mut stored_at = std::time::Instant::now();
-    let outcome = run.execute(
-        &mut |p| {
-            show(&bar, p);
-            if p.phase == "training" || stored_at.elapsed().as_secs() >= 5 {
-                stored_at = std::time::Instant::now();
-                let _ = core.set_job_progress(id, p);
-                if core.job(id).is_ok_and(|j| j.state == JobState::Cancelled) {
-                    cancel.cancel();
-                }
-            }
+    let outcome = rt.run_distill_job(
+        id,
+        &mut |event| match event {
+            JobEvent::Progress(p) => show(&bar, p),
+            JobEvent::Dataset(r) => bar.println(format!(
+                "dataset: {} respond + {} rewrite examples from {} lines (teacher {}; dropped: {} unchanged, {} not plainer, {} off-meaning, {} teacher errors)",
+                r.respond, r.rewrite, r.lines, r.teacher, r.dropped_unchanged, r.dropped_not_plainer, r.dropped_low_similarity, r.dropped_teacher_error
+            )),
         },
-        &cancel,
+        &CancelToken::new(),
     );
     bar.finish_and_clear();
-    match outcome {
-        Ok(Some(outcome)) => {
-            let report = outcome.report.clone();
-            let adapter = core.finish_distill(&run, outcome)?;
+    match outcome? {
+        JobOutcome::Finished { adapter_id, report } => {
+            let slug = rt.core(|k| {
+                let persona = k.job(id)?.persona_id.unwrap_or(0);
+                Ok(k.persona(persona)?.card.slug)
+            })?;
             println!(
-                "adapter {adapter} for {}: validation loss {:.3} -> {:.3}, {} steps in {:.0} s ({:.0} tok/s)",
-                run.slug(),
+                "adapter {adapter_id} for {slug}: validation loss {:.3} -> {:.3}, {} steps in {:.0} s ({:.0} tok/s)",
                 report.validation_loss_base,
                 report.validation_loss_adapter,
                 report.losses.len(),
@@ -431,17 +419,10 @@ fn run_job(core: &mut Kotodama, id: i64) -> Result<()> {
             if let Some(v) = report.verdict {
                 print_verdict(&v);
             }
-            Ok(())
         }
-        Ok(None) => {
-            println!(
-                "job {id} cancelled; `kotodama jobs resume {id}` continues from its checkpoint"
-            );
-            Ok(())
-        }
-        Err(e) => {
-            core.set_job_state(id, JobState::Failed, Some(&e.to_string()))?;
-            Err(e.into())
-        }
+        JobOutcome::Cancelled => println!(
+            "job {id} cancelled; `kotodama jobs resume {id}` continues from its checkpoint"
+        ),
     }
+    Ok(())
 }

@@ -4,7 +4,6 @@
 use std::io::{BufRead, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -86,6 +85,8 @@ pub enum ModelsCommand {
         #[arg(long)]
         id: Option<String>,
     },
+    /// Choose the installed chat model that chats answer with (as the settings page does).
+    Use { id: String },
     /// Download a model from the Hugging Face hub (resumable, sha256-verified).
     Download {
         /// Repository, e.g. Qwen/Qwen3-1.7B-GGUF or Qwen/Qwen3-1.7B.
@@ -188,11 +189,8 @@ fn chat(args: ChatArgs) -> Result<()> {
     };
     let system = match &args.persona {
         Some(key) => {
-            let core = crate::open_core()?;
-            Some(kotodama::prompt::system_prompt(
-                &core.find_persona(key)?.card,
-                "User",
-            ))
+            let card = crate::open_runtime()?.core(|k| Ok(k.find_persona(key)?.card))?;
+            Some(kotodama::prompt::system_prompt(&card, "User"))
         }
         None => args.system.clone(),
     };
@@ -261,8 +259,12 @@ fn print_progress(p: &DownloadProgress) {
 
 fn models(cmd: ModelsCommand) -> Result<()> {
     let manager = manager()?;
-    let cancel = AtomicBool::new(false);
+    let cancel = kotodama::models::engine::CancelToken::new();
     match cmd {
+        ModelsCommand::Use { id } => {
+            crate::open_runtime()?.set_chat_model(&id)?;
+            println!("chats answer with {id}");
+        }
         ModelsCommand::List => {
             let models = manager.list()?;
             if models.is_empty() {

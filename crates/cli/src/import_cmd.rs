@@ -8,7 +8,7 @@ use kotodama::cards::CardFormat;
 use kotodama::import::{JsonKeys, ParseOptions, ScriptFormat};
 use kotodama::{ImportedFrom, ScriptImport};
 
-use crate::open_core;
+use crate::open_runtime;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum ImportCommand {
@@ -114,7 +114,8 @@ fn parse_card_format(s: &str) -> Result<CardFormat, String> {
 }
 
 pub fn run(cmd: ImportCommand) -> Result<()> {
-    let mut core = open_core()?;
+    let rt = open_runtime()?;
+    let mut core = rt.lock_core()?;
     match cmd {
         ImportCommand::Import {
             file,

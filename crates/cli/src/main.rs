@@ -9,10 +9,9 @@ mod import_cmd;
 mod style_cmd;
 
 use std::process::ExitCode;
-use std::sync::{Mutex, PoisonError};
 
 use clap::{Parser, Subcommand};
-use kotodama::{Home, Kotodama};
+use kotodama::{Home, Runtime};
 
 #[derive(Parser)]
 #[command(
@@ -64,25 +63,24 @@ enum BenchWhat {
     Train(distill_cmd::TrainBench),
 }
 
-/// Opens the core at `$KOTODAMA_HOME` or the OS data folder, first bringing style profiles written by
-/// an older analyzer up to date.
-pub fn open_core() -> kotodama::Result<Kotodama> {
-    let core = Kotodama::open(Home::resolve().ok_or(kotodama::Error::NoHome)?)?;
-    let stale = core.stale_profiles()?;
+/// Opens the runtime at `$KOTODAMA_HOME` or the OS data folder, first bringing style profiles written
+/// by an older analyzer up to date.
+pub fn open_runtime() -> kotodama::Result<Runtime> {
+    let rt = Runtime::open(Home::resolve().ok_or(kotodama::Error::NoHome)?)?;
+    let stale = rt.core(|k| k.stale_profiles())?;
     if stale.is_empty() {
-        return Ok(core);
+        return Ok(rt);
     }
     // In the foreground, unlike the app: a command is over in seconds, and what it does (a chat, a
     // style score) should already read the current profiles.
-    let core = Mutex::new(core);
-    let report = kotodama::upgrade_profiles(&core, &stale, &mut |p| {
+    let report = rt.update_profiles(&stale, &mut |p| {
         eprint!(
             "\rupdating style profiles to analyzer version {}: {}/{}",
             kotodama::ANALYZER_VERSION,
             p.done,
             p.total
         );
-    });
+    })?;
     eprintln!();
     for (s, why) in &report.failed {
         eprintln!(
@@ -90,11 +88,12 @@ pub fn open_core() -> kotodama::Result<Kotodama> {
             s.persona_id, s.schema_version
         );
     }
-    Ok(core.into_inner().unwrap_or_else(PoisonError::into_inner))
+    Ok(rt)
 }
 
 fn info() -> anyhow::Result<()> {
-    let core = open_core()?;
+    let rt = open_runtime()?;
+    let core = rt.lock_core()?;
     println!("data folder: {}", core.home().root().display());
     println!("database:    {}", core.home().database().display());
     for p in core.personas()? {

@@ -33,6 +33,7 @@ pub enum StyleCommand {
     },
     /// POS tagger accuracy on UD English-EWT test.
     TaggerEval {
+        /// The reference data folder (characters/, treebanks/); default: $KOTODAMA_DATA.
         #[arg(long)]
         data: Option<PathBuf>,
     },
@@ -43,6 +44,7 @@ pub enum StyleBench {
     /// Analyzer speed and memory per language; the validity (ROC AUC) and attribution benchmarks
     /// over folds of the characters in DATA/characters/{en,ja,zh}.
     Style {
+        /// The reference data folder (characters/, treebanks/); default: $KOTODAMA_DATA.
         #[arg(long)]
         data: Option<PathBuf>,
         /// Languages to benchmark, comma-separated.
@@ -69,7 +71,7 @@ pub fn run(cmd: StyleCommand) -> Result<()> {
             text,
             speaker,
         } => score(&source, &text, speaker.as_deref()),
-        StyleCommand::TaggerEval { data } => tagger_eval(&data_dir(data)),
+        StyleCommand::TaggerEval { data } => tagger_eval(&data_dir(data)?),
     }
 }
 
@@ -81,7 +83,7 @@ pub fn run_bench(cmd: StyleBench) -> Result<()> {
             folds,
             speed_only,
         } => bench(
-            &data_dir(data),
+            &data_dir(data)?,
             &lang,
             folds.clamp(1, eval::FOLDS),
             !speed_only,
@@ -89,8 +91,11 @@ pub fn run_bench(cmd: StyleBench) -> Result<()> {
     }
 }
 
-fn data_dir(given: Option<PathBuf>) -> PathBuf {
-    given.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+/// `--data`, else `$KOTODAMA_DATA`.
+fn data_dir(given: Option<PathBuf>) -> Result<PathBuf> {
+    given
+        .or_else(|| std::env::var_os("KOTODAMA_DATA").map(PathBuf::from))
+        .context("say where the reference data is: --data DIR (or KOTODAMA_DATA)")
 }
 
 /// Reads a text file as lines: invalid UTF-8 is replaced and counted, binary files are refused.

@@ -283,6 +283,49 @@ fn chat_speaks_as_a_bundled_persona_deterministically_when_greedy() {
     assert!(err.contains("no persona \"nobody\""), "{err}");
 }
 
+/// The terminal and the window write a reply through the same runtime: with the same stored chat,
+/// chosen model and (greedy) settings, `kotodama chats say` and `Runtime::send` (what the window's
+/// send command calls) store the same reply.
+#[test]
+fn chats_say_and_the_windows_path_give_the_same_reply() {
+    let Some(gguf) = std::env::var_os("KOTODAMA_SMOLLM2_GGUF") else {
+        eprintln!("skipped: KOTODAMA_SMOLLM2_GGUF is not set (`make models` provides it)");
+        return;
+    };
+    let gguf = gguf.to_string_lossy().to_string();
+    let prepare = |home: &TempHome| -> i64 {
+        home.ok(&["models", "add", &gguf, "--id", "smol"]);
+        assert_eq!(home.ok(&["models", "use", "smol"]), "chats answer with smol\n");
+        home.ok(&["chats", "settings", "tsubaki", "--temperature", "0", "--guard", "off"]);
+        let opened = home.ok(&["chats", "new", "tsubaki"]);
+        opened
+            .strip_prefix("chat ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("{opened}"))
+    };
+    let terminal = TempHome::new("say-terminal");
+    let chat = prepare(&terminal);
+    let said = terminal.ok(&["chats", "say", &chat.to_string(), "Where were you last night?"]);
+    assert!(said.trim().len() > 3, "{said:?}");
+
+    let window = TempHome::new("say-window");
+    assert_eq!(prepare(&window), chat);
+    let rt = kotodama::Runtime::open(kotodama::Home::at(&window.0)).unwrap();
+    let mut pieces = String::new();
+    let sent = rt
+        .send(chat, "Where were you last night?", &mut |e| {
+            if let kotodama::runtime::ChatEvent::Piece { text } = e {
+                pieces.push_str(&text);
+            }
+        })
+        .unwrap();
+    let reply = sent.reply.expect("a reply was stored").message.content;
+    assert_eq!(said.trim(), reply.trim(), "the terminal printed what the window stores");
+    assert_eq!(pieces.trim(), reply.trim());
+    assert_eq!(rt.status().replier.and_then(|r| r.model).as_deref(), Some("smol"));
+}
+
 #[test]
 fn models_add_installs_a_gguf_that_chat_then_uses_and_refuses_other_files() {
     let Some(gguf) = std::env::var_os("KOTODAMA_SMOLLM2_GGUF") else {

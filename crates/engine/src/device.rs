@@ -135,9 +135,8 @@ pub(crate) fn resolve_threads(requested: usize) -> usize {
         };
         // Before any candle kernel runs (this is called at the start of Model::load).
         std::env::set_var(CANDLE_THREADS_ENV, n.to_string());
-        // Idle workers spin 25k rounds by default before parking; on a busy desktop (here: a 2-core
-        // machine with compiles running) that spinning starved the worker thread: 2-thread decode went
-        // from 2.5 to 13.9 tok/s with 1000. The user's own setting wins.
+        // Idle workers spin 25k rounds by default before parking, which starves the decoding thread
+        // on a busy desktop (docs/benchmarks.md, "Engine notes"). The user's own setting wins.
         if std::env::var_os(SPIN_LIMIT_ENV).is_none() {
             std::env::set_var(SPIN_LIMIT_ENV, "1000");
         }

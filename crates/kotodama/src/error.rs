@@ -44,6 +44,38 @@ pub enum Error {
     Teacher(String),
     #[error("distillation: {0}")]
     Distill(String),
+    /// One of a kind runs already (a download, a distillation).
+    #[error("{0}")]
+    Busy(String),
+    /// A lock whose holder panicked: what it guarded may be half-changed, so it is not used again.
+    #[error("{0} was poisoned by an earlier failure")]
+    Poisoned(&'static str),
+    /// The application could not open; every call answers with why (the window shows it).
+    #[error("{message}")]
+    Startup { code: &'static str, message: String },
+}
+
+/// An error as the front ends show it: the stable code and the readable message.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorView {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&Error> for ErrorView {
+    fn from(e: &Error) -> Self {
+        ErrorView {
+            code: e.code().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<Error> for ErrorView {
+    fn from(e: Error) -> Self {
+        (&e).into()
+    }
 }
 
 impl Error {
@@ -80,6 +112,9 @@ impl Error {
             Error::Models(M::Io { .. } | M::Invalid(_)) => "MODEL_ERROR",
             Error::Teacher(_) => "TEACHER_FAILED",
             Error::Distill(_) => "DISTILL_FAILED",
+            Error::Busy(_) => "BUSY",
+            Error::Poisoned(_) => "INTERNAL",
+            Error::Startup { code, .. } => code,
         }
     }
 }

@@ -20,12 +20,13 @@ mod profile_upgrade;
 pub mod prompt;
 pub mod reasoning_filter;
 mod reply;
+pub mod runtime;
 mod scripted_reply;
 pub mod settings;
 
 pub use bundled::BUNDLED;
 pub use chat::{ChatView, PersonaSummary, MAX_MESSAGE_CHARS};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorView, Result};
 pub use guard::{GuardReport, MAX_ATTEMPTS};
 pub use home::{config_file, Home, HOME_ENV};
 pub use kotodama_store as store;
@@ -42,6 +43,7 @@ pub use profile_upgrade::{
 pub use reply::{
     CachedChat, ChatContext, PendingReply, Replier, ReplierStatus, Reply, ReplyEvent, USER_NAME,
 };
+pub use runtime::Runtime;
 pub use settings::Theme;
 
 use kotodama_store::Store;

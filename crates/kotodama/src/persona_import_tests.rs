@@ -12,16 +12,15 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// One character's lines from the shared corpus (outside the repo); `None` where the corpus is absent.
-fn shared_characters(file: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/characters")
-        .join(file);
-    if !path.is_file() {
-        eprintln!("skipped: {} not found", path.display());
-        return None;
-    }
-    Some(path)
+/// One character's lines from the reference scripts (outside the repository), in the folder
+/// `KOTODAMA_DATA` names (the Makefile sets it); a clear failure when it is missing.
+fn reference_characters(file: &str) -> PathBuf {
+    let data = std::env::var_os("KOTODAMA_DATA").unwrap_or_else(|| {
+        panic!("KOTODAMA_DATA is not set: this test reads the reference scripts (`make test` sets it)")
+    });
+    let path = Path::new(&data).join("characters").join(file);
+    assert!(path.is_file(), "reference script missing: {}", path.display());
+    path
 }
 
 fn open() -> (tempfile::TempDir, Kotodama) {
@@ -167,9 +166,7 @@ fn real_single_character_files_import_in_every_encoding() {
     ];
     let (_dir, mut app) = open();
     for (file, transcode) in cases {
-        let Some(path) = shared_characters(file) else {
-            continue;
-        };
+        let path = reference_characters(file);
         let text = std::fs::read_to_string(&path).unwrap();
         let bytes = match transcode {
             Some(encoding) => encoding.encode(&text).0.into_owned(),

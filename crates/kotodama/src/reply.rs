@@ -510,8 +510,9 @@ pub struct Replier {
     /// The seed of the next reply: each reply (and each guard attempt) draws a new one, so a
     /// regenerated reply is another reply, not the same one again.
     next_seed: u64,
-    /// Test hook (the e2e suite's canned out-of-character reply): texts streamed as the next
-    /// attempts instead of the model's, as if the model had written them.
+    /// Texts streamed as the next attempts instead of the model's, as if the model had written them
+    /// (tests force an out-of-character reply this way to see the guard catch it).
+    #[cfg(any(test, feature = "test-support"))]
     canned: std::collections::VecDeque<String>,
     /// The installed chat model the user chose; None (or one no longer installed): the default.
     preferred: Option<String>,
@@ -554,6 +555,7 @@ impl Replier {
             load,
             sampling_override: None,
             next_seed: clock,
+            #[cfg(any(test, feature = "test-support"))]
             canned: Default::default(),
             preferred: None,
             loaded: None,
@@ -587,8 +589,9 @@ impl Replier {
         self.sampling_override = Some(params);
     }
 
-    /// Test hook: the next attempt streams `text` instead of the model's reply (the e2e suite forces an
-    /// out-of-character reply this way to see the guard catch it).
+    /// The next attempt streams `text` instead of the model's reply (tests force an out-of-character
+    /// reply this way to see the guard catch it).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn queue_canned_reply(&mut self, text: impl Into<String>) {
         self.canned.push_back(text.into());
     }
@@ -793,6 +796,7 @@ impl Replier {
         mut on_piece: impl FnMut(&str),
         cancel: &CancelToken,
     ) -> Result<Reply> {
+        #[cfg(any(test, feature = "test-support"))]
         if let Some(text) = self.canned.pop_front() {
             for piece in text.split_inclusive(' ') {
                 on_piece(piece);

@@ -341,7 +341,7 @@ mod tests {
         assert!(!vs.iter().any(|s| s.term == "sword"), "{vs:?}");
     }
 
-    /// A shared character's profile, from `../shared/data/characters/en/{name}.txt`.
+    /// A reference character's profile, from `characters/en/{name}.txt` of the reference data.
     fn shared_profile(name: &str) -> crate::StyleProfile {
         let text = crate::profile::tests::shared_character_text("en", name);
         let lines: Vec<&str> = text.lines().collect();
@@ -394,14 +394,11 @@ mod tests {
     /// Prints every shared English character's signatures and catchphrases: run with
     /// `cargo test -p kotodama-style --lib print_shared_signatures -- --ignored --nocapture`.
     #[test]
-    #[ignore = "measurement printout over ../shared/data"]
+    #[ignore = "measurement printout over the reference data"]
     fn print_shared_signatures() {
-        let dir = format!(
-            "{}/../../../shared/data/characters/en",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let dir = crate::test_data::dir().join("characters/en");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("shared character data missing at {dir}: {e}"))
+            .unwrap_or_else(|e| panic!("reference characters missing at {}: {e}", dir.display()))
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
         files.sort();

@@ -27,6 +27,8 @@ pub mod segment_eval;
 pub mod syntax;
 pub mod tagger;
 pub mod tags;
+#[cfg(test)]
+mod test_data;
 pub mod text;
 pub mod tree;
 pub mod treebank;

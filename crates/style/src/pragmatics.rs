@@ -398,15 +398,8 @@ mod tests {
     }
 
     fn shared_characters(lang: &str) -> std::path::PathBuf {
-        let dir = std::path::PathBuf::from(format!(
-            "{}/../../../shared/data/characters/{lang}",
-            env!("CARGO_MANIFEST_DIR")
-        ));
-        assert!(
-            dir.is_dir(),
-            "{} is missing: these tests read the shared reference data (../shared/data)",
-            dir.display()
-        );
+        let dir = crate::test_data::dir().join("characters").join(lang);
+        assert!(dir.is_dir(), "{} is missing", dir.display());
         dir
     }
 

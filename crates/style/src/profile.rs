@@ -121,15 +121,12 @@ pub(crate) mod tests {
         (own, others)
     }
 
-    /// The text of a character file in ../shared/data/characters/{lang}/, or a panic that says the
-    /// shared reference data is missing.
+    /// The text of a reference character file (characters/{lang}/{name}.txt), or a panic that says
+    /// it is missing.
     pub fn shared_character_text(lang: &str, name: &str) -> String {
-        let path = format!(
-            "{}/../../../shared/data/characters/{lang}/{name}.txt",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = crate::test_data::dir().join(format!("characters/{lang}/{name}.txt"));
         std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("shared character data missing at {path}: {e}"))
+            .unwrap_or_else(|e| panic!("reference character missing at {}: {e}", path.display()))
     }
 
     /// The three bundled personas' profiles (tsubaki, mikoto, ririka), computed once.
@@ -337,17 +334,14 @@ pub(crate) mod tests {
 
     #[test]
     fn chinese_and_japanese_signatures_are_words() {
-        let data = format!(
-            "{}/../../../shared/data/characters",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let data = crate::test_data::dir().join("characters");
         for (file, lang, name) in [
             ("zh/li_yunlong.txt", Language::Zh, "李云龙"),
             ("ja/shinji_ikari.txt", Language::Ja, "父さん"),
         ] {
-            let path = format!("{data}/{file}");
+            let path = data.join(file).display().to_string();
             let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("shared character data missing at {path}: {e}"));
+                .unwrap_or_else(|e| panic!("reference character missing at {path}: {e}"));
             let lines: Vec<&str> = text.lines().take(300).collect();
             let p = analyze(&lines, &[], resources()).unwrap();
             assert_eq!(p.language, lang, "{path}");

@@ -148,14 +148,11 @@ fn gold_spans(words: &[UdWord], unit: Unit) -> Vec<(Range<usize>, Option<Upos>)>
 mod tests {
     use super::*;
 
-    /// UD test files (../shared/data/treebanks), read or a clear panic.
+    /// UD test files (the reference data's treebanks), read or a clear panic.
     fn treebank(dir: &str, file: &str) -> String {
-        let path = format!(
-            "{}/../../../shared/data/treebanks/{dir}/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = crate::test_data::dir().join(format!("treebanks/{dir}/{file}"));
         std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("UD treebank missing at {path} (../shared/data): {e}"))
+            .unwrap_or_else(|e| panic!("UD treebank missing at {}: {e}", path.display()))
     }
 
     fn row(id: usize, form: &str, upos: &str, misc: &str) -> String {

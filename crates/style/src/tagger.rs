@@ -1090,12 +1090,9 @@ mod tests {
 
     #[test]
     fn bundled_model_meets_its_accuracy_target_on_ewt_test() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/data/treebanks/ud_english_ewt/en_ewt-ud-test.conllu"
-        );
-        let text = std::fs::read_to_string(path).expect("../shared beside the checkout");
-        let gold = crate::treebank::read_conllu(&text, path).unwrap();
+        let path = crate::test_data::dir().join("treebanks/ud_english_ewt/en_ewt-ud-test.conllu");
+        let text = std::fs::read_to_string(&path).expect("the EWT test file in KOTODAMA_DATA");
+        let gold = crate::treebank::read_conllu(&text, &path.display().to_string()).unwrap();
         let (correct, total) = crate::resources::shared::resources().tagger.accuracy(&gold);
         assert_eq!(total, 25_094);
         assert!(correct as f64 >= 0.955 * total as f64, "{correct}/{total}");

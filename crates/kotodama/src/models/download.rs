@@ -5,10 +5,11 @@
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use kotodama_engine::CancelToken;
 
 use super::{ModelsError, Result};
 
@@ -116,7 +117,7 @@ pub fn download(
     file: &RemoteFile,
     dir: &Path,
     progress: &mut dyn FnMut(&DownloadProgress),
-    cancel: &AtomicBool,
+    cancel: &CancelToken,
 ) -> Result<PathBuf> {
     let dest = dir.join(&file.name);
     if file
@@ -173,7 +174,7 @@ pub fn download(
         let mut body = resp.body_mut().as_reader();
         let mut buf = vec![0u8; 256 * 1024];
         loop {
-            if cancel.load(Ordering::Relaxed) {
+            if cancel.is_cancelled() {
                 out.flush().map_err(|e| io_err(&part, e))?;
                 return Err(ModelsError::Cancelled);
             }

@@ -6,7 +6,6 @@ pub mod download;
 mod wheel;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
@@ -315,7 +314,7 @@ impl ModelManager {
         revision: &str,
         wanted: impl Fn(&str) -> bool,
         progress: &mut dyn FnMut(&DownloadProgress),
-        cancel: &AtomicBool,
+        cancel: &engine::CancelToken,
     ) -> Result<InstalledModel> {
         valid_id(id)?;
         let files = download::hub_files(endpoint, repo, revision, wanted)?;

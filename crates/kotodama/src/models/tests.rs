@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use super::*;
+use kotodama_engine::CancelToken;
 
 /// Serves `files` by URL path over HTTP/1.1, honouring `Range: bytes=N-`. Records the requests it saw.
 struct TestServer {
@@ -135,7 +135,7 @@ fn hub_download_verifies_sha256_reports_progress_and_registers_the_model() {
             "main",
             not_readme,
             &mut |p| last = Some(p.clone()),
-            &AtomicBool::new(false),
+            &CancelToken::new(),
         )
         .unwrap();
     assert_eq!(
@@ -177,7 +177,7 @@ fn interrupted_download_resumes_with_a_range_request() {
             "main",
             |p| p == "model.safetensors",
             &mut |_| {},
-            &AtomicBool::new(false),
+            &CancelToken::new(),
         )
         .unwrap();
     assert_eq!(
@@ -207,7 +207,7 @@ fn checksum_mismatch_deletes_the_file_and_cancel_keeps_the_partial_one() {
             "main",
             |p| p == "model.safetensors",
             &mut |_| {},
-            &AtomicBool::new(false),
+            &CancelToken::new(),
         )
         .unwrap_err();
     assert!(matches!(err, ModelsError::Checksum { .. }), "{err}");
@@ -218,7 +218,7 @@ fn checksum_mismatch_deletes_the_file_and_cancel_keeps_the_partial_one() {
     assert!(manager.list().unwrap().is_empty());
 
     let server = serve(hub_repo(&weights(), None));
-    let cancel = AtomicBool::new(false);
+    let cancel = CancelToken::new();
     let err = manager
         .download_from_hub(
             "m",
@@ -226,7 +226,7 @@ fn checksum_mismatch_deletes_the_file_and_cancel_keeps_the_partial_one() {
             "Qwen/Qwen3-1.7B",
             "main",
             |p| p == "model.safetensors",
-            &mut |_| cancel.store(true, std::sync::atomic::Ordering::Relaxed),
+            &mut |_| cancel.cancel(),
             &cancel,
         )
         .unwrap_err();

@@ -7,7 +7,7 @@
 //!    training lines and reports held-out accuracy / macro-F1 for single lines and 5-line windows
 //!    (fold 4 of `eval::split_fold`), with fit times.
 //!
-//! cargo run -p kotodama-style --release --bin baseline-cv -- [DATA_DIR]
+//! cargo run -p kotodama-style --release --bin baseline-cv -- [DATA_DIR]   (default: $KOTODAMA_DATA)
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -30,10 +30,11 @@ struct Speaker {
 }
 
 fn main() -> Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let data = std::env::args()
+    let data = std::env::args_os()
         .nth(1)
-        .map_or(root.join("../shared/data"), PathBuf::from);
+        .or_else(|| std::env::var_os("KOTODAMA_DATA"))
+        .map(PathBuf::from)
+        .expect("DATA_DIR or KOTODAMA_DATA: the reference data folder (characters/)");
     let manifest = std::fs::read_to_string(data.join("characters/manifest.tsv"))?;
     let en = load(&data, &manifest, |lang, lines, notes| {
         lang == "en" && lines >= 300 && !notes.contains("Harry Potter")

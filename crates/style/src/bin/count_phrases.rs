@@ -16,9 +16,12 @@ const MIN_COUNT: u32 = 3;
 
 fn main() -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = PathBuf::from(std::env::var_os("KOTODAMA_DATA").expect(
+        "KOTODAMA_DATA: the reference data folder (characters/, treebanks/)",
+    ));
     let mut args = std::env::args().skip(1);
     let mut arg = |default: PathBuf| args.next().map_or(default, PathBuf::from);
-    let ewt = arg(root.join("../shared/data/treebanks/ud_english_ewt"));
+    let ewt = arg(data.join("treebanks/ud_english_ewt"));
     let out = arg(root.join("assets/style/phrases_en.bin.gz"));
     let mut counts: HashMap<String, u32> = HashMap::new();
     let mut tokens = 0u64;

@@ -15,11 +15,14 @@ use kotodama_style::treebank;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = PathBuf::from(std::env::var_os("KOTODAMA_DATA").expect(
+        "KOTODAMA_DATA: the reference data folder (characters/, treebanks/)",
+    ));
     let out = std::env::args().nth(1).map_or_else(
         || root.join("assets/style/cjk_patterns.txt.gz"),
         PathBuf::from,
     );
-    let treebanks = root.join("../shared/data/treebanks");
+    let treebanks = data.join("treebanks");
     let backgrounds = CjkPatternBackgrounds {
         ja: count(Language::Ja, &treebanks.join("ud_japanese_gsd/ja_gsd-ud"))?,
         zh: count(
@@ -39,7 +42,7 @@ fn count(lang: Language, prefix: &Path) -> Result<RuleBackground, Box<dyn std::e
     for split in ["dev", "test"] {
         let path = format!("{}-{split}.conllu", prefix.display());
         let conllu =
-            std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e} (../shared/data)"))?;
+            std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e} (KOTODAMA_DATA)"))?;
         texts.extend(treebank::sentence_texts(&conllu).map(str::to_string));
     }
     let lines: Vec<&str> = texts.iter().map(String::as_str).collect();

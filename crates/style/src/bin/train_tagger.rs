@@ -14,11 +14,14 @@ use kotodama_style::{tagger, Result};
 
 fn main() -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = PathBuf::from(std::env::var_os("KOTODAMA_DATA").expect(
+        "KOTODAMA_DATA: the reference data folder (characters/, treebanks/)",
+    ));
     let mut args = std::env::args().skip(1);
     let mut arg = |default: PathBuf| args.next().map_or(default, PathBuf::from);
-    let ewt = arg(root.join("../shared/data/treebanks/ud_english_ewt"));
+    let ewt = arg(data.join("treebanks/ud_english_ewt"));
     let out = arg(root.join("assets/style/tagger.bin.gz"));
-    let gum = arg(root.join("../shared/data/treebanks/gum_const"));
+    let gum = arg(data.join("treebanks/gum_const"));
     let wordnet_dir = arg(PathBuf::from("/usr/share/wordnet"));
     let read = |split: &str| -> Result<Vec<TaggedSentence>> {
         let path = ewt.join(format!("en_ewt-ud-{split}.conllu"));

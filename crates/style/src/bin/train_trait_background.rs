@@ -22,6 +22,9 @@ const WORD_FREQUENCY_LETTERS: f64 = 1e7;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = PathBuf::from(std::env::var_os("KOTODAMA_DATA").expect(
+        "KOTODAMA_DATA: the reference data folder (characters/, treebanks/)",
+    ));
     let mut args = std::env::args().skip(1);
     let wordfreq = args
         .next()
@@ -30,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         || root.join("assets/style/traits_cjk.json.gz"),
         PathBuf::from,
     );
-    let treebanks = root.join("../shared/data/treebanks");
+    let treebanks = data.join("treebanks");
     let grammar = Grammar::from_bytes(&std::fs::read(root.join("assets/style/grammar.txt.gz"))?)?;
     let gum = &grammar.background_trait_counts;
 
@@ -62,7 +65,7 @@ fn measure(
     for split in ["dev", "test"] {
         let path = format!("{}-{split}.conllu", treebank_prefix.display());
         let conllu =
-            std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e} (../shared/data)"))?;
+            std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e} (KOTODAMA_DATA)"))?;
         texts.extend(treebank::sentence_texts(&conllu).map(str::to_string));
     }
     let lines: Vec<&str> = texts.iter().map(String::as_str).collect();
