@@ -34,7 +34,8 @@ fn reference_logits(
     let dev = Device::Cpu;
     let mut file = std::fs::File::open(gguf).unwrap();
     let content = gguf_file::Content::read(&mut file).unwrap();
-    let mut forward: Box<dyn FnMut(&[u32], usize) -> Tensor> = match arch {
+    type Forward = Box<dyn FnMut(&[u32], usize) -> Tensor>;
+    let mut forward: Forward = match arch {
         Architecture::Llama => {
             let mut m = quantized_llama::ModelWeights::from_gguf(content, &mut file, &dev).unwrap();
             Box::new(move |ids, pos| {

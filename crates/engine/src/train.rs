@@ -101,7 +101,8 @@ impl TrainConfig {
         {
             return bad(&format!("unknown projection {t}"));
         }
-        if !(self.learning_rate > 0.0) {
+        // Written so that NaN is refused too.
+        if self.learning_rate.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return bad("the learning rate must be positive");
         }
         if !(0.0..1.0).contains(&self.lora_dropout) {

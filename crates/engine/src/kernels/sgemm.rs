@@ -82,6 +82,7 @@ pub fn sgemm_into(a: Lhs, b: Rhs, m: usize, k: usize, n: usize, c: &mut [f32]) {
 struct Out(*mut f32);
 // SAFETY: the threads write disjoint column ranges of C (see `sgemm`), and C outlives them.
 unsafe impl Send for Out {}
+// SAFETY: as for Send: no two threads touch the same element, and the pointer itself is never written.
 unsafe impl Sync for Out {}
 
 /// Columns j0..j0+cols of C (row stride n).

@@ -69,7 +69,8 @@ pub struct Tokenizer {
 
 #[derive(Clone)]
 enum Backend {
-    HuggingFace(tokenizers::Tokenizer),
+    // Boxed: a Hugging Face tokenizer is ten times the size of the other.
+    HuggingFace(Box<tokenizers::Tokenizer>),
     SentencePiece(SpmTokenizer),
 }
 
@@ -234,7 +235,7 @@ impl Tokenizer {
             None => vec![PieceKind::Normal; tokens.len()],
         };
         let inner = if model == "gpt2" {
-            Backend::HuggingFace(byte_level_bpe(gguf, &tokens, &kinds)?)
+            Backend::HuggingFace(Box::new(byte_level_bpe(gguf, &tokens, &kinds)?))
         } else {
             let scores = meta_f32s(gguf, "tokenizer.ggml.scores", tokens.len())?;
             // llama.cpp's default for SentencePiece vocabularies, unless the file says otherwise.
@@ -282,7 +283,7 @@ impl Tokenizer {
             v => v["content"].as_str().map(str::to_string),
         };
         let mut tokenizer = Self {
-            inner: Backend::HuggingFace(inner),
+            inner: Backend::HuggingFace(Box::new(inner)),
             bos_token: special("bos_token"),
             eos_token: special("eos_token"),
             stop_ids: Vec::new(),

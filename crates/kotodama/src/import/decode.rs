@@ -39,7 +39,7 @@ fn detect_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
 
 /// Text without a BOM whose even or odd bytes are mostly zero is UTF-16 (ASCII-range text).
 fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
-    if bytes.len() < 4 || bytes.len() % 2 != 0 {
+    if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
         return None;
     }
     let pairs = bytes.len() / 2;
