@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 /// Where the model runs. `Cuda`/`Metal` need the engine's `cuda`/`metal` cargo features (forwarded by
 /// the `kotodama`, CLI and app crates' features of the same names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum DeviceKind {
     #[default]
@@ -20,6 +21,7 @@ pub enum DeviceKind {
 
 /// What the app shows the user about where inference runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceInfo {
     pub kind: DeviceKind,

@@ -36,6 +36,7 @@ impl CancelToken {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum StopReason {
     /// The model produced an end-of-turn token.
@@ -49,6 +50,7 @@ pub enum StopReason {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct GenerationStats {
     pub prompt_tokens: usize,

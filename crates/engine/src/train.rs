@@ -54,6 +54,7 @@ impl TrainExample {
 
 /// LoRA shape and the optimisation schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TrainConfig {
     pub rank: usize,

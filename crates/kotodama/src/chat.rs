@@ -10,6 +10,7 @@ use crate::{Error, Kotodama, Result};
 pub const MAX_MESSAGE_CHARS: usize = 16_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PersonaSummary {
     pub id: i64,
@@ -22,6 +23,7 @@ pub struct PersonaSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ChatView {
     pub chat: Chat,

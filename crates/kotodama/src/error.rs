@@ -57,6 +57,7 @@ pub enum Error {
 
 /// An error as the front ends show it: the stable code and the readable message.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorView {
     pub code: String,

@@ -55,6 +55,7 @@ impl Verdict {
 
 /// What the guard did before keeping a reply; stored with the message and shown on it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct GuardReport {
     pub action: GuardAction,

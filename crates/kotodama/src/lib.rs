@@ -23,6 +23,8 @@ mod reply;
 pub mod runtime;
 mod scripted_reply;
 pub mod settings;
+#[cfg(test)]
+mod ui_bindings;
 
 pub use bundled::BUNDLED;
 pub use chat::{ChatView, PersonaSummary, MAX_MESSAGE_CHARS};
@@ -35,7 +37,7 @@ pub use persona_import::{
     preview_file, preview_script, FilePreview, ImportPhase, ImportedFrom, ScriptImport,
     ScriptPreview, SpeakerSummary,
 };
-pub use persona_page::{PersonaPage, ProfileView};
+pub use persona_page::{AdapterReport, AdapterView, PersonaPage, ProfileView};
 pub use profile_diff::{ProfileChange, ProfileDiff};
 pub use profile_upgrade::{
     upgrade_profiles, StaleProfile, UpgradeProgress, UpgradeReport, ANALYZER_VERSION,

@@ -20,6 +20,7 @@ const SAMPLE_LINES: usize = 3;
 
 /// A script file as the import wizard shows it before anything is stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ScriptPreview {
     pub format: ScriptFormat,
@@ -28,6 +29,7 @@ pub struct ScriptPreview {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SpeakerSummary {
     pub name: String,
@@ -49,6 +51,7 @@ pub struct ScriptImport {
 
 /// Where an import is, for the wizard's progress display.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "phase", rename_all = "camelCase")]
 pub enum ImportPhase {
     /// Decoding and parsing the file.
@@ -61,6 +64,7 @@ pub enum ImportPhase {
 
 /// Any importable file as the wizard shows it before anything is stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum FilePreview {
     #[serde(rename_all = "camelCase")]

@@ -5,9 +5,10 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use kotodama_store::{AdapterChoice, GrammarRuleRow, LexicalSignatureRow, PragmaticTraitRow};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cards::CardFormat;
+use crate::distill::{DistillReport, ImportedAdapterReport};
 use crate::{Kotodama, PersonaSummary, Result};
 
 /// Rows shown per table; the full profile stays in the database and in exported cards.
@@ -17,6 +18,7 @@ pub(crate) const TOP_RULES: i64 = 12;
 const EXAMPLES_PER_ROW: usize = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PersonaPage {
     pub persona: PersonaSummary,
@@ -24,13 +26,53 @@ pub struct PersonaPage {
     /// The script speaker the persona was built from.
     pub speaker: Option<String>,
     pub profile: Option<ProfileView>,
-    /// Distilled adapters, newest first, each with its evaluation report.
-    pub adapters: Vec<kotodama_store::Adapter>,
+    /// Distilled and imported adapters, newest first, each with its evaluation report.
+    pub adapters: Vec<AdapterView>,
     /// Which of them the persona's chats use.
     pub chat_adapter: AdapterChoice,
 }
 
+/// An adapter as the persona page shows it, its stored report read back typed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct AdapterView {
+    pub id: i64,
+    /// The recipe it was trained with (`vanilla`, `step-by-step`, `plan-dropout`; `cot` before 2026-12).
+    pub variant: String,
+    pub rank: i64,
+    pub created_at: i64,
+    /// None when there is none, or this version cannot read it (written by a much older build).
+    pub report: Option<AdapterReport>,
+}
+
+/// What was measured when the adapter was trained here or imported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(untagged)]
+pub enum AdapterReport {
+    /// Tried first: only an imported adapter's report names the folder it came from.
+    Imported(ImportedAdapterReport),
+    Distilled(Box<DistillReport>),
+}
+
+impl From<kotodama_store::Adapter> for AdapterView {
+    fn from(a: kotodama_store::Adapter) -> Self {
+        AdapterView {
+            id: a.id,
+            report: a
+                .adapter
+                .report
+                .and_then(|r| serde_json::from_value(r).ok()),
+            variant: a.adapter.variant,
+            rank: a.adapter.rank,
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileView {
     pub version: i64,
@@ -48,6 +90,7 @@ pub struct ProfileView {
 
 /// Script lines that show each shown row: by signature term, by rule, by trait name.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ProfileExamples {
     pub signatures: HashMap<String, Vec<String>>,
     pub rules: HashMap<String, Vec<String>>,
@@ -128,7 +171,12 @@ impl Kotodama {
             speaker: persona.card.speaker.clone(),
             persona: self.summary(persona)?,
             profile,
-            adapters: self.store.adapters(persona_id)?,
+            adapters: self
+                .store
+                .adapters(persona_id)?
+                .into_iter()
+                .map(AdapterView::from)
+                .collect(),
             chat_adapter: self.store.chat_adapter(persona_id)?,
         })
     }

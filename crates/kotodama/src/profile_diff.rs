@@ -11,6 +11,7 @@ use crate::{Error, Kotodama, Result};
 
 /// One term, rule or trait in both versions; `None` where it is not in that version's ranking.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileChange {
     pub key: String,
@@ -31,6 +32,7 @@ impl ProfileChange {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileDiff {
     pub from_version: i64,

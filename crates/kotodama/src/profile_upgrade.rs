@@ -29,6 +29,7 @@ pub struct StaleProfile {
 
 /// How far the catch-up is: `done` of `total` personas handled (updated, or failed and skipped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeProgress {
     pub done: usize,

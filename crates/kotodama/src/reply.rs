@@ -473,6 +473,7 @@ impl Reply {
 
 /// What the app shows about the model that answers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ReplierStatus {
     /// The installed chat model's id; None means replies come from the persona's script.
@@ -485,6 +486,7 @@ pub struct ReplierStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CachedChat {
     pub chat_id: i64,

@@ -11,6 +11,7 @@ use crate::{Error, Kotodama, Result};
 
 /// The window's colour scheme; `System` follows the desktop's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum Theme {
     #[default]
@@ -26,6 +27,7 @@ const RUNTIME_KEY: &str = "runtime";
 /// Where models run and on how many CPU threads. Read when the app starts: candle sizes its thread
 /// pool once per process, so a change applies from the next start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RuntimeSettings {
     /// `auto`, `cpu`, `cuda` or `metal`.

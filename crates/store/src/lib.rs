@@ -15,7 +15,7 @@ pub use error::{Error, Result};
 pub use open::{Store, APPLICATION_ID};
 pub use repo::adapters::{Adapter, AdapterChoice, NewAdapter};
 pub use repo::chats::{Chat, Message, MessageSource, NewMessage, Role, StyleScoreColumns};
-pub use repo::jobs::{Job, JobLease, JobState, NewJob, LEASE_MS};
+pub use repo::jobs::{Job, JobLease, JobState, LeaseHeartbeat, NewJob, LEASE_MS};
 pub use repo::models::{ModelRecord, NewModel};
 pub use repo::personas::{NewPersona, Persona, PersonaSource};
 pub use repo::profiles::{

@@ -13,7 +13,7 @@ pub const APPLICATION_ID: i32 = 0x4B4F_544F;
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 /// How long a second instance waits for the first one's lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(

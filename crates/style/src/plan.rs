@@ -7,6 +7,7 @@ use crate::resources::Resources;
 use crate::scoring::prepare_text;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PlannedRule {
     pub rule: String,
@@ -14,6 +15,7 @@ pub struct PlannedRule {
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PlannedTrait {
     pub name: String,
@@ -25,6 +27,7 @@ pub struct PlannedTrait {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct StylePlan {
     /// Signature terms and catchphrases of the profile that occur in the line.

@@ -21,6 +21,7 @@ use crate::syntax::{self, ParseStats};
 use crate::text::Language;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct OocFlag {
     /// Stable id: `assistant_speak`, `language_mismatch`, `missing_trait`, `foreign_trait`, `low_style`.

@@ -1,13 +1,13 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ProfileUpdate } from '../lib/types';
+import type { UpgradeProgress } from '../lib/types';
 import PersonaList from './PersonaList.svelte';
 import { mountForTest } from './mountForTest';
 
 let mounted: ReturnType<typeof mountForTest> | undefined;
 afterEach(() => mounted?.destroy());
 
-function updateLine(profileUpdate: ProfileUpdate | null): string | null {
+function updateLine(profileUpdate: UpgradeProgress | null): string | null {
   mounted?.destroy();
   mounted = mountForTest(PersonaList, {
     personas: [],

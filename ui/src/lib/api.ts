@@ -8,14 +8,14 @@ import type {
   DownloadProgress,
   InstalledModel,
   ChatView,
-  CommandError,
+  ErrorView,
   DistillStatus,
   ImportPhase,
   Message,
   PersonaPage,
   PersonaSummary,
   ProfileDiff,
-  ReplyEvent,
+  ChatEvent,
   RuntimeSettings,
   SentReply,
   SettingsView,
@@ -32,14 +32,14 @@ export const api = {
   /** The signatures, rules and traits a message shows; null when its character has no profile. */
   explainStyle: (messageId: number) => invoke<StylePlan | null>('explain_style', { messageId }),
   /** Stores the message and streams the reply: `onEvent` gets the stored user message, then the pieces. */
-  sendMessage: (chatId: number, text: string, onEvent: (e: ReplyEvent) => void) => {
-    const channel = new Channel<ReplyEvent>();
+  sendMessage: (chatId: number, text: string, onEvent: (e: ChatEvent) => void) => {
+    const channel = new Channel<ChatEvent>();
     channel.onmessage = onEvent;
     return invoke<SentReply>('send_message', { chatId, text, onEvent: channel });
   },
   /** Streams another alternative of the last reply (or the missing reply to a last message of the user). */
-  regenerateReply: (chatId: number, onEvent: (e: ReplyEvent) => void) => {
-    const channel = new Channel<ReplyEvent>();
+  regenerateReply: (chatId: number, onEvent: (e: ChatEvent) => void) => {
+    const channel = new Channel<ChatEvent>();
     channel.onmessage = onEvent;
     return invoke<SentReply>('regenerate_reply', { chatId, onEvent: channel });
   },
@@ -99,8 +99,8 @@ export const api = {
   cancelDownload: () => invoke<boolean>('cancel_download'),
 };
 
-/** Commands reject with a `CommandError`; anything else (a bug, a lost IPC) gets the code UNKNOWN. */
-export function asCommandError(e: unknown): CommandError {
+/** Commands reject with a `ErrorView`; anything else (a bug, a lost IPC) gets the code UNKNOWN. */
+export function asCommandError(e: unknown): ErrorView {
   if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
     return { code: String(e.code), message: String(e.message) };
   }

@@ -281,7 +281,7 @@ describe('planLines', () => {
         ],
         traits: [
           { name: 'question_rate', gloss: 'asks questions', evidence: 'Mayhap thou art weary?' },
-          { name: 'stutter_rate', evidence: 'W-what?' },
+          { name: 'stutter_rate', gloss: '', evidence: 'W-what?' },
         ],
       }),
     ).toEqual([

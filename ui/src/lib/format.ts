@@ -8,7 +8,8 @@ import type {
   ImportPhase,
   Message,
   MessageSource,
-  ProfileUpdate,
+  OocFlag,
+  UpgradeProgress,
   ReplierStatus,
   StylePlan,
   StyleScoreColumns,
@@ -122,11 +123,6 @@ export function jobLabel(job: DistillStatus): string {
   return parts.join(' · ');
 }
 
-export interface OocFlag {
-  kind: string;
-  cause: string;
-}
-
 /** The style meter of a reply: percent in character, the three dimensions and any out-of-character flags. */
 export interface StyleMeterReading {
   percent: number;
@@ -141,7 +137,7 @@ export function styleMeter(style: StyleScoreColumns): StyleMeterReading | null {
   const detail = [dim('lexical', style.lexical), dim('syntactic', style.syntactic), dim('pragmatic', style.pragmatic)]
     .filter((d) => d !== null)
     .join(' · ');
-  const flags = Array.isArray(style.oocFlags) ? (style.oocFlags as OocFlag[]) : [];
+  const flags = style.oocFlags ?? [];
   return { percent: Math.round(style.overall * 100), detail, flags };
 }
 
@@ -290,7 +286,7 @@ export function planLines(plan: StylePlan | null): string[] {
 }
 
 /** The sidebar's line while style profiles are updated after an analyzer change; null once done (or never needed). */
-export function profileUpdateLine(update: ProfileUpdate | null | undefined): string | null {
+export function profileUpdateLine(update: UpgradeProgress | null | undefined): string | null {
   if (!update || update.done >= update.total) return null;
   return `Updating style profiles ${update.done}/${update.total}`;
 }

@@ -25,6 +25,7 @@ pub const MIN_LINES: usize = 10 * BLOCK_LINES;
 pub const MIN_SIMILARITY: f32 = 0.5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum Split {
     Train,
@@ -33,6 +34,7 @@ pub enum Split {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum Task {
     Respond,
@@ -42,6 +44,7 @@ pub enum Task {
 /// How the style plan enters training. Chats never see a plan: variants other than `Vanilla` answer
 /// after an empty reasoning block, which every variant trains on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Variant {
     /// Plain fine-tuning: input -> line.
@@ -113,6 +116,7 @@ pub struct DistillExample {
 
 /// What became of the lines, for the job's report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DatasetReport {
     pub lines: usize,

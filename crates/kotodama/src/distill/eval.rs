@@ -41,6 +41,7 @@ pub struct System<'a> {
 
 /// What one output scored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ExampleScore {
     pub task: Task,
@@ -53,6 +54,7 @@ pub struct ExampleScore {
 
 /// A system's means over one task's examples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TaskScores {
     pub task: Task,
@@ -73,6 +75,7 @@ pub struct TaskScores {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SystemScores {
     pub system: String,
@@ -86,6 +89,7 @@ pub struct SystemScores {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Sample {
     pub task: Task,
@@ -331,6 +335,7 @@ pub fn evaluate(
 
 /// A paired difference of means (b − a) with its 95% bootstrap interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Difference {
     pub mean: f64,

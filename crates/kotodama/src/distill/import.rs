@@ -15,6 +15,7 @@ use crate::{Error, Kotodama, Result};
 
 /// The report stored with an imported adapter (a distilled one stores a `DistillReport`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ImportedAdapterReport {
     /// The folder it was imported from.

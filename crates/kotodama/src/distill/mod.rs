@@ -75,6 +75,7 @@ impl std::str::FromStr for Preset {
 
 /// Which training stage a job runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum Stage {
     /// Supervised fine-tuning on the persona's lines, by the recipe of `variant`.
@@ -188,7 +189,7 @@ pub fn train_config(params: &DistillParams, train_examples: usize) -> TrainConfi
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DistillProgress {
-    /// `dataset`, `training`, `evaluating` or `saving`.
+    /// `dataset`, `reference` (the DPO stage's reference pass), `training`, `evaluating` or `saving`.
     pub phase: &'static str,
     pub done: usize,
     pub total: usize,
@@ -199,6 +200,7 @@ pub struct DistillProgress {
 
 /// What a finished run measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DistillReport {
     pub base_model: String,
@@ -228,6 +230,7 @@ pub struct DistillReport {
 /// Whether the adapter beat the base model (with the persona's card prompt) on the persona's own
 /// validation examples, by Valid Style Score over both tasks. Chats use only adapters that did.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Verdict {
     pub base_valid_style: f64,
@@ -261,6 +264,8 @@ impl Verdict {
 
 /// Everything a run needs, read from the database by `prepare_distill`.
 pub struct DistillRun {
+    /// Holds the job's lease while the run exists, whatever phase it is in.
+    _heartbeat: kotodama_store::LeaseHeartbeat,
     pub job_id: i64,
     persona_id: i64,
     slug: String,
@@ -487,6 +492,7 @@ impl Kotodama {
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
         // Refused while another live process runs it (a second `jobs resume`, the app and the CLI).
         self.store.claim_job(job_id, &self.lease)?;
+        let heartbeat = self.store.lease_heartbeat(job_id, &self.lease)?;
         self.store
             .set_job_progress(job_id, "dataset", 0.0, Some(&dir.display().to_string()))?;
         let dataset_path = dir.join("dataset.json");
@@ -519,6 +525,7 @@ impl Kotodama {
             }
         };
         Ok(DistillRun {
+            _heartbeat: heartbeat,
             sft_adapter,
             persona_prompt: crate::prompt::system_prompt(&persona.card, crate::USER_NAME),
             profile: self.style_profile(persona_id)?,
@@ -773,6 +780,16 @@ impl DistillRun {
                 "no preference pairs: the teacher left every line as it was".into(),
             ));
         }
+        // Each pair costs two reference passes before training starts: keep the ones the run will
+        // train on (a seeded sample, spread over the whole script), each seen once.
+        let config = train_config(&self.params, pairs.len());
+        let seen = config.total_steps * config.grad_accum;
+        if pairs.len() > seen {
+            use rand::seq::SliceRandom as _;
+            use rand::SeedableRng as _;
+            pairs.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(self.params.seed));
+            pairs.truncate(seen);
+        }
         Ok(pairs)
     }
 
@@ -782,6 +799,7 @@ impl DistillRun {
         &self,
         trainer: &LoraTrainer,
         mut pairs: Vec<PreferencePair>,
+        progress: &mut dyn FnMut(&DistillProgress),
     ) -> Result<Vec<PreferencePair>> {
         let path = self.dir.join("dpo_reference.json");
         let reference: Vec<(f64, f64)> = match std::fs::read(&path) {
@@ -790,7 +808,9 @@ impl DistillRun {
             Err(_) => {
                 let r = pairs
                     .iter()
-                    .map(|p| {
+                    .enumerate()
+                    .map(|(i, p)| {
+                        progress(&DistillProgress::counting("reference", i, pairs.len()));
                         Ok((
                             trainer.answer_logp(&p.chosen)?,
                             trainer.answer_logp(&p.rejected)?,
@@ -889,7 +909,9 @@ impl DistillRun {
             }
         };
         let items = match items {
-            Items::Preferences(pairs) => Items::Preferences(self.with_reference(&trainer, pairs)?),
+            Items::Preferences(pairs) => {
+                Items::Preferences(self.with_reference(&trainer, pairs, progress)?)
+            }
             supervised => supervised,
         };
         let mut report_losses = self.read_losses()?;

@@ -9,6 +9,7 @@ use super::screenplay::split_speaker;
 use crate::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum ScriptFormat {
     Screenplay,

@@ -17,6 +17,7 @@ pub const HF_ENDPOINT: &str = "https://huggingface.co";
 
 /// Progress of one file, reported every few hundred KiB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DownloadProgress {
     pub file: String,

@@ -65,6 +65,7 @@ pub enum ModelsError {
 pub type Result<T> = std::result::Result<T, ModelsError>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum ModelKind {
     Chat,
@@ -72,6 +73,7 @@ pub enum ModelKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct InstalledModel {
     pub id: String,

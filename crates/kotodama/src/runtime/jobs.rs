@@ -35,6 +35,7 @@ pub enum JobOutcome {
 
 /// Where the worker's job is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum WorkerState {
     #[default]
@@ -46,6 +47,7 @@ pub enum WorkerState {
 
 /// The job the worker is running, as the persona page shows it.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DistillStatus {
     pub job_id: i64,

@@ -67,6 +67,7 @@ impl StartupFailure {
 
 /// What the status bar and the sidebar show.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AppStatus {
     pub version: &'static str,

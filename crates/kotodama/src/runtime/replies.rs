@@ -15,6 +15,7 @@ use crate::{ChatView, Kotodama, PendingReply, ReplyEvent, Result};
 
 /// What a reply being written reports, in order.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ChatEvent {
     /// The user's message, stored (not sent when regenerating). Boxed: pieces are the common event.
@@ -27,6 +28,7 @@ pub enum ChatEvent {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SentReply {
     /// The message replied to.

@@ -10,6 +10,7 @@ use crate::settings::RuntimeSettings;
 use crate::{Result, Theme};
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     pub theme: Theme,

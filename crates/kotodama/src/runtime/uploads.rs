@@ -14,6 +14,7 @@ pub(super) struct Upload {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct UploadPreview {
     pub upload_id: u64,

@@ -31,6 +31,7 @@ pub struct Adapter {
 
 /// Which adapter a persona's chats use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", tag = "kind", content = "id")]
 pub enum AdapterChoice {
     /// The newest adapter that beat the base model on the persona's validation lines (its

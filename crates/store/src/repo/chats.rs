@@ -5,6 +5,7 @@ use super::json_column;
 use crate::{now_ms, Error, Result, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum Role {
     System,
@@ -14,6 +15,7 @@ pub enum Role {
 
 /// Where a message's text came from. The UI labels every non-model reply as such.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum MessageSource {
     /// Typed by the user.
@@ -36,19 +38,24 @@ text_enum!(MessageSource, "messages.source", {
 
 /// Per-message style score against the persona's profile (all `None` until scored).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct StyleScoreColumns {
     pub overall: Option<f64>,
     pub lexical: Option<f64>,
     pub syntactic: Option<f64>,
     pub pragmatic: Option<f64>,
+    /// The style score's flags (kotodama_style::OocFlag), as JSON.
+    #[cfg_attr(feature = "ts", ts(type = "Array<OocFlag> | null"))]
     pub ooc_flags: Option<serde_json::Value>,
     /// What the out-of-character guard did before keeping this reply (the causes it caught, the
-    /// attempts it made); None when it caught nothing.
+    /// attempts it made); None when it caught nothing. The core's GuardReport, as JSON.
+    #[cfg_attr(feature = "ts", ts(type = "GuardReport | null"))]
     pub guard: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct NewMessage {
     pub role: Role,
@@ -60,6 +67,7 @@ pub struct NewMessage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     pub id: i64,
@@ -78,6 +86,7 @@ pub struct Message {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Chat {
     pub id: i64,

@@ -107,6 +107,60 @@ impl JobLease {
     }
 }
 
+/// Keeps this process's lease on a running job alive from a thread of its own, over a connection of
+/// its own: the job's work can spend many minutes in one phase without reporting progress (a model
+/// teacher writing the dataset, DPO's reference pass), and the lease must not lapse while the process
+/// lives, or another process would take the job over. Stops when dropped.
+pub struct LeaseHeartbeat {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How often the heartbeat renews: a tenth of the lease, so that a few missed beats (a busy disk)
+/// still leave it held.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(LEASE_MS as u64 / 10);
+
+impl LeaseHeartbeat {
+    fn start(
+        database: &std::path::Path,
+        job_id: i64,
+        lease: &JobLease,
+        every: std::time::Duration,
+    ) -> Result<LeaseHeartbeat> {
+        let conn = rusqlite::Connection::open(database)?;
+        conn.busy_timeout(crate::open::BUSY_TIMEOUT)?;
+        let owner = lease.owner.clone();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                let renewed = conn.execute(
+                    "UPDATE jobs SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
+                    params![job_id, owner, now_ms() + LEASE_MS],
+                );
+                match renewed {
+                    Ok(1) => {}
+                    // The job finished, failed or was cancelled: nothing left to hold.
+                    Ok(_) => return,
+                    Err(e) => tracing::warn!("job {job_id}: the lease could not be renewed: {e}"),
+                }
+            }
+        });
+        Ok(LeaseHeartbeat {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for LeaseHeartbeat {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Whether a process of this id runs on this machine. Linux answers through /proc; elsewhere the
 /// lease's expiry decides.
 fn process_alive(pid: i64) -> bool {
@@ -149,6 +203,11 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Renews `lease` on job `id` in the background until the returned heartbeat is dropped.
+    pub fn lease_heartbeat(&self, id: i64, lease: &JobLease) -> Result<LeaseHeartbeat> {
+        LeaseHeartbeat::start(&self.path, id, lease, HEARTBEAT)
     }
 
     /// Running jobs whose holder died or let its lease lapse become `interrupted`; returns how many.
@@ -256,6 +315,51 @@ impl Store {
 mod tests {
     use super::*;
     use crate::repo::personas::tests::open_temp;
+
+    #[test]
+    fn the_heartbeat_renews_a_lapsing_lease_until_it_is_dropped() {
+        let (dir, mut store) = open_temp();
+        let job = store
+            .enqueue_job(&NewJob {
+                kind: "distill".into(),
+                persona_id: None,
+                params: serde_json::json!({}),
+            })
+            .unwrap();
+        let lease = JobLease::for_this_process();
+        store.claim_job(job.id, &lease).unwrap();
+        let lapse = |store: &Store| {
+            store
+                .conn
+                .execute("UPDATE jobs SET lease_until = 0 WHERE id = ?1", [job.id])
+                .unwrap();
+        };
+        let lease_until = |store: &Store| -> i64 {
+            store
+                .conn
+                .query_row("SELECT lease_until FROM jobs WHERE id = ?1", [job.id], |r| r.get(0))
+                .unwrap()
+        };
+        lapse(&store);
+        let beat = LeaseHeartbeat::start(
+            &dir.path().join("k.db"),
+            job.id,
+            &lease,
+            std::time::Duration::from_millis(20),
+        )
+        .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while lease_until(&store) <= now_ms() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(lease_until(&store) > now_ms() + LEASE_MS / 2, "renewed");
+        assert_eq!(store.mark_interrupted_jobs().unwrap(), 0, "still held");
+        drop(beat);
+        lapse(&store);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(lease_until(&store), 0, "a dropped heartbeat renews nothing");
+        assert_eq!(store.mark_interrupted_jobs().unwrap(), 1);
+    }
 
     #[test]
     fn a_job_moves_through_its_states_and_keeps_its_checkpoint() {

@@ -6,6 +6,7 @@ use crate::{now_ms, Result, Store};
 
 /// A lexical signature row: queryable copy of one entry of the profile's JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct LexicalSignatureRow {
     pub term: String,
@@ -17,6 +18,7 @@ pub struct LexicalSignatureRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct GrammarRuleRow {
     pub rule: String,
@@ -27,6 +29,7 @@ pub struct GrammarRuleRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PragmaticTraitRow {
     pub name: String,

