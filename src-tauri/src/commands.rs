@@ -55,7 +55,11 @@ pub fn branch_chat(rt: State<'_, Rt>, message_id: i64) -> CommandResult<ChatView
 }
 
 #[tauri::command]
-pub fn choose_alternative(rt: State<'_, Rt>, message_id: i64, index: i64) -> CommandResult<Message> {
+pub fn choose_alternative(
+    rt: State<'_, Rt>,
+    message_id: i64,
+    index: i64,
+) -> CommandResult<Message> {
     Ok(rt.core(|k| k.choose_alternative(message_id, index))?)
 }
 

@@ -9,7 +9,11 @@ use crate::commands::CommandResult;
 use crate::Rt;
 
 #[tauri::command]
-pub fn start_distill(rt: State<'_, Rt>, persona_id: i64, steps: Option<usize>) -> CommandResult<i64> {
+pub fn start_distill(
+    rt: State<'_, Rt>,
+    persona_id: i64,
+    steps: Option<usize>,
+) -> CommandResult<i64> {
     let params = DistillParams {
         steps,
         ..Default::default()

@@ -87,6 +87,8 @@ pub fn set_chat_adapter(
 pub fn export_persona(rt: State<'_, Rt>, persona_id: i64, format: String) -> CommandResult<String> {
     Ok(rt.core(|k| {
         let format: CardFormat = format.parse()?;
-        Ok(k.export_to_data_dir(persona_id, format)?.display().to_string())
+        Ok(k.export_to_data_dir(persona_id, format)?
+            .display()
+            .to_string())
     })?)
 }

@@ -77,7 +77,9 @@ pub fn run(command: ChatsCommand) -> Result<()> {
     let rt = open_runtime()?;
     // A reply runs through the runtime, exactly as the window's does; the rest is one core call.
     match command {
-        ChatsCommand::Say { chat, text } => return print_reply(rt.send(chat, &text, &mut print_event)?),
+        ChatsCommand::Say { chat, text } => {
+            return print_reply(rt.send(chat, &text, &mut print_event)?)
+        }
         ChatsCommand::Regenerate { chat } => {
             return print_reply(rt.regenerate(chat, &mut print_event)?)
         }
@@ -85,7 +87,9 @@ pub fn run(command: ChatsCommand) -> Result<()> {
     }
     let mut core = rt.lock_core()?;
     match command {
-        ChatsCommand::Say { .. } | ChatsCommand::Regenerate { .. } => unreachable!("answered above"),
+        ChatsCommand::Say { .. } | ChatsCommand::Regenerate { .. } => {
+            unreachable!("answered above")
+        }
         ChatsCommand::List { persona } => {
             let persona = core.find_persona(&persona)?;
             for chat in core.chats(persona.id)? {

@@ -295,8 +295,19 @@ fn chats_say_and_the_windows_path_give_the_same_reply() {
     let gguf = gguf.to_string_lossy().to_string();
     let prepare = |home: &TempHome| -> i64 {
         home.ok(&["models", "add", &gguf, "--id", "smol"]);
-        assert_eq!(home.ok(&["models", "use", "smol"]), "chats answer with smol\n");
-        home.ok(&["chats", "settings", "tsubaki", "--temperature", "0", "--guard", "off"]);
+        assert_eq!(
+            home.ok(&["models", "use", "smol"]),
+            "chats answer with smol\n"
+        );
+        home.ok(&[
+            "chats",
+            "settings",
+            "tsubaki",
+            "--temperature",
+            "0",
+            "--guard",
+            "off",
+        ]);
         let opened = home.ok(&["chats", "new", "tsubaki"]);
         opened
             .strip_prefix("chat ")
@@ -306,7 +317,12 @@ fn chats_say_and_the_windows_path_give_the_same_reply() {
     };
     let terminal = TempHome::new("say-terminal");
     let chat = prepare(&terminal);
-    let said = terminal.ok(&["chats", "say", &chat.to_string(), "Where were you last night?"]);
+    let said = terminal.ok(&[
+        "chats",
+        "say",
+        &chat.to_string(),
+        "Where were you last night?",
+    ]);
     assert!(said.trim().len() > 3, "{said:?}");
 
     let window = TempHome::new("say-window");
@@ -321,9 +337,16 @@ fn chats_say_and_the_windows_path_give_the_same_reply() {
         })
         .unwrap();
     let reply = sent.reply.expect("a reply was stored").message.content;
-    assert_eq!(said.trim(), reply.trim(), "the terminal printed what the window stores");
+    assert_eq!(
+        said.trim(),
+        reply.trim(),
+        "the terminal printed what the window stores"
+    );
     assert_eq!(pieces.trim(), reply.trim());
-    assert_eq!(rt.status().replier.and_then(|r| r.model).as_deref(), Some("smol"));
+    assert_eq!(
+        rt.status().replier.and_then(|r| r.model).as_deref(),
+        Some("smol")
+    );
 }
 
 #[test]

@@ -75,3 +75,27 @@ pub fn to_new_profile(p: &StyleProfile) -> Result<NewProfile> {
             .collect(),
     })
 }
+
+impl crate::Kotodama {
+    /// The persona's newest style profile.
+    pub fn style_profile(&self, persona_id: i64) -> Result<StyleProfile> {
+        let record = self.store.latest_profile(persona_id)?.ok_or_else(|| {
+            Error::InvalidInput("this persona has no style profile (no script lines)".into())
+        })?;
+        serde_json::from_value(record.profile_json).map_err(|e| Error::ProfileUnreadable {
+            persona_id,
+            detail: e.to_string(),
+        })
+    }
+
+    /// Every persona's newest profile, by slug (for attribution).
+    pub(crate) fn all_profiles(&self) -> Result<Vec<(String, StyleProfile)>> {
+        let mut out = Vec::new();
+        for p in self.store.personas()? {
+            if self.store.latest_profile(p.id)?.is_some() {
+                out.push((p.card.slug.clone(), self.style_profile(p.id)?));
+            }
+        }
+        Ok(out)
+    }
+}

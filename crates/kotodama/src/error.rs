@@ -36,6 +36,8 @@ pub enum Error {
     StyleAssets(String),
     #[error("style analysis: {0}")]
     Style(#[from] kotodama_style::Error),
+    #[error("persona {persona_id}'s stored style profile is unreadable ({detail}): re-import its script")]
+    ProfileUnreadable { persona_id: i64, detail: String },
     #[error(transparent)]
     Models(#[from] crate::models::ModelsError),
     #[error("model: {0}")]
@@ -106,6 +108,7 @@ impl Error {
             Error::SpeakerRequired { .. } => "SPEAKER_REQUIRED",
             Error::StyleAssets(_) => "STYLE_ASSETS",
             Error::Style(_) => "STYLE_ANALYSIS",
+            Error::ProfileUnreadable { .. } => "PROFILE_UNREADABLE",
             Error::Models(M::NotFound(_)) => "MODEL_NOT_INSTALLED",
             Error::Models(M::Download { .. } | M::Checksum { .. }) => "DOWNLOAD_FAILED",
             Error::Models(M::Cancelled) => "CANCELLED",

@@ -4,12 +4,10 @@
 pub mod analysis;
 mod bundled;
 pub mod cards;
-mod chat;
-mod chat_controls;
+pub mod chat;
 pub mod distill;
 mod error;
 mod fsutil;
-mod guard;
 mod home;
 pub mod import;
 pub mod models;
@@ -19,17 +17,17 @@ mod profile_diff;
 mod profile_upgrade;
 pub mod prompt;
 pub mod reasoning_filter;
-mod reply;
 pub mod runtime;
-mod scripted_reply;
 pub mod settings;
 #[cfg(test)]
 mod ui_bindings;
 
 pub use bundled::BUNDLED;
-pub use chat::{ChatView, PersonaSummary, MAX_MESSAGE_CHARS};
+pub use chat::{
+    CachedChat, ChatContext, ChatView, GuardReport, PendingReply, PersonaSummary, Replier,
+    ReplierStatus, Reply, ReplyEvent, MAX_ATTEMPTS, MAX_MESSAGE_CHARS, USER_NAME,
+};
 pub use error::{Error, ErrorView, Result};
-pub use guard::{GuardReport, MAX_ATTEMPTS};
 pub use home::{config_file, Home, HOME_ENV};
 pub use kotodama_store as store;
 pub use kotodama_style as style;
@@ -41,9 +39,6 @@ pub use persona_page::{AdapterReport, AdapterView, PersonaPage, ProfileView};
 pub use profile_diff::{ProfileChange, ProfileDiff};
 pub use profile_upgrade::{
     upgrade_profiles, StaleProfile, UpgradeProgress, UpgradeReport, ANALYZER_VERSION,
-};
-pub use reply::{
-    CachedChat, ChatContext, PendingReply, Replier, ReplierStatus, Reply, ReplyEvent, USER_NAME,
 };
 pub use runtime::Runtime;
 pub use settings::Theme;

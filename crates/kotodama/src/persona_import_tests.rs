@@ -16,10 +16,16 @@ fn fixture(name: &str) -> PathBuf {
 /// `KOTODAMA_DATA` names (the Makefile sets it); a clear failure when it is missing.
 fn reference_characters(file: &str) -> PathBuf {
     let data = std::env::var_os("KOTODAMA_DATA").unwrap_or_else(|| {
-        panic!("KOTODAMA_DATA is not set: this test reads the reference scripts (`make test` sets it)")
+        panic!(
+            "KOTODAMA_DATA is not set: this test reads the reference scripts (`make test` sets it)"
+        )
     });
     let path = Path::new(&data).join("characters").join(file);
-    assert!(path.is_file(), "reference script missing: {}", path.display());
+    assert!(
+        path.is_file(),
+        "reference script missing: {}",
+        path.display()
+    );
     path
 }
 

@@ -107,6 +107,15 @@ fn leading_sentences(text: &str, max_chars: usize) -> String {
     text[..end].trim().to_string()
 }
 
+/// The system prompt of rewrite examples (and of "rewrite in character" at chat time).
+pub fn rewrite_instruction(persona: &str) -> String {
+    format!("Rewrite the user's sentence in {persona}'s voice, keeping its meaning.")
+}
+
+/// What a plan-trained adapter finds at the start of its turn instead of a plan: it answers without
+/// reasoning tokens (implicit style conditioning).
+pub const EMPTY_REASONING: &str = "<think>\n\n</think>\n\n";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use kotodama_engine::{DeviceKind, LoadOptions};
 use kotodama_store::ChatSettings;
 use serde::{Deserialize, Serialize};
 
-use crate::guard::MAX_ATTEMPTS;
+use crate::chat::guard::MAX_ATTEMPTS;
 use crate::models::{ModelKind, ModelManager, DEVICE_ENV};
 use crate::{Error, Kotodama, Result};
 

@@ -50,7 +50,9 @@ macro_rules! declarations {
 }
 
 fn generated() -> String {
-    use crate::runtime::{AppStatus, ChatEvent, DistillStatus, SentReply, SettingsView, UploadPreview};
+    use crate::runtime::{
+        AppStatus, ChatEvent, DistillStatus, SentReply, SettingsView, UploadPreview,
+    };
     let by_name = declarations!(
         AppStatus,
         crate::PersonaSummary,

@@ -362,7 +362,7 @@ fn a_distilled_smollm2_adapter_learns_and_never_speaks_its_plan() {
         kotodama::models::engine::ChatSession::new(&model)
             .generate_after(
                 &dataset.prompt(ex),
-                kotodama::distill::EMPTY_REASONING,
+                kotodama::prompt::EMPTY_REASONING,
                 &SamplingParams::greedy(48),
                 |p| {
                     out.push_str(p);

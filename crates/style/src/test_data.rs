@@ -4,12 +4,14 @@
 use std::path::PathBuf;
 
 pub fn dir() -> PathBuf {
-    let dir = std::env::var_os("KOTODAMA_DATA").map(PathBuf::from).unwrap_or_else(|| {
-        panic!(
-            "KOTODAMA_DATA is not set: this test reads the reference scripts and treebanks \
+    let dir = std::env::var_os("KOTODAMA_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            panic!(
+                "KOTODAMA_DATA is not set: this test reads the reference scripts and treebanks \
              (`make test` sets it to the shared data folder beside the checkout)"
-        )
-    });
+            )
+        });
     assert!(
         dir.is_dir(),
         "KOTODAMA_DATA={} is not a folder: the reference data is missing",

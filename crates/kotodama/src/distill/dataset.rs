@@ -13,7 +13,7 @@ use kotodama_style::{Resources, StyleProfile};
 use serde::{Deserialize, Serialize};
 
 use super::teacher::Teacher;
-use super::EMPTY_REASONING;
+use crate::prompt::{rewrite_instruction, EMPTY_REASONING};
 use crate::Result;
 
 /// Consecutive lines per block; blocks go 8:1:1 to train, validation, test.
@@ -411,11 +411,6 @@ impl Dataset {
         }
         out
     }
-}
-
-/// The system prompt of rewrite examples (and of "rewrite in character" at chat time).
-pub fn rewrite_instruction(persona: &str) -> String {
-    format!("Rewrite the user's sentence in {persona}'s voice, keeping its meaning.")
 }
 
 #[cfg(test)]

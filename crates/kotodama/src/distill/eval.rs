@@ -131,7 +131,7 @@ fn generate(system: &System<'_>, messages: &[kotodama_engine::ChatMessage]) -> R
     // greedy decoding falls into and chats avoid must not decide the comparison.
     let params = SamplingParams {
         repetition_penalty: kotodama_store::ChatSettings::default().repetition_penalty,
-        penalty_last_n: crate::reply::PENALTY_WINDOW,
+        penalty_last_n: crate::chat::PENALTY_WINDOW,
         ..SamplingParams::greedy(MAX_TOKENS)
     };
     ChatSession::new(system.model).generate_after(
@@ -541,7 +541,10 @@ mod tests {
             samples: vec![],
         };
         let md = markdown(&[system("base", 0.25), system("vanilla", 0.5)]);
-        assert!(!md.contains("comparison"), "one adapter, nothing to pair: {md}");
+        assert!(
+            !md.contains("comparison"),
+            "one adapter, nothing to pair: {md}"
+        );
         assert!(
             md.contains("| base | rewrite | 2 | 0.250 | – | 0.250 | – | 0.50 | 1.00 | 12.0 (30.0) | 0.900 |"),
             "{md}"

@@ -34,9 +34,6 @@ use crate::models::{ModelKind, ModelManager};
 use crate::{Error, Kotodama, Result};
 
 pub const JOB_KIND: &str = "distill";
-/// What a CoT adapter finds at the start of its turn instead of a plan: it answers without reasoning
-/// tokens (implicit style conditioning).
-pub const EMPTY_REASONING: &str = "<think>\n\n</think>\n\n";
 /// Validation examples of each task the job's own evaluation generates for (base model and the new
 /// adapter): its verdict decides whether chats use the adapter.
 const JOB_EVAL_EXAMPLES: usize = 12;
@@ -291,15 +288,6 @@ pub struct DistillOutcome {
 }
 
 impl Kotodama {
-    /// The persona's newest style profile.
-    pub fn style_profile(&self, persona_id: i64) -> Result<StyleProfile> {
-        let record = self.store.latest_profile(persona_id)?.ok_or_else(|| {
-            Error::InvalidInput("this persona has no style profile (no script lines)".into())
-        })?;
-        serde_json::from_value(record.profile_json)
-            .map_err(|e| Error::Distill(format!("the stored profile is unreadable: {e}")))
-    }
-
     /// The persona's distillation dataset (the job builds the same; `kotodama dataset export` writes it).
     pub fn distill_dataset(
         &self,
@@ -413,17 +401,6 @@ impl Kotodama {
             card_prompt: crate::prompt::system_prompt(&persona.card, crate::USER_NAME),
             slug: persona.card.slug,
         })
-    }
-
-    /// Every persona's newest profile, by slug (for attribution).
-    fn all_profiles(&self) -> Result<Vec<(String, StyleProfile)>> {
-        let mut out = Vec::new();
-        for p in self.store.personas()? {
-            if self.store.latest_profile(p.id)?.is_some() {
-                out.push((p.card.slug.clone(), self.style_profile(p.id)?));
-            }
-        }
-        Ok(out)
     }
 
     /// The installed sentence embedder, if any (semantic checks are skipped without it).
@@ -690,7 +667,7 @@ pub fn adapter_prefix(variant: &str) -> &'static str {
     match variant.parse::<Variant>() {
         Ok(Variant::Vanilla) => "",
         // The plan recipes, and "cot" adapters of earlier versions (plan inline before the line).
-        _ => EMPTY_REASONING,
+        _ => crate::prompt::EMPTY_REASONING,
     }
 }
 
@@ -787,7 +764,9 @@ impl DistillRun {
         if pairs.len() > seen {
             use rand::seq::SliceRandom as _;
             use rand::SeedableRng as _;
-            pairs.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(self.params.seed));
+            pairs.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(
+                self.params.seed,
+            ));
             pairs.truncate(seen);
         }
         Ok(pairs)

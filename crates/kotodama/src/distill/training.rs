@@ -91,7 +91,7 @@ pub fn tokenize_sequence(model: &Model, seq: &TrainingSequence) -> Result<TrainE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::distill::EMPTY_REASONING;
+    use crate::prompt::EMPTY_REASONING;
 
     fn sequence(given: &str, target: &str) -> TrainingSequence {
         TrainingSequence {

@@ -79,9 +79,8 @@ impl Runtime {
         on_event: &mut dyn FnMut(JobEvent<'_>),
         cancel: &CancelToken,
     ) -> Result<JobOutcome> {
-        let prepared = self.core(|k| {
-            k.prepare_distill(job_id, &mut |p| on_event(JobEvent::Progress(p)))
-        });
+        let prepared =
+            self.core(|k| k.prepare_distill(job_id, &mut |p| on_event(JobEvent::Progress(p))));
         let run = prepared.map_err(|e| self.fail_job(job_id, e))?;
         on_event(JobEvent::Dataset(&run.dataset().report));
         let mut stored_at = Instant::now();
@@ -116,7 +115,8 @@ impl Runtime {
 
     fn fail_job(&self, job_id: i64, e: Error) -> Error {
         if e.code() != "JOB_RUNNING" {
-            let stored = self.core(|k| k.set_job_state(job_id, JobState::Failed, Some(&e.to_string())));
+            let stored =
+                self.core(|k| k.set_job_state(job_id, JobState::Failed, Some(&e.to_string())));
             if let Err(why) = stored {
                 tracing::warn!("job {job_id} failed ({e}) and that could not be stored: {why}");
             }

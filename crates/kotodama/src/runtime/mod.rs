@@ -24,8 +24,8 @@ pub use settings::SettingsView;
 pub use uploads::UploadPreview;
 
 use crate::{
-    Error, ErrorView, Home, Kotodama, Replier, ReplierStatus, Result, StaleProfile, UpgradeProgress,
-    UpgradeReport,
+    Error, ErrorView, Home, Kotodama, Replier, ReplierStatus, Result, StaleProfile,
+    UpgradeProgress, UpgradeReport,
 };
 
 pub struct Runtime {

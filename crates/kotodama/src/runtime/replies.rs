@@ -24,7 +24,11 @@ pub enum ChatEvent {
     Piece { text: String },
     /// The attempt written so far was caught out of character: its pieces are dropped and attempt
     /// `attempt` of `of` streams next.
-    Retry { attempt: u32, of: u32, cause: String },
+    Retry {
+        attempt: u32,
+        of: u32,
+        cause: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -132,7 +132,8 @@ impl LeaseHeartbeat {
         let owner = lease.owner.clone();
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every)
+            {
                 let renewed = conn.execute(
                     "UPDATE jobs SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
                     params![job_id, owner, now_ms() + LEASE_MS],
@@ -337,7 +338,11 @@ mod tests {
         let lease_until = |store: &Store| -> i64 {
             store
                 .conn
-                .query_row("SELECT lease_until FROM jobs WHERE id = ?1", [job.id], |r| r.get(0))
+                .query_row(
+                    "SELECT lease_until FROM jobs WHERE id = ?1",
+                    [job.id],
+                    |r| r.get(0),
+                )
                 .unwrap()
         };
         lapse(&store);

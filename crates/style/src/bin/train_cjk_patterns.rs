@@ -15,9 +15,10 @@ use kotodama_style::treebank;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let data = PathBuf::from(std::env::var_os("KOTODAMA_DATA").expect(
-        "KOTODAMA_DATA: the reference data folder (characters/, treebanks/)",
-    ));
+    let data = PathBuf::from(
+        std::env::var_os("KOTODAMA_DATA")
+            .expect("KOTODAMA_DATA: the reference data folder (characters/, treebanks/)"),
+    );
     let out = std::env::args().nth(1).map_or_else(
         || root.join("assets/style/cjk_patterns.txt.gz"),
         PathBuf::from,

@@ -25,14 +25,14 @@ const BACKGROUND_GENRES: &[&str] = &[
 
 fn main() -> kotodama_style::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let data = PathBuf::from(std::env::var_os("KOTODAMA_DATA").expect(
-        "KOTODAMA_DATA: the reference data folder (characters/, treebanks/)",
-    ));
-    let mut args = std::env::args().skip(1);
-    let gum = args.next().map_or_else(
-        || data.join("treebanks/gum_const"),
-        PathBuf::from,
+    let data = PathBuf::from(
+        std::env::var_os("KOTODAMA_DATA")
+            .expect("KOTODAMA_DATA: the reference data folder (characters/, treebanks/)"),
     );
+    let mut args = std::env::args().skip(1);
+    let gum = args
+        .next()
+        .map_or_else(|| data.join("treebanks/gum_const"), PathBuf::from);
     let out = args
         .next()
         .map_or_else(|| root.join("assets/style/grammar.txt.gz"), PathBuf::from);

@@ -14,9 +14,10 @@ use kotodama_style::{tagger, Result};
 
 fn main() -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let data = PathBuf::from(std::env::var_os("KOTODAMA_DATA").expect(
-        "KOTODAMA_DATA: the reference data folder (characters/, treebanks/)",
-    ));
+    let data = PathBuf::from(
+        std::env::var_os("KOTODAMA_DATA")
+            .expect("KOTODAMA_DATA: the reference data folder (characters/, treebanks/)"),
+    );
     let mut args = std::env::args().skip(1);
     let mut arg = |default: PathBuf| args.next().map_or(default, PathBuf::from);
     let ewt = arg(data.join("treebanks/ud_english_ewt"));

@@ -22,9 +22,10 @@ const WORD_FREQUENCY_LETTERS: f64 = 1e7;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let data = PathBuf::from(std::env::var_os("KOTODAMA_DATA").expect(
-        "KOTODAMA_DATA: the reference data folder (characters/, treebanks/)",
-    ));
+    let data = PathBuf::from(
+        std::env::var_os("KOTODAMA_DATA")
+            .expect("KOTODAMA_DATA: the reference data folder (characters/, treebanks/)"),
+    );
     let mut args = std::env::args().skip(1);
     let wordfreq = args
         .next()

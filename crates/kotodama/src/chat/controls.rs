@@ -3,7 +3,7 @@
 
 use kotodama_store::{Message, Role, StyleScoreColumns};
 
-use crate::reply::checked_text;
+use crate::chat::turn::checked_text;
 use crate::{ChatView, Kotodama, Result};
 
 impl Kotodama {
@@ -81,7 +81,7 @@ mod tests {
 
     fn prompt_texts(app: &mut Kotodama, chat_id: i64) -> Vec<String> {
         let pending = app.begin_reply(chat_id, "And then?").unwrap();
-        pending.turns.into_iter().map(|t| t.content).collect()
+        pending.draft.turns.into_iter().map(|t| t.content).collect()
     }
 
     #[test]

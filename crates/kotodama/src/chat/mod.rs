@@ -1,10 +1,24 @@
-//! Personas as the UI lists them, and chats: open, start, send.
+//! Chats: personas as the UI lists them, chats opened, started and changed (`controls`), and a
+//! reply's way from the user's message to the stored answer: the turn (`turn`: stored, gathered,
+//! finished), the model writing it (`replier`), the out-of-character guard (`guard`) and the script
+//! line that answers when no model is installed (`scripted`).
+
+pub(crate) mod controls;
+pub(crate) mod guard;
+mod replier;
+mod scripted;
+mod turn;
+
+pub use guard::{GuardReport, MAX_ATTEMPTS};
+pub(crate) use replier::PENALTY_WINDOW;
+pub use replier::{CachedChat, Replier, ReplierStatus};
+pub use turn::{ChatContext, PendingReply, Reply, ReplyEvent, USER_NAME};
 
 use kotodama_store::{Chat, Message, MessageSource, NewMessage, Persona, Role};
 use serde::Serialize;
 
-use crate::reply::plain_message;
 use crate::{Error, Kotodama, Result};
+use turn::plain_message;
 
 /// Longest message accepted from the user (characters).
 pub const MAX_MESSAGE_CHARS: usize = 16_000;
@@ -181,3 +195,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "reply_tests.rs"]
+mod reply_tests;
