@@ -3,8 +3,12 @@
 //! finished), the model writing it (`replier`), the out-of-character guard (`guard`) and the script
 //! line that answers when no model is installed (`scripted`).
 
+mod backend;
 pub(crate) mod controls;
+#[cfg(any(test, feature = "test-support"))]
+mod fake;
 pub(crate) mod guard;
+mod local;
 mod replier;
 mod scripted;
 mod turn;

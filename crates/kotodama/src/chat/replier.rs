@@ -1,19 +1,17 @@
-//! The chat model: loaded on first use and kept with the KV cache of the chat it answered last (its
-//! next turn prefills only the new messages), the prompt fitted to its context with the lorebook's
-//! entries, and each reply written under the out-of-character guard.
+//! The replier: each reply written through a chat backend under the out-of-character guard (its
+//! attempts, the best kept, the caught ones kept as alternatives), with the persona's sampler and a
+//! new seed each time; with no model to answer, the script's line.
 
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-use kotodama_engine::{
-    CancelToken, ChatMessage, ChatSession, DeviceInfo, KvCache, LoadOptions, Model, SamplingParams,
-};
-use kotodama_store::{ChatSettings, GuardAction, MessageSource, NewModel, StyleScoreColumns};
+use kotodama_engine::{CancelToken, DeviceInfo, LoadOptions, SamplingParams};
+use kotodama_store::{ChatSettings, GuardAction, MessageSource, StyleScoreColumns};
 use serde::Serialize;
 
+use super::backend::{ChatBackend, Request, Rewrite};
 use super::guard::{GuardReport, Verdict};
-use super::turn::{scripted_reply, ChatContext, PendingReply, PromptParts, Reply, ReplyEvent};
-use crate::models::{ModelKind, ModelManager, ModelsError};
+use super::local::LocalEngine;
+use super::turn::{scripted_reply, ChatContext, PendingReply, Reply, ReplyEvent};
 use crate::Result;
 
 /// What the app shows about the model that answers.
@@ -38,36 +36,22 @@ pub struct CachedChat {
     pub tokens: usize,
 }
 
-struct LoadedModel {
-    id: String,
-    model: Model,
-    record: NewModel,
-    /// The adapter applied to `model`.
-    adapter: Option<i64>,
-    /// The KV cache of the chat answered last, so its next turn only prefills the new messages.
-    cache: Option<(i64, KvCache)>,
-}
-
-/// Answers chats with the installed chat model, loaded on first use and kept.
+/// Writes a persona's replies through its backend (the local engine unless told otherwise), under
+/// the out-of-character guard; with no model to answer, the script's line.
 pub struct Replier {
-    models: ModelManager,
-    load: LoadOptions,
+    backend: Box<dyn ChatBackend>,
     /// Replaces every persona's sampler (tests use greedy decoding).
     sampling_override: Option<SamplingParams>,
     /// The seed of the next reply: each reply (and each guard attempt) draws a new one, so a
     /// regenerated reply is another reply, not the same one again.
     next_seed: u64,
-    /// Texts streamed as the next attempts instead of the model's, as if the model had written them
-    /// (tests force an out-of-character reply this way to see the guard catch it).
+    /// Texts the fake backend writes as the next attempts (`queue_canned_reply`).
     #[cfg(any(test, feature = "test-support"))]
-    canned: std::collections::VecDeque<String>,
-    /// The installed chat model the user chose; None (or one no longer installed): the default.
-    preferred: Option<String>,
-    loaded: Option<LoadedModel>,
+    canned: super::fake::CannedQueue,
 }
 
 /// The longest reply, in tokens; the prompt leaves room for it.
-const REPLY_TOKENS: usize = 200;
+pub(super) const REPLY_TOKENS: usize = 200;
 
 /// Tokens back that the repetition penalty looks at.
 pub(crate) const PENALTY_WINDOW: usize = 128;
@@ -93,42 +77,33 @@ enum Attempt<'a> {
 }
 
 impl Replier {
+    /// Answers with the local engine: the installed chat models in `models_dir`, loaded with `load`.
     pub fn new(models_dir: PathBuf, load: LoadOptions) -> Self {
+        Self::with_backend(Box::new(LocalEngine::new(models_dir, load)))
+    }
+
+    pub(super) fn with_backend(backend: Box<dyn ChatBackend>) -> Self {
         let clock = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
+        // Test builds put the fake in front of every backend: it answers only when texts are queued.
+        #[cfg(any(test, feature = "test-support"))]
+        let (backend, canned) = {
+            let (fake, canned) = super::fake::CannedReplies::wrap(backend);
+            (Box::new(fake) as Box<dyn ChatBackend>, canned)
+        };
         Self {
-            models: ModelManager::new(models_dir),
-            load,
+            backend,
             sampling_override: None,
             next_seed: clock,
             #[cfg(any(test, feature = "test-support"))]
-            canned: Default::default(),
-            preferred: None,
-            loaded: None,
+            canned,
         }
     }
 
-    /// Answers with installed model `id` from the next reply on (None: the default chat model).
+    /// Answers with model `id` from the next reply on (None: the default chat model).
     pub fn prefer_model(&mut self, id: Option<String>) {
-        self.preferred = id;
-        let wanted = self.chat_model().ok().map(|m| m.id);
-        if self.loaded.as_ref().map(|l| &l.id) != wanted.as_ref() {
-            self.loaded = None;
-        }
-    }
-
-    /// The chat model replies use: the preferred one if installed, else the default.
-    fn chat_model(&self) -> std::result::Result<crate::models::InstalledModel, ModelsError> {
-        let preferred = self
-            .preferred
-            .as_deref()
-            .and_then(|id| self.models.get(id).ok())
-            .filter(|m| m.kind == ModelKind::Chat);
-        match preferred {
-            Some(m) => Ok(m),
-            None => self.models.default_of(ModelKind::Chat),
-        }
+        self.backend.prefer_model(id);
     }
 
     /// Replaces every persona's sampling settings (tests use greedy decoding).
@@ -136,11 +111,14 @@ impl Replier {
         self.sampling_override = Some(params);
     }
 
-    /// The next attempt streams `text` instead of the model's reply (tests force an out-of-character
-    /// reply this way to see the guard catch it).
+    /// The next attempt streams `text` instead of the model's reply, through the fake backend
+    /// (tests force an out-of-character reply this way).
     #[cfg(any(test, feature = "test-support"))]
     pub fn queue_canned_reply(&mut self, text: impl Into<String>) {
-        self.canned.push_back(text.into());
+        self.canned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push_back(text.into());
     }
 
     fn params(&mut self, settings: &ChatSettings) -> SamplingParams {
@@ -151,59 +129,19 @@ impl Replier {
         }
     }
 
-    /// The loaded model, for tests that look at its prompt and cache.
+    /// The loaded local model, for tests that look at its prompt and cache.
     #[cfg(test)]
-    pub(super) fn loaded_model(&self) -> Option<&Model> {
-        self.loaded.as_ref().map(|l| &l.model)
+    pub(super) fn loaded_model(&self) -> Option<&kotodama_engine::Model> {
+        self.backend.loaded_model()
     }
 
     pub fn status(&self) -> ReplierStatus {
-        match &self.loaded {
-            Some(l) => ReplierStatus {
-                model: Some(l.id.clone()),
-                device: Some(l.model.info().device.clone()),
-                cached: l.cache.as_ref().map(|(chat_id, cache)| CachedChat {
-                    chat_id: *chat_id,
-                    tokens: cache.len(),
-                }),
-            },
-            None => ReplierStatus {
-                model: self.chat_model().ok().map(|m| m.id),
-                device: None,
-                cached: None,
-            },
-        }
+        self.backend.status()
     }
 
-    /// Loads the installed chat model if not loaded yet; Ok(false) when none is installed.
+    /// Gets the chat model ready (loads it); Ok(false) when none is installed.
     pub fn warm_up(&mut self) -> Result<bool> {
-        if self.loaded.is_some() {
-            return Ok(true);
-        }
-        let installed = match self.chat_model() {
-            Ok(m) => m,
-            Err(ModelsError::NotFound(_)) => return Ok(false),
-            Err(e) => return Err(e.into()),
-        };
-        let model = Model::load(&installed.path, self.load)?;
-        let info = model.info();
-        let record = NewModel {
-            name: info.name.clone(),
-            path: installed.path.display().to_string(),
-            format: info.format.clone(),
-            architecture: format!("{:?}", info.config.architecture).to_lowercase(),
-            quantization: None,
-            size_bytes: installed.size_bytes as i64,
-            sha256: None,
-        };
-        self.loaded = Some(LoadedModel {
-            id: installed.id,
-            model,
-            record,
-            adapter: None,
-            cache: None,
-        });
-        Ok(true)
+        self.backend.warm_up()
     }
 
     /// Streams one reply to `pending` through `on_piece`, unguarded; with no chat model installed, the
@@ -292,54 +230,7 @@ impl Replier {
     /// Runs the chat so far into the model's KV cache (with the persona's adapter), so that the next
     /// reply prefills only the user's new message; 0 with no model installed.
     pub fn prefill(&mut self, context: &ChatContext, cancel: &CancelToken) -> Result<usize> {
-        if !self.warm_up()? {
-            return Ok(0);
-        }
-        let (turns, _, cache) = self.session_for(&context.prompt(), REPLY_TOKENS)?;
-        let loaded = self.loaded.as_mut().expect("session_for loaded the model");
-        let mut session = ChatSession::resume(&loaded.model, cache);
-        let cached = session.prefill(&turns, cancel);
-        loaded.cache = Some((context.chat_id, session.into_cache()));
-        Ok(cached?)
-    }
-
-    /// Loads the model with the chat's adapter and gives the prompt's turns (lore added, the oldest
-    /// dropped to leave `reply_tokens` free), the assistant prefix and the chat's KV cache.
-    fn session_for(
-        &mut self,
-        prompt: &PromptParts<'_>,
-        reply_tokens: usize,
-    ) -> Result<(Vec<ChatMessage>, &'static str, KvCache)> {
-        self.warm_up()?;
-        let loaded = self.loaded.as_mut().expect("warm_up loaded the model");
-        // The persona's adapter, if it was trained on this model; switching drops the KV cache.
-        let adapter = prompt
-            .adapter
-            .filter(|a| a.base.as_deref() == Some(loaded.record.path.as_str()));
-        if loaded.adapter != adapter.map(|a| a.id) {
-            loaded.cache = None;
-            loaded.adapter = None;
-            loaded.model.set_adapter(adapter.map(|a| a.dir.as_path()))?;
-            loaded.adapter = adapter.map(|a| a.id);
-        }
-        let mut turns = prompt.turns.to_vec();
-        let prefix = match adapter {
-            Some(a) => {
-                turns[0].content = a.system_prompt.clone();
-                a.prefix
-            }
-            None => "",
-        };
-        add_lore(&loaded.model, prompt, &mut turns[0].content);
-        let turns = fit_context(&loaded.model, &turns, reply_tokens)?;
-        // The chat id only picks the cache to try: ChatSession keeps just the token prefix the cache
-        // shares with the new prompt, so an edited or swiped history re-prefills from its first changed
-        // token and never reads stale positions.
-        let cache = match loaded.cache.take() {
-            Some((chat, cache)) if chat == prompt.chat_id => cache,
-            _ => loaded.model.decoder().new_cache(),
-        };
-        Ok((turns, prefix, cache))
+        self.backend.prefill(&context.prompt(), cancel)
     }
 
     fn write(
@@ -349,140 +240,29 @@ impl Replier {
         mut on_piece: impl FnMut(&str),
         cancel: &CancelToken,
     ) -> Result<Reply> {
-        #[cfg(any(test, feature = "test-support"))]
-        if let Some(text) = self.canned.pop_front() {
-            for piece in text.split_inclusive(' ') {
-                on_piece(piece);
-            }
-            return Ok(Reply::unjudged(text));
-        }
-        if !self.warm_up()? {
+        if !self.backend.warm_up()? {
             let reply = scripted_reply(pending)?;
             on_piece(&reply.text);
             return Ok(reply);
         }
-        let params = self.params(&pending.draft.settings);
-        let (turns, prefix, cache) = self.session_for(&pending.prompt(), params.max_tokens)?;
-        let turns = match attempt {
-            Attempt::Reply => turns,
+        let request = Request {
+            prompt: pending.prompt(),
+            params: self.params(&pending.draft.settings),
             // The distillation's rewrite task: the instruction it was trained with, the caught text.
-            Attempt::Rewrite(caught) => vec![
-                ChatMessage::new(
-                    "system",
-                    crate::prompt::rewrite_instruction(&pending.draft.persona_name),
-                ),
-                ChatMessage::new("user", caught),
-            ],
-        };
-        let loaded = self.loaded.as_mut().expect("session_for loaded the model");
-        // A rewrite's prompt shares nothing with the chat: it runs in a cache of its own, and the
-        // chat's stays for its next turn.
-        let (cache, chat_cache) = match attempt {
-            Attempt::Reply => (cache, None),
-            Attempt::Rewrite(_) => (loaded.model.decoder().new_cache(), Some(cache)),
-        };
-        let mut session = ChatSession::resume(&loaded.model, cache);
-        let mut text = String::new();
-        let mut filter = crate::reasoning_filter::ReasoningFilter::default();
-        let stats = session.generate_after(
-            &turns,
-            prefix,
-            &params,
-            |piece| {
-                let (shown, stop) = filter.push(piece);
-                if !shown.is_empty() {
-                    text.push_str(&shown);
-                    on_piece(&shown);
-                }
-                if stop {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
+            rewrite: match attempt {
+                Attempt::Reply => None,
+                Attempt::Rewrite(text) => Some(Rewrite {
+                    instruction: crate::prompt::rewrite_instruction(&pending.draft.persona_name),
+                    text,
+                }),
             },
-            cancel,
-        )?;
-        let rest = filter.finish();
-        if !rest.is_empty() {
-            text.push_str(&rest);
-            on_piece(&rest);
-        }
-        let used = session.into_cache();
-        loaded.cache = Some((pending.chat_id, chat_cache.unwrap_or(used)));
+        };
+        let written = self.backend.write(&request, &mut on_piece, cancel)?;
         Ok(Reply {
-            model: Some(loaded.record.clone()),
-            adapter_id: loaded.adapter,
-            stats: Some(stats),
-            ..Reply::unjudged(text)
+            model: written.model,
+            adapter_id: written.adapter_id,
+            stats: written.stats,
+            ..Reply::unjudged(written.text)
         })
     }
-}
-
-/// Appends the lorebook entries the latest messages call for to the system prompt, within the book's
-/// token budget counted by the model's tokenizer.
-pub(super) fn add_lore(model: &Model, prompt: &PromptParts<'_>, system: &mut String) {
-    let recent: Vec<&str> = prompt.recent.iter().map(String::as_str).collect();
-    let tokens = |text: &str| {
-        model
-            .tokenizer()
-            .encode(text)
-            .map_or(usize::MAX, |t| t.len())
-    };
-    let picked = prompt.lorebook.pick(&recent, tokens);
-    if !picked.is_empty() {
-        system.push_str("\n\nWhat you know that matters now:");
-        for entry in picked {
-            system.push_str("\n- ");
-            system.push_str(entry.content.trim());
-        }
-    }
-}
-
-/// The system prompt and as many of the latest turns as leave room for the reply; the oldest turns
-/// go first (found by bisection: the prompt only shrinks as turns are dropped). The newest user message
-/// alone must fit.
-pub(super) fn fit_context(
-    model: &Model,
-    turns: &[ChatMessage],
-    reply_tokens: usize,
-) -> Result<Vec<ChatMessage>> {
-    let context = model.decoder().max_positions();
-    let budget = context.saturating_sub(reply_tokens);
-    let (system, chat) = turns.split_at(1);
-    let keep_from = |first: usize| -> Vec<ChatMessage> {
-        system.iter().chain(&chat[first..]).cloned().collect()
-    };
-    let tokens = |first: usize| -> Result<usize> {
-        let prompt = model.template().render(&keep_from(first), true, false)?;
-        Ok(model.tokenizer().encode(&prompt)?.len())
-    };
-    if tokens(0)? <= budget {
-        return Ok(keep_from(0));
-    }
-    let Some(last) = chat.len().checked_sub(1) else {
-        return Err(kotodama_engine::Error::ContextOverflow {
-            prompt_tokens: tokens(0)? + reply_tokens,
-            context_length: context,
-        }
-        .into());
-    };
-    let newest_alone = tokens(last)?;
-    if newest_alone > budget {
-        return Err(kotodama_engine::Error::ContextOverflow {
-            prompt_tokens: newest_alone + reply_tokens,
-            context_length: context,
-        }
-        .into());
-    }
-    // Invariant: tokens(lo) > budget >= tokens(hi).
-    let (mut lo, mut hi) = (0, last);
-    while hi - lo > 1 {
-        let mid = (lo + hi) / 2;
-        if tokens(mid)? <= budget {
-            hi = mid;
-        } else {
-            lo = mid;
-        }
-    }
-    Ok(keep_from(hi))
 }

@@ -8,6 +8,7 @@ use kotodama_store::{AdapterChoice, GuardAction, MessageSource};
 
 use crate::models::ModelManager;
 
+use super::local::{add_lore, fit_context};
 use super::replier::*;
 use super::turn::*;
 use super::*;
