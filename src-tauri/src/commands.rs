@@ -2,7 +2,7 @@
 //! core's code and message.
 
 use kotodama::runtime::AppStatus;
-use kotodama::store::Message;
+use kotodama::Message;
 use kotodama::{ChatView, ErrorView, PersonaSummary};
 use tauri::State;
 

@@ -23,7 +23,7 @@ type Rt = Arc<Runtime>;
 const WORKER_NICE: i32 = 5;
 
 fn main() {
-    kotodama::models::engine::set_worker_nice(WORKER_NICE);
+    kotodama::models::set_worker_nice(WORKER_NICE);
     let runtime = Arc::new(Runtime::start(Home::resolve()));
     if let Some(e) = runtime.startup_error() {
         eprintln!("kotodama: {} ({})", e.message, e.code);

@@ -3,7 +3,7 @@
 
 use kotodama::cards::CardFormat;
 use kotodama::runtime::UploadPreview;
-use kotodama::store::AdapterChoice;
+use kotodama::AdapterChoice;
 use kotodama::{Error, ErrorView, ImportPhase, PersonaPage, ProfileDiff, ScriptImport};
 use tauri::ipc::{Channel, InvokeBody, Request};
 use tauri::State;

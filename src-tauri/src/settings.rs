@@ -4,7 +4,7 @@
 use kotodama::models::{DownloadProgress, InstalledModel};
 use kotodama::runtime::{DownloadRequest, SettingsView};
 use kotodama::settings::RuntimeSettings;
-use kotodama::store::ChatSettings;
+use kotodama::ChatSettings;
 use kotodama::{Error, Theme};
 use tauri::ipc::Channel;
 use tauri::State;

@@ -5,8 +5,8 @@ use std::io::Write;
 
 use anyhow::Result;
 use kotodama::runtime::{ChatEvent, SentReply};
-use kotodama::store::{ChatSettings, GuardAction, Message};
 use kotodama::ChatView;
+use kotodama::{ChatSettings, GuardAction, Message};
 
 use crate::open_runtime;
 

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use kotodama::store::{backup, Store};
-use kotodama::Home;
+use kotodama::{db, Home};
 
 #[derive(Subcommand)]
 pub enum DbCommand {
@@ -24,38 +23,32 @@ pub enum DbCommand {
 
 pub fn run(cmd: DbCommand) -> Result<()> {
     let home = Home::resolve().ok_or(kotodama::Error::NoHome)?;
-    let db = home.database();
+    let database = home.database();
     match cmd {
         DbCommand::Check => {
-            let backups = backup::list_backups(&db);
-            println!("database: {}", db.display());
-            println!(
-                "backups:  {} in {}",
-                backups.len(),
-                backup::backups_dir(&db).display()
-            );
+            let (dir, backups) = db::backups(&home);
+            println!("database: {}", database.display());
+            println!("backups:  {} in {}", backups.len(), dir.display());
             for b in backups.iter().rev() {
                 println!("  {}", b.display());
             }
-            let store = Store::open(&db).map_err(kotodama::Error::from)?;
-            if !store.integrity_ok().map_err(kotodama::Error::from)? {
+            if !db::check(&home)? {
                 bail!(
                     "{} fails SQLite's integrity check: restore a backup with `kotodama db restore FILE`",
-                    db.display()
+                    database.display()
                 );
             }
             println!("ok: the database is sound");
             Ok(())
         }
         DbCommand::Backup { to } => {
-            let store = Store::open(&db).map_err(kotodama::Error::from)?;
-            let path = store.backup(to.as_deref()).map_err(kotodama::Error::from)?;
+            let path = db::back_up(&home, to.as_deref())?;
             println!("backed up to {}", path.display());
             Ok(())
         }
         DbCommand::Restore { file } => {
-            let moved = Store::restore(&db, &file).map_err(kotodama::Error::from)?;
-            println!("restored {} from {}", db.display(), file.display());
+            let moved = db::restore(&home, &file)?;
+            println!("restored {} from {}", database.display(), file.display());
             if let Some(m) = moved {
                 println!("the file it replaced is kept as {}", m.display());
             }

@@ -7,9 +7,9 @@ use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kotodama::distill::{DistillParams, DistillProgress, Preset, Stage, TeacherSpec, Variant};
-use kotodama::models::engine::CancelToken;
 use kotodama::runtime::{JobEvent, JobOutcome};
-use kotodama::store::JobState;
+use kotodama::CancelToken;
+use kotodama::JobState;
 use kotodama::{Kotodama, Runtime};
 
 use crate::open_runtime;

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use kotodama::models::engine::{
-    self, CancelToken, ChatMessage, ChatSession, DeviceKind, LoadOptions, Model, SamplingParams,
-};
 use kotodama::models::{
     DownloadProgress, ModelKind, ModelManager, DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDER, HF_ENDPOINT,
 };
 use kotodama::Home;
+use kotodama_engine::{
+    CancelToken, ChatMessage, ChatSession, DeviceKind, LoadOptions, Model, SamplingParams,
+};
 
 #[derive(Subcommand)]
 pub enum EngineCommand {
@@ -259,7 +259,7 @@ fn print_progress(p: &DownloadProgress) {
 
 fn models(cmd: ModelsCommand) -> Result<()> {
     let manager = manager()?;
-    let cancel = kotodama::models::engine::CancelToken::new();
+    let cancel = CancelToken::new();
     match cmd {
         ModelsCommand::Use { id } => {
             crate::open_runtime()?.set_chat_model(&id)?;
@@ -402,7 +402,7 @@ fn measure(
     args: &BenchEngineArgs,
 ) -> Result<serde_json::Value> {
     let model = Model::load(path, LoadOptions { device, threads })?;
-    let r = engine::bench(&model, args.prompt_tokens, args.gen_tokens)?;
+    let r = kotodama_engine::bench(&model, args.prompt_tokens, args.gen_tokens)?;
     let mut v = serde_json::to_value(&r)?;
     v["file"] = path
         .file_name()
@@ -410,7 +410,7 @@ fn measure(
         .to_string_lossy()
         .as_ref()
         .into();
-    v["peakRssMb"] = engine::peak_rss_bytes()
+    v["peakRssMb"] = kotodama_engine::peak_rss_bytes()
         .map_or(f64::NAN, |b| b as f64 / 1e6)
         .into();
     Ok(v)

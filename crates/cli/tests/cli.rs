@@ -443,20 +443,17 @@ fn a_distill_job_killed_mid_run_resumes_from_its_checkpoint_and_ends_like_a_stra
     // While a live process holds the job (this test's, through the store), a resume is refused
     // and leaves the job alone; once it lets go, the resume runs.
     let db = home.0.join("kotodama.db");
-    let mut store = kotodama::store::Store::open(&db).unwrap();
-    let holder = kotodama::store::JobLease::for_this_process();
+    let mut store = kotodama_store::Store::open(&db).unwrap();
+    let holder = kotodama_store::JobLease::for_this_process();
     store.claim_job(2, &holder).unwrap();
     let refusal = home.fails(&["jobs", "resume", "2"]);
     assert!(
         refusal.contains("JOB_RUNNING") && refusal.contains("running in another process"),
         "{refusal}"
     );
-    assert_eq!(
-        store.job(2).unwrap().state,
-        kotodama::store::JobState::Running
-    );
+    assert_eq!(store.job(2).unwrap().state, kotodama::JobState::Running);
     store
-        .set_job_state(2, kotodama::store::JobState::Interrupted, None)
+        .set_job_state(2, kotodama::JobState::Interrupted, None)
         .unwrap();
 
     let resumed = home.ok(&["jobs", "resume", "2"]);

@@ -5,6 +5,7 @@ pub mod analysis;
 mod bundled;
 pub mod cards;
 pub mod chat;
+pub mod db;
 pub mod distill;
 mod error;
 mod fsutil;
@@ -29,7 +30,12 @@ pub use chat::{
 };
 pub use error::{Error, ErrorView, Result};
 pub use home::{config_file, Home, HOME_ENV};
-pub use kotodama_store as store;
+// The store's and engine's types that are part of the core's API (the rest stays behind it).
+pub use kotodama_engine::CancelToken;
+pub use kotodama_store::{
+    AdapterChoice, Chat, ChatSettings, GuardAction, GuardSettings, JobState, Message,
+    MessageSource, Role,
+};
 pub use kotodama_style as style;
 pub use persona_import::{
     preview_file, preview_script, FilePreview, ImportPhase, ImportedFrom, ScriptImport,

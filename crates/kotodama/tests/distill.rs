@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use kotodama::distill::{DistillParams, Stage, Variant, Verdict};
-use kotodama::models::engine::test_models::{write_tiny_model, TinySpec};
-use kotodama::models::engine::{Architecture, CancelToken, GgmlDType, Model, SamplingParams};
 use kotodama::models::ModelManager;
-use kotodama::store::{AdapterChoice, JobState};
+use kotodama::{AdapterChoice, JobState};
 use kotodama::{Home, Kotodama, Replier};
+use kotodama_engine::test_models::{write_tiny_model, TinySpec};
+use kotodama_engine::{Architecture, CancelToken, GgmlDType, Model, SamplingParams};
 
 fn run_job(
     app: &mut Kotodama,
@@ -255,7 +255,7 @@ fn chats_use_the_newest_adapter_that_beat_the_base_model_on_the_installed_model_
         let reply = replier
             .reply(&pending, |_| {}, &CancelToken::new())
             .unwrap();
-        assert_eq!(reply.source, kotodama::store::MessageSource::Model);
+        assert_eq!(reply.source, kotodama::MessageSource::Model);
         reply.adapter_id
     };
     assert_eq!(reply_in(&mut app, "kai"), newest_good);
@@ -359,7 +359,7 @@ fn a_distilled_smollm2_adapter_learns_and_never_speaks_its_plan() {
         kotodama::distill::eval::pick_examples(&dataset, kotodama::distill::Split::Validation, 8);
     for ex in prompts {
         let mut out = String::new();
-        kotodama::models::engine::ChatSession::new(&model)
+        kotodama_engine::ChatSession::new(&model)
             .generate_after(
                 &dataset.prompt(ex),
                 kotodama::prompt::EMPTY_REASONING,

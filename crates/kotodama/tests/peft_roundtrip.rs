@@ -7,8 +7,8 @@ use std::path::Path;
 
 use candle_core::Tensor;
 use kotodama::distill::Variant;
-use kotodama::models::engine::{Mode, Model};
 use kotodama::{Home, Kotodama};
+use kotodama_engine::{Mode, Model};
 
 #[test]
 fn a_peft_adapter_imported_gives_pytorchs_logits() {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub use download::{DownloadProgress, RemoteFile, HF_ENDPOINT};
 /// The inference engine, re-exported for the shells (CLI, app), which depend on this crate only.
-pub use kotodama_engine as engine;
+pub use kotodama_engine::set_worker_nice;
 
 use kotodama_engine::{DeviceKind, GgmlDType, LoadOptions};
 
@@ -316,7 +316,7 @@ impl ModelManager {
         revision: &str,
         wanted: impl Fn(&str) -> bool,
         progress: &mut dyn FnMut(&DownloadProgress),
-        cancel: &engine::CancelToken,
+        cancel: &kotodama_engine::CancelToken,
     ) -> Result<InstalledModel> {
         valid_id(id)?;
         let files = download::hub_files(endpoint, repo, revision, wanted)?;
