@@ -6,6 +6,7 @@ mod db_cmd;
 mod distill_cmd;
 mod engine_cmd;
 mod import_cmd;
+mod soak_cmd;
 mod style_cmd;
 
 use std::process::ExitCode;
@@ -61,6 +62,8 @@ enum BenchWhat {
     Engine(engine_cmd::EngineBench),
     #[command(flatten)]
     Train(distill_cmd::TrainBench),
+    /// A long chat in one process (default: 500 turns) with the resident memory as it goes.
+    Soak(soak_cmd::SoakArgs),
 }
 
 /// Opens the runtime at `$KOTODAMA_HOME` or the OS data folder, first bringing style profiles written
@@ -124,6 +127,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: BenchWhat::Train(w),
         } => distill_cmd::run_bench(w),
+        Command::Bench {
+            what: BenchWhat::Soak(w),
+        } => soak_cmd::run(w),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

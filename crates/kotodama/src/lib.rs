@@ -76,12 +76,17 @@ impl Kotodama {
         }
         bundled::seed_bundled(&mut store)?;
         store.mark_interrupted_jobs()?;
-        Ok(Kotodama {
+        let mut core = Kotodama {
             home,
             store,
             guard_thresholds: Default::default(),
             lease: kotodama_store::JobLease::for_this_process(),
-        })
+        };
+        // Leftovers of a crash cost disk space, never the opening.
+        if let Err(e) = core.sweep_unregistered_adapters() {
+            tracing::warn!("unregistered adapters were not swept: {e}");
+        }
+        Ok(core)
     }
 
     pub fn home(&self) -> &Home {

@@ -93,10 +93,12 @@ impl Kotodama {
                 .map_or(0, |d| d.as_millis())
         ));
         let registered = (|| {
-            std::fs::create_dir_all(&target).map_err(|e| io(&target, e))?;
-            for file in [ADAPTER_CONFIG, ADAPTER_WEIGHTS] {
-                std::fs::copy(dir.join(file), target.join(file)).map_err(|e| io(&target, e))?;
-            }
+            crate::fsutil::write_dir_atomically(&target, |into| {
+                for file in [ADAPTER_CONFIG, ADAPTER_WEIGHTS] {
+                    std::fs::copy(dir.join(file), into.join(file)).map_err(|e| io(into, e))?;
+                }
+                Ok(())
+            })?;
             let model_id = self.store.upsert_model(&model_record(&model, &base_path))?;
             Ok(self.store.insert_adapter(&NewAdapter {
                 persona_id,

