@@ -21,6 +21,10 @@ pub struct SoakArgs {
     /// Print a line every this many turns.
     #[arg(long, default_value_t = 10)]
     every: usize,
+    /// First distil the persona in this process, as the app's worker does (this many steps), and
+    /// report the resident memory before, at the peak and after the job.
+    #[arg(long)]
+    distil_steps: Option<usize>,
 }
 
 /// What the user says, in turn: small talk, questions, requests, as a chat has them.
@@ -43,6 +47,37 @@ const MESSAGES: &[&str] = &[
     "Goodnight.",
 ];
 
+/// Runs a distillation on the runtime's worker thread and prints the memory it took and gave back.
+fn distil(rt: &std::sync::Arc<kotodama::Runtime>, persona_id: i64, steps: usize) -> Result<()> {
+    let before = resident_bytes().unwrap_or(0);
+    let params = kotodama::distill::DistillParams {
+        steps: Some(steps),
+        ..Default::default()
+    };
+    rt.start_distill(persona_id, &params)?;
+    let mut peak = before;
+    let status = loop {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        peak = peak.max(resident_bytes().unwrap_or(0));
+        match rt.distill_status(persona_id)? {
+            Some(s) if s.state != kotodama::runtime::WorkerState::Running => break s,
+            _ => {}
+        }
+    };
+    let mb = |b: u64| b as f64 / 1e6;
+    println!(
+        "{}",
+        serde_json::json!({
+            "distil": format!("{:?}", status.state).to_lowercase(),
+            "steps": steps,
+            "beforeMb": mb(before),
+            "peakMb": mb(peak),
+            "afterMb": mb(resident_bytes().unwrap_or(0)),
+        })
+    );
+    Ok(())
+}
+
 /// This process's resident memory now (not its peak), from /proc.
 fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
@@ -54,8 +89,11 @@ pub fn run(args: SoakArgs) -> Result<()> {
     if args.turns <= args.warm_up {
         bail!("--turns must exceed --warm-up");
     }
-    let rt = open_runtime()?;
+    let rt = std::sync::Arc::new(open_runtime()?);
     let persona = rt.core(|k| k.find_persona(&args.persona))?;
+    if let Some(steps) = args.distil_steps {
+        distil(&rt, persona.id, steps)?;
+    }
     let chat = rt.core(|k| k.new_chat(persona.id))?.chat.id;
     let started = Instant::now();
     let mut baseline = None;

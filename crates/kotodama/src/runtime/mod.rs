@@ -18,7 +18,7 @@ use kotodama_engine::{CancelToken, LoadOptions};
 use serde::Serialize;
 
 pub use downloads::DownloadRequest;
-pub use jobs::{DistillStatus, JobEvent, JobOutcome, WorkerState};
+pub use jobs::{release_freed_memory, DistillStatus, JobEvent, JobOutcome, WorkerState};
 pub use replies::{ChatEvent, SentReply};
 pub use settings::SettingsView;
 pub use uploads::UploadPreview;
