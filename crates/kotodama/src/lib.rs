@@ -23,6 +23,14 @@ pub mod settings;
 #[cfg(test)]
 mod ui_bindings;
 
+/// A core on a fresh temporary data folder (the folder lives as long as the guard), for tests.
+#[cfg(test)]
+pub(crate) fn temp_app() -> (tempfile::TempDir, Kotodama) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Kotodama::open(Home::at(dir.path())).unwrap();
+    (dir, app)
+}
+
 pub use bundled::BUNDLED;
 pub use chat::{
     CachedChat, ChatContext, ChatView, GuardReport, PendingReply, PersonaSummary, Replier,

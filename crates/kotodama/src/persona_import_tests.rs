@@ -4,7 +4,6 @@ use kotodama_store::{LexicalSignatureRow, NewAdapter, PragmaticTraitRow};
 use serde_json::json;
 
 use super::*;
-use crate::Home;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -29,11 +28,7 @@ fn reference_characters(file: &str) -> PathBuf {
     path
 }
 
-fn open() -> (tempfile::TempDir, Kotodama) {
-    let dir = tempfile::tempdir().unwrap();
-    let app = Kotodama::open(Home::at(dir.path())).unwrap();
-    (dir, app)
-}
+use crate::temp_app as open;
 
 fn speaker(name: &str) -> ScriptImport {
     ScriptImport {

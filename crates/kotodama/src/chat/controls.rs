@@ -48,15 +48,11 @@ mod tests {
     use kotodama_engine::{CancelToken, LoadOptions};
     use kotodama_store::MessageSource;
 
-    use crate::{Home, Replier};
+    use crate::Replier;
 
     use super::*;
 
-    fn open() -> (tempfile::TempDir, Kotodama) {
-        let dir = tempfile::tempdir().unwrap();
-        let app = Kotodama::open(Home::at(dir.path())).unwrap();
-        (dir, app)
-    }
+    use crate::temp_app as open;
 
     /// A new chat with the first bundled persona, one exchange answered from the script.
     fn chat_with_an_exchange(app: &mut Kotodama) -> ChatView {

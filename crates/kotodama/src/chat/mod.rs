@@ -149,11 +149,7 @@ mod tests {
     use super::*;
     use crate::Home;
 
-    fn open() -> (tempfile::TempDir, Kotodama) {
-        let dir = tempfile::tempdir().unwrap();
-        let app = Kotodama::open(Home::at(dir.path())).unwrap();
-        (dir, app)
-    }
+    use crate::temp_app as open;
 
     #[test]
     fn bundled_personas_are_listed_with_their_lines() {

@@ -12,13 +12,8 @@ use super::local::{add_lore, fit_context};
 use super::replier::*;
 use super::turn::*;
 use super::*;
-use crate::Home;
 
-fn open() -> (tempfile::TempDir, Kotodama) {
-    let dir = tempfile::tempdir().unwrap();
-    let app = Kotodama::open(Home::at(dir.path())).unwrap();
-    (dir, app)
-}
+use crate::temp_app as open;
 
 #[test]
 fn chats_take_the_newest_adapter_that_beat_the_base_model_or_the_one_chosen() {

@@ -226,7 +226,7 @@ impl Runtime {
 /// Hands the memory a finished job freed back to the system. The job's model and trainer were
 /// allocated on the worker thread, whose malloc arena glibc keeps (at its peak size) after the thread
 /// is done; without this the app stays gigabytes larger for the rest of the session.
-pub fn release_freed_memory() {
+fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers from us.
     unsafe {

@@ -18,7 +18,7 @@ use kotodama_engine::{CancelToken, LoadOptions};
 use serde::Serialize;
 
 pub use downloads::DownloadRequest;
-pub use jobs::{release_freed_memory, DistillStatus, JobEvent, JobOutcome, WorkerState};
+pub use jobs::{DistillStatus, JobEvent, JobOutcome, WorkerState};
 pub use replies::{ChatEvent, SentReply};
 pub use settings::SettingsView;
 pub use uploads::UploadPreview;
@@ -112,29 +112,27 @@ impl Runtime {
         });
         let mut replier = Replier::new(models_dir, load);
         replier.prefer_model(core.chat_model()?);
-        Ok(Runtime {
-            data_dir,
-            core: Ok(Mutex::new(core)),
-            replier_status: RwLock::new(Some(replier.status())),
-            replier: Some(Mutex::new(replier)),
-            running: Mutex::default(),
-            prefills: AtomicU64::default(),
-            distill: Mutex::default(),
-            download: Mutex::default(),
-            upload: Mutex::default(),
-            profile_update: RwLock::new(None),
-        })
+        Ok(Runtime::with(data_dir, Ok(core), Some(replier)))
     }
 
     fn failed(data_dir: String, e: &Error) -> Runtime {
+        let failure = StartupFailure {
+            code: e.code(),
+            message: e.to_string(),
+        };
+        Runtime::with(data_dir, Err(failure), None)
+    }
+
+    fn with(
+        data_dir: String,
+        core: std::result::Result<Kotodama, StartupFailure>,
+        replier: Option<Replier>,
+    ) -> Runtime {
         Runtime {
             data_dir,
-            core: Err(StartupFailure {
-                code: e.code(),
-                message: e.to_string(),
-            }),
-            replier: None,
-            replier_status: RwLock::new(None),
+            core: core.map(Mutex::new),
+            replier_status: RwLock::new(replier.as_ref().map(Replier::status)),
+            replier: replier.map(Mutex::new),
             running: Mutex::default(),
             prefills: AtomicU64::default(),
             distill: Mutex::default(),
