@@ -253,7 +253,7 @@ fn chats_use_the_newest_adapter_that_beat_the_base_model_on_the_installed_model_
         let chat = app.new_chat(persona.id).unwrap().chat.id;
         let pending = app.begin_reply(chat, "Hello!").unwrap();
         let reply = replier
-            .reply(&pending, |_| {}, &CancelToken::new())
+            .reply(&pending.context, |_| {}, &CancelToken::new())
             .unwrap();
         assert_eq!(reply.source, kotodama::MessageSource::Model);
         reply.adapter_id
@@ -390,7 +390,7 @@ fn a_distilled_smollm2_adapter_learns_and_never_speaks_its_plan() {
     ] {
         let pending = app.begin_reply(chat, text).unwrap();
         let reply = replier
-            .reply(&pending, |_| {}, &CancelToken::new())
+            .reply(&pending.context, |_| {}, &CancelToken::new())
             .unwrap();
         assert_eq!(reply.adapter_id, Some(adapter));
         assert!(

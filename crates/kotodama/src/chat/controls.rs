@@ -70,14 +70,20 @@ mod tests {
         let mut replier = Replier::new(models, LoadOptions::default());
         let pending = app.begin_regenerate(chat_id).unwrap();
         let reply = replier
-            .reply(&pending, |_| {}, &CancelToken::new())
+            .reply(&pending.context, |_| {}, &CancelToken::new())
             .unwrap();
         app.finish_reply(&pending, reply).unwrap().unwrap()
     }
 
     fn prompt_texts(app: &mut Kotodama, chat_id: i64) -> Vec<String> {
         let pending = app.begin_reply(chat_id, "And then?").unwrap();
-        pending.draft.turns.into_iter().map(|t| t.content).collect()
+        pending
+            .context
+            .draft
+            .turns
+            .into_iter()
+            .map(|t| t.content)
+            .collect()
     }
 
     #[test]

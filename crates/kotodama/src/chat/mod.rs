@@ -1,9 +1,11 @@
 //! Chats: personas as the UI lists them, chats opened, started and changed (`controls`), and a
 //! reply's way from the user's message to the stored answer: the turn (`turn`: stored, gathered,
 //! finished), the model writing it (`replier`), the out-of-character guard (`guard`) and the script
-//! line that answers when no model is installed (`scripted`).
+//! line that answers when no model is installed (`scripted`). A client of the local server brings its
+//! own conversation (`client`).
 
 mod backend;
+mod client;
 pub(crate) mod controls;
 #[cfg(any(test, feature = "test-support"))]
 mod fake;
@@ -13,6 +15,7 @@ mod replier;
 mod scripted;
 mod turn;
 
+pub use client::{ClientMessage, ClientRole};
 pub use guard::{GuardReport, MAX_ATTEMPTS};
 pub(crate) use replier::PENALTY_WINDOW;
 pub use replier::{CachedChat, Replier, ReplierStatus};

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::backend::{ChatBackend, Request, Rewrite};
 use super::guard::{GuardReport, Verdict};
 use super::local::LocalEngine;
-use super::turn::{scripted_reply, ChatContext, PendingReply, Reply, ReplyEvent};
+use super::turn::{scripted_reply, ChatContext, Reply, ReplyEvent};
 use crate::Result;
 
 /// What the app shows about the model that answers.
@@ -144,28 +144,28 @@ impl Replier {
         self.backend.warm_up()
     }
 
-    /// Streams one reply to `pending` through `on_piece`, unguarded; with no chat model installed, the
+    /// Streams one reply to `turn` through `on_piece`, unguarded; with no chat model installed, the
     /// script's line comes as one piece. A stopped generation returns what was written so far.
     pub fn reply(
         &mut self,
-        pending: &PendingReply,
+        turn: &ChatContext,
         on_piece: impl FnMut(&str),
         cancel: &CancelToken,
     ) -> Result<Reply> {
-        self.write(pending, Attempt::Reply, on_piece, cancel)
+        self.write(turn, Attempt::Reply, on_piece, cancel)
     }
 
-    /// Streams the reply to `pending` under the out-of-character guard: while the model's reply is
+    /// Streams the reply to `turn` under the out-of-character guard: while the model's reply is
     /// caught (see `ReplyJudge`), another is written (or the caught one rewritten in character), up to the
     /// persona's attempts, and the best is kept. Script lines (no model installed) are the character's
     /// own words: never caught. A stop keeps the best complete attempt (or the first, however short).
     pub fn reply_guarded(
         &mut self,
-        pending: &PendingReply,
+        turn: &ChatContext,
         mut on_event: impl FnMut(ReplyEvent<'_>),
         cancel: &CancelToken,
     ) -> Result<Reply> {
-        let judge = &pending.draft.judge;
+        let judge = &turn.draft.judge;
         let attempts = judge.attempts();
         let mut kept: Option<(Reply, Verdict, u32)> = None;
         let mut discarded: Vec<(String, StyleScoreColumns)> = Vec::new();
@@ -176,7 +176,7 @@ impl Replier {
                 (Some((best, ..)), GuardAction::Rewrite) => Attempt::Rewrite(&best.text),
                 _ => Attempt::Reply,
             };
-            let reply = self.write(pending, attempt, |p| on_event(ReplyEvent::Piece(p)), cancel)?;
+            let reply = self.write(turn, attempt, |p| on_event(ReplyEvent::Piece(p)), cancel)?;
             if reply.text.trim().is_empty() || (cancel.is_cancelled() && kept.is_some()) {
                 match kept {
                     None => return Ok(reply),
@@ -235,24 +235,24 @@ impl Replier {
 
     fn write(
         &mut self,
-        pending: &PendingReply,
+        turn: &ChatContext,
         attempt: Attempt<'_>,
         mut on_piece: impl FnMut(&str),
         cancel: &CancelToken,
     ) -> Result<Reply> {
         if !self.backend.warm_up()? {
-            let reply = scripted_reply(pending)?;
+            let reply = scripted_reply(turn)?;
             on_piece(&reply.text);
             return Ok(reply);
         }
         let request = Request {
-            prompt: pending.prompt(),
-            params: self.params(&pending.draft.settings),
+            prompt: turn.prompt(),
+            params: self.params(&turn.draft.settings),
             // The distillation's rewrite task: the instruction it was trained with, the caught text.
             rewrite: match attempt {
                 Attempt::Reply => None,
                 Attempt::Rewrite(text) => Some(Rewrite {
-                    instruction: crate::prompt::rewrite_instruction(&pending.draft.persona_name),
+                    instruction: crate::prompt::rewrite_instruction(&turn.draft.persona_name),
                     text,
                 }),
             },

@@ -124,7 +124,7 @@ fn with_no_model_installed_the_script_line_comes_as_one_piece() {
     let mut pieces = Vec::new();
     let reply = replier
         .reply(
-            &pending,
+            &pending.context,
             |p| pieces.push(p.to_string()),
             &CancelToken::new(),
         )
@@ -148,8 +148,11 @@ fn a_reply_stopped_before_its_first_word_is_written_by_regenerate() {
     let empty = Reply::unjudged(String::new());
     assert!(app.finish_reply(&pending, empty).unwrap().is_none());
     let pending = app.begin_regenerate(chat).unwrap();
-    assert_eq!(pending.draft.turns.last().unwrap().content, "Hello?");
-    let reply = scripted_reply(&pending).unwrap();
+    assert_eq!(
+        pending.context.draft.turns.last().unwrap().content,
+        "Hello?"
+    );
+    let reply = scripted_reply(&pending.context).unwrap();
     let stored = app.finish_reply(&pending, reply).unwrap().unwrap();
     assert_eq!(
         (stored.seq, stored.alt_count),
@@ -176,7 +179,7 @@ fn a_canned_assistant_speak_reply_is_caught_and_replaced_and_kept_as_a_swipe() {
     let mut retries = Vec::new();
     let reply = replier
         .reply_guarded(
-            &pending,
+            &pending.context,
             |e| match e {
                 ReplyEvent::Piece(p) => pieces.push_str(p),
                 ReplyEvent::Retry { attempt, of, cause } => {
@@ -232,7 +235,7 @@ fn with_the_guard_off_a_caught_reply_is_kept_and_flagged() {
     let mut retried = false;
     let reply = replier
         .reply_guarded(
-            &pending,
+            &pending.context,
             |e| retried |= matches!(e, ReplyEvent::Retry { .. }),
             &CancelToken::new(),
         )
@@ -265,7 +268,7 @@ fn a_caught_reply_is_rewritten_in_character_by_the_model_when_the_guard_says_rew
     let mut retried = false;
     let reply = replier
         .reply_guarded(
-            &pending,
+            &pending.context,
             |e| match e {
                 ReplyEvent::Retry { .. } => retried = true,
                 ReplyEvent::Piece(p) if retried => second.push_str(p),
@@ -344,8 +347,8 @@ fn lorebook_entries_whose_keys_the_chat_mentions_join_the_system_prompt() {
         .unwrap();
     assert!(replier.warm_up().unwrap());
     let model = replier.loaded_model().unwrap();
-    let mut system = pending.draft.turns[0].content.clone();
-    add_lore(model, &pending.prompt(), &mut system);
+    let mut system = pending.context.draft.turns[0].content.clone();
+    add_lore(model, &pending.context.prompt(), &mut system);
     assert!(
         system.ends_with("- The dojo's bokken are oak, older than the students."),
         "{system}"
@@ -412,7 +415,7 @@ fn the_installed_model_streams_a_reply_that_is_stored_and_its_cache_reused() {
     let mut pieces = Vec::new();
     let reply = replier
         .reply(
-            &pending,
+            &pending.context,
             |p| pieces.push(p.to_string()),
             &CancelToken::new(),
         )
@@ -434,7 +437,7 @@ fn the_installed_model_streams_a_reply_that_is_stored_and_its_cache_reused() {
     // The next turn prefills only what is new.
     let pending = app.begin_reply(chat, "Tell me more.").unwrap();
     let second = replier
-        .reply(&pending, |_| {}, &CancelToken::new())
+        .reply(&pending.context, |_| {}, &CancelToken::new())
         .unwrap()
         .stats
         .unwrap();
@@ -458,7 +461,7 @@ fn an_opened_chat_prefilled_ahead_leaves_the_first_reply_only_the_new_message() 
     assert!(cached > 50, "system prompt and greeting: {cached} tokens");
     let pending = app.begin_reply(chat, "Hello! Who are you?").unwrap();
     let stats = replier
-        .reply(&pending, |_| {}, &CancelToken::new())
+        .reply(&pending.context, |_| {}, &CancelToken::new())
         .unwrap()
         .stats
         .unwrap();
@@ -475,7 +478,7 @@ fn after_an_edit_a_regenerated_reply_prefills_from_the_change_and_matches_a_fres
     let chat = first_chat(&mut app);
     let pending = app.begin_reply(chat, "Hello! Who are you?").unwrap();
     let reply = replier
-        .reply(&pending, |_| {}, &CancelToken::new())
+        .reply(&pending.context, |_| {}, &CancelToken::new())
         .unwrap();
     let first = app.finish_reply(&pending, reply).unwrap().unwrap();
     app.edit_message(pending.user_message.id, "What is your favourite food?")
@@ -483,11 +486,11 @@ fn after_an_edit_a_regenerated_reply_prefills_from_the_change_and_matches_a_fres
 
     let pending = app.begin_regenerate(chat).unwrap();
     assert_eq!(
-        pending.draft.turns.last().unwrap().content,
+        pending.context.draft.turns.last().unwrap().content,
         "What is your favourite food?"
     );
     let regenerated = replier
-        .reply(&pending, |_| {}, &CancelToken::new())
+        .reply(&pending.context, |_| {}, &CancelToken::new())
         .unwrap();
     let stats = regenerated.stats.clone().unwrap();
     // The cache serves exactly the tokens the old and the new prompt share: up to the edited text.
@@ -496,15 +499,17 @@ fn after_an_edit_a_regenerated_reply_prefills_from_the_change_and_matches_a_fres
         let prompt = model.template().render(turns, true, false).unwrap();
         model.tokenizer().encode(&prompt).unwrap()
     };
-    let mut before_edit = pending.draft.turns.clone();
+    let mut before_edit = pending.context.draft.turns.clone();
     before_edit.last_mut().unwrap().content = "Hello! Who are you?".into();
-    let (old, new) = (ids(&before_edit), ids(&pending.draft.turns));
+    let (old, new) = (ids(&before_edit), ids(&pending.context.draft.turns));
     let shared = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
     assert!(shared > 0 && shared < old.len());
     assert_eq!(stats.reused_tokens, shared);
     // Greedy decoding from a cold cache writes the same reply: nothing stale was read.
     let mut cold = replier_with_smollm2(&app).unwrap();
-    let fresh = cold.reply(&pending, |_| {}, &CancelToken::new()).unwrap();
+    let fresh = cold
+        .reply(&pending.context, |_| {}, &CancelToken::new())
+        .unwrap();
     assert_eq!(fresh.stats.unwrap().reused_tokens, 0);
     assert_eq!(regenerated.text, fresh.text);
 
@@ -528,7 +533,7 @@ fn a_stopped_reply_keeps_what_was_written() {
     let mut pieces = 0;
     let reply = replier
         .reply(
-            &pending,
+            &pending.context,
             |_| {
                 pieces += 1;
                 if pieces == 3 {

@@ -23,12 +23,12 @@ pub const USER_NAME: &str = "User";
 /// A turn waiting for its reply: the stored user message and what the model is given.
 #[derive(Debug, Clone)]
 pub struct PendingReply {
-    pub chat_id: i64,
     /// The message replied to.
     pub user_message: Message,
     /// Where the reply is stored.
     target: ReplyTarget,
-    pub(super) draft: ReplyDraft,
+    /// What the replier writes the reply from.
+    pub context: ChatContext,
 }
 
 /// Where a finished reply goes.
@@ -65,10 +65,12 @@ pub(super) struct ReplyDraft {
 impl ReplyDraft {
     fn pending(self, chat_id: i64, user_message: Message, target: ReplyTarget) -> PendingReply {
         PendingReply {
-            chat_id,
             user_message,
             target,
-            draft: self,
+            context: ChatContext {
+                chat_id,
+                draft: self,
+            },
         }
     }
 
@@ -83,7 +85,10 @@ impl ReplyDraft {
     }
 }
 
-/// A chat's conversation so far, for `Replier::prefill`.
+/// What the replier writes from: the conversation so far (ending with the user's message for a reply,
+/// for `Replier::prefill` with the chat so far) and the persona's adapter, settings, judge and lorebook.
+/// The chat id picks the model's cache to try.
+#[derive(Debug, Clone)]
 pub struct ChatContext {
     pub(super) chat_id: i64,
     pub(super) draft: ReplyDraft,
@@ -99,8 +104,8 @@ pub(super) struct PromptParts<'a> {
 }
 
 impl PendingReply {
-    pub(super) fn prompt(&self) -> PromptParts<'_> {
-        self.draft.prompt(self.chat_id)
+    pub fn chat_id(&self) -> i64 {
+        self.context.chat_id
     }
 }
 
@@ -236,9 +241,7 @@ impl Kotodama {
         Ok(ChatContext { chat_id, draft })
     }
 
-    /// What a reply to `user_text` after `earlier` needs: the prompt, the script line that answers
-    /// best (avoiding `said`), the persona's adapter, settings, judge and lorebook. Without a user
-    /// text, the chat so far (to prefill).
+    /// What a reply to `user_text` after the chat's `earlier` messages needs (see `draft`).
     fn draft_reply(
         &mut self,
         chat_id: i64,
@@ -246,20 +249,46 @@ impl Kotodama {
         user_text: Option<&str>,
         said: &HashSet<String>,
     ) -> Result<ReplyDraft> {
-        let chat = self.store.chat(chat_id)?;
-        let persona = self.store.persona(chat.persona_id)?;
-        let lines = self.store.script_lines(chat.persona_id)?;
+        let persona_id = self.store.chat(chat_id)?.persona_id;
+        let earlier: Vec<ChatMessage> = earlier
+            .iter()
+            .filter_map(|m| {
+                let role = match m.message.role {
+                    Role::User => "user",
+                    Role::Assistant => "assistant",
+                    Role::System => return None,
+                };
+                Some(ChatMessage::new(role, m.message.content.clone()))
+            })
+            .collect();
+        self.draft(persona_id, &earlier, user_text, said, None)
+    }
+
+    /// What persona `persona_id`'s reply to `user_text` after the `earlier` turns (user and assistant)
+    /// needs: the prompt (the card's system prompt, then `notes` when given, then the turns), the script
+    /// line that answers best (avoiding `said`), the persona's adapter, settings, judge and lorebook.
+    /// Without a user text, the conversation so far (to prefill).
+    pub(super) fn draft(
+        &mut self,
+        persona_id: i64,
+        earlier: &[ChatMessage],
+        user_text: Option<&str>,
+        said: &HashSet<String>,
+        notes: Option<&str>,
+    ) -> Result<ReplyDraft> {
+        let persona = self.store.persona(persona_id)?;
+        let lines = self.store.script_lines(persona_id)?;
         let said: HashSet<&str> = said.iter().map(String::as_str).collect();
         let scripted = user_text
             .and_then(|text| pick_scripted_reply(&lines, text, &said))
             .map(|l| l.line.text.clone());
         let earlier_replies = earlier
             .iter()
-            .filter(|m| m.message.role == Role::Assistant)
-            .map(|m| m.message.content.clone())
+            .filter(|m| m.role == "assistant")
+            .map(|m| m.content.clone())
             .collect();
-        let judge = self.reply_judge(chat.persona_id, earlier_replies)?;
-        let lorebook = self.lorebook(chat.persona_id)?;
+        let judge = self.reply_judge(persona_id, earlier_replies)?;
+        let lorebook = self.lorebook(persona_id)?;
         let mut recent: Vec<String> = earlier
             .iter()
             .rev()
@@ -269,28 +298,23 @@ impl Kotodama {
                     .unwrap_or(crate::cards::DEFAULT_SCAN_DEPTH),
             )
             .rev()
-            .map(|m| m.message.content.clone())
+            .map(|m| m.content.clone())
             .collect();
         recent.extend(user_text.map(str::to_string));
-        let mut turns = vec![ChatMessage::new(
-            "system",
-            crate::prompt::system_prompt(&persona.card, USER_NAME),
-        )];
-        turns.extend(earlier.iter().filter_map(|m| {
-            let role = match m.message.role {
-                Role::User => "user",
-                Role::Assistant => "assistant",
-                Role::System => return None,
-            };
-            Some(ChatMessage::new(role, m.message.content.clone()))
-        }));
+        let mut system = crate::prompt::system_prompt(&persona.card, USER_NAME);
+        if let Some(notes) = notes.filter(|n| !n.trim().is_empty()) {
+            system.push_str("\n\n");
+            system.push_str(notes.trim());
+        }
+        let mut turns = vec![ChatMessage::new("system", system)];
+        turns.extend(earlier.iter().cloned());
         turns.extend(user_text.map(|text| ChatMessage::new("user", text)));
         Ok(ReplyDraft {
             turns,
             scripted,
-            adapter: self.chat_adapter(chat.persona_id)?,
+            adapter: self.chat_adapter(persona_id)?,
             persona_name: persona.card.name.clone(),
-            settings: self.store.chat_settings(chat.persona_id)?,
+            settings: self.store.chat_settings(persona_id)?,
             judge,
             lorebook,
             recent,
@@ -340,7 +364,7 @@ impl Kotodama {
         };
         let mut style = match reply.style {
             Some(style) => style,
-            None => self.style_meter(pending.chat_id, text)?,
+            None => self.style_meter(pending.chat_id(), text)?,
         };
         style.guard = reply
             .guard
@@ -357,7 +381,7 @@ impl Kotodama {
         let stored = match pending.target {
             ReplyTarget::Append => self
                 .store
-                .append_messages(pending.chat_id, &[message(text, style)])?
+                .append_messages(pending.chat_id(), &[message(text, style)])?
                 .remove(0),
             ReplyTarget::Alternative { of } => {
                 self.store
@@ -409,7 +433,7 @@ impl Kotodama {
     /// Stores the user's message and a reply picked from the persona's script (no model involved).
     pub fn send_message(&mut self, chat_id: i64, text: &str) -> Result<Vec<Message>> {
         let pending = self.begin_reply(chat_id, text)?;
-        let reply = scripted_reply(&pending)?;
+        let reply = scripted_reply(&pending.context)?;
         let mut stored = vec![pending.user_message.clone()];
         stored.extend(self.finish_reply(&pending, reply)?);
         Ok(stored)
@@ -427,8 +451,8 @@ pub(crate) fn plain_message(role: Role, source: MessageSource, content: String) 
     }
 }
 
-pub(super) fn scripted_reply(pending: &PendingReply) -> Result<Reply> {
-    let text = pending.draft.scripted.clone().ok_or_else(|| {
+pub(super) fn scripted_reply(context: &ChatContext) -> Result<Reply> {
+    let text = context.draft.scripted.clone().ok_or_else(|| {
         Error::InvalidInput("this persona has no script lines to reply with".into())
     })?;
     Ok(Reply {

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 pub use downloads::DownloadRequest;
 pub use jobs::{DistillStatus, JobEvent, JobOutcome, WorkerState};
-pub use replies::{ChatEvent, SentReply};
+pub use replies::{ChatEvent, ClientReply, SentReply};
 pub use settings::SettingsView;
 pub use uploads::UploadPreview;
 

@@ -11,7 +11,7 @@ use kotodama_store::Message;
 use serde::Serialize;
 
 use super::{poisoned, Runtime};
-use crate::{ChatView, Kotodama, PendingReply, ReplyEvent, Result};
+use crate::{ChatView, ClientMessage, GuardReport, Kotodama, PendingReply, ReplyEvent, Result};
 
 /// What a reply being written reports, in order.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +42,16 @@ pub struct SentReply {
     pub reply: Option<Message>,
     /// Timings and stop reason of a model reply (None for a script line).
     pub stats: Option<GenerationStats>,
+}
+
+/// A reply to a client's conversation: the text the guard kept, and what it cost.
+#[derive(Debug, Clone)]
+pub struct ClientReply {
+    pub text: String,
+    /// Token counts and timings of the kept attempt (None for a script line).
+    pub stats: Option<GenerationStats>,
+    /// What the guard did, when it wrote more than one attempt.
+    pub guard: Option<GuardReport>,
 }
 
 impl Runtime {
@@ -81,7 +91,7 @@ impl Runtime {
         pending: PendingReply,
         on_event: &mut dyn FnMut(ChatEvent),
     ) -> Result<SentReply> {
-        let chat_id = pending.chat_id;
+        let chat_id = pending.chat_id();
         let cancel = CancelToken::new();
         self.running
             .lock()
@@ -89,7 +99,7 @@ impl Runtime {
             .insert(chat_id, cancel.clone());
         let generated = self.replier().and_then(|mut replier| {
             let reply = replier.reply_guarded(
-                &pending,
+                &pending.context,
                 |event| {
                     on_event(match event {
                         ReplyEvent::Piece(text) => ChatEvent::Piece {
@@ -118,6 +128,28 @@ impl Runtime {
             user_message: pending.user_message,
             reply,
             stats,
+        })
+    }
+
+    /// The persona's reply to a conversation a client keeps (the local server's requests), under the
+    /// guard, streamed through `on_event`; nothing is stored. `cancel` stops it (a client that went
+    /// away), keeping what was written.
+    pub fn reply_to_client(
+        &self,
+        persona_id: i64,
+        messages: &[ClientMessage],
+        on_event: &mut dyn FnMut(ReplyEvent<'_>),
+        cancel: &CancelToken,
+    ) -> Result<ClientReply> {
+        let turn = self.core(|k| k.client_turn(persona_id, messages))?;
+        let mut replier = self.replier()?;
+        let reply = replier.reply_guarded(&turn, on_event, cancel);
+        self.show_replier(&replier);
+        let reply = reply?;
+        Ok(ClientReply {
+            text: reply.text,
+            stats: reply.stats,
+            guard: reply.guard,
         })
     }
 
