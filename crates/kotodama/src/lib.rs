@@ -40,7 +40,7 @@ pub use chat::{
 pub use error::{Error, ErrorView, Result};
 pub use home::{config_file, Home, HOME_ENV};
 // The store's and engine's types that are part of the core's API (the rest stays behind it).
-pub use kotodama_engine::CancelToken;
+pub use kotodama_engine::{CancelToken, GenerationStats, StopReason};
 pub use kotodama_store::{
     AdapterChoice, Chat, ChatSettings, GuardAction, GuardSettings, JobState, Message,
     MessageSource, Role,

@@ -110,6 +110,11 @@ impl PendingReply {
 }
 
 impl ChatContext {
+    /// How many attempts the guard may write for this reply (1: the first is kept, whatever it says).
+    pub fn guard_attempts(&self) -> u32 {
+        self.draft.judge.attempts()
+    }
+
     pub(super) fn prompt(&self) -> PromptParts<'_> {
         self.draft.prompt(self.chat_id)
     }

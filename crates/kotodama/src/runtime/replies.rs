@@ -11,7 +11,9 @@ use kotodama_store::Message;
 use serde::Serialize;
 
 use super::{poisoned, Runtime};
-use crate::{ChatView, ClientMessage, GuardReport, Kotodama, PendingReply, ReplyEvent, Result};
+use crate::{
+    ChatContext, ChatView, ClientMessage, GuardReport, Kotodama, PendingReply, ReplyEvent, Result,
+};
 
 /// What a reply being written reports, in order.
 #[derive(Debug, Clone, Serialize)]
@@ -131,19 +133,22 @@ impl Runtime {
         })
     }
 
-    /// The persona's reply to a conversation a client keeps (the local server's requests), under the
-    /// guard, streamed through `on_event`; nothing is stored. `cancel` stops it (a client that went
-    /// away), keeping what was written.
+    /// What persona `persona_id` replies to in a conversation a client keeps (the local server's
+    /// requests); an error when the persona or the conversation will not do.
+    pub fn client_turn(&self, persona_id: i64, messages: &[ClientMessage]) -> Result<ChatContext> {
+        self.core(|k| k.client_turn(persona_id, messages))
+    }
+
+    /// The persona's reply to a client's conversation under the guard, streamed through `on_event`;
+    /// nothing is stored. `cancel` stops it (a client that went away), keeping what was written.
     pub fn reply_to_client(
         &self,
-        persona_id: i64,
-        messages: &[ClientMessage],
+        turn: &ChatContext,
         on_event: &mut dyn FnMut(ReplyEvent<'_>),
         cancel: &CancelToken,
     ) -> Result<ClientReply> {
-        let turn = self.core(|k| k.client_turn(persona_id, messages))?;
         let mut replier = self.replier()?;
-        let reply = replier.reply_guarded(&turn, on_event, cancel);
+        let reply = replier.reply_guarded(turn, on_event, cancel);
         self.show_replier(&replier);
         let reply = reply?;
         Ok(ClientReply {
