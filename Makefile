@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
 APT_APP   := libwebkit2gtk-4.1-dev build-essential pkg-config libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
-APT_TEST  := xvfb xauth webkit2gtk-driver curl
+APT_TEST  := xvfb xauth webkit2gtk-driver curl dbus-daemon gnome-keyring
 TAURI_DRIVER_VERSION := 2.1.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

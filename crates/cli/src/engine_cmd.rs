@@ -10,6 +10,8 @@ use clap::{Args, Subcommand};
 use kotodama::models::{
     DownloadProgress, ModelKind, ModelManager, DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDER, HF_ENDPOINT,
 };
+use kotodama::runtime::KeyKept;
+use kotodama::settings::RemoteModel;
 use kotodama::Home;
 use kotodama_engine::{
     CancelToken, ChatMessage, ChatSession, DeviceKind, LoadOptions, Model, SamplingParams,
@@ -87,6 +89,22 @@ pub enum ModelsCommand {
     },
     /// Choose the installed chat model that chats answer with (as the settings page does).
     Use { id: String },
+    /// Chat with a model you already serve (Ollama, LM Studio, llama.cpp's server, KoboldCpp, an
+    /// OpenAI-compatible API) instead of an installed one; `--off` goes back to the installed ones.
+    /// A key the server needs comes from KOTODAMA_API_KEY and is kept in the system keyring.
+    Remote {
+        /// The server's address, e.g. http://127.0.0.1:11434 (Ollama) or https://openrouter.ai/api/v1.
+        #[arg(required_unless_present = "off")]
+        url: Option<String>,
+        /// The model's name on that server.
+        #[arg(required_unless_present = "off")]
+        model: Option<String>,
+        /// The model's context length in tokens (the prompt is fitted to it).
+        #[arg(long, default_value_t = kotodama::settings::DEFAULT_REMOTE_CONTEXT)]
+        context: usize,
+        #[arg(long, conflicts_with_all = ["url", "model"])]
+        off: bool,
+    },
     /// Download a model from the Hugging Face hub (resumable, sha256-verified).
     Download {
         /// Repository, e.g. Qwen/Qwen3-1.7B-GGUF or Qwen/Qwen3-1.7B.
@@ -265,7 +283,40 @@ fn models(cmd: ModelsCommand) -> Result<()> {
             crate::open_runtime()?.set_chat_model(&id)?;
             println!("chats answer with {id}");
         }
+        ModelsCommand::Remote {
+            url,
+            model,
+            context,
+            off: _,
+        } => {
+            let remote = url.zip(model).map(|(url, model)| RemoteModel {
+                url,
+                model,
+                context_tokens: context,
+            });
+            let key = std::env::var("KOTODAMA_API_KEY").ok();
+            let kept = crate::open_runtime()?.set_remote_model(remote.clone(), key.as_deref())?;
+            match remote {
+                None => println!("chats answer with the installed chat model"),
+                Some(r) => println!(
+                    "chats answer with {} at {} (API key: {})",
+                    r.model,
+                    r.url,
+                    match kept {
+                        KeyKept::None => "none".to_string(),
+                        KeyKept::Keyring => "in the system keyring".to_string(),
+                        KeyKept::ThisSessionOnly { why } => format!("not kept: {why}"),
+                    }
+                ),
+            }
+        }
         ModelsCommand::List => {
+            if let Some(r) = crate::open_runtime()?.core(|k| k.remote_model())? {
+                println!(
+                    "chats answer with {} at {} (`models remote --off` goes back to these):",
+                    r.model, r.url
+                );
+            }
             let models = manager.list()?;
             if models.is_empty() {
                 println!(

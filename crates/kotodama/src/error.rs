@@ -42,6 +42,12 @@ pub enum Error {
     Models(#[from] crate::models::ModelsError),
     #[error("model: {0}")]
     Engine(#[from] kotodama_engine::Error),
+    /// A model the user serves (an OpenAI-compatible server) did not answer as it should.
+    #[error("the chat model at {url}: {detail}")]
+    Remote { url: String, detail: String },
+    /// The OS keyring could not keep or give an API key.
+    #[error("the system keyring: {0}")]
+    Keyring(String),
     #[error("teacher: {0}")]
     Teacher(String),
     #[error("distillation: {0}")]
@@ -100,6 +106,8 @@ impl Error {
             Error::Script { .. } => "SCRIPT_INVALID",
             Error::BundledPersona { .. } => "BUNDLED_PERSONA",
             Error::InvalidInput(_) => "INVALID_INPUT",
+            Error::Remote { .. } => "REMOTE_MODEL",
+            Error::Keyring(_) => "KEYRING",
             Error::Png { .. } => "PNG_INVALID",
             Error::UnsafeArchive { .. } => "ARCHIVE_UNSAFE",
             Error::FileTooLarge { .. } => "FILE_TOO_LARGE",

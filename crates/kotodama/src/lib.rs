@@ -19,6 +19,7 @@ mod profile_upgrade;
 pub mod prompt;
 pub mod reasoning_filter;
 pub mod runtime;
+pub mod secrets;
 pub mod settings;
 #[cfg(test)]
 mod ui_bindings;

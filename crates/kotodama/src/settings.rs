@@ -23,6 +23,64 @@ pub enum Theme {
 const THEME_KEY: &str = "theme";
 const CHAT_MODEL_KEY: &str = "chat_model";
 const RUNTIME_KEY: &str = "runtime";
+const REMOTE_MODEL_KEY: &str = "remote_model";
+
+/// A chat model the user serves elsewhere (Ollama, LM Studio, llama.cpp's server, KoboldCpp, OpenAI,
+/// OpenRouter), reached through the OpenAI chat-completions API. Its API key is kept in the OS
+/// keyring (`crate::secrets`), never here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteModel {
+    /// The server's base URL (`http://127.0.0.1:11434`) or its `/v1` root.
+    pub url: String,
+    /// The model's name on that server.
+    pub model: String,
+    /// The model's context length in tokens: the prompt is fitted to it.
+    pub context_tokens: usize,
+}
+
+/// A served model's context length unless the user gives it (most current chat models have at least this).
+pub const DEFAULT_REMOTE_CONTEXT: usize = 8192;
+
+impl RemoteModel {
+    /// The chat-completions endpoint of the server at `url` (its base or its `/v1` root).
+    pub fn endpoint_of(url: &str) -> String {
+        let base = url.trim().trim_end_matches('/');
+        let base = base.strip_suffix("/v1").unwrap_or(base);
+        format!("{base}/v1/chat/completions")
+    }
+
+    pub fn endpoint(&self) -> String {
+        Self::endpoint_of(&self.url)
+    }
+
+    fn check(&self) -> Result<()> {
+        let url = self.url.trim();
+        let host = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+            .filter(|rest| !rest.is_empty() && !rest.starts_with('/'));
+        if host.is_none() {
+            return Err(Error::InvalidInput(format!(
+                "the server's address must start with http:// or https:// (got {url:?})"
+            )));
+        }
+        if self.model.trim().is_empty() {
+            return Err(Error::InvalidInput(
+                "name the model the server should use".into(),
+            ));
+        }
+        if !(512..=4 << 20).contains(&self.context_tokens) {
+            return Err(Error::InvalidInput(format!(
+                "the context length must be between 512 and {} tokens (got {})",
+                4 << 20,
+                self.context_tokens
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// Where models run and on how many CPU threads. Read when the app starts: candle sizes its thread
 /// pool once per process, so a change applies from the next start.
@@ -109,6 +167,27 @@ impl Kotodama {
             )));
         }
         Ok(self.store.set_app_setting(CHAT_MODEL_KEY, id)?)
+    }
+
+    /// The served model chats use instead of the local engine, if the user chose one.
+    pub fn remote_model(&self) -> Result<Option<RemoteModel>> {
+        Ok(self
+            .store
+            .app_setting(REMOTE_MODEL_KEY)?
+            .filter(|json| !json.is_empty())
+            .and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    /// Chooses a served model for chats (checked first), or the local engine again (None).
+    pub fn set_remote_model(&mut self, remote: Option<&RemoteModel>) -> Result<()> {
+        let json = match remote {
+            Some(r) => {
+                r.check()?;
+                serde_json::to_string(r).map_err(|e| Error::InvalidInput(e.to_string()))?
+            }
+            None => String::new(),
+        };
+        Ok(self.store.set_app_setting(REMOTE_MODEL_KEY, &json)?)
     }
 
     pub fn runtime(&self) -> Result<RuntimeSettings> {

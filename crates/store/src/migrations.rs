@@ -8,6 +8,7 @@ pub const MIGRATIONS: &[&str] = &[
     CHAT_SETTINGS,
     ADAPTER_RECIPES,
     JOB_LEASES,
+    REMOTE_MODELS,
 ];
 
 const V1: &str = r#"
@@ -286,6 +287,39 @@ ALTER TABLE jobs_v2 RENAME TO jobs;
 CREATE INDEX jobs_by_state ON jobs (state, created_at);
 "#;
 
+/// Models served elsewhere (format `remote`: the server's endpoint and model name as the path) write
+/// replies too. The CHECK is rebuilt like ADAPTER_RECIPES': the messages and adapters that point at a
+/// model keep their reference through the DROP (ids unchanged).
+const REMOTE_MODELS: &str = r#"
+CREATE TEMP TABLE kept_message_models AS
+    SELECT id, model_id FROM messages WHERE model_id IS NOT NULL;
+CREATE TEMP TABLE kept_adapter_models AS
+    SELECT id, model_id FROM adapters WHERE model_id IS NOT NULL;
+CREATE TABLE models_v2 (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    path         TEXT NOT NULL UNIQUE,
+    format       TEXT NOT NULL CHECK (format IN ('gguf', 'safetensors', 'remote')),
+    architecture TEXT NOT NULL,
+    quantization TEXT,
+    size_bytes   INTEGER NOT NULL,
+    sha256       TEXT,
+    installed_at INTEGER NOT NULL
+);
+INSERT INTO models_v2 SELECT id, name, path, format, architecture, quantization, size_bytes, sha256,
+    installed_at FROM models;
+DROP TABLE models;
+ALTER TABLE models_v2 RENAME TO models;
+UPDATE messages SET model_id =
+    (SELECT k.model_id FROM kept_message_models k WHERE k.id = messages.id)
+    WHERE id IN (SELECT id FROM kept_message_models);
+UPDATE adapters SET model_id =
+    (SELECT k.model_id FROM kept_adapter_models k WHERE k.id = adapters.id)
+    WHERE id IN (SELECT id FROM kept_adapter_models);
+DROP TABLE kept_message_models;
+DROP TABLE kept_adapter_models;
+"#;
+
 #[cfg(test)]
 mod tests {
     use rusqlite::Connection;
@@ -377,5 +411,51 @@ mod tests {
             })
             .unwrap();
         assert_eq!(fk_errors, 0);
+    }
+
+    #[test]
+    fn the_remote_models_migration_keeps_the_messages_and_adapters_that_point_at_models() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        version_1_database(&path);
+        let last = MIGRATIONS.len() - 1;
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[1..last] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", last as i64)
+                .unwrap();
+            conn.execute_batch(
+                "PRAGMA foreign_keys = ON;
+                 INSERT INTO models (id, name, path, format, architecture, size_bytes, installed_at)
+                   VALUES (5, 'smol', '/m/smol.gguf', 'gguf', 'llama', 1, 1);
+                 INSERT INTO adapters (id, persona_id, model_id, path, variant, rank, alpha, created_at)
+                   VALUES (3, 1, 5, '/a/3', 'vanilla', 8, 16.0, 1);
+                 UPDATE messages SET model_id = 5 WHERE seq = 2;",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        assert!(store.integrity_ok().unwrap());
+        assert_eq!(store.messages(7).unwrap()[2].message.model_id, Some(5));
+        let adapter_model: Option<i64> = store
+            .conn
+            .query_row("SELECT model_id FROM adapters WHERE id = 3", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(adapter_model, Some(5));
+        let remote = crate::NewModel {
+            name: "qwen3:8b".into(),
+            path: "http://127.0.0.1:11434/v1/chat/completions#qwen3:8b".into(),
+            format: "remote".into(),
+            architecture: "remote".into(),
+            quantization: None,
+            size_bytes: 0,
+            sha256: None,
+        };
+        assert!(store.upsert_model(&remote).unwrap() > 5);
     }
 }

@@ -32,6 +32,11 @@ impl CannedReplies {
         )
     }
 
+    /// Puts the texts of `queue` in front of another backend (the served model, when one is chosen).
+    pub(super) fn sharing(queue: CannedQueue, then: Box<dyn ChatBackend>) -> CannedReplies {
+        CannedReplies { queue, then }
+    }
+
     fn next(&self) -> Option<String> {
         self.queue
             .lock()

@@ -82,7 +82,7 @@ impl LocalEngine {
             }
             None => "",
         };
-        add_lore(&loaded.model, prompt, &mut turns[0].content);
+        add_lore(token_counter(&loaded.model), prompt, &mut turns[0].content);
         let turns = fit_context(&loaded.model, &turns, reply_tokens)?;
         // The chat id only picks the cache to try: ChatSession keeps just the token prefix the cache
         // shares with the new prompt, so an edited or swiped history re-prefills from its first changed
@@ -100,6 +100,7 @@ impl ChatBackend for LocalEngine {
         match &self.loaded {
             Some(l) => ReplierStatus {
                 model: Some(l.id.clone()),
+                server: None,
                 device: Some(l.model.info().device.clone()),
                 cached: l.cache.as_ref().map(|(chat_id, cache)| CachedChat {
                     chat_id: *chat_id,
@@ -108,6 +109,7 @@ impl ChatBackend for LocalEngine {
             },
             None => ReplierStatus {
                 model: self.chat_model().ok().map(|m| m.id),
+                server: None,
                 device: None,
                 cached: None,
             },
@@ -228,16 +230,24 @@ impl ChatBackend for LocalEngine {
     }
 }
 
-/// Appends the lorebook entries the latest messages call for to the system prompt, within the book's
-/// token budget counted by the model's tokenizer.
-pub(super) fn add_lore(model: &Model, prompt: &PromptParts<'_>, system: &mut String) {
-    let recent: Vec<&str> = prompt.recent.iter().map(String::as_str).collect();
-    let tokens = |text: &str| {
+/// Counts a text's tokens with the model's tokenizer (a text it cannot encode counts as too long).
+pub(super) fn token_counter(model: &Model) -> impl Fn(&str) -> usize + '_ {
+    |text: &str| {
         model
             .tokenizer()
             .encode(text)
             .map_or(usize::MAX, |t| t.len())
-    };
+    }
+}
+
+/// Appends the lorebook entries the latest messages call for to the system prompt, within the book's
+/// token budget as `tokens` counts it (the model's tokenizer, or an estimate for a served model).
+pub(super) fn add_lore(
+    tokens: impl Fn(&str) -> usize,
+    prompt: &PromptParts<'_>,
+    system: &mut String,
+) {
+    let recent: Vec<&str> = prompt.recent.iter().map(String::as_str).collect();
     let picked = prompt.lorebook.pick(&recent, tokens);
     if !picked.is_empty() {
         system.push_str("\n\nWhat you know that matters now:");

@@ -11,6 +11,7 @@ pub(crate) mod controls;
 mod fake;
 pub(crate) mod guard;
 mod local;
+mod remote;
 mod replier;
 mod scripted;
 mod turn;

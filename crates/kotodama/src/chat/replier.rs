@@ -11,7 +11,9 @@ use serde::Serialize;
 use super::backend::{ChatBackend, Request, Rewrite};
 use super::guard::{GuardReport, Verdict};
 use super::local::LocalEngine;
+use super::remote::RemoteBackend;
 use super::turn::{scripted_reply, ChatContext, Reply, ReplyEvent};
+use crate::settings::RemoteModel;
 use crate::Result;
 
 /// What the app shows about the model that answers.
@@ -19,8 +21,11 @@ use crate::Result;
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ReplierStatus {
-    /// The installed chat model's id; None means replies come from the persona's script.
+    /// The installed chat model's id, or the served model's name; None means replies come from the
+    /// persona's script.
     pub model: Option<String>,
+    /// The server a served model answers from (None: the local engine).
+    pub server: Option<String>,
     /// Where it runs, once loaded.
     pub device: Option<DeviceInfo>,
     /// The chat whose conversation the model holds in its KV cache, and how many tokens of it: its next
@@ -39,7 +44,10 @@ pub struct CachedChat {
 /// Writes a persona's replies through its backend (the local engine unless told otherwise), under
 /// the out-of-character guard; with no model to answer, the script's line.
 pub struct Replier {
-    backend: Box<dyn ChatBackend>,
+    /// The local engine, kept (with its loaded model) while a served model answers.
+    local: Box<dyn ChatBackend>,
+    /// The served model chats use instead, when the user chose one.
+    remote: Option<Box<dyn ChatBackend>>,
     /// Replaces every persona's sampler (tests use greedy decoding).
     sampling_override: Option<SamplingParams>,
     /// The seed of the next reply: each reply (and each guard attempt) draws a new one, so a
@@ -93,7 +101,8 @@ impl Replier {
             (Box::new(fake) as Box<dyn ChatBackend>, canned)
         };
         Self {
-            backend,
+            local: backend,
+            remote: None,
             sampling_override: None,
             next_seed: clock,
             #[cfg(any(test, feature = "test-support"))]
@@ -101,9 +110,29 @@ impl Replier {
         }
     }
 
-    /// Answers with model `id` from the next reply on (None: the default chat model).
+    /// Answers with installed model `id` from the next reply on (None: the default chat model), once
+    /// no served model is chosen.
     pub fn prefer_model(&mut self, id: Option<String>) {
-        self.backend.prefer_model(id);
+        self.local.prefer_model(id);
+    }
+
+    /// Answers with a model served elsewhere from the next reply on (its API key, if it needs one), or
+    /// with the local engine again (None).
+    pub fn use_remote(&mut self, remote: Option<(RemoteModel, Option<String>)>) {
+        self.remote = remote.map(|(model, key)| {
+            let backend: Box<dyn ChatBackend> = Box::new(RemoteBackend::new(model, key));
+            #[cfg(any(test, feature = "test-support"))]
+            let backend: Box<dyn ChatBackend> = Box::new(super::fake::CannedReplies::sharing(
+                self.canned.clone(),
+                backend,
+            ));
+            backend
+        });
+    }
+
+    /// The backend replies come from now.
+    fn backend(&mut self) -> &mut dyn ChatBackend {
+        self.remote.as_deref_mut().unwrap_or(self.local.as_mut())
     }
 
     /// Replaces every persona's sampling settings (tests use greedy decoding).
@@ -132,16 +161,19 @@ impl Replier {
     /// The loaded local model, for tests that look at its prompt and cache.
     #[cfg(test)]
     pub(super) fn loaded_model(&self) -> Option<&kotodama_engine::Model> {
-        self.backend.loaded_model()
+        self.local.loaded_model()
     }
 
     pub fn status(&self) -> ReplierStatus {
-        self.backend.status()
+        self.remote
+            .as_deref()
+            .unwrap_or(self.local.as_ref())
+            .status()
     }
 
     /// Gets the chat model ready (loads it); Ok(false) when none is installed.
     pub fn warm_up(&mut self) -> Result<bool> {
-        self.backend.warm_up()
+        self.backend().warm_up()
     }
 
     /// Streams one reply to `turn` through `on_piece`, unguarded; with no chat model installed, the
@@ -230,7 +262,7 @@ impl Replier {
     /// Runs the chat so far into the model's KV cache (with the persona's adapter), so that the next
     /// reply prefills only the user's new message; 0 with no model installed.
     pub fn prefill(&mut self, context: &ChatContext, cancel: &CancelToken) -> Result<usize> {
-        self.backend.prefill(&context.prompt(), cancel)
+        self.backend().prefill(&context.prompt(), cancel)
     }
 
     fn write(
@@ -240,7 +272,7 @@ impl Replier {
         mut on_piece: impl FnMut(&str),
         cancel: &CancelToken,
     ) -> Result<Reply> {
-        if !self.backend.warm_up()? {
+        if !self.backend().warm_up()? {
             let reply = scripted_reply(turn)?;
             on_piece(&reply.text);
             return Ok(reply);
@@ -257,7 +289,7 @@ impl Replier {
                 }),
             },
         };
-        let written = self.backend.write(&request, &mut on_piece, cancel)?;
+        let written = self.backend().write(&request, &mut on_piece, cancel)?;
         Ok(Reply {
             model: written.model,
             adapter_id: written.adapter_id,

@@ -8,7 +8,7 @@ use kotodama_store::{AdapterChoice, GuardAction, MessageSource};
 
 use crate::models::ModelManager;
 
-use super::local::{add_lore, fit_context};
+use super::local::{add_lore, fit_context, token_counter};
 use super::replier::*;
 use super::turn::*;
 use super::*;
@@ -348,7 +348,7 @@ fn lorebook_entries_whose_keys_the_chat_mentions_join_the_system_prompt() {
     assert!(replier.warm_up().unwrap());
     let model = replier.loaded_model().unwrap();
     let mut system = pending.context.draft.turns[0].content.clone();
-    add_lore(model, &pending.context.prompt(), &mut system);
+    add_lore(token_counter(model), &pending.context.prompt(), &mut system);
     assert!(
         system.ends_with("- The dojo's bokken are oak, older than the students."),
         "{system}"

@@ -165,10 +165,8 @@ pub struct OpenAiTeacher {
 impl OpenAiTeacher {
     /// `url` is the server's base (`http://127.0.0.1:8080`) or its `/v1` root.
     pub fn new(url: &str, model: &str, api_key: Option<String>) -> Self {
-        let base = url.trim_end_matches('/');
-        let base = base.strip_suffix("/v1").unwrap_or(base);
         Self {
-            endpoint: format!("{base}/v1/chat/completions"),
+            endpoint: crate::settings::RemoteModel::endpoint_of(url),
             model: model.to_string(),
             api_key,
             agent: crate::models::download::http_agent(Some(HTTP_TIMEOUT)),

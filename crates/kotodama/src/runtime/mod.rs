@@ -20,7 +20,7 @@ use serde::Serialize;
 pub use downloads::DownloadRequest;
 pub use jobs::{DistillStatus, JobEvent, JobOutcome, WorkerState};
 pub use replies::{ChatEvent, ClientReply, SentReply};
-pub use settings::SettingsView;
+pub use settings::{KeyKept, SettingsView};
 pub use uploads::UploadPreview;
 
 use crate::{
@@ -112,6 +112,15 @@ impl Runtime {
         });
         let mut replier = Replier::new(models_dir, load);
         replier.prefer_model(core.chat_model()?);
+        if let Some(remote) = core.remote_model()? {
+            // A keyring that cannot answer leaves the key out: a server on this machine needs none,
+            // and one that does says so on the first reply.
+            let key = crate::secrets::api_key(&remote.url).unwrap_or_else(|e| {
+                tracing::warn!("no API key for {}: {e}", remote.url);
+                None
+            });
+            replier.use_remote(Some((remote, key)));
+        }
         Ok(Runtime::with(data_dir, Ok(core), Some(replier)))
     }
 
