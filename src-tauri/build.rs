@@ -30,6 +30,7 @@ const COMMANDS: &[&str] = &[
     "chat_settings",
     "set_chat_settings",
     "set_chat_model",
+    "set_remote_model",
     "download_model",
     "cancel_download",
 ];

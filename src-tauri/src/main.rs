@@ -71,6 +71,7 @@ fn main() {
             settings::chat_settings,
             settings::set_chat_settings,
             settings::set_chat_model,
+            settings::set_remote_model,
             settings::download_model,
             settings::cancel_download,
         ])

@@ -2,8 +2,8 @@
 //! and threads, data folder, and each persona's sampler and out-of-character guard.
 
 use kotodama::models::{DownloadProgress, InstalledModel};
-use kotodama::runtime::{DownloadRequest, SettingsView};
-use kotodama::settings::RuntimeSettings;
+use kotodama::runtime::{DownloadRequest, KeyKept, SettingsView};
+use kotodama::settings::{RemoteModel, RuntimeSettings};
 use kotodama::ChatSettings;
 use kotodama::{Error, Theme};
 use tauri::ipc::Channel;
@@ -57,6 +57,18 @@ pub fn set_chat_settings(
 pub async fn set_chat_model(rt: State<'_, Rt>, id: String) -> CommandResult<()> {
     let rt = rt.inner().clone();
     blocking(move || rt.set_chat_model(&id)).await
+}
+
+/// Chooses a served model for chats (with its API key: empty forgets the stored one, absent keeps
+/// it), or the installed models again (`remote` absent); off the main thread, like set_chat_model.
+#[tauri::command]
+pub async fn set_remote_model(
+    rt: State<'_, Rt>,
+    remote: Option<RemoteModel>,
+    api_key: Option<String>,
+) -> CommandResult<KeyKept> {
+    let rt = rt.inner().clone();
+    blocking(move || rt.set_remote_model(remote, api_key.as_deref())).await
 }
 
 /// Downloads a model from the hub into the models folder, streaming progress; it is then listed and

@@ -2,10 +2,11 @@
 // chat still there after a restart; replies streamed from the real SmolLM2 weights, one stopped early,
 // with cold start, Enter-to-first-token and frame times measured in the window;
 // chat controls (swipes, regenerate, edit, branch, delete); an out-of-character reply caught by the guard;
-// settings (theme, a character's sampler and guard, a model downloaded from a loopback hub);
+// settings (theme, a character's sampler and guard, a model downloaded from a loopback hub); a chat
+// answered by a served model (`kotodama serve` on loopback, chosen in Settings);
 // scripts imported through the wizard onto their profile page, a card exported; and a foreign data file
 // refused and left untouched. Run by `make test` (make e2e).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -525,7 +526,7 @@ test('settings: theme kept across a restart, a character\'s sampler and guard, a
       assert.match(await banner.text(), /top-p must be between/);
 
       // A model from the (loopback) hub, with progress, then listed and chosen.
-      await (await s.one('details summary')).click();
+      await (await s.one('[data-testid=download-section] summary')).click();
       const endpoint = await s.one('[data-testid=download-endpoint]');
       await endpoint.type(hub.url);
       for (const [testid, text] of [['download-repo', 'kotodama-test/tiny-GGUF'], ['download-include', 'q4_k_m.gguf'], ['download-id', 'tiny']]) {
@@ -556,6 +557,62 @@ test('settings: theme kept across a restart, a character\'s sampler and guard, a
     await s.one('[data-testid=persona]');
     await waitFor('the theme after a restart', async () => (await s.execute('return document.documentElement.dataset.theme')) === 'dark');
   });
+});
+
+/** `kotodama serve` on loopback over its own data folder with SmolLM2; resolves once it listens. */
+async function servedKotodama() {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-served-'));
+  const run = (args) => execFileSync(cli, args, { env: { ...process.env, KOTODAMA_HOME: home } });
+  run(['models', 'add', smollm2, '--id', 'smol']);
+  // Unguarded on the serving side, so that pieces stream as they are written.
+  run(['chats', 'settings', 'tsubaki', '--guard', 'off']);
+  const servePort = 20000 + (process.pid % 20000);
+  const child = spawn(cli, ['serve', '--addr', `127.0.0.1:${servePort}`], { env: { ...process.env, KOTODAMA_HOME: home } });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await waitFor('kotodama serve listening', async () => out.includes('serving'), 30000);
+  return { url: `http://127.0.0.1:${servePort}/v1`, stop: () => child.kill() };
+}
+
+test('a chat answered by a model the user serves, chosen in Settings', { skip: !smollm2 && 'KOTODAMA_SMOLLM2_GGUF is not set (make models)' }, async () => {
+  const served = await servedKotodama();
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-remote-'));
+  execFileSync(cli, ['chats', 'settings', 'tsubaki', '--guard', 'off'], { env: { ...process.env, KOTODAMA_HOME: home } });
+  try {
+    await withApp(home, async (s) => {
+      await (await s.one('[data-testid=settings-open]')).click();
+      await (await s.one('[data-testid=remote-section] summary')).click();
+      for (const [testid, text] of [['remote-url', served.url], ['remote-model', 'tsubaki']]) {
+        const input = await s.one(`[data-testid=${testid}]`);
+        await input.clear();
+        await input.type(text);
+      }
+      await s.execute("document.querySelector('[data-testid=remote-use]').scrollIntoView()");
+      await (await s.one('[data-testid=remote-use]:not([disabled])')).click();
+      await waitFor('the server chosen', async () => /Replies now come from tsubaki at/.test(await (await s.one('[data-testid=settings-notice]')).text()));
+      assert.match(await (await s.one('[data-testid=remote-in-use]')).text(), /tsubaki at http:\/\/127\.0\.0\.1/);
+      fs.mkdirSync(screenshots, { recursive: true });
+      fs.writeFileSync(path.join(screenshots, 'settings-remote.png'), await s.screenshotPng());
+      await (await s.one('[data-testid=settings-close]')).click();
+
+      await (await s.one('[data-testid=persona][data-slug=tsubaki]')).click();
+      await waitFor('the greeting', async () => (await messages(s)).length === 1);
+      await send(s, 'Good evening! What are you reading?');
+      const partial = await streamingReply(s, 3);
+      const after = await waitFor('the stored reply', async () => {
+        const shown = await messages(s);
+        return shown.length === 3 && (await s.all('[data-testid=streaming-message]')).length === 0 && shown;
+      }, 120000);
+      assert.equal(after[2].source, 'model', 'written by the served model, not the script');
+      assert.ok(after[2].text.startsWith(partial.text.slice(0, 10)), JSON.stringify([partial.text, after[2].text]));
+      assert.match(await (await s.one('[data-testid=model-status]')).text(), /^tsubaki · served at 127\.0\.0\.1:\d+$/);
+      fs.writeFileSync(path.join(screenshots, 'chat-remote.png'), await s.screenshotPng());
+      // No session bus: the keyring (asked for a stored key) answers at once that it is not there,
+      // instead of D-Bus starting a keyring that would prompt on the virtual display.
+    }, { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' });
+  } finally {
+    served.stop();
+  }
 });
 
 test('a data file that is not a Kotodama database is refused and left untouched', async () => {

@@ -51,7 +51,7 @@ macro_rules! declarations {
 
 fn generated() -> String {
     use crate::runtime::{
-        AppStatus, ChatEvent, DistillStatus, SentReply, SettingsView, UploadPreview,
+        AppStatus, ChatEvent, DistillStatus, KeyKept, SentReply, SettingsView, UploadPreview,
     };
     let by_name = declarations!(
         AppStatus,
@@ -66,6 +66,7 @@ fn generated() -> String {
         crate::ProfileDiff,
         DistillStatus,
         SettingsView,
+        KeyKept,
         crate::settings::RuntimeSettings,
         kotodama_store::ChatSettings,
         crate::models::DownloadProgress,

@@ -11,10 +11,12 @@ import type {
   ErrorView,
   DistillStatus,
   ImportPhase,
+  KeyKept,
   Message,
   PersonaPage,
   PersonaSummary,
   ProfileDiff,
+  RemoteModel,
   ChatEvent,
   RuntimeSettings,
   SentReply,
@@ -84,6 +86,10 @@ export const api = {
   setChatSettings: (personaId: number, settings: ChatSettings) =>
     invoke<ChatSettings>('set_chat_settings', { personaId, settings }),
   setChatModel: (id: string) => invoke<void>('set_chat_model', { id }),
+  /** Chooses a served model for chats (null: the installed ones again); `apiKey` null keeps the stored key,
+   * '' forgets it. Says where the key was kept. */
+  setRemoteModel: (remote: RemoteModel | null, apiKey: string | null) =>
+    invoke<KeyKept>('set_remote_model', { remote, apiKey }),
   /** Downloads the files of a hub repository whose names contain `include` as model `id`, with progress. */
   downloadModel: (
     repo: string,

@@ -227,6 +227,11 @@ path: string,
 source: string, sizeBytes: number, };
 
 /**
+ * Where a served model's API key was kept.
+ */
+export type KeyKept = { "kind": "none" } | { "kind": "keyring" } | { "kind": "thisSessionOnly", why: string, };
+
+/**
  * A lexical signature row: queryable copy of one entry of the profile's JSON.
  */
 export type LexicalSignatureRow = { term: string, n: number, pmi: number, count: number, ratePer1k: number, catchphrase: boolean, };
@@ -335,13 +340,37 @@ versions: Array<number>, lineCount: number, tokenCount: number, lexical: Array<L
 traitGlosses: { [key in string]: string }, examples: ProfileExamples, };
 
 /**
+ * A chat model the user serves elsewhere (Ollama, LM Studio, llama.cpp's server, KoboldCpp, OpenAI,
+ * OpenRouter), reached through the OpenAI chat-completions API. Its API key is kept in the OS
+ * keyring (`crate::secrets`), never here.
+ */
+export type RemoteModel = { 
+/**
+ * The server's base URL (`http://127.0.0.1:11434`) or its `/v1` root.
+ */
+url: string, 
+/**
+ * The model's name on that server.
+ */
+model: string, 
+/**
+ * The model's context length in tokens: the prompt is fitted to it.
+ */
+contextTokens: number, };
+
+/**
  * What the app shows about the model that answers.
  */
 export type ReplierStatus = { 
 /**
- * The installed chat model's id; None means replies come from the persona's script.
+ * The installed chat model's id, or the served model's name; None means replies come from the
+ * persona's script.
  */
 model: string | null, 
+/**
+ * The server a served model answers from (None: the local engine).
+ */
+server: string | null, 
 /**
  * Where it runs, once loaded.
  */
@@ -408,7 +437,11 @@ runtime: RuntimeSettings,
 /**
  * What the loaded model runs on now; None until it is loaded.
  */
-device: DeviceInfo | null, };
+device: DeviceInfo | null, 
+/**
+ * The served model chats use instead of the local engine, if one is chosen.
+ */
+remote: RemoteModel | null, };
 
 export type SpeakerSummary = { name: string, lineCount: number, sampleLines: Array<string>, };
 

@@ -55,12 +55,15 @@ describe('isSendKey', () => {
 describe('replierLabel', () => {
   it('names the model and where it runs, or says it is loading', () => {
     expect(replierLabel(null)).toBeNull();
-    expect(replierLabel({ model: null, device: null, cached: null })).toBeNull();
-    expect(replierLabel({ model: 'smollm2', device: null, cached: null })).toBe('smollm2 · loading…');
-    expect(replierLabel({ model: 'smollm2', device: { kind: 'cpu', threads: 2, simd: 'avx2+fma' }, cached: null })).toBe(
+    expect(replierLabel({ model: null, device: null, server: null, cached: null })).toBeNull();
+    expect(replierLabel({ model: 'smollm2', device: null, server: null, cached: null })).toBe('smollm2 · loading…');
+    expect(replierLabel({ model: 'smollm2', device: { kind: 'cpu', threads: 2, simd: 'avx2+fma' }, server: null, cached: null })).toBe(
       'smollm2 · CPU · 2 threads (avx2+fma)',
     );
-    expect(replierLabel({ model: 'qwen3', device: { kind: 'cuda', threads: 1, simd: 'none' }, cached: null })).toBe('qwen3 · CUDA');
+    expect(replierLabel({ model: 'qwen3', device: { kind: 'cuda', threads: 1, simd: 'none' }, server: null, cached: null })).toBe('qwen3 · CUDA');
+    expect(replierLabel({ model: 'qwen3:8b', device: null, server: 'http://127.0.0.1:11434/v1', cached: null })).toBe(
+      'qwen3:8b · served at 127.0.0.1:11434',
+    );
   });
 });
 

@@ -67,9 +67,11 @@ export function isSendKey(e: Pick<KeyboardEvent, 'key' | 'shiftKey' | 'isComposi
   return e.key === 'Enter' && !e.shiftKey && !e.isComposing;
 }
 
-/** "smollm2-135m-instruct · CPU · 2 threads (avx2+fma)": where replies are computed. */
+/** "smollm2-135m-instruct · CPU · 2 threads (avx2+fma)", or "qwen3:8b · served at 127.0.0.1:11434": where
+ * replies are computed. */
 export function replierLabel(status: ReplierStatus | null | undefined): string | null {
   if (!status?.model) return null;
+  if (status.server) return `${status.model} · served at ${status.server.replace(/^https?:\/\//, '').replace(/\/v1\/?$/, '')}`;
   if (!status.device) return `${status.model} · loading…`;
   const { kind, threads, simd } = status.device;
   const where = kind === 'cpu' ? `CPU · ${threads} thread${threads === 1 ? '' : 's'} (${simd})` : kind.toUpperCase();
