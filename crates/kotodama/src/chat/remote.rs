@@ -113,7 +113,7 @@ impl ChatBackend for RemoteBackend {
             .map(|m| json!({"role": m.role, "content": m.content}))
             .collect();
         let params = &request.params;
-        let body = json!({
+        let mut body = json!({
             "model": self.remote.model,
             "messages": messages,
             "stream": true,
@@ -123,6 +123,14 @@ impl ChatBackend for RemoteBackend {
             "top_p": params.top_p,
             "seed": params.seed,
         });
+        if !self.endpoint.contains("://api.openai.com/") {
+            // The persona's min-p and repetition penalty, under the names llama.cpp, LM Studio,
+            // KoboldCpp, vLLM and OpenRouter read; OpenAI's own API refuses fields it does not know.
+            body["min_p"] = json!(params.min_p);
+            body["repeat_penalty"] = json!(params.repetition_penalty);
+            body["repetition_penalty"] = json!(params.repetition_penalty);
+            body["repeat_last_n"] = json!(params.penalty_last_n);
+        }
         let start = Instant::now();
         let mut post = self
             .agent
