@@ -574,10 +574,11 @@ async function servedKotodama() {
   return { url: `http://127.0.0.1:${servePort}/v1`, stop: () => child.kill() };
 }
 
-test('a chat answered by a model the user serves, chosen in Settings', { skip: !smollm2 && 'KOTODAMA_SMOLLM2_GGUF is not set (make models)' }, async () => {
+test('a chat answered by a model the user serves, chosen in Settings, its reply cut at the length limit', { skip: !smollm2 && 'KOTODAMA_SMOLLM2_GGUF is not set (make models)' }, async () => {
   const served = await servedKotodama();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-remote-'));
-  execFileSync(cli, ['chats', 'settings', 'tsubaki', '--guard', 'off'], { env: { ...process.env, KOTODAMA_HOME: home } });
+  // A short limit, so that the reply is cut and the chat says so.
+  execFileSync(cli, ['chats', 'settings', 'tsubaki', '--guard', 'off', '--max-reply-tokens', '24'], { env: { ...process.env, KOTODAMA_HOME: home } });
   try {
     await withApp(home, async (s) => {
       await (await s.one('[data-testid=settings-open]')).click();
@@ -606,6 +607,7 @@ test('a chat answered by a model the user serves, chosen in Settings', { skip: !
       assert.equal(after[2].source, 'model', 'written by the served model, not the script');
       assert.ok(after[2].text.startsWith(partial.text.slice(0, 10)), JSON.stringify([partial.text, after[2].text]));
       assert.match(await (await s.one('[data-testid=model-status]')).text(), /^tsubaki · served at 127\.0\.0\.1:\d+$/);
+      assert.match(await (await s.one('[data-testid=length-notice]')).text(), /stopped at its length limit \(2[0-4] tokens\)/);
       fs.writeFileSync(path.join(screenshots, 'chat-remote.png'), await s.screenshotPng());
       // No session bus: the keyring (asked for a stored key) answers at once that it is not there,
       // instead of D-Bus starting a keyring that would prompt on the virtual display.

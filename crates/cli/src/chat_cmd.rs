@@ -53,6 +53,16 @@ pub enum ChatsCommand {
         /// Style score (0..1) below which a reply is caught, or `auto` (from the persona's script).
         #[arg(long)]
         threshold: Option<String>,
+        /// The longest reply, in tokens.
+        #[arg(long)]
+        max_reply_tokens: Option<u32>,
+        /// A string that ends a reply (repeat for several; `\n` is a new line, `{{user}}` your name);
+        /// replaces the stored ones.
+        #[arg(long = "stop")]
+        stop: Vec<String>,
+        /// Forget the stored stop strings.
+        #[arg(long, conflicts_with = "stop")]
+        no_stop: bool,
     },
 }
 
@@ -116,6 +126,9 @@ pub fn run(command: ChatsCommand) -> Result<()> {
             guard,
             attempts,
             threshold,
+            max_reply_tokens,
+            stop,
+            no_stop,
         } => {
             let persona = core.find_persona(&persona)?.id;
             let mut s: ChatSettings = core.chat_settings(persona)?;
@@ -125,6 +138,10 @@ pub fn run(command: ChatsCommand) -> Result<()> {
             s.repetition_penalty = repetition_penalty.unwrap_or(s.repetition_penalty);
             s.guard.action = guard.map_or(s.guard.action, GuardAction::from);
             s.guard.attempts = attempts.unwrap_or(s.guard.attempts);
+            s.max_reply_tokens = max_reply_tokens.unwrap_or(s.max_reply_tokens);
+            if no_stop || !stop.is_empty() {
+                s.stop_strings = stop.iter().map(|t| t.replace("\\n", "\n")).collect();
+            }
             if let Some(t) = threshold {
                 s.guard.threshold = match t.as_str() {
                     "auto" => None,

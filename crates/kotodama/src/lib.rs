@@ -34,9 +34,9 @@ pub(crate) fn temp_app() -> (tempfile::TempDir, Kotodama) {
 
 pub use bundled::BUNDLED;
 pub use chat::{
-    CachedChat, ChatContext, ChatView, ClientMessage, ClientRole, GuardReport, PendingReply,
-    PersonaSummary, Replier, ReplierStatus, Reply, ReplyEvent, MAX_ATTEMPTS, MAX_MESSAGE_CHARS,
-    USER_NAME,
+    CachedChat, ChatContext, ChatView, ClientLimits, ClientMessage, ClientRole, GuardReport,
+    PendingReply, PersonaSummary, Replier, ReplierStatus, Reply, ReplyEvent, MAX_ATTEMPTS,
+    MAX_MESSAGE_CHARS, USER_NAME,
 };
 pub use error::{Error, ErrorView, Result};
 pub use home::{config_file, Home, HOME_ENV};

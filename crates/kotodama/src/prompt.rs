@@ -6,7 +6,7 @@
 use kotodama_store::NewPersona;
 
 /// Replaces the card macros `{{char}}` and `{{user}}` (any case, as card editors write them).
-fn fill(text: &str, char_name: &str, user: &str) -> String {
+pub(crate) fn fill(text: &str, char_name: &str, user: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find("{{") {

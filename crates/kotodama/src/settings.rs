@@ -129,8 +129,40 @@ fn check(s: &ChatSettings) -> Result<()> {
             "the guard's threshold is a style score between 0 and 1 (got {t})"
         )));
     }
+    if !(MIN_REPLY_TOKENS..=MAX_REPLY_TOKENS).contains(&s.max_reply_tokens) {
+        return Err(Error::InvalidInput(format!(
+            "the longest reply must be between {MIN_REPLY_TOKENS} and {MAX_REPLY_TOKENS} tokens (got {})",
+            s.max_reply_tokens
+        )));
+    }
+    check_stop_strings(&s.stop_strings)
+}
+
+/// Refuses stop strings a model could not use: too many, empty, or too long.
+pub(crate) fn check_stop_strings(stop: &[String]) -> Result<()> {
+    if stop.len() > MAX_STOP_STRINGS {
+        return Err(Error::InvalidInput(format!(
+            "at most {MAX_STOP_STRINGS} stop strings (got {})",
+            stop.len()
+        )));
+    }
+    if let Some(bad) = stop
+        .iter()
+        .find(|t| t.trim().is_empty() || t.chars().count() > MAX_STOP_CHARS)
+    {
+        return Err(Error::InvalidInput(format!(
+            "a stop string must have text and at most {MAX_STOP_CHARS} characters (got {bad:?})"
+        )));
+    }
     Ok(())
 }
+
+/// Bounds of a persona's reply length, in tokens.
+pub const MIN_REPLY_TOKENS: u32 = 16;
+pub const MAX_REPLY_TOKENS: u32 = 4096;
+/// OpenAI's API takes four stop sequences; local servers more. Eight is plenty for names and markers.
+const MAX_STOP_STRINGS: usize = 8;
+const MAX_STOP_CHARS: usize = 64;
 
 impl Kotodama {
     pub fn chat_settings(&self, persona_id: i64) -> Result<ChatSettings> {

@@ -93,7 +93,13 @@ pub async fn chat_completions(
     let persona = find_persona(&shared, request.model.clone()).await?;
     let turn = {
         let shared = Arc::clone(&shared);
-        blocking(move || shared.runtime.client_turn(persona.id, &conversation)).await??
+        let limits = request.limits();
+        blocking(move || {
+            shared
+                .runtime
+                .client_turn(persona.id, &conversation, &limits)
+        })
+        .await??
     };
     let answer = Answer {
         id: format!("chatcmpl-{}", NEXT_ID.fetch_add(1, Ordering::Relaxed)),

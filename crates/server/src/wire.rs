@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kotodama::{ClientMessage, ClientRole};
+use kotodama::{ClientLimits, ClientMessage, ClientRole};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -17,6 +17,21 @@ pub struct ChatRequest {
     pub stream: bool,
     #[serde(default)]
     pub stream_options: Option<StreamOptions>,
+    /// The longest reply the client takes (`max_completion_tokens` is the newer name).
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    #[serde(default)]
+    pub max_completion_tokens: Option<u32>,
+    #[serde(default)]
+    pub stop: Option<Stop>,
+}
+
+/// `stop`: one string or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Stop {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +69,18 @@ impl ChatRequest {
         serde_json::from_slice(body).map_err(|e| {
             ApiError::invalid(format!("the body is not a chat-completions request: {e}"))
         })
+    }
+
+    /// What the client asks of the reply's length and end.
+    pub fn limits(&self) -> ClientLimits {
+        ClientLimits {
+            max_tokens: self.max_completion_tokens.or(self.max_tokens),
+            stop: match &self.stop {
+                None => Vec::new(),
+                Some(Stop::One(s)) => vec![s.clone()],
+                Some(Stop::Many(v)) => v.clone(),
+            },
+        }
     }
 
     /// The conversation as the persona reads it.

@@ -30,8 +30,8 @@ fn pair(token: Option<&str>) -> Option<Pair> {
         .unwrap();
     served.set_chat_model("smol").unwrap();
     // Unguarded on the serving side, so that pieces stream as written (a guard holds each attempt
-    // back until judged).
-    guard_off(&served);
+    // back until judged), and greedy, so that the same prompt gets the same reply.
+    settle(&served, |_| {});
     let server = Server::start(
         served,
         ServerConfig {
@@ -65,8 +65,8 @@ fn pair(token: Option<&str>) -> Option<Pair> {
     })
 }
 
-/// Turns Tsubaki's guard off; her id.
-fn guard_off(runtime: &Runtime) -> i64 {
+/// Turns Tsubaki's guard off and her sampler greedy (then `change`s her settings); her id.
+fn settle(runtime: &Runtime, change: impl FnOnce(&mut kotodama::ChatSettings)) -> i64 {
     runtime
         .core(|k| {
             let persona = k
@@ -76,6 +76,8 @@ fn guard_off(runtime: &Runtime) -> i64 {
                 .unwrap();
             let mut settings = k.chat_settings(persona.id)?;
             settings.guard.action = GuardAction::Off;
+            settings.temperature = 0.0;
+            change(&mut settings);
             k.set_chat_settings(persona.id, &settings)?;
             Ok(persona.id)
         })
@@ -192,5 +194,41 @@ fn stopping_a_served_reply_keeps_what_was_written() {
     assert_eq!(
         sent.stats.unwrap().stop_reason,
         kotodama::StopReason::Cancelled
+    );
+}
+
+/// The persona's stop strings and reply length travel to the server with the request: a stop string
+/// taken from a greedy reply cuts the same reply there, and a short limit cuts it at
+/// that many tokens, reported as a length stop.
+#[test]
+fn stop_strings_and_the_reply_length_reach_the_served_model() {
+    let Some(pair) = pair(None) else { return };
+    pair.client
+        .set_remote_model(Some(pair.remote()), None)
+        .unwrap();
+    let (_, sent) = pair.send("Tell me about your favourite tea.");
+    let whole = sent.unwrap().reply.unwrap().message.content;
+    let words: Vec<&str> = whole.split_whitespace().collect();
+    assert!(words.len() > 8, "a reply long enough to cut: {whole:?}");
+    // Early in the reply: greedy decoding from a reused cache can part from a fresh one on a near
+    // tie many tokens in.
+    let stop = format!(" {}", words[4]);
+    let cut_at = whole.find(&stop).unwrap();
+
+    settle(&pair.client, |s| s.stop_strings = vec![stop.clone()]);
+    let again = pair.client.regenerate(pair.chat, &mut |_| {}).unwrap();
+    assert_eq!(again.reply.unwrap().message.content, whole[..cut_at].trim());
+
+    settle(&pair.client, |s| {
+        s.stop_strings.clear();
+        s.max_reply_tokens = 16;
+    });
+    let short = pair.client.regenerate(pair.chat, &mut |_| {}).unwrap();
+    let stats = short.stats.unwrap();
+    assert_eq!(stats.stop_reason, kotodama::StopReason::MaxTokens);
+    assert!(
+        stats.generated_tokens <= 16,
+        "{} tokens",
+        stats.generated_tokens
     );
 }

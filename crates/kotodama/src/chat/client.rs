@@ -30,6 +30,15 @@ pub struct ClientMessage {
     pub text: String,
 }
 
+/// What a client asks of the reply's length and end, on top of the persona's own settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// The longest reply the client takes (the persona's own limit if that is shorter).
+    pub max_tokens: Option<u32>,
+    /// Strings that end the reply, besides the persona's.
+    pub stop: Vec<String>,
+}
+
 impl Kotodama {
     /// What persona `persona_id`'s reply to a client's conversation needs. The conversation must end
     /// with a message of the user; empty messages are left out.
@@ -37,6 +46,7 @@ impl Kotodama {
         &mut self,
         persona_id: i64,
         messages: &[ClientMessage],
+        limits: &ClientLimits,
     ) -> Result<ChatContext> {
         let (last, earlier) = messages
             .iter()
@@ -67,13 +77,19 @@ impl Kotodama {
             .iter()
             .map(|t| t.content.clone())
             .collect::<HashSet<_>>();
-        let draft = self.draft(
+        let mut draft = self.draft(
             persona_id,
             &turns,
             Some(&last.text),
             &said,
             Some(&notes.join("\n\n")),
         )?;
+        let settings = &mut draft.settings;
+        if let Some(max) = limits.max_tokens {
+            settings.max_reply_tokens = settings.max_reply_tokens.min(max.max(1));
+        }
+        settings.stop_strings.extend(limits.stop.iter().cloned());
+        crate::settings::check_stop_strings(&settings.stop_strings)?;
         Ok(ChatContext {
             chat_id: CLIENT_CHAT_ID,
             draft,
@@ -132,7 +148,9 @@ mod tests {
         let (_dir, mut app) = temp_app();
         let persona = app.personas().unwrap()[0].id;
         let mut err = |messages: &[ClientMessage]| {
-            app.client_turn(persona, messages).unwrap_err().to_string()
+            app.client_turn(persona, messages, &ClientLimits::default())
+                .unwrap_err()
+                .to_string()
         };
         assert!(err(&[]).contains("no messages"));
         assert!(err(&[
@@ -141,7 +159,11 @@ mod tests {
         ])
         .contains("must end with a message of the user"));
         assert!(app
-            .client_turn(999_999, &[message(ClientRole::User, "Hi")])
+            .client_turn(
+                999_999,
+                &[message(ClientRole::User, "Hi")],
+                &ClientLimits::default()
+            )
             .is_err());
     }
 }

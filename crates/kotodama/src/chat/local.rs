@@ -158,7 +158,7 @@ impl ChatBackend for LocalEngine {
         if !self.warm_up()? {
             return Ok(0);
         }
-        let (turns, _, cache) = self.session_for(prompt, super::replier::REPLY_TOKENS)?;
+        let (turns, _, cache) = self.session_for(prompt, prompt.reply_tokens)?;
         let loaded = self.loaded.as_mut().expect("session_for loaded the model");
         let mut session = ChatSession::resume(&loaded.model, cache);
         let cached = session.prefill(&turns, cancel);

@@ -16,7 +16,7 @@ mod replier;
 mod scripted;
 mod turn;
 
-pub use client::{ClientMessage, ClientRole};
+pub use client::{ClientLimits, ClientMessage, ClientRole};
 pub use guard::{GuardReport, MAX_ATTEMPTS};
 pub(crate) use replier::PENALTY_WINDOW;
 pub use replier::{CachedChat, Replier, ReplierStatus};

@@ -123,6 +123,9 @@ impl ChatBackend for RemoteBackend {
             "top_p": params.top_p,
             "seed": params.seed,
         });
+        if !params.stop.is_empty() {
+            body["stop"] = json!(params.stop);
+        }
         if !self.endpoint.contains("://api.openai.com/") {
             // The persona's min-p and repetition penalty, under the names llama.cpp, LM Studio,
             // KoboldCpp, vLLM and OpenRouter read; OpenAI's own API refuses fields it does not know.

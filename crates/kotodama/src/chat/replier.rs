@@ -58,21 +58,24 @@ pub struct Replier {
     canned: super::fake::CannedQueue,
 }
 
-/// The longest reply, in tokens; the prompt leaves room for it.
-pub(super) const REPLY_TOKENS: usize = 200;
-
 /// Tokens back that the repetition penalty looks at.
 pub(crate) const PENALTY_WINDOW: usize = 128;
 
-/// A persona's sampler settings as the engine's parameters.
-fn sampling_params(settings: &ChatSettings, seed: u64) -> SamplingParams {
+/// A persona's sampler settings as the engine's parameters: its reply length, and its stop strings with
+/// the persona's and the user's names filled in.
+fn sampling_params(settings: &ChatSettings, persona_name: &str, seed: u64) -> SamplingParams {
     SamplingParams {
         temperature: settings.temperature,
         top_p: settings.top_p,
         min_p: settings.min_p,
         repetition_penalty: settings.repetition_penalty,
         penalty_last_n: PENALTY_WINDOW,
-        max_tokens: REPLY_TOKENS,
+        max_tokens: settings.max_reply_tokens as usize,
+        stop: settings
+            .stop_strings
+            .iter()
+            .map(|s| crate::prompt::fill(s, persona_name, super::USER_NAME))
+            .collect(),
         seed,
         ..SamplingParams::default()
     }
@@ -150,11 +153,11 @@ impl Replier {
             .push_back(text.into());
     }
 
-    fn params(&mut self, settings: &ChatSettings) -> SamplingParams {
+    fn params(&mut self, settings: &ChatSettings, persona_name: &str) -> SamplingParams {
         self.next_seed = self.next_seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
         match &self.sampling_override {
             Some(p) => p.clone(),
-            None => sampling_params(settings, self.next_seed),
+            None => sampling_params(settings, persona_name, self.next_seed),
         }
     }
 
@@ -279,7 +282,7 @@ impl Replier {
         }
         let request = Request {
             prompt: turn.prompt(),
-            params: self.params(&turn.draft.settings),
+            params: self.params(&turn.draft.settings, &turn.draft.persona_name),
             // The distillation's rewrite task: the instruction it was trained with, the caught text.
             rewrite: match attempt {
                 Attempt::Reply => None,

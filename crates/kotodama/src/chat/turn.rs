@@ -77,6 +77,7 @@ impl ReplyDraft {
     pub(super) fn prompt(&self, chat_id: i64) -> PromptParts<'_> {
         PromptParts {
             chat_id,
+            reply_tokens: self.settings.max_reply_tokens as usize,
             turns: &self.turns,
             adapter: self.adapter.as_ref(),
             lorebook: &self.lorebook,
@@ -97,6 +98,8 @@ pub struct ChatContext {
 /// What the model is given for a chat: its turns, adapter and lorebook.
 pub(super) struct PromptParts<'a> {
     pub(super) chat_id: i64,
+    /// Room the prompt leaves for the reply (the persona's longest reply).
+    pub(super) reply_tokens: usize,
     pub(super) turns: &'a [ChatMessage],
     pub(super) adapter: Option<&'a ReplyAdapter>,
     pub(super) lorebook: &'a Lorebook,

@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::{poisoned, Runtime};
 use crate::{
-    ChatContext, ChatView, ClientMessage, GuardReport, Kotodama, PendingReply, ReplyEvent, Result,
+    ChatContext, ChatView, ClientLimits, ClientMessage, GuardReport, Kotodama, PendingReply,
+    ReplyEvent, Result,
 };
 
 /// What a reply being written reports, in order.
@@ -135,8 +136,13 @@ impl Runtime {
 
     /// What persona `persona_id` replies to in a conversation a client keeps (the local server's
     /// requests); an error when the persona or the conversation will not do.
-    pub fn client_turn(&self, persona_id: i64, messages: &[ClientMessage]) -> Result<ChatContext> {
-        self.core(|k| k.client_turn(persona_id, messages))
+    pub fn client_turn(
+        &self,
+        persona_id: i64,
+        messages: &[ClientMessage],
+        limits: &ClientLimits,
+    ) -> Result<ChatContext> {
+        self.core(|k| k.client_turn(persona_id, messages, limits))
     }
 
     /// The persona's reply to a client's conversation under the guard, streamed through `on_event`;

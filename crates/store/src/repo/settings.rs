@@ -19,6 +19,11 @@ pub struct ChatSettings {
     pub min_p: f32,
     pub repetition_penalty: f32,
     pub guard: GuardSettings,
+    /// The longest reply, in tokens; a reply cut there says so.
+    pub max_reply_tokens: u32,
+    /// Text that ends a reply where it appears (a model starting to speak for the user), itself left
+    /// out; `{{user}}` and `{{char}}` are filled in.
+    pub stop_strings: Vec<String>,
 }
 
 /// Role-play defaults: some variety, a penalty against the loops small models fall into.
@@ -30,6 +35,8 @@ impl Default for ChatSettings {
             min_p: 0.05,
             repetition_penalty: 1.15,
             guard: GuardSettings::default(),
+            max_reply_tokens: 300,
+            stop_strings: vec!["\n{{user}}:".into()],
         }
     }
 }
