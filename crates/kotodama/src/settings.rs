@@ -297,6 +297,20 @@ mod tests {
                 },
                 "top-p",
             ),
+            (
+                ChatSettings {
+                    max_reply_tokens: 8,
+                    ..mine.clone()
+                },
+                "longest reply",
+            ),
+            (
+                ChatSettings {
+                    stop_strings: vec!["  ".into()],
+                    ..mine.clone()
+                },
+                "stop string",
+            ),
         ] {
             let err = app.set_chat_settings(a, &bad).unwrap_err();
             assert_eq!(err.code(), "INVALID_INPUT");
@@ -313,6 +327,55 @@ mod tests {
             mine,
             "refused settings change nothing"
         );
+    }
+
+    #[test]
+    fn a_served_model_needs_an_http_address_a_name_and_a_sane_context_and_can_be_left() {
+        let (_dir, mut app) = crate::temp_app();
+        assert_eq!(app.remote_model().unwrap(), None);
+        let good = RemoteModel {
+            url: "http://127.0.0.1:11434".into(),
+            model: "qwen3:8b".into(),
+            context_tokens: DEFAULT_REMOTE_CONTEXT,
+        };
+        for (bad, named) in [
+            (
+                RemoteModel {
+                    url: "127.0.0.1:11434".into(),
+                    ..good.clone()
+                },
+                "http://",
+            ),
+            (
+                RemoteModel {
+                    model: " ".into(),
+                    ..good.clone()
+                },
+                "name the model",
+            ),
+            (
+                RemoteModel {
+                    context_tokens: 100,
+                    ..good.clone()
+                },
+                "context length",
+            ),
+        ] {
+            let err = app.set_remote_model(Some(&bad)).unwrap_err();
+            assert!(err.to_string().contains(named), "{err}");
+        }
+        app.set_remote_model(Some(&good)).unwrap();
+        assert_eq!(app.remote_model().unwrap(), Some(good.clone()));
+        assert_eq!(
+            good.endpoint(),
+            "http://127.0.0.1:11434/v1/chat/completions"
+        );
+        assert_eq!(
+            RemoteModel::endpoint_of("https://openrouter.ai/api/v1/"),
+            "https://openrouter.ai/api/v1/chat/completions"
+        );
+        app.set_remote_model(None).unwrap();
+        assert_eq!(app.remote_model().unwrap(), None);
     }
 
     #[test]

@@ -59,7 +59,16 @@ export type ChatEvent = { "kind": "userMessage", message: Message, } | { "kind":
  * How a persona's replies are sampled and guarded. Stored as one JSON document; keys missing from it
  * (settings added later) read as their defaults.
  */
-export type ChatSettings = { temperature: number, topP: number, minP: number, repetitionPenalty: number, guard: GuardSettings, };
+export type ChatSettings = { temperature: number, topP: number, minP: number, repetitionPenalty: number, guard: GuardSettings, 
+/**
+ * The longest reply, in tokens; a reply cut there says so.
+ */
+maxReplyTokens: number, 
+/**
+ * Text that ends a reply where it appears (a model starting to speak for the user), itself left
+ * out; `{{user}}` and `{{char}}` are filled in.
+ */
+stopStrings: Array<string>, };
 
 export type ChatView = { chat: Chat, persona: PersonaSummary, messages: Array<Message>, 
 /**

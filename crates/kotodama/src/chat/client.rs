@@ -123,6 +123,10 @@ mod tests {
                     message(ClientRole::User, "   "),
                     message(ClientRole::User, "How are you?"),
                 ],
+                &ClientLimits {
+                    max_tokens: Some(50),
+                    stop: vec!["\nAlex:".into()],
+                },
             )
             .unwrap();
         let turns = &turn.draft.turns;
@@ -136,6 +140,9 @@ mod tests {
         );
         assert_eq!(turns[3].content, "How are you?");
         assert_eq!(turn.chat_id, CLIENT_CHAT_ID);
+        // The client's limits apply on top of the persona's.
+        assert_eq!(turn.draft.settings.max_reply_tokens, 50);
+        assert_eq!(turn.draft.settings.stop_strings, ["\n{{user}}:", "\nAlex:"]);
         // The guard compares the reply with the persona's replies in this conversation.
         assert_eq!(
             turn.draft.recent.last().map(String::as_str),
@@ -144,7 +151,7 @@ mod tests {
     }
 
     #[test]
-    fn a_client_conversation_must_end_with_the_users_message() {
+    fn a_client_conversation_must_end_with_the_users_message_within_the_stop_strings_limit() {
         let (_dir, mut app) = temp_app();
         let persona = app.personas().unwrap()[0].id;
         let mut err = |messages: &[ClientMessage]| {

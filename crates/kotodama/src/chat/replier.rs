@@ -301,3 +301,20 @@ impl Replier {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_personas_stop_strings_get_its_name_and_the_users_and_its_length_is_the_limit() {
+        let settings = ChatSettings {
+            max_reply_tokens: 77,
+            stop_strings: vec!["\n{{user}}:".into(), "{{char}}:".into()],
+            ..ChatSettings::default()
+        };
+        let params = sampling_params(&settings, "Tsubaki", 9);
+        assert_eq!(params.stop, ["\nUser:", "Tsubaki:"]);
+        assert_eq!((params.max_tokens, params.seed), (77, 9));
+    }
+}
