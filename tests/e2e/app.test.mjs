@@ -464,30 +464,37 @@ test('an out-of-character reply (canned by the test hook) is caught, replaced, a
   }, { KOTODAMA_TEST_CANNED_REPLY: CANNED_OOC });
 });
 
-/** A loopback server in the hub's URL layout serving one file of `repo`; returns its address and sha256. */
-async function loopbackHub(repo, name, bytes) {
-  const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+/** A loopback server in the hub's URL layout serving one file of each repository; returns its address. */
+async function loopbackHub(...files) {
   const server = http.createServer((req, res) => {
-    if (req.url === `/api/models/${repo}/tree/main`) {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify([{ type: 'file', path: name, size: bytes.length, lfs: { oid: sha256, size: bytes.length } }]));
-    } else if (req.url === `/${repo}/resolve/main/${name}`) {
-      res.setHeader('content-length', bytes.length);
-      res.end(bytes);
-    } else {
-      res.statusCode = 404;
-      res.end();
+    for (const { repo, name, bytes } of files) {
+      if (req.url === `/api/models/${repo}/tree/main`) {
+        const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify([{ type: 'file', path: name, size: bytes.length, lfs: { oid: sha256, size: bytes.length } }]));
+        return;
+      }
+      if (req.url === `/${repo}/resolve/main/${name}`) {
+        res.setHeader('content-length', bytes.length);
+        res.end(bytes);
+        return;
+      }
     }
+    res.statusCode = 404;
+    res.end();
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${server.address().port}`, server };
 }
 
-test('settings: theme kept across a restart, a character\'s sampler and guard, a model downloaded with progress', async () => {
+test('settings: theme kept across a restart, a character\'s sampler and guard, a model downloaded with progress, a catalogue model with its fit', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-settings-'));
   const configHome = path.join(home, 'config');
   const file = crypto.randomBytes(6 * 1024 * 1024);
-  const hub = await loopbackHub('kotodama-test/tiny-GGUF', 'tiny-q4_k_m.gguf', file);
+  const hub = await loopbackHub(
+    { repo: 'kotodama-test/tiny-GGUF', name: 'tiny-q4_k_m.gguf', bytes: file },
+    { repo: 'Qwen/Qwen3-0.6B-GGUF', name: 'Qwen3-0.6B-Q8_0.gguf', bytes: crypto.randomBytes(3 * 1024 * 1024) },
+  );
   const value = (s, testid) => s.execute(`return document.querySelector('[data-testid=${testid}]').value`);
   try {
     await withApp(home, async (s) => {
@@ -541,7 +548,19 @@ test('settings: theme kept across a restart, a character\'s sampler and guard, a
       assert.match(await progress.text(), /tiny-q4_k_m\.gguf · 6\.3 of 6\.3 MB \(100%\)/);
       await (await option.all('input'))[0].click();
       await waitFor('the model chosen', async () => /Replies now come from tiny/.test(await (await s.one('[data-testid=settings-notice]')).text()));
+
+      // A catalogue model, from the same (loopback) hub address: each lists its fit on this machine.
+      const fits = await Promise.all((await s.all('[data-testid=catalogue-model]')).map((m) => m.attr('data-fit')));
+      assert.ok(fits.length >= 6 && fits.every((f) => ['fits', 'tight', 'tooBig'].includes(f)), fits.join(','));
+      const catalogued = await s.one('[data-testid=catalogue-model][data-model-id="qwen3-0.6b-q8_0"]');
+      await s.execute("document.querySelector('[data-testid=catalogue-model][data-model-id=\"qwen3-0.6b-q8_0\"]').scrollIntoView()");
+      await (await catalogued.all('[data-testid=catalogue-download]'))[0].click();
+      const use = await waitFor('the catalogue model installed', async () =>
+        (await s.all('[data-testid=catalogue-model][data-model-id="qwen3-0.6b-q8_0"] [data-testid=catalogue-use]'))[0], 60000);
+      await use.click();
+      await waitFor('the catalogue model chosen', async () => /Replies now come from qwen3-0\.6b-q8_0/.test(await (await s.one('[data-testid=settings-notice]')).text()));
       fs.mkdirSync(screenshots, { recursive: true });
+      await s.execute("document.querySelector('[data-testid=catalogue-model]').scrollIntoView()");
       fs.writeFileSync(path.join(screenshots, 'settings.png'), await s.screenshotPng());
     }, { XDG_CONFIG_HOME: configHome });
   } finally {

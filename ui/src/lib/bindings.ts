@@ -48,6 +48,31 @@ profileUpdate: UpgradeProgress | null, };
 
 export type CachedChat = { chatId: number, tokens: number, };
 
+/**
+ * A catalogue model as Settings lists it.
+ */
+export type CatalogueModel = { 
+/**
+ * Bytes it takes to chat (weights, a long conversation's cache, the app).
+ */
+estimateBytes: number, fit: Fit, 
+/**
+ * Installed under its id already.
+ */
+installed: boolean, 
+/**
+ * The id it installs under.
+ */
+id: string, name: string, 
+/**
+ * The hub repository and the GGUF file in it.
+ */
+repo: string, file: string, sizeBytes: number, licence: string, contextLength: number, architecture: string, quantization: string, layers: number, kvHeads: number, headDim: number, 
+/**
+ * What it is good for, in a sentence.
+ */
+about: string, };
+
 export type Chat = { id: number, personaId: number, title: string, createdAt: number, updatedAt: number, };
 
 /**
@@ -166,6 +191,11 @@ export type ErrorView = { code: string, message: string, };
  * What one output scored.
  */
 export type ExampleScore = { task: Task, style: number, fidelity: number | null, validStyle: number, copied: boolean, attributed: boolean, };
+
+/**
+ * Whether a model fits this machine's memory.
+ */
+export type Fit = "fits" | "tight" | "tooBig" | "unknown";
 
 export type GenerationStats = { promptTokens: number, 
 /**
@@ -450,7 +480,15 @@ device: DeviceInfo | null,
 /**
  * The served model chats use instead of the local engine, if one is chosen.
  */
-remote: RemoteModel | null, };
+remote: RemoteModel | null, 
+/**
+ * The curated chat models, each with its fit on this machine.
+ */
+catalogue: Array<CatalogueModel>, 
+/**
+ * This machine's memory, which the fit verdicts read (None: unknown).
+ */
+memoryBytes: number | null, };
 
 export type SpeakerSummary = { name: string, lineCount: number, sampleLines: Array<string>, };
 

@@ -2,6 +2,7 @@
 //! the default chat model (SmolLM2-135M-Instruct, from its PyPI wheel) and the sentence embedder
 //! (all-MiniLM-L6-v2), and downloads hub models for real users (resumable, sha256-verified).
 
+pub mod catalogue;
 pub mod download;
 mod wheel;
 

@@ -5,6 +5,7 @@ use kotodama_engine::DeviceInfo;
 use serde::Serialize;
 
 use super::Runtime;
+use crate::models::catalogue::{catalogue, machine_memory, CatalogueEntry, Fit};
 use crate::models::{InstalledModel, ModelKind, ModelManager};
 use crate::settings::{RemoteModel, RuntimeSettings};
 use crate::{secrets, Result, Theme};
@@ -25,6 +26,26 @@ pub struct SettingsView {
     pub device: Option<DeviceInfo>,
     /// The served model chats use instead of the local engine, if one is chosen.
     pub remote: Option<RemoteModel>,
+    /// The curated chat models, each with its fit on this machine.
+    pub catalogue: Vec<CatalogueModel>,
+    /// This machine's memory, which the fit verdicts read (None: unknown).
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub memory_bytes: Option<u64>,
+}
+
+/// A catalogue model as Settings lists it.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogueModel {
+    #[serde(flatten)]
+    pub entry: CatalogueEntry,
+    /// Bytes it takes to chat (weights, a long conversation's cache, the app).
+    #[cfg_attr(test, ts(type = "number"))]
+    pub estimate_bytes: u64,
+    pub fit: Fit,
+    /// Installed under its id already.
+    pub installed: bool,
 }
 
 /// Where a served model's API key was kept.
@@ -44,10 +65,20 @@ impl Runtime {
     pub fn settings_view(&self) -> Result<SettingsView> {
         let (theme, runtime, models_dir) =
             self.core(|k| Ok((k.theme()?, k.runtime()?, k.home().models_dir())))?;
-        let models = ModelManager::new(models_dir)
+        let models: Vec<InstalledModel> = ModelManager::new(models_dir)
             .list()?
             .into_iter()
             .filter(|m| m.kind == ModelKind::Chat)
+            .collect();
+        let memory_bytes = machine_memory();
+        let catalogue = catalogue()
+            .iter()
+            .map(|entry| CatalogueModel {
+                estimate_bytes: entry.memory_estimate(),
+                fit: entry.fit(memory_bytes),
+                installed: models.iter().any(|m| m.id == entry.id),
+                entry: entry.clone(),
+            })
             .collect();
         let status = self.replier_status.read().ok().and_then(|s| s.clone());
         Ok(SettingsView {
@@ -58,6 +89,8 @@ impl Runtime {
             runtime,
             device: status.and_then(|s| s.device),
             remote: self.core(|k| k.remote_model())?,
+            catalogue,
+            memory_bytes,
         })
     }
 
