@@ -5,7 +5,7 @@
 //! loopback by default; a bearer token can be required.
 
 mod routes;
-mod wire;
+pub mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
 //! The OpenAI chat-completions wire format, as far as the server reads and writes it: the request's
-//! conversation (text content only), the answer, its streamed chunks and the error body.
+//! conversation (text content only), what it asks of the reply's length and end, and the error body.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -75,7 +75,8 @@ impl CatalogueEntry {
     /// them) at the planned conversation length, and the overhead.
     pub fn memory_estimate(&self) -> u64 {
         let positions = self.context_length.min(PLANNED_CONTEXT) as u64;
-        let kv = 2 * self.layers as u64 * self.kv_heads as u64 * self.head_dim as u64 * 4 * positions;
+        let kv =
+            2 * self.layers as u64 * self.kv_heads as u64 * self.head_dim as u64 * 4 * positions;
         self.size_bytes + kv + OVERHEAD_BYTES
     }
 
@@ -115,23 +116,47 @@ mod tests {
         for e in entries {
             kotodama_engine::Architecture::parse(&e.architecture)
                 .unwrap_or_else(|err| panic!("{}: {err}", e.id));
-            assert!(["Q4_K_M", "Q8_0"].contains(&e.quantization.as_str()), "{}", e.id);
-            assert!(e.file.ends_with(".gguf") && e.repo.contains('/'), "{}", e.id);
-            assert!(e.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c)));
-            assert!(e.size_bytes > 100 << 20 && e.context_length >= 8192, "{}", e.id);
+            assert!(
+                ["Q4_K_M", "Q8_0"].contains(&e.quantization.as_str()),
+                "{}",
+                e.id
+            );
+            assert!(
+                e.file.ends_with(".gguf") && e.repo.contains('/'),
+                "{}",
+                e.id
+            );
+            assert!(e
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c)));
+            assert!(
+                e.size_bytes > 100 << 20 && e.context_length >= 8192,
+                "{}",
+                e.id
+            );
         }
     }
 
     #[test]
     fn the_estimate_counts_weights_cache_and_overhead_and_the_verdict_follows_the_memory() {
-        let qwen = catalogue().iter().find(|e| e.id == "qwen3-1.7b-q8_0").unwrap();
+        let qwen = catalogue()
+            .iter()
+            .find(|e| e.id == "qwen3-1.7b-q8_0")
+            .unwrap();
         // 28 layers x 8 heads x 128 dims x 2 (K, V) x 4 bytes x 8192 positions = 1,879,048,192 bytes.
-        assert_eq!(qwen.memory_estimate(), qwen.size_bytes + 1_879_048_192 + (400 << 20));
+        assert_eq!(
+            qwen.memory_estimate(),
+            qwen.size_bytes + 1_879_048_192 + (400 << 20)
+        );
         let gib = 1u64 << 30;
         assert_eq!(qwen.fit(Some(16 * gib)), Fit::Fits);
         assert_eq!(qwen.fit(Some(6 * gib)), Fit::Tight);
         assert_eq!(qwen.fit(Some(4 * gib)), Fit::TooBig);
         assert_eq!(qwen.fit(None), Fit::Unknown);
-        assert!(machine_memory().is_some_and(|m| m > gib), "this machine's memory is read");
+        assert!(
+            machine_memory().is_some_and(|m| m > gib),
+            "this machine's memory is read"
+        );
     }
 }
