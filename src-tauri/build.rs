@@ -31,6 +31,8 @@ const COMMANDS: &[&str] = &[
     "set_chat_settings",
     "set_chat_model",
     "set_remote_model",
+    "local_server_status",
+    "set_local_server",
     "download_model",
     "cancel_download",
 ];

@@ -1,12 +1,13 @@
 //! Kotodama desktop shell: the window's calls become `kotodama::Runtime` calls, the runtime's events
 //! go to the window over Tauri channels, and errors keep the core's stable codes. The runtime handle
-//! is the only state held here.
+//! is the only state held here, with the switch of the local server (`serve`), which runs over it.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
 mod distill;
 mod personas;
+mod serve;
 mod settings;
 mod streaming;
 
@@ -32,8 +33,18 @@ fn main() {
     queue_canned_reply(&runtime);
     tauri::Builder::default()
         .manage(runtime)
+        .manage(serve::Served::default())
         .setup(|app| {
             let rt = app.state::<Rt>().inner().clone();
+            // The local server, if the user left it on.
+            if let Ok(settings) = rt.core(|k| k.local_server()) {
+                if settings.enabled {
+                    let status = app.state::<serve::Served>().apply(&rt, settings);
+                    if let Some(e) = status.error {
+                        eprintln!("kotodama: the local server did not start: {e}");
+                    }
+                }
+            }
             // Load the chat model while the user picks a persona, not on their first message.
             let warm = rt.clone();
             std::thread::spawn(move || warm.warm_up());
@@ -72,6 +83,8 @@ fn main() {
             settings::set_chat_settings,
             settings::set_chat_model,
             settings::set_remote_model,
+            serve::local_server_status,
+            serve::set_local_server,
             settings::download_model,
             settings::cancel_download,
         ])

@@ -636,6 +636,49 @@ test('a chat answered by a model the user serves, chosen in Settings, its reply 
   }
 });
 
+/** GET `url` on loopback: the status and JSON body, or null when nothing listens. */
+function getJson(url) {
+  return new Promise((resolve) => {
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(body) }));
+      })
+      .on('error', () => resolve(null));
+  });
+}
+
+test('the switch in Settings serves the characters to other apps, kept across a restart', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-serve-'));
+  const servePort = 30000 + (process.pid % 20000);
+  const models = `http://127.0.0.1:${servePort}/v1/models`;
+  await withApp(home, async (s) => {
+    await (await s.one('[data-testid=settings-open]')).click();
+    const port = await s.one('[data-testid=local-server-port]');
+    await port.clear();
+    await port.type(String(servePort));
+    await s.execute("document.querySelector('[data-testid=local-server-enabled]').scrollIntoView()");
+    await (await s.one('[data-testid=local-server-enabled]')).click();
+    const url = await s.one('[data-testid=local-server-url]');
+    assert.equal(await url.text(), `Listening at http://127.0.0.1:${servePort}/v1`);
+    const listed = await getJson(models);
+    assert.equal(listed.status, 200);
+    assert.ok(listed.json.data.some((m) => m.id === 'tsubaki'), JSON.stringify(listed.json));
+  });
+  assert.equal(await getJson(models), null, 'the server stops with the app');
+  await withApp(home, async (s) => {
+    await s.one('[data-testid=persona]');
+    const again = await waitFor('the server on again after a restart', () => getJson(models));
+    assert.equal(again.status, 200);
+    await (await s.one('[data-testid=settings-open]')).click();
+    const enabled = await s.one('[data-testid=local-server-enabled]');
+    await s.execute("document.querySelector('[data-testid=local-server-enabled]').scrollIntoView()");
+    await enabled.click();
+    await waitFor('the server off', async () => (await getJson(models)) === null);
+  });
+});
+
 test('a data file that is not a Kotodama database is refused and left untouched', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-bad-'));
   const db = path.join(home, 'kotodama.db');

@@ -24,6 +24,41 @@ const THEME_KEY: &str = "theme";
 const CHAT_MODEL_KEY: &str = "chat_model";
 const RUNTIME_KEY: &str = "runtime";
 const REMOTE_MODEL_KEY: &str = "remote_model";
+const LOCAL_SERVER_KEY: &str = "local_server";
+
+/// The app's switch for the local OpenAI-compatible server (other apps talk to the personas): on or
+/// off, and the loopback port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct LocalServerSettings {
+    pub enabled: bool,
+    pub port: u16,
+}
+
+/// The local server as Settings shows it: the stored switch, where it listens now, or why it could
+/// not start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct LocalServerStatus {
+    pub settings: LocalServerSettings,
+    /// The `/v1` address clients use, while it runs.
+    pub url: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The local server's port unless the user picks another (beside Ollama's 11434).
+pub const LOCAL_SERVER_PORT: u16 = 11435;
+
+impl Default for LocalServerSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            port: LOCAL_SERVER_PORT,
+        }
+    }
+}
 
 /// A chat model the user serves elsewhere (Ollama, LM Studio, llama.cpp's server, KoboldCpp, OpenAI,
 /// OpenRouter), reached through the OpenAI chat-completions API. Its API key is kept in the OS
@@ -199,6 +234,27 @@ impl Kotodama {
             )));
         }
         Ok(self.store.set_app_setting(CHAT_MODEL_KEY, id)?)
+    }
+
+    pub fn local_server(&self) -> Result<LocalServerSettings> {
+        Ok(self
+            .store
+            .app_setting(LOCAL_SERVER_KEY)?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default())
+    }
+
+    /// Stores the local server's switch; a port below 1024 (the system's) is refused.
+    pub fn set_local_server(&mut self, settings: &LocalServerSettings) -> Result<()> {
+        if settings.port < 1024 {
+            return Err(Error::InvalidInput(format!(
+                "the port must be 1024 or above (got {})",
+                settings.port
+            )));
+        }
+        let json =
+            serde_json::to_string(settings).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        Ok(self.store.set_app_setting(LOCAL_SERVER_KEY, &json)?)
     }
 
     /// The served model chats use instead of the local engine, if the user chose one.

@@ -68,6 +68,7 @@ fn generated() -> String {
         SettingsView,
         KeyKept,
         crate::settings::RuntimeSettings,
+        crate::settings::LocalServerStatus,
         kotodama_store::ChatSettings,
         crate::models::DownloadProgress,
         crate::ErrorView,

@@ -12,6 +12,8 @@ import type {
   DistillStatus,
   ImportPhase,
   KeyKept,
+  LocalServerSettings,
+  LocalServerStatus,
   Message,
   PersonaPage,
   PersonaSummary,
@@ -86,6 +88,9 @@ export const api = {
   setChatSettings: (personaId: number, settings: ChatSettings) =>
     invoke<ChatSettings>('set_chat_settings', { personaId, settings }),
   setChatModel: (id: string) => invoke<void>('set_chat_model', { id }),
+  localServerStatus: () => invoke<LocalServerStatus>('local_server_status'),
+  /** Stores the local server's switch and starts or stops it; says where it listens or why it could not. */
+  setLocalServer: (settings: LocalServerSettings) => invoke<LocalServerStatus>('set_local_server', { settings }),
   /** Chooses a served model for chats (null: the installed ones again); `apiKey` null keeps the stored key,
    * '' forgets it. Says where the key was kept. */
   setRemoteModel: (remote: RemoteModel | null, apiKey: string | null) =>

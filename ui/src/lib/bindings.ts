@@ -275,6 +275,22 @@ export type KeyKept = { "kind": "none" } | { "kind": "keyring" } | { "kind": "th
  */
 export type LexicalSignatureRow = { term: string, n: number, pmi: number, count: number, ratePer1k: number, catchphrase: boolean, };
 
+/**
+ * The app's switch for the local OpenAI-compatible server (other apps talk to the personas): on or
+ * off, and the loopback port.
+ */
+export type LocalServerSettings = { enabled: boolean, port: number, };
+
+/**
+ * The local server as Settings shows it: the stored switch, where it listens now, or why it could
+ * not start.
+ */
+export type LocalServerStatus = { settings: LocalServerSettings, 
+/**
+ * The `/v1` address clients use, while it runs.
+ */
+url: string | null, error: string | null, };
+
 export type Message = { id: number, chatId: number, 
 /**
  * The message's position in its chat.
