@@ -22,7 +22,7 @@ for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && b
 curl -sf "http://127.0.0.1:$PORT/health" >/dev/null || { tail "$KOTODAMA_HOME/llama-server.log" >&2; exit 1; }
 # No key is needed on loopback; no session bus, so the keyring is not asked.
 DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent "$BIN" models remote "http://127.0.0.1:$PORT" smollm2 --context 4096
-"$BIN" models list | grep -q "chats answer with smollm2"
+[[ "$("$BIN" models list)" == *"chats answer with smollm2"* ]]
 chat=$("$BIN" chats new tsubaki | sed -n 's/^chat \([0-9]*\) .*/\1/p')
 for line in "Good evening! What are you reading?" "Why do you carry a sword?" "Tell me about the town."; do
   start=$(date +%s.%N)

@@ -42,12 +42,13 @@ KOTODAMA_HOME="$CLIENT_HOME" BIN="$BIN" PORT="$PORT" TOKEN="$TOKEN" dbus-run-ses
   chose=$(KOTODAMA_API_KEY="$TOKEN" "$BIN" models remote "http://127.0.0.1:$PORT/v1" tsubaki --context 2048)
   echo "$chose"
   [[ "$chose" == *"API key: in the system keyring"* ]]
-  "$BIN" models list | grep -q "chats answer with tsubaki at http://127.0.0.1:$PORT/v1"
+  listed=$("$BIN" models list)
+  [[ "$listed" == *"chats answer with tsubaki at http://127.0.0.1:$PORT/v1"* ]]
   chat=$("$BIN" chats new tsubaki | sed -n "s/^chat \([0-9]*\) .*/\1/p")
   # A new process: the key comes back from the keyring, or the server answers 401.
   reply=$("$BIN" chats say "$chat" "Good evening! What are you reading?")
   echo "reply through the server: ${reply:0:120}"
   [[ -n "${reply// /}" ]]
-  "$BIN" models remote --off | grep -q "installed chat model"
+  [[ "$("$BIN" models remote --off)" == *"installed chat model"* ]]
 ' 2> >(grep -v "Failed to set fd limit" >&2)
 echo "ok  remote backend with the key from the keyring"
