@@ -79,12 +79,11 @@ TEST_FEATURES := --features kotodama-app/test-support
 build: ui
 	cargo build --workspace --all-targets $(TEST_FEATURES)
 
-# Warnings are errors, and every unsafe block documents why it is sound ([workspace.lints]); the fuzz
-# targets still build.
+# Warnings are errors, and every unsafe block documents why it is sound ([workspace.lints]). The fuzz
+# targets live in a workspace of their own (cargo-fuzz): checking them here keeps them building.
 lint: ui
 	@cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 	cargo clippy --workspace --all-targets $(TEST_FEATURES) -- -D warnings
-	# The fuzz targets live in their own workspace (cargo-fuzz); checking them here keeps them building.
 	cargo check --manifest-path fuzz/Cargo.toml --bins
 
 rust-test: build
