@@ -665,6 +665,9 @@ test('the switch in Settings serves the characters to other apps, kept across a 
     const listed = await getJson(models);
     assert.equal(listed.status, 200);
     assert.ok(listed.json.data.some((m) => m.id === 'tsubaki'), JSON.stringify(listed.json));
+    // Esc closes Settings.
+    await (await s.one('[data-testid=local-server-port]')).type('\uE00C');
+    await waitFor('Settings closed', async () => (await s.all('[data-testid=settings-page]')).length === 0);
   });
   assert.equal(await getJson(models), null, 'the server stops with the app');
   await withApp(home, async (s) => {
