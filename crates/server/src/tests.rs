@@ -103,6 +103,17 @@ impl Served {
             .collect()
     }
 
+    /// How many tokens of a conversation the model holds in its cache.
+    fn cached_tokens(&self) -> usize {
+        self.runtime
+            .status()
+            .replier
+            .unwrap()
+            .cached
+            .unwrap()
+            .tokens
+    }
+
     /// Sets the persona's sampler to greedy and its guard to `action`.
     fn settle(&self, slug: &str, action: GuardAction) -> i64 {
         self.runtime
@@ -323,14 +334,7 @@ fn a_client_that_disconnects_mid_stream_stops_the_reply_and_frees_its_slot() {
     );
     let (status, whole) = served.chat(&request);
     assert_eq!(status, 200);
-    let full = served
-        .runtime
-        .status()
-        .replier
-        .unwrap()
-        .cached
-        .unwrap()
-        .tokens;
+    let full = served.cached_tokens();
     let written = whole["usage"]["completion_tokens"].as_u64().unwrap() as usize;
     assert!(
         written > 40,
@@ -363,14 +367,7 @@ fn a_client_that_disconnects_mid_stream_stops_the_reply_and_frees_its_slot() {
     // written before the stop, fewer than the full reply's.
     let start = Instant::now();
     let cut = loop {
-        let cached = served
-            .runtime
-            .status()
-            .replier
-            .unwrap()
-            .cached
-            .unwrap()
-            .tokens;
+        let cached = served.cached_tokens();
         if cached < full {
             break cached;
         }

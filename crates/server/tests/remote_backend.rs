@@ -44,19 +44,8 @@ fn pair(token: Option<&str>) -> Option<Pair> {
 
     let client_dir = tempfile::tempdir().unwrap();
     let client = Arc::new(Runtime::open(Home::at(client_dir.path())).unwrap());
-    let chat = client
-        .core(|k| {
-            let persona = k
-                .personas()?
-                .into_iter()
-                .find(|p| p.slug == "tsubaki")
-                .unwrap();
-            let mut settings = k.chat_settings(persona.id)?;
-            settings.guard.action = GuardAction::Off;
-            k.set_chat_settings(persona.id, &settings)?;
-            Ok(k.new_chat(persona.id)?.chat.id)
-        })
-        .unwrap();
+    let persona = settle(&client, |_| {});
+    let chat = client.core(|k| Ok(k.new_chat(persona)?.chat.id)).unwrap();
     Some(Pair {
         _dirs: (served_dir, client_dir),
         server,

@@ -107,8 +107,9 @@ impl ChatBackend for RemoteBackend {
         on_piece: &mut dyn FnMut(&str),
         cancel: &CancelToken,
     ) -> Result<Written> {
-        let messages: Vec<Value> = self
-            .messages(request)?
+        let turns = self.messages(request)?;
+        let estimated_prompt = turns.iter().map(estimated_message).sum();
+        let messages: Vec<Value> = turns
             .iter()
             .map(|m| json!({"role": m.role, "content": m.content}))
             .collect();
@@ -220,7 +221,7 @@ impl ChatBackend for RemoteBackend {
             on_piece(&rest);
         }
         let elapsed = start.elapsed();
-        let stats = answer.stats(elapsed, estimated_prompt(&messages));
+        let stats = answer.stats(elapsed, estimated_prompt);
         Ok(Written {
             text: answer.text,
             model: Some(self.record()),
@@ -321,13 +322,6 @@ fn is_cjk(c: char) -> bool {
 /// A message's estimated share of the prompt: its text and the template's markers around it.
 fn estimated_message(m: &ChatMessage) -> usize {
     estimated_tokens(&m.content) + 4
-}
-
-fn estimated_prompt(messages: &[Value]) -> usize {
-    messages
-        .iter()
-        .map(|m| estimated_tokens(m["content"].as_str().unwrap_or("")) + 4)
-        .sum()
 }
 
 /// The system prompt and as many of the latest turns as fit `budget` estimated tokens; the newest
