@@ -2,7 +2,6 @@
 //! calls and errors; everything the user can do is a method here.
 
 pub mod analysis;
-mod bundled;
 pub mod cards;
 pub mod chat;
 pub mod db;
@@ -12,10 +11,7 @@ mod fsutil;
 mod home;
 pub mod import;
 pub mod models;
-mod persona_import;
-mod persona_page;
-mod profile_diff;
-mod profile_upgrade;
+pub mod personas;
 pub mod prompt;
 pub mod reasoning_filter;
 pub mod runtime;
@@ -32,11 +28,10 @@ pub(crate) fn temp_app() -> (tempfile::TempDir, Kotodama) {
     (dir, app)
 }
 
-pub use bundled::BUNDLED;
 pub use chat::{
     CachedChat, ChatContext, ChatView, ClientLimits, ClientMessage, ClientRole, GuardReport,
-    PendingReply, PersonaSummary, Replier, ReplierStatus, Reply, ReplyEvent, MAX_ATTEMPTS,
-    MAX_MESSAGE_CHARS, USER_NAME,
+    PendingReply, Replier, ReplierStatus, Reply, ReplyEvent, MAX_ATTEMPTS, MAX_MESSAGE_CHARS,
+    USER_NAME,
 };
 pub use error::{Error, ErrorView, Result};
 pub use home::{config_file, Home, HOME_ENV};
@@ -47,14 +42,11 @@ pub use kotodama_store::{
     MessageSource, Role,
 };
 pub use kotodama_style as style;
-pub use persona_import::{
-    preview_file, preview_script, FilePreview, ImportPhase, ImportedFrom, ScriptImport,
-    ScriptPreview, SpeakerSummary,
-};
-pub use persona_page::{AdapterReport, AdapterView, PersonaPage, ProfileView};
-pub use profile_diff::{ProfileChange, ProfileDiff};
-pub use profile_upgrade::{
-    upgrade_profiles, StaleProfile, UpgradeProgress, UpgradeReport, ANALYZER_VERSION,
+pub use personas::{
+    preview_file, preview_script, upgrade_profiles, AdapterReport, AdapterView, FilePreview,
+    ImportPhase, ImportedFrom, PersonaPage, PersonaSummary, ProfileChange, ProfileDiff,
+    ProfileView, ScriptImport, ScriptPreview, SpeakerSummary, StaleProfile, UpgradeProgress,
+    UpgradeReport, ANALYZER_VERSION, BUNDLED,
 };
 pub use runtime::Runtime;
 pub use settings::Theme;
@@ -84,7 +76,7 @@ impl Kotodama {
                 tracing::warn!("daily backup of {} failed: {e}", home.database().display());
             }
         }
-        bundled::seed_bundled(&mut store)?;
+        personas::seed_bundled(&mut store)?;
         store.mark_interrupted_jobs()?;
         let mut core = Kotodama {
             home,

@@ -22,27 +22,14 @@ pub(crate) use replier::PENALTY_WINDOW;
 pub use replier::{CachedChat, Replier, ReplierStatus};
 pub use turn::{ChatContext, PendingReply, Reply, ReplyEvent, USER_NAME};
 
-use kotodama_store::{Chat, Message, MessageSource, NewMessage, Persona, Role};
+use kotodama_store::{Chat, Message, MessageSource, NewMessage, Role};
 use serde::Serialize;
 
-use crate::{Error, Kotodama, Result};
+use crate::{Kotodama, PersonaSummary, Result};
 use turn::plain_message;
 
 /// Longest message accepted from the user (characters).
 pub const MAX_MESSAGE_CHARS: usize = 16_000;
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub struct PersonaSummary {
-    pub id: i64,
-    pub slug: String,
-    pub name: String,
-    pub tagline: String,
-    /// First letter of the name, for the avatar.
-    pub initial: String,
-    pub line_count: i64,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -56,48 +43,6 @@ pub struct ChatView {
 }
 
 impl Kotodama {
-    pub fn personas(&self) -> Result<Vec<PersonaSummary>> {
-        self.store
-            .personas()?
-            .into_iter()
-            .map(|p| self.summary(p))
-            .collect()
-    }
-
-    pub fn persona(&self, id: i64) -> Result<Persona> {
-        Ok(self.store.persona(id)?)
-    }
-
-    /// A persona named by id or by slug (how the CLI names them).
-    pub fn find_persona(&self, key: &str) -> Result<Persona> {
-        let by_slug = self.store.persona_by_slug(key)?;
-        let by_id = || {
-            key.parse::<i64>()
-                .ok()
-                .and_then(|id| self.store.persona(id).ok())
-        };
-        by_slug.or_else(by_id).ok_or_else(|| {
-            Error::InvalidInput(format!("no persona {key:?}: see `kotodama personas list`"))
-        })
-    }
-
-    pub(crate) fn summary(&self, p: Persona) -> Result<PersonaSummary> {
-        Ok(PersonaSummary {
-            line_count: self.store.script_line_count(p.id)?,
-            initial: p
-                .card
-                .name
-                .chars()
-                .next()
-                .map(|c| c.to_uppercase().to_string())
-                .unwrap_or_default(),
-            id: p.id,
-            slug: p.card.slug,
-            name: p.card.name,
-            tagline: p.card.tagline,
-        })
-    }
-
     /// The persona's most recent chat, or a new one opened by its greeting.
     pub fn open_chat(&mut self, persona_id: i64) -> Result<ChatView> {
         match self.store.chats(persona_id)?.into_iter().next() {

@@ -506,5 +506,5 @@ fn io_error(path: &Path, source: std::io::Error) -> Error {
 }
 
 #[cfg(test)]
-#[path = "persona_import_tests.rs"]
+#[path = "import_tests.rs"]
 mod tests;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::persona_page::{TOP_RULES, TOP_SIGNATURES};
+use super::page::{TOP_RULES, TOP_SIGNATURES};
 use crate::{Error, Kotodama, Result};
 
 /// One term, rule or trait in both versions; `None` where it is not in that version's ranking.

@@ -153,5 +153,5 @@ fn lock(core: &Mutex<Kotodama>) -> MutexGuard<'_, Kotodama> {
 }
 
 #[cfg(test)]
-#[path = "profile_upgrade_tests.rs"]
+#[path = "upgrade_tests.rs"]
 mod tests;
