@@ -2,7 +2,7 @@
 //! core's code and message.
 
 use kotodama::runtime::AppStatus;
-use kotodama::Message;
+use kotodama::MessageView;
 use kotodama::{ChatView, ErrorView, PersonaSummary};
 use tauri::State;
 
@@ -59,12 +59,16 @@ pub fn choose_alternative(
     rt: State<'_, Rt>,
     message_id: i64,
     index: i64,
-) -> CommandResult<Message> {
+) -> CommandResult<MessageView> {
     Ok(rt.core(|k| k.choose_alternative(message_id, index))?)
 }
 
 #[tauri::command]
-pub fn edit_message(rt: State<'_, Rt>, message_id: i64, text: String) -> CommandResult<Message> {
+pub fn edit_message(
+    rt: State<'_, Rt>,
+    message_id: i64,
+    text: String,
+) -> CommandResult<MessageView> {
     Ok(rt.core(|k| k.edit_message(message_id, &text))?)
 }
 
@@ -78,6 +82,6 @@ pub fn delete_message(rt: State<'_, Rt>, message_id: i64) -> CommandResult<ChatV
 pub fn explain_style(
     rt: State<'_, Rt>,
     message_id: i64,
-) -> CommandResult<Option<kotodama::style::StylePlan>> {
+) -> CommandResult<Option<kotodama::StylePlan>> {
     Ok(rt.core(|k| k.explain_style(message_id))?)
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Result;
 use kotodama::runtime::{ChatEvent, SentReply};
 use kotodama::ChatView;
-use kotodama::{ChatSettings, GuardAction, Message};
+use kotodama::{ChatSettings, GuardAction, MessageView};
 
 use crate::open_runtime;
 
@@ -190,7 +190,7 @@ fn print_chat(view: &ChatView) {
     }
 }
 
-fn print_message(m: &Message) {
+fn print_message(m: &MessageView) {
     let edited = if m.edited_at.is_some() {
         " (edited)"
     } else {
@@ -199,14 +199,14 @@ fn print_message(m: &Message) {
     println!(
         "#{:<5} {:?}{}{edited}: {}",
         m.id,
-        m.message.role,
+        m.role,
         alternative(m),
-        m.message.content
+        m.content
     );
 }
 
 /// " [2/3]" for a message with alternatives, "" otherwise.
-fn alternative(m: &Message) -> String {
+fn alternative(m: &MessageView) -> String {
     if m.alt_count > 1 {
         format!(" [{}/{}]", m.alt_index + 1, m.alt_count)
     } else {

@@ -114,7 +114,7 @@ pub fn run(args: SoakArgs) -> Result<()> {
                 serde_json::json!({
                     "turn": turn,
                     "residentMb": rss as f64 / 1e6,
-                    "replyChars": sent.reply.map_or(0, |m| m.message.content.chars().count()),
+                    "replyChars": sent.reply.map_or(0, |m| m.content.chars().count()),
                     "promptTokens": sent.stats.as_ref().map(|s| s.prompt_tokens),
                     "reusedTokens": sent.stats.as_ref().map(|s| s.reused_tokens),
                     "seconds": started.elapsed().as_secs_f64(),

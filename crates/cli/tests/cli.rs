@@ -336,7 +336,7 @@ fn chats_say_and_the_windows_path_give_the_same_reply() {
             }
         })
         .unwrap();
-    let reply = sent.reply.expect("a reply was stored").message.content;
+    let reply = sent.reply.expect("a reply was stored").content;
     assert_eq!(
         said.trim(),
         reply.trim(),

@@ -29,19 +29,16 @@ pub(crate) fn temp_app() -> (tempfile::TempDir, Kotodama) {
 }
 
 pub use chat::{
-    CachedChat, ChatContext, ChatView, ClientLimits, ClientMessage, ClientRole, GuardReport,
-    PendingReply, Replier, ReplierStatus, Reply, ReplyEvent, MAX_ATTEMPTS, MAX_MESSAGE_CHARS,
-    USER_NAME,
+    CachedChat, ChatContext, ChatSummary, ChatView, ClientLimits, ClientMessage, ClientRole,
+    GuardReport, MessageStyle, MessageView, PendingReply, Replier, ReplierStatus, Reply,
+    ReplyEvent, MAX_ATTEMPTS, MAX_MESSAGE_CHARS, USER_NAME,
 };
 pub use error::{Error, ErrorView, Result};
 pub use home::{config_file, Home, HOME_ENV};
 // The store's and engine's types that are part of the core's API (the rest stays behind it).
 pub use kotodama_engine::{CancelToken, GenerationStats, StopReason};
-pub use kotodama_store::{
-    AdapterChoice, Chat, ChatSettings, GuardAction, GuardSettings, JobState, Message,
-    MessageSource, Role,
-};
-pub use kotodama_style as style;
+pub use kotodama_store::{AdapterChoice, JobState, MessageSource, Role};
+pub use kotodama_style::{OocFlag, StylePlan};
 pub use personas::{
     preview_file, preview_script, upgrade_profiles, AdapterReport, AdapterView, FilePreview,
     ImportPhase, ImportedFrom, PersonaPage, PersonaSummary, ProfileChange, ProfileDiff,
@@ -49,7 +46,7 @@ pub use personas::{
     UpgradeReport, ANALYZER_VERSION, BUNDLED,
 };
 pub use runtime::Runtime;
-pub use settings::Theme;
+pub use settings::{ChatSettings, GuardAction, GuardSettings, Theme};
 
 use kotodama_store::Store;
 

@@ -2,12 +2,79 @@
 //! before they are stored, and the app's: theme, chat model, device and threads.
 
 use kotodama_engine::{DeviceKind, LoadOptions};
-use kotodama_store::ChatSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::chat::guard::MAX_ATTEMPTS;
 use crate::models::{ModelKind, ModelManager, DEVICE_ENV};
 use crate::{Error, Kotodama, Result};
+
+/// How a persona's replies are sampled and guarded. Stored as one JSON document; keys missing from it
+/// (settings added later) read as their defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase", default)]
+pub struct ChatSettings {
+    pub temperature: f32,
+    pub top_p: f32,
+    pub min_p: f32,
+    pub repetition_penalty: f32,
+    pub guard: GuardSettings,
+    /// The longest reply, in tokens; a reply cut there says so.
+    pub max_reply_tokens: u32,
+    /// Text that ends a reply where it appears (a model starting to speak for the user), itself left
+    /// out; `{{user}}` and `{{char}}` are filled in.
+    pub stop_strings: Vec<String>,
+}
+
+/// Role-play defaults: some variety, a penalty against the loops small models fall into.
+impl Default for ChatSettings {
+    fn default() -> Self {
+        ChatSettings {
+            temperature: 0.8,
+            top_p: 0.95,
+            min_p: 0.05,
+            repetition_penalty: 1.15,
+            guard: GuardSettings::default(),
+            max_reply_tokens: 300,
+            stop_strings: vec!["\n{{user}}:".into()],
+        }
+    }
+}
+
+/// What happens to a reply that scores below the threshold or carries out-of-character flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase", default)]
+pub struct GuardSettings {
+    pub action: GuardAction,
+    /// Replies written in all, the first included; the best is kept.
+    pub attempts: u32,
+    /// Overall style score (0..1) below which a reply is caught; None: from the persona's own script.
+    pub threshold: Option<f64>,
+}
+
+/// Two attempts: one retry catches most slips, and each attempt is a whole reply's wait on a laptop CPU.
+impl Default for GuardSettings {
+    fn default() -> Self {
+        GuardSettings {
+            action: GuardAction::Regenerate,
+            attempts: 2,
+            threshold: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum GuardAction {
+    /// Write the reply again.
+    Regenerate,
+    /// Rewrite the caught reply in the persona's voice (the rewrite task of the distilled adapter).
+    Rewrite,
+    /// Keep every reply as written; the style meter still flags it.
+    Off,
+}
 
 /// The window's colour scheme; `System` follows the desktop's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -320,10 +387,19 @@ impl Kotodama {
 
 #[cfg(test)]
 mod tests {
-    use kotodama_store::GuardAction;
-
     use super::*;
     use crate::Home;
+
+    #[test]
+    fn settings_stored_before_a_new_key_existed_read_it_as_its_default() {
+        let read: ChatSettings = serde_json::from_str(r#"{"temperature": 0.5}"#).unwrap();
+        assert_eq!(read.temperature, 0.5);
+        assert_eq!(read.guard, GuardSettings::default());
+        assert_eq!(
+            read.max_reply_tokens,
+            ChatSettings::default().max_reply_tokens
+        );
+    }
 
     #[test]
     fn chat_settings_are_checked_and_kept_per_persona() {

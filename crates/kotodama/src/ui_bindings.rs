@@ -69,12 +69,9 @@ fn generated() -> String {
         KeyKept,
         crate::settings::RuntimeSettings,
         crate::settings::LocalServerStatus,
-        kotodama_store::ChatSettings,
+        crate::ChatSettings,
         crate::models::DownloadProgress,
         crate::ErrorView,
-        // Stored as JSON in a message's style columns, typed for the UI.
-        kotodama_style::OocFlag,
-        crate::GuardReport,
     );
     let mut out = String::from(
         "// Generated from the Rust types by crates/kotodama/src/ui_bindings.rs: do not edit.\n\

@@ -107,7 +107,7 @@ fn a_chat_answers_through_a_served_model_streamed_and_metered() {
     assert_eq!(status.server, Some(pair.remote().url));
 
     let (pieces, sent) = pair.send("What do you like to drink in the morning?");
-    let reply = sent.unwrap().reply.expect("a stored reply").message;
+    let reply = sent.unwrap().reply.expect("a stored reply");
     assert!(pieces.len() > 3, "streamed in pieces: {pieces:?}");
     assert_eq!(pieces.concat().trim(), reply.content);
     // The client's style meter scores the served reply against its own persona's profile.
@@ -117,7 +117,7 @@ fn a_chat_answers_through_a_served_model_streamed_and_metered() {
     // Back to the local engine: with no model installed there, the script answers.
     pair.client.set_remote_model(None, None).unwrap();
     let (_, sent) = pair.send("And in the evening?");
-    let reply = sent.unwrap().reply.unwrap().message;
+    let reply = sent.unwrap().reply.unwrap();
     assert_eq!(reply.source, kotodama::MessageSource::Script);
     assert!(pair.client.status().replier.unwrap().server.is_none());
 }
@@ -136,7 +136,7 @@ fn a_server_that_refuses_says_why_and_loses_nothing() {
     assert!(err.to_string().contains("HTTP 401"), "{err}");
     // The user's message is stored; the chat goes on once the server is reachable as it should be.
     let history = pair.client.core(|k| k.chat(pair.chat)).unwrap().messages;
-    assert_eq!(history.last().unwrap().message.content, "Hello?");
+    assert_eq!(history.last().unwrap().content, "Hello?");
 
     let wrong_model = RemoteModel {
         model: "nobody".into(),
@@ -173,7 +173,7 @@ fn stopping_a_served_reply_keeps_what_was_written() {
             },
         )
         .unwrap();
-    let reply = sent.reply.expect("what was written is kept").message;
+    let reply = sent.reply.expect("what was written is kept");
     assert_eq!(reply.content, pieces.concat().trim());
     assert!(
         pieces.len() < 8,
@@ -196,7 +196,7 @@ fn stop_strings_and_the_reply_length_reach_the_served_model() {
         .set_remote_model(Some(pair.remote()), None)
         .unwrap();
     let (_, sent) = pair.send("Tell me about your favourite tea.");
-    let whole = sent.unwrap().reply.unwrap().message.content;
+    let whole = sent.unwrap().reply.unwrap().content;
     let words: Vec<&str> = whole.split_whitespace().collect();
     assert!(words.len() > 8, "a reply long enough to cut: {whole:?}");
     // Early in the reply: greedy decoding from a reused cache can part from a fresh one on a near
@@ -206,7 +206,7 @@ fn stop_strings_and_the_reply_length_reach_the_served_model() {
 
     settle(&pair.client, |s| s.stop_strings = vec![stop.clone()]);
     let again = pair.client.regenerate(pair.chat, &mut |_| {}).unwrap();
-    assert_eq!(again.reply.unwrap().message.content, whole[..cut_at].trim());
+    assert_eq!(again.reply.unwrap().content, whole[..cut_at].trim());
 
     settle(&pair.client, |s| {
         s.stop_strings.clear();

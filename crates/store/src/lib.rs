@@ -22,7 +22,6 @@ pub use repo::profiles::{
     GrammarRuleRow, LexicalSignatureRow, NewProfile, PragmaticTraitRow, ProfileRecord,
 };
 pub use repo::script_lines::{NewScriptLine, ScriptLine};
-pub use repo::settings::{ChatSettings, GuardAction, GuardSettings};
 
 /// Milliseconds since the Unix epoch, the timestamp unit of every table.
 pub fn now_ms() -> i64 {

@@ -2,14 +2,14 @@
 // A .svelte.test.ts file, so that the props can be $state and the test can change them as the app does.
 import { flushSync } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChatView, Message } from '../lib/types';
+import type { ChatView, MessageView } from '../lib/types';
 import ChatPane from './ChatPane.svelte';
 import { mountForTest } from './mountForTest';
 
 let mounted: ReturnType<typeof mountForTest> | undefined;
 afterEach(() => mounted?.destroy());
 
-function reply(seq: number, overall: number | null): Message {
+function reply(seq: number, overall: number | null): MessageView {
   return {
     id: seq + 1, chatId: 1, seq, altIndex: 0, altCount: 1, role: seq % 2 ? 'assistant' : 'user', content: `line ${seq}`,
     source: seq % 2 ? 'model' : 'user', style: { overall, lexical: null, syntactic: null, pragmatic: null, oocFlags: [], guard: null },

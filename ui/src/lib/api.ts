@@ -14,7 +14,7 @@ import type {
   KeyKept,
   LocalServerSettings,
   LocalServerStatus,
-  Message,
+  MessageView,
   PersonaPage,
   PersonaSummary,
   ProfileDiff,
@@ -49,8 +49,8 @@ export const api = {
   },
   showChat: (chatId: number) => invoke<ChatView>('show_chat', { chatId }),
   /** Chooses alternative `index` (from 0) of the message's position; returns the chosen one. */
-  chooseAlternative: (messageId: number, index: number) => invoke<Message>('choose_alternative', { messageId, index }),
-  editMessage: (messageId: number, text: string) => invoke<Message>('edit_message', { messageId, text }),
+  chooseAlternative: (messageId: number, index: number) => invoke<MessageView>('choose_alternative', { messageId, index }),
+  editMessage: (messageId: number, text: string) => invoke<MessageView>('edit_message', { messageId, text }),
   /** Deletes this one message (with its alternatives); later messages stay. Returns the chat. */
   deleteMessage: (messageId: number) => invoke<ChatView>('delete_message', { messageId }),
   /** A new chat with the conversation up to and including this message. */

@@ -73,12 +73,10 @@ repo: string, file: string, sizeBytes: number, licence: string, contextLength: n
  */
 about: string, };
 
-export type Chat = { id: number, personaId: number, title: string, createdAt: number, updatedAt: number, };
-
 /**
  * What a reply being written reports, in order.
  */
-export type ChatEvent = { "kind": "userMessage", message: Message, } | { "kind": "piece", text: string, } | { "kind": "retry", attempt: number, of: number, cause: string, };
+export type ChatEvent = { "kind": "userMessage", message: MessageView, } | { "kind": "piece", text: string, } | { "kind": "retry", attempt: number, of: number, cause: string, };
 
 /**
  * How a persona's replies are sampled and guarded. Stored as one JSON document; keys missing from it
@@ -95,11 +93,20 @@ maxReplyTokens: number,
  */
 stopStrings: Array<string>, };
 
-export type ChatView = { chat: Chat, persona: PersonaSummary, messages: Array<Message>, 
+/**
+ * One chat of a persona, as the chat list shows it.
+ */
+export type ChatSummary = { id: number, personaId: number, title: string, createdAt: number, 
+/**
+ * When a message was last added or changed.
+ */
+updatedAt: number, };
+
+export type ChatView = { chat: ChatSummary, persona: PersonaSummary, messages: Array<MessageView>, 
 /**
  * All chats with this persona (this one included), most recently active first.
  */
-chats: Array<Chat>, };
+chats: Array<ChatSummary>, };
 
 /**
  * What became of the lines, for the job's report.
@@ -207,8 +214,6 @@ reusedTokens: number, generatedTokens: number, prefillMs: number, decodeMs: numb
  */
 tokenIds: Array<number>, };
 
-export type GrammarRuleRow = { rule: string, gloss: string | null, logOdds: number, z: number, count: number, };
-
 export type GuardAction = "regenerate" | "rewrite" | "off";
 
 /**
@@ -271,11 +276,6 @@ source: string, sizeBytes: number, };
 export type KeyKept = { "kind": "none" } | { "kind": "keyring" } | { "kind": "thisSessionOnly", why: string, };
 
 /**
- * A lexical signature row: queryable copy of one entry of the profile's JSON.
- */
-export type LexicalSignatureRow = { term: string, n: number, pmi: number, count: number, ratePer1k: number, catchphrase: boolean, };
-
-/**
  * The app's switch for the local OpenAI-compatible server (other apps talk to the personas): on or
  * off, and the loopback port.
  */
@@ -291,7 +291,28 @@ export type LocalServerStatus = { settings: LocalServerSettings,
  */
 url: string | null, error: string | null, };
 
-export type Message = { id: number, chatId: number, 
+/**
+ * Where a message's text came from. The UI labels every non-model reply as such.
+ */
+export type MessageSource = "user" | "greeting" | "script" | "model";
+
+/**
+ * A message's style score against its persona's profile (the style meter), all None until scored.
+ */
+export type MessageStyle = { overall: number | null, lexical: number | null, syntactic: number | null, pragmatic: number | null, 
+/**
+ * What the score found out of character (None until scored).
+ */
+oocFlags: Array<OocFlag> | null, 
+/**
+ * What the out-of-character guard did before keeping this reply; None when it caught nothing.
+ */
+guard: GuardReport | null, };
+
+/**
+ * A message of a chat: the chosen alternative of its position.
+ */
+export type MessageView = { id: number, chatId: number, 
 /**
  * The message's position in its chat.
  */
@@ -303,16 +324,19 @@ altIndex: number,
 /**
  * How many alternatives the position holds (1 when it was never regenerated).
  */
-altCount: number, createdAt: number, 
+altCount: number, role: Role, content: string, source: MessageSource, style: MessageStyle, 
+/**
+ * The model that wrote it (None for the user's text, a greeting or a script line).
+ */
+modelId: number | null, 
+/**
+ * The adapter the model wrote it with, if any.
+ */
+adapterId: number | null, createdAt: number, 
 /**
  * When the user last changed the text; None when it is as written.
  */
-editedAt: number | null, role: Role, content: string, source: MessageSource, style: StyleScoreColumns, modelId: number | null, adapterId: number | null, };
-
-/**
- * Where a message's text came from. The UI labels every non-model reply as such.
- */
-export type MessageSource = "user" | "greeting" | "script" | "model";
+editedAt: number | null, };
 
 export type ModelKind = "chat" | "embedder";
 
@@ -354,8 +378,6 @@ gloss: string,
  */
 evidence: string, };
 
-export type PragmaticTraitRow = { name: string, value: number, background: number, zOrRatio: number, };
-
 /**
  * One term, rule or trait in both versions; `None` where it is not in that version's ranking.
  */
@@ -388,7 +410,7 @@ export type ProfileView = { version: number,
 /**
  * Every stored version, newest first.
  */
-versions: Array<number>, lineCount: number, tokenCount: number, lexical: Array<LexicalSignatureRow>, rules: Array<GrammarRuleRow>, traits: Array<PragmaticTraitRow>, 
+versions: Array<number>, lineCount: number, tokenCount: number, lexical: Array<SignatureView>, rules: Array<RuleView>, traits: Array<TraitView>, 
 /**
  * Each trait in plain words, by name (the name is an internal id, never shown).
  */
@@ -439,6 +461,15 @@ cached: CachedChat | null, };
 export type Role = "system" | "user" | "assistant";
 
 /**
+ * A grammar rule the character's lines use more than the others'.
+ */
+export type RuleView = { rule: string, 
+/**
+ * The rule in plain words, when it has them.
+ */
+gloss: string | null, logOdds: number, z: number, count: number, };
+
+/**
  * Where models run and on how many CPU threads. Read when the app starts: candle sizes its thread
  * pool once per process, so a change applies from the next start.
  */
@@ -465,12 +496,12 @@ export type SentReply = {
 /**
  * The message replied to.
  */
-userMessage: Message, 
+userMessage: MessageView, 
 /**
  * None when the reply was stopped before its first word. A regenerated reply is the new chosen
  * alternative of the last message.
  */
-reply: Message | null, 
+reply: MessageView | null, 
 /**
  * Timings and stop reason of a model reply (None for a script line).
  */
@@ -506,6 +537,19 @@ catalogue: Array<CatalogueModel>,
  */
 memoryBytes: number | null, };
 
+/**
+ * A lexical signature: a word or word sequence the character uses more than the others.
+ */
+export type SignatureView = { term: string, 
+/**
+ * Words in the term.
+ */
+n: number, 
+/**
+ * Pointwise mutual information of the term with the character (bits).
+ */
+pmi: number, count: number, ratePer1k: number, catchphrase: boolean, };
+
 export type SpeakerSummary = { name: string, lineCount: number, sampleLines: Array<string>, };
 
 export type Split = "train" | "validation" | "test";
@@ -530,20 +574,6 @@ rules: Array<PlannedRule>,
  * Distinctive traits of the profile (z >= 2) that the line shows.
  */
 traits: Array<PlannedTrait>, };
-
-/**
- * Per-message style score against the persona's profile (all `None` until scored).
- */
-export type StyleScoreColumns = { overall: number | null, lexical: number | null, syntactic: number | null, pragmatic: number | null, 
-/**
- * The style score's flags (kotodama_style::OocFlag), as JSON.
- */
-oocFlags: Array<OocFlag> | null, 
-/**
- * What the out-of-character guard did before keeping this reply (the causes it caught, the
- * attempts it made); None when it caught nothing. The core's GuardReport, as JSON.
- */
-guard: GuardReport | null, };
 
 export type SystemScores = { system: string, split: Split, tasks: Array<TaskScores>, 
 /**
@@ -609,6 +639,15 @@ gradAccum: number, weightDecay: number,
  * read as 0.
  */
 loraDropout: number, seed: number, };
+
+/**
+ * A pragmatic trait: the character's rate of it beside the other characters'.
+ */
+export type TraitView = { 
+/**
+ * An internal id; the page shows its gloss.
+ */
+name: string, value: number, background: number, zOrRatio: number, };
 
 /**
  * How far the catch-up is: `done` of `total` personas handled (updated, or failed and skipped).

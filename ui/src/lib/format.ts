@@ -1,18 +1,18 @@
 // Pure presentation helpers (unit-tested in format.test.ts).
 import type {
   AdapterChoice,
-  Chat,
+  ChatSummary,
   DistillStatus,
   DownloadProgress,
   GuardReport,
   ImportPhase,
-  Message,
+  MessageView,
   MessageSource,
   OocFlag,
   UpgradeProgress,
   ReplierStatus,
   StylePlan,
-  StyleScoreColumns,
+  MessageStyle,
 } from './types';
 import { formatValue } from './charts';
 
@@ -133,7 +133,7 @@ export interface StyleMeterReading {
   flags: OocFlag[];
 }
 
-export function styleMeter(style: StyleScoreColumns): StyleMeterReading | null {
+export function styleMeter(style: MessageStyle): StyleMeterReading | null {
   if (style.overall === null) return null;
   const dim = (name: string, v: number | null) => (v === null ? null : `${name} ${Math.round(v * 100)}%`);
   const detail = [dim('lexical', style.lexical), dim('syntactic', style.syntactic), dim('pragmatic', style.pragmatic)]
@@ -153,7 +153,7 @@ export interface StyleTrend {
 }
 
 /** The running style of the last `n` scored replies: their average and its drift; null under two such replies. */
-export function styleTrend(messages: Pick<Message, 'role' | 'style'>[], n = 10): StyleTrend | null {
+export function styleTrend(messages: Pick<MessageView, 'role' | 'style'>[], n = 10): StyleTrend | null {
   const scores = messages
     .filter((m) => m.role === 'assistant')
     .map((m) => m.style.overall)
@@ -203,10 +203,10 @@ export function changeLabel(before: number | null, after: number | null, digits 
   return '–';
 }
 
-type Position = Pick<Message, 'seq' | 'role' | 'altIndex' | 'altCount'>;
+type Position = Pick<MessageView, 'seq' | 'role' | 'altIndex' | 'altCount'>;
 
 /** Puts a stored message at its position (replacing the alternative shown there), or after the others. */
-export function placeMessage<M extends Pick<Message, 'seq'>>(messages: M[], message: M): M[] {
+export function placeMessage<M extends Pick<MessageView, 'seq'>>(messages: M[], message: M): M[] {
   const at = messages.findIndex((m) => m.seq === message.seq);
   if (at === -1) return [...messages, message].sort((a, b) => a.seq - b.seq);
   return messages.map((m, i) => (i === at ? message : m));
@@ -216,7 +216,7 @@ export function placeMessage<M extends Pick<Message, 'seq'>>(messages: M[], mess
  * What regenerating can do at message `i`: write another alternative of the last reply (after a message of the
  * user), write the missing reply to a last message of the user, or nothing.
  */
-export function regenerateKind(messages: Pick<Message, 'role'>[], i: number): 'alternative' | 'reply' | null {
+export function regenerateKind(messages: Pick<MessageView, 'role'>[], i: number): 'alternative' | 'reply' | null {
   if (i !== messages.length - 1) return null;
   const role = messages[i].role;
   if (role === 'user') return 'reply';
@@ -241,7 +241,7 @@ export function swipeStep(m: Position, direction: -1 | 1, canGenerate: boolean):
 }
 
 /** The delete confirmation, saying exactly what goes and what stays. */
-export function deleteNotice(m: Pick<Message, 'altCount'>, later: number): string {
+export function deleteNotice(m: Pick<MessageView, 'altCount'>, later: number): string {
   const others = m.altCount - 1;
   const what =
     others > 0 ? `Delete this message and its ${others} other alternative${others === 1 ? '' : 's'}?` : 'Delete this message only?';
@@ -253,7 +253,7 @@ export function deleteNotice(m: Pick<Message, 'altCount'>, later: number): strin
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** "Branch of Chat with Tsubaki · Mar 3, 14:05": a chat in the chat list (titles repeat; the time tells them apart). */
-export function chatLabel(chat: Pick<Chat, 'title' | 'createdAt'>): string {
+export function chatLabel(chat: Pick<ChatSummary, 'title' | 'createdAt'>): string {
   const d = new Date(chat.createdAt);
   const hm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
   return `${chat.title} · ${MONTHS[d.getMonth()]} ${d.getDate()}, ${hm}`;

@@ -1,7 +1,7 @@
 // A style profile's lexical signatures, grammar rules and pragmatic traits as bar chart rows (tested in
 // profileBars.test.ts).
 import { formatValue, type BarItem } from './charts';
-import type { GrammarRuleRow, LexicalSignatureRow, PragmaticTraitRow } from './types';
+import type { RuleView, SignatureView, TraitView } from './types';
 
 /** Example lines as tooltip lines, quoted. */
 function quoted(examples: string[] | undefined): string {
@@ -9,7 +9,7 @@ function quoted(examples: string[] | undefined): string {
 }
 
 /** PMI bars: how much more the character uses a word or phrase than everyday English. */
-export function signatureBars(signatures: LexicalSignatureRow[], examples: Record<string, string[]> = {}): BarItem[] {
+export function signatureBars(signatures: SignatureView[], examples: Record<string, string[]> = {}): BarItem[] {
   return signatures.map((s) => ({
     label: s.term,
     value: s.pmi,
@@ -28,7 +28,7 @@ export function signatureBars(signatures: LexicalSignatureRow[], examples: Recor
  * left to the tooltip, for experts (profiles stored before every rule had a gloss fall back to it as
  * the label).
  */
-export function ruleBars(rules: GrammarRuleRow[], examples: Record<string, string[]> = {}): BarItem[] {
+export function ruleBars(rules: RuleView[], examples: Record<string, string[]> = {}): BarItem[] {
   return rules.map((r) => ({
     label: r.gloss ?? r.rule,
     value: r.logOdds,
@@ -42,7 +42,7 @@ export function ruleBars(rules: GrammarRuleRow[], examples: Record<string, strin
 
 /** z-score bars of each trait against the background, strongest first, keeping both rates in view. */
 export function traitBars(
-  traits: PragmaticTraitRow[],
+  traits: TraitView[],
   personaName: string,
   examples: Record<string, string[]> = {},
   glosses: Record<string, string> = {},

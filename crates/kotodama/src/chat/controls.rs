@@ -1,28 +1,28 @@
 //! Changing a chat after the fact: choose among a message's alternatives (swipes), edit a message,
 //! delete one, branch a new chat off one. Regenerating a reply is `Kotodama::begin_regenerate`.
 
-use kotodama_store::{Message, Role, StyleScoreColumns};
+use kotodama_store::{Role, StyleScoreColumns};
 
 use crate::chat::turn::checked_text;
-use crate::{ChatView, Kotodama, Result};
+use crate::{ChatView, Kotodama, MessageView, Result};
 
 impl Kotodama {
     /// Makes alternative `index` (from 0) of message `message_id`'s position the chosen one: the chat
     /// shows it and later prompts read it.
-    pub fn choose_alternative(&mut self, message_id: i64, index: i64) -> Result<Message> {
-        Ok(self.store.choose_alternative(message_id, index)?)
+    pub fn choose_alternative(&mut self, message_id: i64, index: i64) -> Result<MessageView> {
+        Ok(self.store.choose_alternative(message_id, index)?.into())
     }
 
     /// Replaces a message's text in place; later messages stay, and later prompts read the new text.
     /// A reply of the persona is scored again on the style meter.
-    pub fn edit_message(&mut self, message_id: i64, text: &str) -> Result<Message> {
+    pub fn edit_message(&mut self, message_id: i64, text: &str) -> Result<MessageView> {
         let text = checked_text(text)?;
         let message = self.store.message(message_id)?;
         let style = match message.message.role {
             Role::Assistant => self.style_meter(message.chat_id, text)?,
             Role::User | Role::System => StyleScoreColumns::default(),
         };
-        Ok(self.store.edit_message(message_id, text, &style)?)
+        Ok(self.store.edit_message(message_id, text, &style)?.into())
     }
 
     /// Deletes this one message (all its alternatives); the messages after it stay. Returns the chat.
@@ -65,14 +65,14 @@ mod tests {
 
     /// Regenerates the chat's last reply the way the app does: begin, reply (no model installed here,
     /// so from the script), finish.
-    fn regenerate(app: &mut Kotodama, chat_id: i64) -> Message {
+    fn regenerate(app: &mut Kotodama, chat_id: i64) -> MessageView {
         let models = app.home().models_dir();
         let mut replier = Replier::new(models, LoadOptions::default());
         let pending = app.begin_regenerate(chat_id).unwrap();
         let reply = replier
             .reply(&pending.context, |_| {}, &CancelToken::new())
             .unwrap();
-        app.finish_reply(&pending, reply).unwrap().unwrap()
+        app.finish_reply(&pending, reply).unwrap().unwrap().into()
     }
 
     fn prompt_texts(app: &mut Kotodama, chat_id: i64) -> Vec<String> {
@@ -98,10 +98,10 @@ mod tests {
             greeting.alt_count,
             1 + card.alternate_greetings.len() as i64
         );
-        assert_eq!(greeting.message.content, card.first_message.trim());
+        assert_eq!(greeting.content, card.first_message.trim());
         let other = app.choose_alternative(greeting.id, 1).unwrap();
-        assert_eq!(other.message.content, card.alternate_greetings[0].trim());
-        assert_eq!(other.message.source, MessageSource::Greeting);
+        assert_eq!(other.content, card.alternate_greetings[0].trim());
+        assert_eq!(other.source, MessageSource::Greeting);
         assert_eq!(app.chat(view.chat.id).unwrap().messages[0].id, other.id);
     }
 
@@ -116,18 +116,12 @@ mod tests {
             (second.seq, second.alt_index, second.alt_count),
             (first.seq, 1, 2)
         );
-        assert_ne!(
-            second.message.content, first.message.content,
-            "another line"
-        );
-        assert!(
-            second.message.style.overall.is_some(),
-            "scored on the style meter"
-        );
+        assert_ne!(second.content, first.content, "another line");
+        assert!(second.style.overall.is_some(), "scored on the style meter");
         let shown = app.chat(chat).unwrap().messages;
         assert_eq!(shown.len(), 3);
         assert_eq!(shown[2].id, second.id, "the new alternative is chosen");
-        assert!(prompt_texts(&mut app, chat).contains(&second.message.content));
+        assert!(prompt_texts(&mut app, chat).contains(&second.content));
 
         // Swipe back: the first reply is what the next turn reads.
         let (_dir, mut app) = open();
@@ -137,8 +131,8 @@ mod tests {
         let second = regenerate(&mut app, chat);
         app.choose_alternative(second.id, 0).unwrap();
         let prompt = prompt_texts(&mut app, chat);
-        assert!(prompt.contains(&first.message.content));
-        assert!(!prompt.contains(&second.message.content));
+        assert!(prompt.contains(&first.content));
+        assert!(!prompt.contains(&second.content));
     }
 
     #[test]
@@ -150,19 +144,19 @@ mod tests {
         let edited_user = app
             .edit_message(user.id, "  Teach me to cook rice.  ")
             .unwrap();
-        assert_eq!(edited_user.message.content, "Teach me to cook rice.");
+        assert_eq!(edited_user.content, "Teach me to cook rice.");
         assert!(edited_user.edited_at.is_some());
         let edited_reply = app
             .edit_message(reply.id, "Hmph. Rinse it three times, baka.")
             .unwrap();
-        assert!(edited_reply.message.style.overall.is_some(), "rescored");
-        assert_ne!(edited_reply.message.style, reply.message.style);
+        assert!(edited_reply.style.overall.is_some(), "rescored");
+        assert_ne!(edited_reply.style, reply.style);
 
         let prompt = prompt_texts(&mut app, chat);
         assert!(prompt.contains(&"Teach me to cook rice.".to_string()));
         assert!(prompt.contains(&"Hmph. Rinse it three times, baka.".to_string()));
-        assert!(!prompt.contains(&user.message.content));
-        assert!(!prompt.contains(&reply.message.content));
+        assert!(!prompt.contains(&user.content));
+        assert!(!prompt.contains(&reply.content));
     }
 
     #[test]
@@ -172,7 +166,7 @@ mod tests {
         let after = app.delete_message(view.messages[1].id).unwrap();
         let ids: Vec<i64> = after.messages.iter().map(|m| m.id).collect();
         assert_eq!(ids, [view.messages[0].id, view.messages[2].id]);
-        assert!(!prompt_texts(&mut app, view.chat.id).contains(&view.messages[1].message.content));
+        assert!(!prompt_texts(&mut app, view.chat.id).contains(&view.messages[1].content));
     }
 
     #[test]
@@ -183,17 +177,13 @@ mod tests {
         let branch = app.branch_chat(second.id).unwrap();
         assert_ne!(branch.chat.id, view.chat.id);
         assert_eq!(branch.chat.title, format!("Branch of {}", view.chat.title));
-        let texts: Vec<&str> = branch
-            .messages
-            .iter()
-            .map(|m| m.message.content.as_str())
-            .collect();
+        let texts: Vec<&str> = branch.messages.iter().map(|m| m.content.as_str()).collect();
         assert_eq!(
             texts,
             [
-                view.messages[0].message.content.as_str(),
-                view.messages[1].message.content.as_str(),
-                second.message.content.as_str()
+                view.messages[0].content.as_str(),
+                view.messages[1].content.as_str(),
+                second.content.as_str()
             ]
         );
         assert!(

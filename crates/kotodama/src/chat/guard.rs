@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use kotodama_store::{GuardAction, GuardSettings, StyleScoreColumns};
+use crate::{ChatSettings, GuardAction, GuardSettings};
+use kotodama_store::StyleScoreColumns;
 use kotodama_style::{OocFlag, StyleProfile, StyleScore};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, Kotodama, Result};
 
@@ -54,7 +55,7 @@ impl Verdict {
 }
 
 /// What the guard did before keeping a reply; stored with the message and shown on it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct GuardReport {
@@ -199,7 +200,7 @@ impl Kotodama {
         persona_id: i64,
         earlier_replies: Vec<String>,
     ) -> Result<ReplyJudge> {
-        let settings = self.store.chat_settings(persona_id)?.guard;
+        let settings = self.store.chat_settings::<ChatSettings>(persona_id)?.guard;
         let Some(record) = self.store.latest_profile(persona_id)? else {
             return Ok(ReplyJudge::new(None, 0.0, Vec::new(), settings));
         };

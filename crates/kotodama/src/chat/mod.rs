@@ -15,14 +15,16 @@ mod remote;
 mod replier;
 mod scripted;
 mod turn;
+mod view;
 
 pub use client::{ClientLimits, ClientMessage, ClientRole};
 pub use guard::{GuardReport, MAX_ATTEMPTS};
 pub(crate) use replier::PENALTY_WINDOW;
 pub use replier::{CachedChat, Replier, ReplierStatus};
 pub use turn::{ChatContext, PendingReply, Reply, ReplyEvent, USER_NAME};
+pub use view::{ChatSummary, MessageStyle, MessageView};
 
-use kotodama_store::{Chat, Message, MessageSource, NewMessage, Role};
+use kotodama_store::{Chat, MessageSource, NewMessage, Role};
 use serde::Serialize;
 
 use crate::{Kotodama, PersonaSummary, Result};
@@ -35,11 +37,11 @@ pub const MAX_MESSAGE_CHARS: usize = 16_000;
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ChatView {
-    pub chat: Chat,
+    pub chat: ChatSummary,
     pub persona: PersonaSummary,
-    pub messages: Vec<Message>,
+    pub messages: Vec<MessageView>,
     /// All chats with this persona (this one included), most recently active first.
-    pub chats: Vec<Chat>,
+    pub chats: Vec<ChatSummary>,
 }
 
 impl Kotodama {
@@ -71,9 +73,9 @@ impl Kotodama {
     }
 
     /// The persona's chats, most recently active first.
-    pub fn chats(&self, persona_id: i64) -> Result<Vec<Chat>> {
+    pub fn chats(&self, persona_id: i64) -> Result<Vec<ChatSummary>> {
         self.store.persona(persona_id)?;
-        Ok(self.store.chats(persona_id)?)
+        self.summaries(persona_id)
     }
 
     pub fn chat(&self, chat_id: i64) -> Result<ChatView> {
@@ -83,13 +85,17 @@ impl Kotodama {
     fn chat_view(&self, chat: Chat) -> Result<ChatView> {
         let persona = self.summary(self.store.persona(chat.persona_id)?)?;
         let messages = self.store.messages(chat.id)?;
-        let chats = self.store.chats(chat.persona_id)?;
         Ok(ChatView {
-            chat,
             persona,
-            messages,
-            chats,
+            messages: messages.into_iter().map(MessageView::from).collect(),
+            chats: self.summaries(chat.persona_id)?,
+            chat: chat.into(),
         })
+    }
+
+    fn summaries(&self, persona_id: i64) -> Result<Vec<ChatSummary>> {
+        let chats = self.store.chats(persona_id)?;
+        Ok(chats.into_iter().map(ChatSummary::from).collect())
     }
 }
 
@@ -119,17 +125,15 @@ mod tests {
             let persona = app.personas().unwrap()[0].clone();
             let view = app.open_chat(persona.id).unwrap();
             assert_eq!(view.messages.len(), 1);
-            assert_eq!(view.messages[0].message.source, MessageSource::Greeting);
+            assert_eq!(view.messages[0].source, MessageSource::Greeting);
             let added = app
                 .send_message(view.chat.id, "Can you help me with something?")
                 .unwrap();
             assert_eq!(added.len(), 2);
-            assert_eq!(added[1].message.source, MessageSource::Script);
+            assert_eq!(added[1].source, MessageSource::Script);
             let lines = app.store.script_lines(persona.id).unwrap();
             assert!(
-                lines
-                    .iter()
-                    .any(|l| l.line.text == added[1].message.content),
+                lines.iter().any(|l| l.line.text == added[1].content),
                 "the reply is one of the persona's lines"
             );
             (view.chat.id, persona.id)
@@ -138,10 +142,7 @@ mod tests {
         let view = app.open_chat(persona_id).unwrap();
         assert_eq!(view.chat.id, chat_id, "the last chat reopens");
         assert_eq!(view.messages.len(), 3);
-        assert_eq!(
-            view.messages[1].message.content,
-            "Can you help me with something?"
-        );
+        assert_eq!(view.messages[1].content, "Can you help me with something?");
     }
 }
 

@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
+use crate::{ChatSettings, GuardAction};
 use kotodama_engine::{CancelToken, DeviceInfo, LoadOptions, SamplingParams};
-use kotodama_store::{ChatSettings, GuardAction, MessageSource, StyleScoreColumns};
+use kotodama_store::{MessageSource, StyleScoreColumns};
 use serde::Serialize;
 
 use super::backend::{ChatBackend, Request, Rewrite};

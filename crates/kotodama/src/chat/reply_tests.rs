@@ -3,8 +3,9 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use crate::GuardAction;
 use kotodama_engine::{CancelToken, ChatMessage, LoadOptions, SamplingParams, StopReason};
-use kotodama_store::{AdapterChoice, GuardAction, MessageSource};
+use kotodama_store::{AdapterChoice, MessageSource};
 
 use crate::models::ModelManager;
 
@@ -106,11 +107,8 @@ fn script_replies_do_not_repeat_within_a_chat() {
     let mut replies = HashSet::new();
     for _ in 0..5 {
         let added = app.send_message(chat, "What should we do today?").unwrap();
-        assert_eq!(added[1].message.source, MessageSource::Script);
-        assert!(
-            replies.insert(added[1].message.content.clone()),
-            "repeated a line"
-        );
+        assert_eq!(added[1].source, MessageSource::Script);
+        assert!(replies.insert(added[1].content.clone()), "repeated a line");
     }
 }
 

@@ -8,14 +8,13 @@ use std::path::PathBuf;
 
 use kotodama_engine::{ChatMessage, GenerationStats};
 use kotodama_store::{
-    AdapterChoice, ChatSettings, Message, MessageSource, NewMessage, NewModel, Role,
-    StyleScoreColumns,
+    AdapterChoice, Message, MessageSource, NewMessage, NewModel, Role, StyleScoreColumns,
 };
 
 use crate::cards::Lorebook;
 use crate::chat::guard::{GuardReport, ReplyJudge};
 use crate::chat::scripted::pick_scripted_reply;
-use crate::{Error, Kotodama, Result, MAX_MESSAGE_CHARS};
+use crate::{ChatSettings, Error, Kotodama, MessageView, Result, MAX_MESSAGE_CHARS};
 
 /// How the user is named in prompts until the app has a user profile.
 pub const USER_NAME: &str = "User";
@@ -439,12 +438,12 @@ impl Kotodama {
     }
 
     /// Stores the user's message and a reply picked from the persona's script (no model involved).
-    pub fn send_message(&mut self, chat_id: i64, text: &str) -> Result<Vec<Message>> {
+    pub fn send_message(&mut self, chat_id: i64, text: &str) -> Result<Vec<MessageView>> {
         let pending = self.begin_reply(chat_id, text)?;
         let reply = scripted_reply(&pending.context)?;
         let mut stored = vec![pending.user_message.clone()];
         stored.extend(self.finish_reply(&pending, reply)?);
-        Ok(stored)
+        Ok(stored.into_iter().map(MessageView::from).collect())
     }
 }
 

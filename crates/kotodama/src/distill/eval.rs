@@ -130,7 +130,7 @@ fn generate(system: &System<'_>, messages: &[kotodama_engine::ChatMessage]) -> R
     // Greedy, so that a report reproduces, with the chats' default repetition penalty: a loop that
     // greedy decoding falls into and chats avoid must not decide the comparison.
     let params = SamplingParams {
-        repetition_penalty: kotodama_store::ChatSettings::default().repetition_penalty,
+        repetition_penalty: crate::ChatSettings::default().repetition_penalty,
         penalty_last_n: crate::chat::PENALTY_WINDOW,
         ..SamplingParams::greedy(MAX_TOKENS)
     };

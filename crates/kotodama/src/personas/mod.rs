@@ -13,15 +13,17 @@ use serde::Serialize;
 
 use crate::{Error, Kotodama, Result};
 
-pub use bundled::BUNDLED;
 pub(crate) use bundled::seed_bundled;
+pub use bundled::BUNDLED;
 pub use diff::{ProfileChange, ProfileDiff};
 pub use import::{
     preview_file, preview_script, FilePreview, ImportPhase, ImportedFrom, ScriptImport,
     ScriptPreview, SpeakerSummary,
 };
 pub use page::{AdapterReport, AdapterView, PersonaPage, ProfileView};
-pub use upgrade::{upgrade_profiles, StaleProfile, UpgradeProgress, UpgradeReport, ANALYZER_VERSION};
+pub use upgrade::{
+    upgrade_profiles, StaleProfile, UpgradeProgress, UpgradeReport, ANALYZER_VERSION,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -78,5 +80,4 @@ impl Kotodama {
             tagline: p.card.tagline,
         })
     }
-
 }

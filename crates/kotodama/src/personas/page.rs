@@ -80,12 +80,109 @@ pub struct ProfileView {
     pub versions: Vec<i64>,
     pub line_count: i64,
     pub token_count: i64,
-    pub lexical: Vec<LexicalSignatureRow>,
-    pub rules: Vec<GrammarRuleRow>,
-    pub traits: Vec<PragmaticTraitRow>,
+    pub lexical: Vec<SignatureView>,
+    pub rules: Vec<RuleView>,
+    pub traits: Vec<TraitView>,
     /// Each trait in plain words, by name (the name is an internal id, never shown).
     pub trait_glosses: HashMap<String, String>,
     pub examples: ProfileExamples,
+}
+
+/// A lexical signature: a word or word sequence the character uses more than the others.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignatureView {
+    pub term: String,
+    /// Words in the term.
+    pub n: i64,
+    /// Pointwise mutual information of the term with the character (bits).
+    pub pmi: f64,
+    pub count: i64,
+    pub rate_per_1k: f64,
+    pub catchphrase: bool,
+}
+
+impl From<LexicalSignatureRow> for SignatureView {
+    fn from(r: LexicalSignatureRow) -> Self {
+        let LexicalSignatureRow {
+            term,
+            n,
+            pmi,
+            count,
+            rate_per_1k,
+            catchphrase,
+        } = r;
+        SignatureView {
+            term,
+            n,
+            pmi,
+            count,
+            rate_per_1k,
+            catchphrase,
+        }
+    }
+}
+
+/// A grammar rule the character's lines use more than the others'.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RuleView {
+    pub rule: String,
+    /// The rule in plain words, when it has them.
+    pub gloss: Option<String>,
+    pub log_odds: f64,
+    pub z: f64,
+    pub count: i64,
+}
+
+impl From<GrammarRuleRow> for RuleView {
+    fn from(r: GrammarRuleRow) -> Self {
+        let GrammarRuleRow {
+            rule,
+            gloss,
+            log_odds,
+            z,
+            count,
+        } = r;
+        RuleView {
+            rule,
+            gloss,
+            log_odds,
+            z,
+            count,
+        }
+    }
+}
+
+/// A pragmatic trait: the character's rate of it beside the other characters'.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct TraitView {
+    /// An internal id; the page shows its gloss.
+    pub name: String,
+    pub value: f64,
+    pub background: f64,
+    pub z_or_ratio: f64,
+}
+
+impl From<PragmaticTraitRow> for TraitView {
+    fn from(r: PragmaticTraitRow) -> Self {
+        let PragmaticTraitRow {
+            name,
+            value,
+            background,
+            z_or_ratio,
+        } = r;
+        TraitView {
+            name,
+            value,
+            background,
+            z_or_ratio,
+        }
+    }
 }
 
 /// Script lines that show each shown row: by signature term, by rule, by trait name.
@@ -153,9 +250,9 @@ impl Kotodama {
                             .rev()
                             .map(|v| v.version)
                             .collect(),
-                        lexical: self.store.lexical_signatures(p.id, TOP_SIGNATURES)?,
-                        rules: self.store.grammar_rules(p.id, TOP_RULES)?,
-                        traits: self.store.pragmatic_traits(p.id)?,
+                        lexical: views(self.store.lexical_signatures(p.id, TOP_SIGNATURES)?),
+                        rules: views(self.store.grammar_rules(p.id, TOP_RULES)?),
+                        traits: views(self.store.pragmatic_traits(p.id)?),
                         version: p.version,
                         line_count: p.line_count,
                         token_count: p.token_count,
@@ -211,6 +308,10 @@ impl Kotodama {
         self.export_card(persona_id, format, &out)?;
         Ok(out)
     }
+}
+
+fn views<R, V: From<R>>(rows: Vec<R>) -> Vec<V> {
+    rows.into_iter().map(V::from).collect()
 }
 
 #[cfg(test)]

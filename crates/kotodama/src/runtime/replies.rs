@@ -7,13 +7,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use kotodama_engine::{CancelToken, GenerationStats};
-use kotodama_store::Message;
 use serde::Serialize;
 
 use super::{poisoned, Runtime};
 use crate::{
-    ChatContext, ChatView, ClientLimits, ClientMessage, GuardReport, Kotodama, PendingReply,
-    ReplyEvent, Result,
+    ChatContext, ChatView, ClientLimits, ClientMessage, GuardReport, Kotodama, MessageView,
+    PendingReply, ReplyEvent, Result,
 };
 
 /// What a reply being written reports, in order.
@@ -22,7 +21,7 @@ use crate::{
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ChatEvent {
     /// The user's message, stored (not sent when regenerating). Boxed: pieces are the common event.
-    UserMessage { message: Box<Message> },
+    UserMessage { message: Box<MessageView> },
     /// The next piece of the reply.
     Piece { text: String },
     /// The attempt written so far was caught out of character: its pieces are dropped and attempt
@@ -39,10 +38,10 @@ pub enum ChatEvent {
 #[serde(rename_all = "camelCase")]
 pub struct SentReply {
     /// The message replied to.
-    pub user_message: Message,
+    pub user_message: MessageView,
     /// None when the reply was stopped before its first word. A regenerated reply is the new chosen
     /// alternative of the last message.
-    pub reply: Option<Message>,
+    pub reply: Option<MessageView>,
     /// Timings and stop reason of a model reply (None for a script line).
     pub stats: Option<GenerationStats>,
 }
@@ -67,7 +66,7 @@ impl Runtime {
     ) -> Result<SentReply> {
         let pending = self.core(|k| k.begin_reply(chat_id, text))?;
         on_event(ChatEvent::UserMessage {
-            message: Box::new(pending.user_message.clone()),
+            message: Box::new(pending.user_message.clone().into()),
         });
         self.write_reply(pending, on_event)
     }
@@ -128,8 +127,8 @@ impl Runtime {
         let stats = generated.stats.clone();
         let reply = self.core(|k| k.finish_reply(&pending, generated))?;
         Ok(SentReply {
-            user_message: pending.user_message,
-            reply,
+            user_message: pending.user_message.into(),
+            reply: reply.map(MessageView::from),
             stats,
         })
     }

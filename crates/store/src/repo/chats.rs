@@ -38,7 +38,6 @@ text_enum!(MessageSource, "messages.source", {
 
 /// Per-message style score against the persona's profile (all `None` until scored).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct StyleScoreColumns {
     pub overall: Option<f64>,
@@ -46,16 +45,13 @@ pub struct StyleScoreColumns {
     pub syntactic: Option<f64>,
     pub pragmatic: Option<f64>,
     /// The style score's flags (kotodama_style::OocFlag), as JSON.
-    #[cfg_attr(feature = "ts", ts(type = "Array<OocFlag> | null"))]
     pub ooc_flags: Option<serde_json::Value>,
     /// What the out-of-character guard did before keeping this reply (the causes it caught, the
     /// attempts it made); None when it caught nothing. The core's GuardReport, as JSON.
-    #[cfg_attr(feature = "ts", ts(type = "GuardReport | null"))]
     pub guard: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct NewMessage {
     pub role: Role,
@@ -67,7 +63,6 @@ pub struct NewMessage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     pub id: i64,
@@ -86,7 +81,6 @@ pub struct Message {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Chat {
     pub id: i64,

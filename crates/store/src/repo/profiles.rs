@@ -6,7 +6,6 @@ use crate::{now_ms, Result, Store};
 
 /// A lexical signature row: queryable copy of one entry of the profile's JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct LexicalSignatureRow {
     pub term: String,
@@ -18,7 +17,6 @@ pub struct LexicalSignatureRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct GrammarRuleRow {
     pub rule: String,
@@ -29,7 +27,6 @@ pub struct GrammarRuleRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PragmaticTraitRow {
     pub name: String,

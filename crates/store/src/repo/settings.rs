@@ -1,84 +1,17 @@
-//! Settings: a persona's chat settings (sampler and out-of-character guard) and app-wide key/value
-//! settings.
+//! Settings: a persona's chat settings (one JSON document whose shape the core defines) and app-wide
+//! key/value settings.
 
 use rusqlite::{params, OptionalExtension};
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use super::json_column;
 use super::personas::update_persona;
 use crate::{Error, Result, Store};
 
-/// How a persona's replies are sampled and guarded. Stored as one JSON document; keys missing from it
-/// (settings added later) read as their defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase", default)]
-pub struct ChatSettings {
-    pub temperature: f32,
-    pub top_p: f32,
-    pub min_p: f32,
-    pub repetition_penalty: f32,
-    pub guard: GuardSettings,
-    /// The longest reply, in tokens; a reply cut there says so.
-    pub max_reply_tokens: u32,
-    /// Text that ends a reply where it appears (a model starting to speak for the user), itself left
-    /// out; `{{user}}` and `{{char}}` are filled in.
-    pub stop_strings: Vec<String>,
-}
-
-/// Role-play defaults: some variety, a penalty against the loops small models fall into.
-impl Default for ChatSettings {
-    fn default() -> Self {
-        ChatSettings {
-            temperature: 0.8,
-            top_p: 0.95,
-            min_p: 0.05,
-            repetition_penalty: 1.15,
-            guard: GuardSettings::default(),
-            max_reply_tokens: 300,
-            stop_strings: vec!["\n{{user}}:".into()],
-        }
-    }
-}
-
-/// What happens to a reply that scores below the threshold or carries out-of-character flags.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase", default)]
-pub struct GuardSettings {
-    pub action: GuardAction,
-    /// Replies written in all, the first included; the best is kept.
-    pub attempts: u32,
-    /// Overall style score (0..1) below which a reply is caught; None: from the persona's own script.
-    pub threshold: Option<f64>,
-}
-
-/// Two attempts: one retry catches most slips, and each attempt is a whole reply's wait on a laptop CPU.
-impl Default for GuardSettings {
-    fn default() -> Self {
-        GuardSettings {
-            action: GuardAction::Regenerate,
-            attempts: 2,
-            threshold: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub enum GuardAction {
-    /// Write the reply again.
-    Regenerate,
-    /// Rewrite the caught reply in the persona's voice (the rewrite task of the distilled adapter).
-    Rewrite,
-    /// Keep every reply as written; the style meter still flags it.
-    Off,
-}
-
 impl Store {
     /// The persona's chat settings (the defaults until set).
-    pub fn chat_settings(&self, persona_id: i64) -> Result<ChatSettings> {
+    pub fn chat_settings<T: DeserializeOwned + Default>(&self, persona_id: i64) -> Result<T> {
         let stored: Option<String> = self
             .conn
             .query_row(
@@ -91,12 +24,12 @@ impl Store {
                 what: "persona",
                 id: persona_id,
             })?;
-        stored.map_or(Ok(ChatSettings::default()), |s| {
+        stored.map_or(Ok(T::default()), |s| {
             json_column("personas.chat_settings", &s)
         })
     }
 
-    pub fn set_chat_settings(&mut self, persona_id: i64, settings: &ChatSettings) -> Result<()> {
+    pub fn set_chat_settings<T: Serialize>(&mut self, persona_id: i64, settings: &T) -> Result<()> {
         update_persona(
             &self.conn,
             persona_id,
@@ -132,22 +65,23 @@ mod tests {
     use super::*;
     use crate::repo::personas::tests::{open_temp, sample_card};
 
+    /// A settings document as the core might shape it.
+    #[derive(Debug, Default, PartialEq, serde::Deserialize, Serialize)]
+    struct Sampler {
+        temperature: f32,
+    }
+
     #[test]
     fn chat_settings_default_until_set_and_keep_what_was_set() {
         let (_dir, mut store) = open_temp();
         let pid = store.insert_persona(&sample_card("t"), &[], None).unwrap();
-        assert_eq!(store.chat_settings(pid).unwrap(), ChatSettings::default());
-        let mine = ChatSettings {
-            temperature: 0.3,
-            guard: GuardSettings {
-                action: GuardAction::Rewrite,
-                attempts: 2,
-                threshold: Some(0.4),
-            },
-            ..ChatSettings::default()
-        };
+        assert_eq!(
+            store.chat_settings::<Sampler>(pid).unwrap(),
+            Sampler::default()
+        );
+        let mine = Sampler { temperature: 0.3 };
         store.set_chat_settings(pid, &mine).unwrap();
-        assert_eq!(store.chat_settings(pid).unwrap(), mine);
+        assert_eq!(store.chat_settings::<Sampler>(pid).unwrap(), mine);
         let missing = store.set_chat_settings(9999, &mine).unwrap_err();
         assert!(matches!(
             missing,
@@ -157,25 +91,29 @@ mod tests {
             }
         ));
         assert!(matches!(
-            store.chat_settings(9999).unwrap_err(),
+            store.chat_settings::<Sampler>(9999).unwrap_err(),
             Error::NotFound { .. }
         ));
     }
 
     #[test]
-    fn settings_stored_before_a_new_key_existed_read_it_as_its_default() {
+    fn a_settings_document_of_another_shape_is_an_invalid_column() {
         let (_dir, mut store) = open_temp();
         let pid = store.insert_persona(&sample_card("t"), &[], None).unwrap();
         store
             .conn
             .execute(
-                "UPDATE personas SET chat_settings = '{\"temperature\": 0.5}' WHERE id = ?1",
+                "UPDATE personas SET chat_settings = '{\"temperature\": \"warm\"}' WHERE id = ?1",
                 [pid],
             )
             .unwrap();
-        let read = store.chat_settings(pid).unwrap();
-        assert_eq!(read.temperature, 0.5);
-        assert_eq!(read.guard, GuardSettings::default());
+        assert!(matches!(
+            store.chat_settings::<Sampler>(pid).unwrap_err(),
+            Error::InvalidColumn {
+                column: "personas.chat_settings",
+                ..
+            }
+        ));
     }
 
     #[test]
