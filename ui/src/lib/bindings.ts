@@ -340,6 +340,19 @@ editedAt: number | null, };
 
 export type ModelKind = "chat" | "embedder";
 
+/**
+ * The memory a chat model's weights and cache live in, which the fit verdicts read.
+ */
+export type ModelMemory = { 
+/**
+ * Total bytes (None: unknown).
+ */
+bytes: number | null, 
+/**
+ * The GPU's name when models load on CUDA (its own memory holds them); None: the machine's memory.
+ */
+gpu: string | null, };
+
 export type OocFlag = { 
 /**
  * Stable id: `assistant_speak`, `language_mismatch`, `missing_trait`, `foreign_trait`, `low_style`.
@@ -533,9 +546,9 @@ remote: RemoteModel | null,
  */
 catalogue: Array<CatalogueModel>, 
 /**
- * This machine's memory, which the fit verdicts read (None: unknown).
+ * The memory models run in (the machine's, or a CUDA GPU's), which the fit verdicts read.
  */
-memoryBytes: number | null, };
+memory: ModelMemory, };
 
 /**
  * A lexical signature: a word or word sequence the character uses more than the others.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { downloadLabel, guardLabel, planLines, profileUpdateLine } from './format';
-import { adapterChoiceValue, changeLabel, describeTrend, styleTrend, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitMarkup } from './format';
+import { memoryNote, adapterChoiceValue, changeLabel, describeTrend, styleTrend, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitMarkup } from './format';
 
 describe('sourceLabel', () => {
   it('labels script and greeting replies and leaves model and user text unlabelled', () => {
@@ -309,5 +309,14 @@ describe('profileUpdateLine', () => {
     expect(profileUpdateLine({ done: 5, total: 5 })).toBeNull();
     expect(profileUpdateLine(null)).toBeNull();
     expect(profileUpdateLine(undefined)).toBeNull();
+  });
+});
+
+describe('memoryNote', () => {
+  it('names the memory the fit verdicts read: the machine, a GPU, or nothing when unknown', () => {
+    expect(memoryNote({ bytes: 16e9, gpu: null })).toBe(' (this machine has 16.0 GB)');
+    expect(memoryNote({ bytes: 8.588e9, gpu: 'NVIDIA GeForce RTX 4060' })).toBe(' (models run on the NVIDIA GeForce RTX 4060, which has 8.6 GB)');
+    expect(memoryNote({ bytes: null, gpu: 'CUDA GPU' })).toBe(' (the memory of the CUDA GPU could not be read)');
+    expect(memoryNote({ bytes: null, gpu: null })).toBe('');
   });
 });

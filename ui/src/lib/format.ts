@@ -8,6 +8,7 @@ import type {
   ImportPhase,
   MessageView,
   MessageSource,
+  ModelMemory,
   OocFlag,
   UpgradeProgress,
   ReplierStatus,
@@ -275,6 +276,13 @@ export function downloadLabel(p: DownloadProgress): string {
   if (!p.totalBytes) return `${p.file} · ${mb(p.downloadedBytes)} MB`;
   const percent = Math.floor((100 * p.downloadedBytes) / p.totalBytes);
   return `${p.file} · ${mb(p.downloadedBytes)} of ${mb(p.totalBytes)} MB (${percent}%)`;
+}
+
+/** " (this machine has 16.0 GB)" or " (the NVIDIA … GPU has 8.6 GB)": the memory the fit verdicts read; empty when unknown. */
+export function memoryNote(memory: ModelMemory): string {
+  if (!memory.bytes) return memory.gpu ? ` (the memory of the ${memory.gpu} could not be read)` : '';
+  const gb = `${(memory.bytes / 1e9).toFixed(1)} GB`;
+  return memory.gpu ? ` (models run on the ${memory.gpu}, which has ${gb})` : ` (this machine has ${gb})`;
 }
 
 /** The style meter's explanation lines: signature terms used, patterns fired, traits shown. */

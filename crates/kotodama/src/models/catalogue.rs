@@ -1,8 +1,11 @@
 //! The curated catalogue of chat models (`catalogue.json`, versioned with the code): what each model
 //! is, where the hub has it, how much memory it takes here, and whether that fits this machine.
 
+use std::path::Path;
+use std::process::Command;
 use std::sync::OnceLock;
 
+use kotodama_engine::DeviceKind;
 use serde::{Deserialize, Serialize};
 
 /// One chat model of the catalogue.
@@ -101,9 +104,61 @@ pub fn machine_memory() -> Option<u64> {
     Some(system.total_memory()).filter(|m| *m > 0)
 }
 
+/// The memory a chat model's weights and cache live in, which the fit verdicts read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ModelMemory {
+    /// Total bytes (None: unknown).
+    #[cfg_attr(test, ts(type = "number | null"))]
+    pub bytes: Option<u64>,
+    /// The GPU's name when models load on CUDA (its own memory holds them); None: the machine's memory.
+    pub gpu: Option<String>,
+}
+
+/// Where models loading on `device` live: a CUDA GPU's own memory (read from the NVIDIA driver's
+/// `nvidia-smi`, unknown without it), else the machine's (Apple's GPUs share it).
+pub fn model_memory(device: DeviceKind) -> ModelMemory {
+    match device {
+        DeviceKind::Cuda => {
+            let (gpu, bytes) = nvidia_gpu_memory(Path::new("nvidia-smi"))
+                .map_or(("CUDA GPU".to_string(), None), |(name, bytes)| {
+                    (name, Some(bytes))
+                });
+            ModelMemory {
+                bytes,
+                gpu: Some(gpu),
+            }
+        }
+        DeviceKind::Cpu | DeviceKind::Metal => ModelMemory {
+            bytes: machine_memory(),
+            gpu: None,
+        },
+    }
+}
+
+/// The name and total memory of the GPU the engine uses (device 0), as `program` (the driver's
+/// `nvidia-smi`) reports them; None when it cannot run or says something else.
+fn nvidia_gpu_memory(program: &Path) -> Option<(String, u64)> {
+    let out = Command::new(program)
+        .args([
+            "--query-gpu=name,memory.total",
+            "--format=csv,noheader,nounits",
+            "--id=0",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (name, mib) = text.lines().next()?.rsplit_once(',')?;
+    let mib: u64 = mib.trim().parse().ok()?;
+    Some((name.trim().to_string(), mib << 20))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
+    use std::os::unix::fs::PermissionsExt;
 
     use super::*;
 
@@ -158,5 +213,47 @@ mod tests {
             machine_memory().is_some_and(|m| m > gib),
             "this machine's memory is read"
         );
+    }
+
+    /// A stand-in for the NVIDIA driver's tool (no GPU here): a script printing `output`, exiting `code`.
+    fn fake_nvidia_smi(dir: &Path, output: &str, code: i32) -> std::path::PathBuf {
+        let path = dir.join(format!("nvidia-smi-{code}"));
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\nprintf '%s' '{output}'\nexit {code}\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn the_gpus_memory_is_read_from_the_driver_and_anything_else_is_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let laptop = fake_nvidia_smi(dir.path(), "NVIDIA GeForce RTX 4060 Laptop GPU, 8188\n", 0);
+        assert_eq!(
+            nvidia_gpu_memory(&laptop),
+            Some(("NVIDIA GeForce RTX 4060 Laptop GPU".into(), 8188 << 20))
+        );
+        let failing = fake_nvidia_smi(dir.path(), "NVIDIA-SMI has failed", 9);
+        assert_eq!(nvidia_gpu_memory(&failing), None);
+        let garbled = fake_nvidia_smi(dir.path(), "No devices were found", 0);
+        assert_eq!(nvidia_gpu_memory(&garbled), None);
+        assert_eq!(nvidia_gpu_memory(&dir.path().join("absent")), None);
+
+        // An 8 GB GPU holds Qwen3 4B's long chat only tightly, though the machine's 32 GB would not.
+        let qwen = catalogue()
+            .iter()
+            .find(|e| e.id == "qwen3-4b-q4_k_m")
+            .unwrap();
+        assert_eq!(qwen.fit(Some(8188 << 20)), Fit::Tight);
+        assert_eq!(qwen.fit(Some(32 << 30)), Fit::Fits);
+    }
+
+    #[test]
+    fn models_on_the_cpu_read_the_machines_memory() {
+        let on_cpu = model_memory(DeviceKind::Cpu);
+        assert_eq!(on_cpu.gpu, None);
+        assert_eq!(on_cpu.bytes, machine_memory());
     }
 }

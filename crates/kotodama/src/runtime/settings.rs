@@ -5,7 +5,7 @@ use kotodama_engine::DeviceInfo;
 use serde::Serialize;
 
 use super::Runtime;
-use crate::models::catalogue::{catalogue, machine_memory, CatalogueEntry, Fit};
+use crate::models::catalogue::{catalogue, model_memory, CatalogueEntry, Fit, ModelMemory};
 use crate::models::{InstalledModel, ModelKind, ModelManager};
 use crate::settings::{RemoteModel, RuntimeSettings};
 use crate::{secrets, Result, Theme};
@@ -28,9 +28,8 @@ pub struct SettingsView {
     pub remote: Option<RemoteModel>,
     /// The curated chat models, each with its fit on this machine.
     pub catalogue: Vec<CatalogueModel>,
-    /// This machine's memory, which the fit verdicts read (None: unknown).
-    #[cfg_attr(test, ts(type = "number | null"))]
-    pub memory_bytes: Option<u64>,
+    /// The memory models run in (the machine's, or a CUDA GPU's), which the fit verdicts read.
+    pub memory: ModelMemory,
 }
 
 /// A catalogue model as Settings lists it.
@@ -70,12 +69,12 @@ impl Runtime {
             .into_iter()
             .filter(|m| m.kind == ModelKind::Chat)
             .collect();
-        let memory_bytes = machine_memory();
+        let memory = model_memory(self.core(|k| k.load_options())?.device);
         let catalogue = catalogue()
             .iter()
             .map(|entry| CatalogueModel {
                 estimate_bytes: entry.memory_estimate(),
-                fit: entry.fit(memory_bytes),
+                fit: entry.fit(memory.bytes),
                 installed: models.iter().any(|m| m.id == entry.id),
                 entry: entry.clone(),
             })
@@ -90,7 +89,7 @@ impl Runtime {
             device: status.and_then(|s| s.device),
             remote: self.core(|k| k.remote_model())?,
             catalogue,
-            memory_bytes,
+            memory,
         })
     }
 
