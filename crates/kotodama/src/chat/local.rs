@@ -11,6 +11,7 @@ use kotodama_store::NewModel;
 use super::backend::{ChatBackend, Request, Written};
 use super::replier::{CachedChat, ReplierStatus};
 use super::turn::PromptParts;
+use super::window::window_start;
 use crate::models::{InstalledModel, ModelKind, ModelManager, ModelsError};
 use crate::Result;
 
@@ -258,9 +259,9 @@ pub(super) fn add_lore(
     }
 }
 
-/// The system prompt and as many of the latest turns as leave room for the reply; the oldest turns
-/// go first (found by bisection: the prompt only shrinks as turns are dropped). The newest user message
-/// alone must fit.
+/// The system prompt and the latest turns, leaving room for the reply: the oldest turns go first, in
+/// blocks (`window`), else just enough of them (found by bisection: the prompt only shrinks as turns
+/// are dropped). The newest user message alone must fit.
 pub(super) fn fit_context(
     model: &Model,
     turns: &[ChatMessage],
@@ -294,6 +295,15 @@ pub(super) fn fit_context(
         }
         .into());
     }
+    // The oldest messages leave in blocks, so the next turns keep this prompt's start and its cache.
+    let sizes: Vec<usize> = chat
+        .iter()
+        .map(|m| token_counter(model)(&m.content))
+        .collect();
+    if let Some(first) = window_start(&sizes, budget, |first| Ok(tokens(first)? <= budget))? {
+        return Ok(keep_from(first));
+    }
+    // The newest messages alone outgrow a block: drop just enough.
     // Invariant: tokens(lo) > budget >= tokens(hi).
     let (mut lo, mut hi) = (0, last);
     while hi - lo > 1 {

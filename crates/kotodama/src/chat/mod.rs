@@ -16,6 +16,7 @@ mod replier;
 mod scripted;
 mod turn;
 mod view;
+mod window;
 
 pub use client::{ClientLimits, ClientMessage, ClientRole};
 pub use guard::{GuardReport, MAX_ATTEMPTS};

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::backend::{ChatBackend, Request, Written};
 use super::replier::ReplierStatus;
 use super::turn::PromptParts;
+use super::window::window_start;
 use crate::reasoning_filter::ReasoningFilter;
 use crate::settings::RemoteModel;
 use crate::{Error, Result};
@@ -324,11 +325,18 @@ fn estimated_message(m: &ChatMessage) -> usize {
     estimated_tokens(&m.content) + 4
 }
 
-/// The system prompt and as many of the latest turns as fit `budget` estimated tokens; the newest
-/// user message alone must fit.
+/// The system prompt and the latest turns that fit `budget` estimated tokens: the oldest leave in
+/// blocks (`window`), else just enough of them; the newest user message alone must fit.
 fn fit(turns: &[ChatMessage], budget: usize) -> Result<Vec<ChatMessage>> {
     let (system, chat) = turns.split_at(1);
-    let mut used = estimated_message(&system[0]);
+    let sizes: Vec<usize> = chat.iter().map(estimated_message).collect();
+    let system_size = estimated_message(&system[0]);
+    // The oldest messages leave in blocks, so the server's prompt cache keeps serving the start.
+    let fits = |first: usize| Ok(system_size + sizes[first..].iter().sum::<usize>() <= budget);
+    if let Some(first) = window_start(&sizes, budget, fits)? {
+        return Ok(system.iter().chain(&chat[first..]).cloned().collect());
+    }
+    let mut used = system_size;
     let mut first = chat.len();
     while first > 0 && used + estimated_message(&chat[first - 1]) <= budget {
         first -= 1;

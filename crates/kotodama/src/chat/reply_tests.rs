@@ -581,4 +581,28 @@ fn old_turns_are_dropped_to_fit_the_context_and_an_oversized_message_is_refused(
     ];
     let err = fit_context(model, &huge, 200).unwrap_err();
     assert_eq!(err.code(), "CONTEXT_FULL");
+
+    // A long chat of short turns: as it grows past the context, its kept start moves in blocks,
+    // so most turns reuse the cached prompt.
+    let mut chat = vec![ChatMessage::new("system", "You are Aki.")];
+    for i in 0..400 {
+        let role = if i % 2 == 0 { "user" } else { "assistant" };
+        chat.push(ChatMessage::new(
+            role,
+            format!("turn {i}: {}", "the river keeps flowing ".repeat(12)),
+        ));
+    }
+    let starts: std::collections::BTreeSet<String> = (300..=400)
+        .step_by(2)
+        .map(|n| {
+            fit_context(model, &chat[..=n], 200).unwrap()[1]
+                .content
+                .clone()
+        })
+        .collect();
+    assert!(
+        starts.len() <= 4,
+        "the start moved {} times in 50 turns",
+        starts.len()
+    );
 }
