@@ -3,7 +3,7 @@
 
 use kotodama::runtime::AppStatus;
 use kotodama::MessageView;
-use kotodama::{ChatView, ErrorView, PersonaSummary};
+use kotodama::{ChatView, ErrorView, PersonaSummary, PromptTurn};
 use tauri::State;
 
 use crate::Rt;
@@ -75,6 +75,12 @@ pub fn edit_message(
 #[tauri::command]
 pub fn delete_message(rt: State<'_, Rt>, message_id: i64) -> CommandResult<ChatView> {
     Ok(rt.core(|k| k.delete_message(message_id))?)
+}
+
+/// What the model would be given to reply next in the chat (the prompt viewer).
+#[tauri::command]
+pub fn next_prompt(rt: State<'_, Rt>, chat_id: i64) -> CommandResult<Vec<PromptTurn>> {
+    Ok(rt.core(|k| k.next_prompt(chat_id))?)
 }
 
 /// What a reply realizes of its persona's style, for the style meter's hover.

@@ -4,7 +4,9 @@
 use kotodama::cards::CardFormat;
 use kotodama::runtime::UploadPreview;
 use kotodama::AdapterChoice;
-use kotodama::{Error, ErrorView, ImportPhase, PersonaPage, ProfileDiff, ScriptImport};
+use kotodama::{
+    CardFields, Error, ErrorView, ImportPhase, PersonaPage, ProfileDiff, ScriptImport,
+};
 use tauri::ipc::{Channel, InvokeBody, Request};
 use tauri::State;
 
@@ -56,6 +58,22 @@ pub async fn import_upload(
 #[tauri::command]
 pub fn persona_page(rt: State<'_, Rt>, persona_id: i64) -> CommandResult<PersonaPage> {
     Ok(rt.core(|k| k.persona_page(persona_id))?)
+}
+
+/// The persona's card as the character editor shows it.
+#[tauri::command]
+pub fn card_fields(rt: State<'_, Rt>, persona_id: i64) -> CommandResult<CardFields> {
+    Ok(rt.core(|k| k.card_fields(persona_id))?)
+}
+
+/// Saves the edited card as its newest revision and returns the persona's page.
+#[tauri::command]
+pub fn save_card(
+    rt: State<'_, Rt>,
+    persona_id: i64,
+    fields: CardFields,
+) -> CommandResult<PersonaPage> {
+    Ok(rt.core(|k| k.save_card(persona_id, fields))?)
 }
 
 /// What changed between two versions of the persona's style profile.

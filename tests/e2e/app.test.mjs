@@ -366,6 +366,37 @@ test('a re-imported persona compares its two profile versions on its page', asyn
   });
 });
 
+test('the character editor saves a card whose change reaches the next prompt, and the export carries it', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-editor-'));
+  const fact = 'Ririka keeps a jar of sea glass on her windowsill.';
+  await withApp(home, async (s) => {
+    await (await s.one('[data-testid=persona][data-slug=ririka]')).click();
+    await (await s.one('[data-testid=open-profile]')).click();
+    await (await s.one('[data-testid=edit-card]')).click();
+    const description = await s.one('[data-testid=card-description]');
+    await waitFor('the card in the editor', async () => ((await description.attr('value')) ?? '').length > 0 || (await description.text()).length > 0);
+    await description.clear();
+    await description.type(fact);
+    const tags = await s.one('[data-testid=card-tags]');
+    await tags.clear();
+    await tags.type('calm, sea, , calm');
+    await (await s.one('[data-testid=card-save]')).click();
+    const shown = await s.one('[data-testid=persona-description]');
+    assert.equal(await shown.text(), fact);
+
+    await (await s.one('[data-testid=open-chat]')).click();
+    await (await s.one('[data-testid=show-prompt]')).click();
+    const system = await s.one('[data-testid=prompt-turn][data-role=system]');
+    assert.ok((await system.text()).includes(fact), await system.text());
+    await s.screenshotPng().then((png) => fs.writeFileSync(path.join(screenshots, 'prompt-viewer.png'), png));
+  });
+  const out = path.join(home, 'ririka.json');
+  execFileSync(cli, ['export', 'ririka', '--format', 'json', '-o', out], { env: { ...process.env, KOTODAMA_HOME: home } });
+  const card = JSON.parse(fs.readFileSync(out, 'utf8'));
+  assert.equal(card.data.description, fact);
+  assert.deepEqual(card.data.tags, ['calm', 'sea']);
+});
+
 test('a file that is not a script or a card is refused by the wizard with its reason', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-badimport-'));
   const bad = path.join(home, 'broken.png');

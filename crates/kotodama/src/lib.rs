@@ -30,8 +30,8 @@ pub(crate) fn temp_app() -> (tempfile::TempDir, Kotodama) {
 
 pub use chat::{
     CachedChat, ChatContext, ChatSummary, ChatView, ClientLimits, ClientMessage, ClientRole,
-    GuardReport, MessageStyle, MessageView, PendingReply, Replier, ReplierStatus, Reply,
-    ReplyEvent, MAX_ATTEMPTS, MAX_MESSAGE_CHARS, USER_NAME,
+    GuardReport, MessageStyle, MessageView, PendingReply, PromptTurn, Replier, ReplierStatus,
+    Reply, ReplyEvent, MAX_ATTEMPTS, MAX_MESSAGE_CHARS, USER_NAME,
 };
 pub use error::{Error, ErrorView, Result};
 pub use home::{config_file, Home, HOME_ENV};
@@ -40,10 +40,10 @@ pub use kotodama_engine::{CancelToken, GenerationStats, StopReason};
 pub use kotodama_store::{AdapterChoice, JobState, MessageSource, Role};
 pub use kotodama_style::{OocFlag, StylePlan};
 pub use personas::{
-    preview_file, preview_script, upgrade_profiles, AdapterReport, AdapterView, FilePreview,
-    ImportPhase, ImportedFrom, PersonaPage, PersonaSummary, ProfileChange, ProfileDiff,
-    ProfileView, ScriptImport, ScriptPreview, SpeakerSummary, StaleProfile, UpgradeProgress,
-    UpgradeReport, ANALYZER_VERSION, BUNDLED,
+    preview_file, preview_script, upgrade_profiles, AdapterReport, AdapterView, CardFields,
+    FilePreview, ImportPhase, ImportedFrom, PersonaPage, PersonaSummary, ProfileChange,
+    ProfileDiff, ProfileView, ScriptImport, ScriptPreview, SpeakerSummary, StaleProfile,
+    UpgradeProgress, UpgradeReport, ANALYZER_VERSION, BUNDLED,
 };
 pub use runtime::Runtime;
 pub use settings::{ChatSettings, GuardAction, GuardSettings, Theme};

@@ -70,6 +70,8 @@ fn generated() -> String {
         crate::settings::RuntimeSettings,
         crate::settings::LocalServerStatus,
         crate::ChatSettings,
+        crate::CardFields,
+        crate::PromptTurn,
         crate::models::DownloadProgress,
         crate::ErrorView,
     );

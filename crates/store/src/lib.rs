@@ -14,6 +14,7 @@ pub mod repo;
 pub use error::{Error, Result};
 pub use open::{Store, APPLICATION_ID};
 pub use repo::adapters::{Adapter, AdapterChoice, NewAdapter};
+pub use repo::card_revisions::CardRevision;
 pub use repo::chats::{Chat, Message, MessageSource, NewMessage, Role, StyleScoreColumns};
 pub use repo::jobs::{Job, JobLease, JobState, LeaseHeartbeat, NewJob, LEASE_MS};
 pub use repo::models::{ModelRecord, NewModel};

@@ -9,6 +9,7 @@ pub const MIGRATIONS: &[&str] = &[
     ADAPTER_RECIPES,
     JOB_LEASES,
     REMOTE_MODELS,
+    CARD_REVISIONS,
 ];
 
 const V1: &str = r#"
@@ -318,6 +319,19 @@ UPDATE adapters SET model_id =
     WHERE id IN (SELECT id FROM kept_adapter_models);
 DROP TABLE kept_message_models;
 DROP TABLE kept_adapter_models;
+"#;
+
+/// A card edited in the app keeps its earlier versions: each save adds the card as saved (the first
+/// save also the card as it was before), numbered per persona. The persona row holds the newest.
+const CARD_REVISIONS: &str = r#"
+CREATE TABLE card_revisions (
+    id         INTEGER PRIMARY KEY,
+    persona_id INTEGER NOT NULL REFERENCES personas(id) ON DELETE CASCADE,
+    revision   INTEGER NOT NULL CHECK (revision >= 1),
+    card       TEXT NOT NULL CHECK (json_valid(card)),
+    created_at INTEGER NOT NULL,
+    UNIQUE (persona_id, revision)
+);
 "#;
 
 #[cfg(test)]

@@ -3,6 +3,7 @@ import { Channel, invoke } from '@tauri-apps/api/core';
 import type {
   AdapterChoice,
   AppStatus,
+  CardFields,
   CardFormat,
   ChatSettings,
   DownloadProgress,
@@ -18,6 +19,7 @@ import type {
   PersonaPage,
   PersonaSummary,
   ProfileDiff,
+  PromptTurn,
   RemoteModel,
   ChatEvent,
   RuntimeSettings,
@@ -48,6 +50,8 @@ export const api = {
     return invoke<SentReply>('regenerate_reply', { chatId, onEvent: channel });
   },
   showChat: (chatId: number) => invoke<ChatView>('show_chat', { chatId }),
+  /** What the model would be given to reply next in the chat. */
+  nextPrompt: (chatId: number) => invoke<PromptTurn[]>('next_prompt', { chatId }),
   /** Chooses alternative `index` (from 0) of the message's position; returns the chosen one. */
   chooseAlternative: (messageId: number, index: number) => invoke<MessageView>('choose_alternative', { messageId, index }),
   editMessage: (messageId: number, text: string) => invoke<MessageView>('edit_message', { messageId, text }),
@@ -66,6 +70,10 @@ export const api = {
     return invoke<number>('import_upload', { uploadId, speaker, name, onPhase: channel });
   },
   personaPage: (personaId: number) => invoke<PersonaPage>('persona_page', { personaId }),
+  /** The persona's card as the character editor shows it. */
+  cardFields: (personaId: number) => invoke<CardFields>('card_fields', { personaId }),
+  /** Saves the edited card as its newest revision; returns the persona's page. */
+  saveCard: (personaId: number, fields: CardFields) => invoke<PersonaPage>('save_card', { personaId, fields }),
   profileDiff: (personaId: number, from: number, to: number) =>
     invoke<ProfileDiff>('profile_diff', { personaId, from, to }),
   /** Chooses the adapter the persona's chats use; returns the updated page. */

@@ -49,6 +49,35 @@ profileUpdate: UpgradeProgress | null, };
 export type CachedChat = { chatId: number, tokens: number, };
 
 /**
+ * The fields of a card the editor shows (Character Card V3's, by their meaning).
+ */
+export type CardFields = { name: string, 
+/**
+ * One line under the name in the persona list.
+ */
+tagline: string, description: string, personality: string, scenario: string, 
+/**
+ * The greeting that opens a new chat; the alternate greetings are its swipes.
+ */
+firstMessage: string, alternateGreetings: Array<string>, 
+/**
+ * Example exchanges (`<START>` blocks of `{{user}}:` and `{{char}}:` lines).
+ */
+exampleDialogue: string, 
+/**
+ * Replaces the app's own instructions when not empty.
+ */
+systemPrompt: string, 
+/**
+ * Sent after the chat, just before the reply.
+ */
+postHistoryInstructions: string, 
+/**
+ * For people, never sent to the model.
+ */
+creatorNotes: string, tags: Array<string>, };
+
+/**
  * A catalogue model as Settings lists it.
  */
 export type CatalogueModel = { 
@@ -428,6 +457,15 @@ versions: Array<number>, lineCount: number, tokenCount: number, lexical: Array<S
  * Each trait in plain words, by name (the name is an internal id, never shown).
  */
 traitGlosses: { [key in string]: string }, examples: ProfileExamples, };
+
+/**
+ * One message of a prompt as the model is given it.
+ */
+export type PromptTurn = { 
+/**
+ * `system`, `user` or `assistant`.
+ */
+role: string, content: string, };
 
 /**
  * A chat model the user serves elsewhere (Ollama, LM Studio, llama.cpp's server, KoboldCpp, OpenAI,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { downloadLabel, guardLabel, planLines, profileUpdateLine } from './format';
-import { memoryNote, adapterChoiceValue, changeLabel, describeTrend, styleTrend, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitMarkup } from './format';
+import { linesOf, memoryNote, adapterChoiceValue, changeLabel, describeTrend, styleTrend, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitMarkup } from './format';
 
 describe('sourceLabel', () => {
   it('labels script and greeting replies and leaves model and user text unlabelled', () => {
@@ -318,5 +318,13 @@ describe('memoryNote', () => {
     expect(memoryNote({ bytes: 8.588e9, gpu: 'NVIDIA GeForce RTX 4060' })).toBe(' (models run on the NVIDIA GeForce RTX 4060, which has 8.6 GB)');
     expect(memoryNote({ bytes: null, gpu: 'CUDA GPU' })).toBe(' (the memory of the CUDA GPU could not be read)');
     expect(memoryNote({ bytes: null, gpu: null })).toBe('');
+  });
+});
+
+describe('linesOf', () => {
+  it('splits a list edited as text and drops empty parts', () => {
+    expect(linesOf('Hello.\n---\n  \n---\nBack again?\nStay a while.', /\n---\n/)).toEqual(['Hello.', 'Back again?\nStay a while.']);
+    expect(linesOf(' calm, sea ,, ', /,/)).toEqual(['calm', 'sea']);
+    expect(linesOf('', /,/)).toEqual([]);
   });
 });

@@ -300,3 +300,11 @@ export function profileUpdateLine(update: UpgradeProgress | null | undefined): s
   if (!update || update.done >= update.total) return null;
   return `Updating style profiles ${update.done}/${update.total}`;
 }
+
+/** The non-empty parts of `text` split at `separator`, trimmed: a list edited as one text field. */
+export function linesOf(text: string, separator: RegExp): string[] {
+  return text
+    .split(separator)
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+}

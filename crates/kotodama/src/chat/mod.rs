@@ -23,7 +23,7 @@ pub use guard::{GuardReport, MAX_ATTEMPTS};
 pub(crate) use replier::PENALTY_WINDOW;
 pub use replier::{CachedChat, Replier, ReplierStatus};
 pub use turn::{ChatContext, PendingReply, Reply, ReplyEvent, USER_NAME};
-pub use view::{ChatSummary, MessageStyle, MessageView};
+pub use view::{ChatSummary, MessageStyle, MessageView, PromptTurn};
 
 use kotodama_store::{Chat, MessageSource, NewMessage, Role};
 use serde::Serialize;
@@ -92,6 +92,26 @@ impl Kotodama {
             chats: self.summaries(chat.persona_id)?,
             chat: chat.into(),
         })
+    }
+
+    /// What the model would be given to reply next in the chat: the system prompt (from the card, with
+    /// the lorebook entries the chat calls for, counted by estimate) and the chat so far. The oldest
+    /// turns a model with a short context drops are still shown.
+    pub fn next_prompt(&mut self, chat_id: i64) -> Result<Vec<PromptTurn>> {
+        let context = self.chat_context(chat_id)?;
+        let mut turns = context.draft.turns.clone();
+        local::add_lore(
+            remote::estimated_tokens,
+            &context.draft.prompt(chat_id),
+            &mut turns[0].content,
+        );
+        Ok(turns
+            .into_iter()
+            .map(|t| PromptTurn {
+                role: t.role,
+                content: t.content,
+            })
+            .collect())
     }
 
     fn summaries(&self, persona_id: i64) -> Result<Vec<ChatSummary>> {

@@ -118,6 +118,15 @@ impl From<Message> for MessageView {
     }
 }
 
+/// One message of a prompt as the model is given it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct PromptTurn {
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    pub content: String,
+}
+
 #[cfg(test)]
 mod tests {
     use kotodama_store::NewMessage;

@@ -4,6 +4,7 @@
 
 mod bundled;
 mod diff;
+mod editor;
 mod import;
 mod page;
 mod upgrade;
@@ -16,6 +17,7 @@ use crate::{Error, Kotodama, Result};
 pub(crate) use bundled::seed_bundled;
 pub use bundled::BUNDLED;
 pub use diff::{ProfileChange, ProfileDiff};
+pub use editor::{CardFields, MAX_FIELD_CHARS};
 pub use import::{
     preview_file, preview_script, FilePreview, ImportPhase, ImportedFrom, ScriptImport,
     ScriptPreview, SpeakerSummary,

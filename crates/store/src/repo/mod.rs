@@ -19,6 +19,7 @@ macro_rules! text_enum {
 
 pub mod adapters;
 pub mod alternatives;
+pub mod card_revisions;
 pub mod chat_edits;
 pub mod chats;
 pub mod jobs;
