@@ -77,6 +77,16 @@ pub fn delete_message(rt: State<'_, Rt>, message_id: i64) -> CommandResult<ChatV
     Ok(rt.core(|k| k.delete_message(message_id))?)
 }
 
+/// Names who the user is in the chat (a user persona; null: the default).
+#[tauri::command]
+pub fn set_chat_user_persona(
+    rt: State<'_, Rt>,
+    chat_id: i64,
+    user_persona_id: Option<i64>,
+) -> CommandResult<ChatView> {
+    Ok(rt.core(|k| k.set_chat_user_persona(chat_id, user_persona_id))?)
+}
+
 /// What the model would be given to reply next in the chat (the prompt viewer).
 #[tauri::command]
 pub fn next_prompt(rt: State<'_, Rt>, chat_id: i64) -> CommandResult<Vec<PromptTurn>> {

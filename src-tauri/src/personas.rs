@@ -4,9 +4,7 @@
 use kotodama::cards::CardFormat;
 use kotodama::runtime::UploadPreview;
 use kotodama::AdapterChoice;
-use kotodama::{
-    CardFields, Error, ErrorView, ImportPhase, PersonaPage, ProfileDiff, ScriptImport,
-};
+use kotodama::{CardFields, Error, ErrorView, ImportPhase, PersonaPage, ProfileDiff, ScriptImport};
 use tauri::ipc::{Channel, InvokeBody, Request};
 use tauri::State;
 

@@ -4,6 +4,7 @@
 use kotodama::models::{DownloadProgress, InstalledModel};
 use kotodama::runtime::{DownloadRequest, KeyKept, SettingsView};
 use kotodama::settings::{RemoteModel, RuntimeSettings};
+use kotodama::user_personas::UserPersonas;
 use kotodama::ChatSettings;
 use kotodama::{Error, Theme};
 use tauri::ipc::Channel;
@@ -95,4 +96,31 @@ pub async fn download_model(
 #[tauri::command]
 pub fn cancel_download(rt: State<'_, Rt>) -> bool {
     rt.cancel_download()
+}
+
+/// The user's own personas and the default among them.
+#[tauri::command]
+pub fn user_personas(rt: State<'_, Rt>) -> CommandResult<UserPersonas> {
+    Ok(rt.core(|k| k.user_personas())?)
+}
+
+/// Adds a user persona (`id` null) or changes one.
+#[tauri::command]
+pub fn save_user_persona(
+    rt: State<'_, Rt>,
+    id: Option<i64>,
+    name: String,
+    description: String,
+) -> CommandResult<UserPersonas> {
+    Ok(rt.core(|k| k.save_user_persona(id, &name, &description))?)
+}
+
+#[tauri::command]
+pub fn delete_user_persona(rt: State<'_, Rt>, id: i64) -> CommandResult<UserPersonas> {
+    Ok(rt.core(|k| k.delete_user_persona(id))?)
+}
+
+#[tauri::command]
+pub fn set_default_user_persona(rt: State<'_, Rt>, id: Option<i64>) -> CommandResult<UserPersonas> {
+    Ok(rt.core(|k| k.set_default_user_persona(id))?)
 }

@@ -397,6 +397,44 @@ test('the character editor saves a card whose change reaches the next prompt, an
   assert.deepEqual(card.data.tags, ['calm', 'sea']);
 });
 
+test('the user\'s own persona: named in Settings, it fills the greeting and the prompt, and a chat can pick another', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-you-'));
+  await withApp(home, async (s) => {
+    await (await s.one('[data-testid=settings-open]')).click();
+    for (const [name, about] of [['Haru', 'A night-shift nurse who climbs the hill at dawn.'], ['Aki', '']]) {
+      await (await s.one('[data-testid=user-persona-name]')).type(name);
+      if (about) await (await s.one('[data-testid=user-persona-description]')).type(about);
+      await (await s.one('[data-testid=user-persona-add]')).click();
+      await s.one(`[data-testid=user-persona][data-name=${name}]`);
+    }
+    const defaults = await s.all('[data-testid=user-persona-default]');
+    assert.equal(defaults.length, 2);
+    await (await s.one('[data-testid=persona][data-slug=mikoto]')).click();
+    // Mikoto's festival greeting names the user: swipe to it.
+    const greeting = async () => (await messages(s))[0].text;
+    await waitFor('the greeting that names the user', async () => {
+      if ((await greeting()).includes('-dono')) return true;
+      await (await s.one('[data-testid=swipe-next]')).click();
+      return false;
+    });
+    assert.match(await greeting(), /Haru-dono/);
+    await (await s.one('[data-testid=show-prompt]')).click();
+    const system = await (await s.one('[data-testid=prompt-turn][data-role=system]')).text();
+    assert.match(system, /Haru is a university student/);
+    assert.match(system, /About Haru: A night-shift nurse/);
+
+    const select = await s.one('[data-testid=you-select]');
+    await select.click();
+    await (await s.one('[data-testid=you-select] option:nth-child(2)')).click();
+    await waitFor('the greeting with the chat\'s own persona', async () => /Aki-dono/.test(await greeting()));
+    const prompt = await waitFor('the prompt for Aki', async () => {
+      const text = await (await s.one('[data-testid=prompt-turn][data-role=system]')).text();
+      return /Aki is a university student/.test(text) && text;
+    });
+    assert.doesNotMatch(prompt, /night-shift/);
+  });
+});
+
 test('a file that is not a script or a card is refused by the wizard with its reason', async () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-badimport-'));
   const bad = path.join(home, 'broken.png');

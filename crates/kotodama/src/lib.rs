@@ -19,6 +19,7 @@ pub mod secrets;
 pub mod settings;
 #[cfg(test)]
 mod ui_bindings;
+pub mod user_personas;
 
 /// A core on a fresh temporary data folder (the folder lives as long as the guard), for tests.
 #[cfg(test)]
@@ -29,9 +30,9 @@ pub(crate) fn temp_app() -> (tempfile::TempDir, Kotodama) {
 }
 
 pub use chat::{
-    CachedChat, ChatContext, ChatSummary, ChatView, ClientLimits, ClientMessage, ClientRole,
-    GuardReport, MessageStyle, MessageView, PendingReply, PromptTurn, Replier, ReplierStatus,
-    Reply, ReplyEvent, MAX_ATTEMPTS, MAX_MESSAGE_CHARS, USER_NAME,
+    CachedChat, ChatContext, ChatSummary, ChatUser, ChatView, ClientLimits, ClientMessage,
+    ClientRole, GuardReport, MessageStyle, MessageView, PendingReply, PromptTurn, Replier,
+    ReplierStatus, Reply, ReplyEvent, MAX_ATTEMPTS, MAX_MESSAGE_CHARS, USER_NAME,
 };
 pub use error::{Error, ErrorView, Result};
 pub use home::{config_file, Home, HOME_ENV};

@@ -56,6 +56,14 @@ pub fn system_prompt(card: &NewPersona, user: &str) -> String {
     parts.join("\n\n")
 }
 
+/// What the character knows of the user (their persona's description), for the system prompt; None
+/// without a description.
+pub fn about_user(user: &str, description: &str, char_name: &str) -> Option<String> {
+    let description = description.trim();
+    (!description.is_empty())
+        .then(|| format!("About {user}: {}", fill(description, char_name, user)))
+}
+
 fn identity(name: &str) -> String {
     format!("You are {name}. Stay in character: speak as {name} would, never as an assistant.")
 }

@@ -72,6 +72,7 @@ fn generated() -> String {
         crate::ChatSettings,
         crate::CardFields,
         crate::PromptTurn,
+        crate::user_personas::UserPersonas,
         crate::models::DownloadProgress,
         crate::ErrorView,
     );

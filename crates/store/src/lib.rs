@@ -23,6 +23,7 @@ pub use repo::profiles::{
     GrammarRuleRow, LexicalSignatureRow, NewProfile, PragmaticTraitRow, ProfileRecord,
 };
 pub use repo::script_lines::{NewScriptLine, ScriptLine};
+pub use repo::user_personas::UserPersona;
 
 /// Milliseconds since the Unix epoch, the timestamp unit of every table.
 pub fn now_ms() -> i64 {

@@ -10,6 +10,7 @@ pub const MIGRATIONS: &[&str] = &[
     JOB_LEASES,
     REMOTE_MODELS,
     CARD_REVISIONS,
+    USER_PERSONAS,
 ];
 
 const V1: &str = r#"
@@ -332,6 +333,19 @@ CREATE TABLE card_revisions (
     created_at INTEGER NOT NULL,
     UNIQUE (persona_id, revision)
 );
+"#;
+
+/// The user's own personas (who `{{user}}` is in prompts): each chat may name one; otherwise the one
+/// the app settings name as the default is used. Deleting one leaves its chats on the default.
+const USER_PERSONAS: &str = r#"
+CREATE TABLE user_personas (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL CHECK (length(trim(name)) > 0),
+    description TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+ALTER TABLE chats ADD COLUMN user_persona_id INTEGER REFERENCES user_personas(id) ON DELETE SET NULL;
 "#;
 
 #[cfg(test)]

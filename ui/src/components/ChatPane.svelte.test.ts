@@ -24,9 +24,9 @@ const noop = () => {};
 describe('ChatPane style trend', () => {
   it('appears from two scored replies and follows added and swiped replies', () => {
     const props = $state({
-      view: { chat, persona, chats: [chat], messages: [reply(0, null), reply(1, 0.9)] } as ChatView,
+      view: { chat, persona, chats: [chat], messages: [reply(0, null), reply(1, 0.9)], you: { name: 'User', userPersonaId: null, choices: [] } } as ChatView,
       replyMode: 'model' as const, replier: null, streaming: null, busy: false,
-      onsend: async () => true, onstop: noop, onnewchat: noop, onprofile: noop, onswitchchat: noop,
+      onsend: async () => true, onstop: noop, onnewchat: noop, onprofile: noop, onswitchchat: noop, onuserpersona: noop,
       onregenerate: noop, onchoose: noop, onedit: async () => true, ondelete: noop, onbranch: noop,
     });
     mounted = mountForTest(ChatPane, props);

@@ -28,6 +28,7 @@ import type {
   StylePlan,
   Theme,
   UploadPreview,
+  UserPersonas,
 } from './types';
 
 export const api = {
@@ -87,6 +88,15 @@ export const api = {
   cancelDistill: (jobId: number) => invoke<boolean>('cancel_distill', { jobId }),
   settingsView: () => invoke<SettingsView>('settings_view'),
   setTheme: (theme: Theme) => invoke<void>('set_theme', { theme }),
+  userPersonas: () => invoke<UserPersonas>('user_personas'),
+  /** Adds a user persona (`id` null) or changes one; the first becomes the default. */
+  saveUserPersona: (id: number | null, name: string, description: string) =>
+    invoke<UserPersonas>('save_user_persona', { id, name, description }),
+  deleteUserPersona: (id: number) => invoke<UserPersonas>('delete_user_persona', { id }),
+  setDefaultUserPersona: (id: number | null) => invoke<UserPersonas>('set_default_user_persona', { id }),
+  /** Names who the user is in the chat (null: the default); returns the chat. */
+  setChatUserPersona: (chatId: number, userPersonaId: number | null) =>
+    invoke<ChatView>('set_chat_user_persona', { chatId, userPersonaId }),
   /** Records another data folder for the next start; returns it. Nothing is moved. */
   setDataDir: (path: string) => invoke<string>('set_data_dir', { path }),
   /** Stored now, applied when the app next starts (the thread pool is sized once per process). */

@@ -131,11 +131,28 @@ export type ChatSummary = { id: number, personaId: number, title: string, create
  */
 updatedAt: number, };
 
+/**
+ * Who the user is in a chat, and whom they can choose to be.
+ */
+export type ChatUser = { 
+/**
+ * `{{user}}` in this chat's prompts and greetings.
+ */
+name: string, 
+/**
+ * The persona the chat names; None: the default.
+ */
+userPersonaId: number | null, choices: Array<UserPersonaView>, };
+
 export type ChatView = { chat: ChatSummary, persona: PersonaSummary, messages: Array<MessageView>, 
 /**
  * All chats with this persona (this one included), most recently active first.
  */
-chats: Array<ChatSummary>, };
+chats: Array<ChatSummary>, 
+/**
+ * Who the user is in this chat.
+ */
+you: ChatUser, };
 
 /**
  * What became of the lines, for the job's report.
@@ -710,6 +727,21 @@ export type UploadPreview = { uploadId: number, file: string, size: number, } & 
  * The card carries a style profile exported by Kotodama.
  */
 hasProfile: boolean, } | { "kind": "script" } & ScriptPreview);
+
+export type UserPersonaView = { id: number, name: string, 
+/**
+ * What characters know about the user: sent with the card's prompt.
+ */
+description: string, };
+
+/**
+ * The user's personas and the default among them.
+ */
+export type UserPersonas = { personas: Array<UserPersonaView>, 
+/**
+ * The one chats use unless they name another; None: "User", with no description.
+ */
+defaultId: number | null, };
 
 /**
  * How the style plan enters training. Chats never see a plan: variants other than `Vanilla` answer

@@ -83,6 +83,8 @@ impl Kotodama {
             Some(&last.text),
             &said,
             Some(&notes.join("\n\n")),
+            // A client sends its own user persona, if any, in its messages.
+            &crate::user_personas::You::anonymous(),
         )?;
         let settings = &mut draft.settings;
         if let Some(max) = limits.max_tokens {

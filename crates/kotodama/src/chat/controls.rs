@@ -10,7 +10,8 @@ impl Kotodama {
     /// Makes alternative `index` (from 0) of message `message_id`'s position the chosen one: the chat
     /// shows it and later prompts read it.
     pub fn choose_alternative(&mut self, message_id: i64, index: i64) -> Result<MessageView> {
-        Ok(self.store.choose_alternative(message_id, index)?.into())
+        let chosen = self.store.choose_alternative(message_id, index)?;
+        self.shown_one(chosen)
     }
 
     /// Replaces a message's text in place; later messages stay, and later prompts read the new text.
@@ -22,7 +23,8 @@ impl Kotodama {
             Role::Assistant => self.style_meter(message.chat_id, text)?,
             Role::User | Role::System => StyleScoreColumns::default(),
         };
-        Ok(self.store.edit_message(message_id, text, &style)?.into())
+        let edited = self.store.edit_message(message_id, text, &style)?;
+        self.shown_one(edited)
     }
 
     /// Deletes this one message (all its alternatives); the messages after it stay. Returns the chat.

@@ -25,9 +25,10 @@ pub use replier::{CachedChat, Replier, ReplierStatus};
 pub use turn::{ChatContext, PendingReply, Reply, ReplyEvent, USER_NAME};
 pub use view::{ChatSummary, MessageStyle, MessageView, PromptTurn};
 
-use kotodama_store::{Chat, MessageSource, NewMessage, Role};
+use kotodama_store::{Chat, Message, MessageSource, NewMessage, Role};
 use serde::Serialize;
 
+use crate::user_personas::UserPersonaView;
 use crate::{Kotodama, PersonaSummary, Result};
 use turn::plain_message;
 
@@ -43,6 +44,20 @@ pub struct ChatView {
     pub messages: Vec<MessageView>,
     /// All chats with this persona (this one included), most recently active first.
     pub chats: Vec<ChatSummary>,
+    /// Who the user is in this chat.
+    pub you: ChatUser,
+}
+
+/// Who the user is in a chat, and whom they can choose to be.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ChatUser {
+    /// `{{user}}` in this chat's prompts and greetings.
+    pub name: String,
+    /// The persona the chat names; None: the default.
+    pub user_persona_id: Option<i64>,
+    pub choices: Vec<UserPersonaView>,
 }
 
 impl Kotodama {
@@ -85,13 +100,39 @@ impl Kotodama {
 
     fn chat_view(&self, chat: Chat) -> Result<ChatView> {
         let persona = self.summary(self.store.persona(chat.persona_id)?)?;
-        let messages = self.store.messages(chat.id)?;
+        let messages = self.shown(chat.id, self.store.messages(chat.id)?)?;
         Ok(ChatView {
             persona,
-            messages: messages.into_iter().map(MessageView::from).collect(),
+            messages,
             chats: self.summaries(chat.persona_id)?,
+            you: ChatUser {
+                name: self.you_in_chat(chat.id)?.name,
+                user_persona_id: chat.user_persona_id,
+                choices: self.user_personas()?.personas,
+            },
             chat: chat.into(),
         })
+    }
+
+    /// Messages of chat `chat_id` as shown: `{{user}}` and `{{char}}` (a greeting's, say) filled with
+    /// the chat's names.
+    pub(crate) fn shown(&self, chat_id: i64, messages: Vec<Message>) -> Result<Vec<MessageView>> {
+        let persona = self.store.persona(self.store.chat(chat_id)?.persona_id)?;
+        let you = self.you_in_chat(chat_id)?;
+        Ok(messages
+            .into_iter()
+            .map(|m| {
+                let mut view = MessageView::from(m);
+                view.content = crate::prompt::fill(&view.content, &persona.card.name, &you.name);
+                view
+            })
+            .collect())
+    }
+
+    /// One message of a chat as shown (see `shown`).
+    pub(crate) fn shown_one(&self, message: Message) -> Result<MessageView> {
+        let chat_id = message.chat_id;
+        Ok(self.shown(chat_id, vec![message])?.remove(0))
     }
 
     /// What the model would be given to reply next in the chat: the system prompt (from the card, with

@@ -13,7 +13,7 @@ use super::backend::{ChatBackend, Request, Rewrite};
 use super::guard::{GuardReport, Verdict};
 use super::local::LocalEngine;
 use super::remote::RemoteBackend;
-use super::turn::{scripted_reply, ChatContext, Reply, ReplyEvent};
+use super::turn::{scripted_reply, ChatContext, Reply, ReplyDraft, ReplyEvent};
 use crate::settings::RemoteModel;
 use crate::Result;
 
@@ -64,7 +64,12 @@ pub(crate) const PENALTY_WINDOW: usize = 128;
 
 /// A persona's sampler settings as the engine's parameters: its reply length, and its stop strings with
 /// the persona's and the user's names filled in.
-fn sampling_params(settings: &ChatSettings, persona_name: &str, seed: u64) -> SamplingParams {
+fn sampling_params(
+    settings: &ChatSettings,
+    persona_name: &str,
+    user_name: &str,
+    seed: u64,
+) -> SamplingParams {
     SamplingParams {
         temperature: settings.temperature,
         top_p: settings.top_p,
@@ -75,7 +80,7 @@ fn sampling_params(settings: &ChatSettings, persona_name: &str, seed: u64) -> Sa
         stop: settings
             .stop_strings
             .iter()
-            .map(|s| crate::prompt::fill(s, persona_name, super::USER_NAME))
+            .map(|s| crate::prompt::fill(s, persona_name, user_name))
             .collect(),
         seed,
         ..SamplingParams::default()
@@ -154,11 +159,16 @@ impl Replier {
             .push_back(text.into());
     }
 
-    fn params(&mut self, settings: &ChatSettings, persona_name: &str) -> SamplingParams {
+    fn params(&mut self, draft: &ReplyDraft) -> SamplingParams {
         self.next_seed = self.next_seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
         match &self.sampling_override {
             Some(p) => p.clone(),
-            None => sampling_params(settings, persona_name, self.next_seed),
+            None => sampling_params(
+                &draft.settings,
+                &draft.persona_name,
+                &draft.user_name,
+                self.next_seed,
+            ),
         }
     }
 
@@ -283,7 +293,7 @@ impl Replier {
         }
         let request = Request {
             prompt: turn.prompt(),
-            params: self.params(&turn.draft.settings, &turn.draft.persona_name),
+            params: self.params(&turn.draft),
             // The distillation's rewrite task: the instruction it was trained with, the caught text.
             rewrite: match attempt {
                 Attempt::Reply => None,
@@ -314,8 +324,8 @@ mod tests {
             stop_strings: vec!["\n{{user}}:".into(), "{{char}}:".into()],
             ..ChatSettings::default()
         };
-        let params = sampling_params(&settings, "Tsubaki", 9);
-        assert_eq!(params.stop, ["\nUser:", "Tsubaki:"]);
+        let params = sampling_params(&settings, "Tsubaki", "Haru", 9);
+        assert_eq!(params.stop, ["\nHaru:", "Tsubaki:"]);
         assert_eq!((params.max_tokens, params.seed), (77, 9));
     }
 }

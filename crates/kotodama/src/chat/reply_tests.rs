@@ -42,19 +42,19 @@ fn chats_take_the_newest_adapter_that_beat_the_base_model_or_the_one_chosen() {
     };
     let legacy = add(&mut app, "cot", Some(serde_json::json!({"losses": []})));
     assert!(
-        app.chat_adapter(tsubaki).unwrap().is_none(),
+        app.chat_adapter(tsubaki, USER_NAME).unwrap().is_none(),
         "no verdict: not used"
     );
     let good = add(&mut app, "step-by-step", Some(verdict(true)));
     let worse = add(&mut app, "vanilla", Some(verdict(false)));
-    let chosen = app.chat_adapter(tsubaki).unwrap().unwrap();
+    let chosen = app.chat_adapter(tsubaki, USER_NAME).unwrap().unwrap();
     assert_eq!(chosen.id, good, "the newer adapter lost to the base model");
     assert_eq!(chosen.prefix, crate::prompt::EMPTY_REASONING);
     assert!(chosen.system_prompt.starts_with("You are ") && chosen.system_prompt.len() < 400);
 
     app.set_chat_adapter(tsubaki, AdapterChoice::Adapter(worse))
         .unwrap();
-    let chosen = app.chat_adapter(tsubaki).unwrap().unwrap();
+    let chosen = app.chat_adapter(tsubaki, USER_NAME).unwrap().unwrap();
     assert_eq!(
         (chosen.id, chosen.prefix),
         (worse, ""),
@@ -63,7 +63,10 @@ fn chats_take_the_newest_adapter_that_beat_the_base_model_or_the_one_chosen() {
     app.set_chat_adapter(tsubaki, AdapterChoice::Adapter(legacy))
         .unwrap();
     assert_eq!(
-        app.chat_adapter(tsubaki).unwrap().unwrap().prefix,
+        app.chat_adapter(tsubaki, USER_NAME)
+            .unwrap()
+            .unwrap()
+            .prefix,
         crate::prompt::EMPTY_REASONING
     );
 }

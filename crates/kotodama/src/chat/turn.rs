@@ -14,6 +14,7 @@ use kotodama_store::{
 use crate::cards::Lorebook;
 use crate::chat::guard::{GuardReport, ReplyJudge};
 use crate::chat::scripted::pick_scripted_reply;
+use crate::user_personas::You;
 use crate::{ChatSettings, Error, Kotodama, MessageView, Result, MAX_MESSAGE_CHARS};
 
 /// How the user is named in prompts until the app has a user profile.
@@ -50,6 +51,8 @@ pub(super) struct ReplyDraft {
     /// model.
     pub(super) adapter: Option<ReplyAdapter>,
     pub(super) persona_name: String,
+    /// Who the user is (`{{user}}` in stop strings).
+    pub(super) user_name: String,
     /// The persona's sampler and guard settings.
     pub(super) settings: ChatSettings,
     /// Judges each written reply for the out-of-character guard.
@@ -256,7 +259,9 @@ impl Kotodama {
         user_text: Option<&str>,
         said: &HashSet<String>,
     ) -> Result<ReplyDraft> {
-        let persona_id = self.store.chat(chat_id)?.persona_id;
+        let persona = self.store.persona(self.store.chat(chat_id)?.persona_id)?;
+        let you = self.you_in_chat(chat_id)?;
+        // A greeting (or any message) may say {{user}} or {{char}}: the model reads the names.
         let earlier: Vec<ChatMessage> = earlier
             .iter()
             .filter_map(|m| {
@@ -265,10 +270,11 @@ impl Kotodama {
                     Role::Assistant => "assistant",
                     Role::System => return None,
                 };
-                Some(ChatMessage::new(role, m.message.content.clone()))
+                let text = crate::prompt::fill(&m.message.content, &persona.card.name, &you.name);
+                Some(ChatMessage::new(role, text))
             })
             .collect();
-        self.draft(persona_id, &earlier, user_text, said, None)
+        self.draft(persona.id, &earlier, user_text, said, None, &you)
     }
 
     /// What persona `persona_id`'s reply to `user_text` after the `earlier` turns (user and assistant)
@@ -282,6 +288,7 @@ impl Kotodama {
         user_text: Option<&str>,
         said: &HashSet<String>,
         notes: Option<&str>,
+        you: &You,
     ) -> Result<ReplyDraft> {
         let persona = self.store.persona(persona_id)?;
         let lines = self.store.script_lines(persona_id)?;
@@ -308,7 +315,13 @@ impl Kotodama {
             .map(|m| m.content.clone())
             .collect();
         recent.extend(user_text.map(str::to_string));
-        let mut system = crate::prompt::system_prompt(&persona.card, USER_NAME);
+        let mut system = crate::prompt::system_prompt(&persona.card, &you.name);
+        if let Some(about) =
+            crate::prompt::about_user(&you.name, &you.description, &persona.card.name)
+        {
+            system.push_str("\n\n");
+            system.push_str(&about);
+        }
         if let Some(notes) = notes.filter(|n| !n.trim().is_empty()) {
             system.push_str("\n\n");
             system.push_str(notes.trim());
@@ -319,8 +332,9 @@ impl Kotodama {
         Ok(ReplyDraft {
             turns,
             scripted,
-            adapter: self.chat_adapter(persona_id)?,
+            adapter: self.chat_adapter(persona_id, &you.name)?,
             persona_name: persona.card.name.clone(),
+            user_name: you.name.clone(),
             settings: self.store.chat_settings(persona_id)?,
             judge,
             lorebook,
@@ -330,7 +344,7 @@ impl Kotodama {
 
     /// The adapter the persona's chats use (see `AdapterChoice`); whether it fits the loaded model is
     /// checked when the reply runs.
-    pub(super) fn chat_adapter(&self, persona_id: i64) -> Result<Option<ReplyAdapter>> {
+    pub(super) fn chat_adapter(&self, persona_id: i64, user: &str) -> Result<Option<ReplyAdapter>> {
         let adapters = self.store.adapters(persona_id)?;
         let chosen = match self.store.chat_adapter(persona_id)? {
             AdapterChoice::None => None,
@@ -350,7 +364,7 @@ impl Kotodama {
             prefix: crate::distill::adapter_prefix(&a.adapter.variant),
             dir: PathBuf::from(a.adapter.path),
             base,
-            system_prompt: crate::prompt::adapter_system_prompt(&persona.card, USER_NAME),
+            system_prompt: crate::prompt::adapter_system_prompt(&persona.card, user),
         }))
     }
 
@@ -443,7 +457,7 @@ impl Kotodama {
         let reply = scripted_reply(&pending.context)?;
         let mut stored = vec![pending.user_message.clone()];
         stored.extend(self.finish_reply(&pending, reply)?);
-        Ok(stored.into_iter().map(MessageView::from).collect())
+        self.shown(chat_id, stored)
     }
 }
 

@@ -65,8 +65,9 @@ impl Runtime {
         on_event: &mut dyn FnMut(ChatEvent),
     ) -> Result<SentReply> {
         let pending = self.core(|k| k.begin_reply(chat_id, text))?;
+        let shown = self.core(|k| k.shown_one(pending.user_message.clone()))?;
         on_event(ChatEvent::UserMessage {
-            message: Box::new(pending.user_message.clone().into()),
+            message: Box::new(shown),
         });
         self.write_reply(pending, on_event)
     }
@@ -125,10 +126,16 @@ impl Runtime {
             .remove(&chat_id);
         let generated = generated?;
         let stats = generated.stats.clone();
-        let reply = self.core(|k| k.finish_reply(&pending, generated))?;
+        let (user_message, reply) = self.core(|k| {
+            let reply = k.finish_reply(&pending, generated)?;
+            Ok((
+                k.shown_one(pending.user_message.clone())?,
+                reply.map(|r| k.shown_one(r)).transpose()?,
+            ))
+        })?;
         Ok(SentReply {
-            user_message: pending.user_message.into(),
-            reply: reply.map(MessageView::from),
+            user_message,
+            reply,
             stats,
         })
     }

@@ -83,8 +83,9 @@ impl Store {
         };
         let now = now_ms();
         tx.execute(
-            "INSERT INTO chats (persona_id, title, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-            params![persona_id, title, now],
+            "INSERT INTO chats (persona_id, title, created_at, updated_at, user_persona_id) \
+             VALUES (?1, ?2, ?3, ?3, (SELECT user_persona_id FROM chats WHERE id = ?4))",
+            params![persona_id, title, now, at.chat_id],
         )?;
         let branch = tx.last_insert_rowid();
         for (seq, m) in copied.iter().enumerate() {

@@ -88,9 +88,11 @@ pub struct Chat {
     pub title: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Who the user is in this chat (a user persona); None: the default one.
+    pub user_persona_id: Option<i64>,
 }
 
-const CHAT_COLUMNS: &str = "id, persona_id, title, created_at, updated_at";
+const CHAT_COLUMNS: &str = "id, persona_id, title, created_at, updated_at, user_persona_id";
 
 fn chat_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Chat> {
     Ok(Chat {
@@ -99,6 +101,7 @@ fn chat_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Chat> {
         title: r.get(2)?,
         created_at: r.get(3)?,
         updated_at: r.get(4)?,
+        user_persona_id: r.get(5)?,
     })
 }
 

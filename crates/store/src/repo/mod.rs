@@ -28,6 +28,7 @@ pub mod personas;
 pub mod profiles;
 pub mod script_lines;
 pub mod settings;
+pub mod user_personas;
 
 use crate::{Error, Result};
 
