@@ -18,6 +18,7 @@ const COMMANDS: &[&str] = &[
     "branch_chat",
     "preview_import",
     "import_upload",
+    "draft_card",
     "persona_page",
     "card_fields",
     "save_card",

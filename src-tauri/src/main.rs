@@ -70,6 +70,7 @@ fn main() {
             streaming::stop_reply,
             personas::preview_import,
             personas::import_upload,
+            personas::draft_card,
             personas::persona_page,
             personas::card_fields,
             personas::save_card,

@@ -42,15 +42,34 @@ pub async fn import_upload(
     upload_id: u64,
     speaker: Option<String>,
     name: Option<String>,
+    card: Option<CardFields>,
     on_phase: Channel<ImportPhase>,
 ) -> CommandResult<i64> {
     let rt = rt.inner().clone();
     let request = ScriptImport {
         speaker,
         name: name.filter(|n| !n.trim().is_empty()),
+        card,
         ..Default::default()
     };
     blocking(move || rt.import_upload(upload_id, &request, &mut |p| drop(on_phase.send(p)))).await
+}
+
+/// The card a script upload would make for `speaker`, drafted from their lines, to edit before Create.
+#[tauri::command]
+pub async fn draft_card(
+    rt: State<'_, Rt>,
+    upload_id: u64,
+    speaker: Option<String>,
+    name: Option<String>,
+) -> CommandResult<CardFields> {
+    let rt = rt.inner().clone();
+    let request = ScriptImport {
+        speaker,
+        name: name.filter(|n| !n.trim().is_empty()),
+        ..Default::default()
+    };
+    blocking(move || rt.draft_upload_card(upload_id, &request)).await
 }
 
 #[tauri::command]

@@ -304,12 +304,22 @@ async function importThroughWizard(s, file, speaker) {
     const names = await Promise.all(choices.map((c) => c.attr('data-name')));
     await choices[names.indexOf(speaker)].click();
   }
-  await (await s.one('[data-testid=import-create]')).click();
+  // A script's card is drafted from the speaker's lines and shown for editing before Create.
+  await (await s.one('[data-testid=import-draft]')).click();
+  const field = async (testid) => {
+    const box = await s.one(`[data-testid=card-editor] [data-testid=${testid}]`);
+    return (await box.attr('value')) ?? (await box.text());
+  };
+  const draft = await waitFor('the drafted card', async () => {
+    const description = await field('card-description');
+    return description && { description, greeting: await field('card-firstMessage'), examples: await field('card-exampleDialogue') };
+  }, 60000);
+  await (await s.one('[data-testid=card-save]')).click();
   const name = await waitFor('the new persona page', async () => {
     const [page] = await s.all('[data-testid=persona-page] [data-testid=persona-name]');
     return page && (await page.text());
   }, 60000);
-  return { detected, name };
+  return { detected, name, draft };
 }
 
 test('scripts import through the wizard onto a profile page, and its card exports', async () => {
@@ -318,9 +328,13 @@ test('scripts import through the wizard onto a profile page, and its card export
   assert.ok(process.env.KOTODAMA_DATA, 'KOTODAMA_DATA names the reference scripts (`make test` sets it)');
   const realScript = path.join(process.env.KOTODAMA_DATA, 'characters/en/c3po.txt');
   await withApp(home, async (s) => {
-    const { detected, name } = await importThroughWizard(s, screenplay, 'SENSEI KIRI');
+    const { detected, name, draft } = await importThroughWizard(s, screenplay, 'SENSEI KIRI');
     assert.match(detected, /lantern_screenplay\.txt — Screenplay, UTF-8 · [\d.]+ kB, 4 speakers/);
     assert.equal(name, 'Sensei Kiri');
+    assert.match(draft.description, /^Sensei Kiri, as \d+ lines of lantern_screenplay\.txt show them\./);
+    assert.ok(draft.greeting.length > 10, `a greeting from the script: ${draft.greeting}`);
+    assert.match(draft.examples, /<START>\n\{\{user\}\}: .+\n\{\{char\}\}: .+/);
+    assert.equal(await (await s.one('[data-testid=persona-description]')).text(), draft.description);
     assert.match(await (await s.one('[data-testid=profile-meta]')).text(), /Style profile v1 · \d+ lines/);
     const listed = await Promise.all((await s.all('[data-testid=persona]')).map((p) => p.attr('data-slug')));
     assert.ok(listed.includes('sensei-kiri'), `listed: ${listed}`);

@@ -128,6 +128,8 @@ pub fn run(cmd: ImportCommand) -> Result<()> {
                 speaker,
                 aliases,
                 name,
+                // The card drafted from the script; `kotodama personas show` prints it.
+                card: None,
                 parse: parse.options(),
             };
             let (id, from) = core.import_file(&file, &request)?;

@@ -25,9 +25,22 @@ pub fn analyze_persona(
     others: &[&str],
     speaker: Option<&str>,
 ) -> Result<NewProfile> {
+    to_new_profile(&analyze_lines(lines, others, speaker)?)
+}
+
+/// The style profile of a speaker's `lines` against the `others`' lines of the same script.
+pub fn analyze_lines(
+    lines: &[NewScriptLine],
+    others: &[&str],
+    speaker: Option<&str>,
+) -> Result<StyleProfile> {
     let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
-    let profile = kotodama_style::analyze_speaker(&texts, others, speaker, style_resources()?)?;
-    to_new_profile(&profile)
+    Ok(kotodama_style::analyze_speaker(
+        &texts,
+        others,
+        speaker,
+        style_resources()?,
+    )?)
 }
 
 pub fn to_new_profile(p: &StyleProfile) -> Result<NewProfile> {

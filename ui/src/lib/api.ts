@@ -65,11 +65,14 @@ export const api = {
   /** Sends a file's bytes as the raw request body; the core previews it and keeps it for `importUpload`. */
   previewImport: (fileName: string, bytes: Uint8Array) =>
     invoke<UploadPreview>('preview_import', bytes, { headers: { 'x-file-name': encodeURIComponent(fileName) } }),
-  importUpload: (uploadId: number, speaker: string | null, name: string | null, onPhase: (p: ImportPhase) => void) => {
+  /** Imports the previewed file; a script's persona gets `card` (as edited after `draftCard`), or its draft. */
+  importUpload: (uploadId: number, speaker: string | null, name: string | null, card: CardFields | null, onPhase: (p: ImportPhase) => void) => {
     const channel = new Channel<ImportPhase>();
     channel.onmessage = onPhase;
-    return invoke<number>('import_upload', { uploadId, speaker, name, onPhase: channel });
+    return invoke<number>('import_upload', { uploadId, speaker, name, card, onPhase: channel });
   },
+  /** The card a script upload would make for the speaker, drafted from their lines. */
+  draftCard: (uploadId: number, speaker: string | null, name: string | null) => invoke<CardFields>('draft_card', { uploadId, speaker, name }),
   personaPage: (personaId: number) => invoke<PersonaPage>('persona_page', { personaId }),
   /** The persona's card as the character editor shows it. */
   cardFields: (personaId: number) => invoke<CardFields>('card_fields', { personaId }),

@@ -57,7 +57,7 @@ impl From<&NewPersona> for CardFields {
 impl CardFields {
     /// Refuses a card without a name or with a field past the limit; trims the name and tagline and
     /// drops empty greetings and tags (and repeated tags).
-    fn checked(mut self) -> Result<CardFields> {
+    pub(crate) fn checked(mut self) -> Result<CardFields> {
         self.name = self.name.trim().to_string();
         self.tagline = self.tagline.trim().to_string();
         if self.name.is_empty() {
@@ -96,6 +96,27 @@ impl CardFields {
     }
 }
 
+impl CardFields {
+    /// `base` with these fields (its slug, source, script speaker and card JSON kept).
+    pub(crate) fn into_card(self, base: NewPersona) -> NewPersona {
+        NewPersona {
+            name: self.name,
+            tagline: self.tagline,
+            description: self.description,
+            personality: self.personality,
+            scenario: self.scenario,
+            first_message: self.first_message,
+            alternate_greetings: self.alternate_greetings,
+            example_dialogue: self.example_dialogue,
+            system_prompt: self.system_prompt,
+            post_history_instructions: self.post_history_instructions,
+            creator_notes: self.creator_notes,
+            tags: self.tags,
+            ..base
+        }
+    }
+}
+
 impl Kotodama {
     /// The persona's card as the editor shows it.
     pub fn card_fields(&self, persona_id: i64) -> Result<CardFields> {
@@ -105,23 +126,8 @@ impl Kotodama {
     /// Saves the edited card as its newest revision (the earlier ones are kept); the next prompt and
     /// new chats use it, exports carry it. Returns the persona's page.
     pub fn save_card(&mut self, persona_id: i64, fields: CardFields) -> Result<PersonaPage> {
-        let fields = fields.checked()?;
         let before = self.store.persona(persona_id)?.card;
-        let mut card = NewPersona {
-            name: fields.name,
-            tagline: fields.tagline,
-            description: fields.description,
-            personality: fields.personality,
-            scenario: fields.scenario,
-            first_message: fields.first_message,
-            alternate_greetings: fields.alternate_greetings,
-            example_dialogue: fields.example_dialogue,
-            system_prompt: fields.system_prompt,
-            post_history_instructions: fields.post_history_instructions,
-            creator_notes: fields.creator_notes,
-            tags: fields.tags,
-            ..before
-        };
+        let mut card = fields.checked()?.into_card(before);
         // The stored card JSON follows the fields, keeping what the editor does not show.
         card.card_json = card_v3(&card, None);
         self.store.save_card(persona_id, &card)?;

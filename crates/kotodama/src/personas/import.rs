@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::analysis::analyze_persona;
+use crate::analysis::{analyze_lines, analyze_persona, to_new_profile};
 use kotodama_store::{NewPersona, NewProfile, NewScriptLine, PersonaSource, ProfileRecord, Store};
 use serde::Serialize;
 
+use super::CardFields;
 use crate::cards::{self, CardFormat, Lorebook};
 use crate::import::{normalize_speaker, parse_script, ParseOptions, Script, ScriptFormat};
 use crate::{Error, Kotodama, Result};
@@ -37,6 +38,22 @@ pub struct SpeakerSummary {
     pub sample_lines: Vec<String>,
 }
 
+/// One speaker of a script, analysed.
+struct AnalysedScript {
+    name: String,
+    file: String,
+    speaker: String,
+    lines: Vec<NewScriptLine>,
+    profile: kotodama_style::StyleProfile,
+}
+
+impl AnalysedScript {
+    fn draft(&self) -> CardFields {
+        let res = crate::analysis::style_resources().expect("the profile was built with them");
+        super::draft::draft_card(&self.name, &self.file, &self.lines, &self.profile, res)
+    }
+}
+
 /// What to import from a script file.
 #[derive(Debug, Clone, Default)]
 pub struct ScriptImport {
@@ -46,6 +63,8 @@ pub struct ScriptImport {
     pub aliases: Vec<String>,
     /// The persona's display name (default: the speaker's name, capitalized).
     pub name: Option<String>,
+    /// The card as the user edited it (`Kotodama::draft_script_card` drafts one); None: the draft.
+    pub card: Option<CardFields>,
     pub parse: ParseOptions,
 }
 
@@ -148,23 +167,16 @@ impl Kotodama {
         on_phase: &mut dyn FnMut(ImportPhase),
     ) -> Result<i64> {
         on_phase(ImportPhase::Reading);
-        let mut script = parse_script(bytes, file, &request.parse)?.script;
-        let speaker = choose_speaker(&mut script, request.speaker.as_deref(), &request.aliases)?;
-        let lines = script.lines_of(&speaker);
-        on_phase(ImportPhase::Analyzing {
-            speaker: speaker.clone(),
-            lines: lines.len(),
-        });
-        let profile = analyze_persona(&lines, &script.texts_of_others(&speaker), Some(&speaker))?;
+        let analysed = self.analyse_script(bytes, file, request, on_phase)?;
         on_phase(ImportPhase::Storing);
-        let name = request
-            .name
-            .clone()
-            .unwrap_or_else(|| display_name(&speaker));
-        let card = NewPersona {
-            slug: self.unique_slug(&name)?,
-            tagline: format!("From {}", file_name(file)),
-            name,
+        let fields = match &request.card {
+            Some(edited) => edited.clone().checked()?,
+            None => analysed.draft(),
+        };
+        let blank = NewPersona {
+            slug: self.unique_slug(&fields.name)?,
+            name: String::new(),
+            tagline: String::new(),
             description: String::new(),
             personality: String::new(),
             scenario: String::new(),
@@ -176,10 +188,56 @@ impl Kotodama {
             alternate_greetings: Vec::new(),
             tags: Vec::new(),
             card_json: serde_json::json!({}),
-            speaker: Some(speaker),
+            speaker: Some(analysed.speaker.clone()),
             source: PersonaSource::Imported,
         };
-        Ok(self.store.insert_persona(&card, &lines, Some(&profile))?)
+        let card = fields.into_card(blank);
+        let profile = to_new_profile(&analysed.profile)?;
+        Ok(self
+            .store
+            .insert_persona(&card, &analysed.lines, Some(&profile))?)
+    }
+
+    /// The card a script import would make for `request`'s speaker, for the user to edit before
+    /// Create (see `ScriptImport::card`).
+    pub fn draft_script_card(
+        &mut self,
+        bytes: &[u8],
+        file: &str,
+        request: &ScriptImport,
+    ) -> Result<CardFields> {
+        check_size(bytes.len() as u64, file)?;
+        Ok(self
+            .analyse_script(bytes, file, request, &mut |_| {})?
+            .draft())
+    }
+
+    /// Parses the script, picks the speaker and builds their style profile.
+    fn analyse_script(
+        &self,
+        bytes: &[u8],
+        file: &str,
+        request: &ScriptImport,
+        on_phase: &mut dyn FnMut(ImportPhase),
+    ) -> Result<AnalysedScript> {
+        let mut script = parse_script(bytes, file, &request.parse)?.script;
+        let speaker = choose_speaker(&mut script, request.speaker.as_deref(), &request.aliases)?;
+        let lines = script.lines_of(&speaker);
+        on_phase(ImportPhase::Analyzing {
+            speaker: speaker.clone(),
+            lines: lines.len(),
+        });
+        let profile = analyze_lines(&lines, &script.texts_of_others(&speaker), Some(&speaker))?;
+        Ok(AnalysedScript {
+            name: request
+                .name
+                .clone()
+                .unwrap_or_else(|| display_name(&speaker)),
+            file: file_name(file).to_string(),
+            speaker,
+            lines,
+            profile,
+        })
     }
 
     /// Creates a persona from a Character Card (PNG/APNG, CharX or JSON). A profile exported by Kotodama

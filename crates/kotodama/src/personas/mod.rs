@@ -4,6 +4,7 @@
 
 mod bundled;
 mod diff;
+mod draft;
 mod editor;
 mod import;
 mod page;

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{poisoned, Runtime};
-use crate::{Error, FilePreview, ImportPhase, Result, ScriptImport};
+use crate::{CardFields, Error, FilePreview, ImportPhase, Result, ScriptImport};
 
 /// The file the wizard is working on (one at a time).
 pub(super) struct Upload {
@@ -46,6 +46,13 @@ impl Runtime {
         })
     }
 
+    /// The card a script upload would make for the request's speaker, to edit before importing it.
+    pub fn draft_upload_card(&self, upload_id: u64, request: &ScriptImport) -> Result<CardFields> {
+        let slot = self.upload.lock().map_err(poisoned("the upload slot"))?;
+        let upload = open_upload(&slot, upload_id)?;
+        self.core(|k| k.draft_script_card(&upload.bytes, &upload.file, request))
+    }
+
     /// Imports the previewed file (a card, or one speaker of a script); returns the new persona's id.
     pub fn import_upload(
         &self,
@@ -54,17 +61,20 @@ impl Runtime {
         on_phase: &mut dyn FnMut(ImportPhase),
     ) -> Result<i64> {
         let mut slot = self.upload.lock().map_err(poisoned("the upload slot"))?;
-        let upload = match slot.as_ref() {
-            Some(u) if u.id == upload_id => u,
-            _ => {
-                return Err(Error::InvalidInput(
-                    "that file is no longer open: choose it again".into(),
-                ))
-            }
-        };
+        let upload = open_upload(&slot, upload_id)?;
         let (id, _) =
             self.core(|k| k.import_bytes(&upload.bytes, &upload.file, request, on_phase))?;
         *slot = None;
         Ok(id)
+    }
+}
+
+/// The wizard's file if it is still upload `upload_id`.
+fn open_upload(slot: &Option<Upload>, upload_id: u64) -> Result<&Upload> {
+    match slot.as_ref() {
+        Some(u) if u.id == upload_id => Ok(u),
+        _ => Err(Error::InvalidInput(
+            "that file is no longer open: choose it again".into(),
+        )),
     }
 }
