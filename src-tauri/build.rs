@@ -28,6 +28,7 @@ const COMMANDS: &[&str] = &[
     "start_distill",
     "distill_status",
     "cancel_distill",
+    "resume_distill",
     "settings_view",
     "set_theme",
     "set_data_dir",

@@ -30,3 +30,9 @@ pub fn distill_status(rt: State<'_, Rt>, persona_id: i64) -> CommandResult<Optio
 pub fn cancel_distill(rt: State<'_, Rt>, job_id: i64) -> CommandResult<bool> {
     Ok(rt.cancel_distill(job_id)?)
 }
+
+/// Resumes the persona's stopped distillation (cancelled, or cut short by a crash) from its checkpoint.
+#[tauri::command]
+pub fn resume_distill(rt: State<'_, Rt>, job_id: i64) -> CommandResult<()> {
+    Ok(rt.resume_distill(job_id)?)
+}

@@ -80,6 +80,7 @@ fn main() {
             distill::start_distill,
             distill::distill_status,
             distill::cancel_distill,
+            distill::resume_distill,
             settings::settings_view,
             settings::set_theme,
             settings::set_data_dir,

@@ -471,12 +471,26 @@ test('one click distils a persona: progress with a loss chart, then the adapter 
     await (await s.one('[data-testid=persona][data-slug=mikoto]')).click();
     await (await s.one('[data-testid=open-profile]')).click();
     await (await s.one('[data-testid=distil-panel] summary')).click();
-    await (await s.one('[data-testid=distil-steps]')).type('3');
+    await (await s.one('[data-testid=distil-steps]')).type('4');
     await (await s.one('[data-testid=distil-start]')).click();
     await waitFor('the job running', async () => (await s.all('[data-testid=distil-progress]')).length === 1, 30000);
     await waitFor('the loss chart', async () => (await s.all('[data-testid=loss-chart]')).length === 1, 600000);
     fs.mkdirSync(screenshots, { recursive: true });
     fs.writeFileSync(path.join(screenshots, 'distil.png'), await s.screenshotPng());
+    // The sidebar shows the job from anywhere in the app.
+    const indicator = await waitFor('the job in the sidebar', async () => (await s.all('[data-testid=job-indicator]'))[0], 5000);
+    assert.match(await indicator.text(), /Distilling Shirasagi no Mikoto · step \d of 4/);
+
+    // Cancel says so at once; the job stops at the end of its step and offers to resume.
+    const asked = Date.now();
+    await (await s.one('[data-testid=distil-cancel]')).click();
+    await waitFor('cancelling shown', async () => (await (await s.one('[data-testid=distil-progress]')).attr('data-state')) === 'cancelling', 1000);
+    measure('cancel_feedback_ms', Date.now() - asked);
+    const stopped = await waitFor('the stopped job', async () => (await s.all('[data-testid=distil-stopped]'))[0], 120000);
+    assert.equal(await stopped.attr('data-state'), 'cancelled');
+    assert.match(await stopped.text(), /Cancelled at \d+%; its checkpoint is kept/);
+    await (await s.one('[data-testid=distil-resume]')).click();
+    await waitFor('the job running again', async () => (await s.all('[data-testid=distil-progress]')).length === 1, 30000);
     const report = await waitFor('the adapter report', async () => (await s.all('[data-testid=adapter-report]'))[0], 600000);
     const rows = await report.text();
     assert.match(rows, /base \+ card prompt/);

@@ -401,3 +401,70 @@ fn a_distilled_smollm2_adapter_learns_and_never_speaks_its_plan() {
         app.finish_reply(&pending, reply).unwrap();
     }
 }
+
+#[test]
+fn a_cancelled_distillation_says_so_at_once_and_resumes_from_the_persona_page() {
+    use kotodama::runtime::WorkerState;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = write_tiny_model(
+        &TinySpec::new(Architecture::Qwen3),
+        GgmlDType::Q8_0,
+        dir.path(),
+    );
+    let rt = Arc::new(kotodama::Runtime::start(Some(Home::at(dir.path().join("home")))));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../personas/tsubaki/script.txt");
+    let persona = rt
+        .core(|k| {
+            k.import_script_bytes(
+                &std::fs::read(&script).unwrap(),
+                "tsubaki.txt",
+                &kotodama::ScriptImport {
+                    speaker: Some("TSUBAKI".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .unwrap();
+    let params = DistillParams {
+        base: Some(tiny.gguf.display().to_string()),
+        steps: Some(400),
+        variant: Variant::Vanilla,
+        ..Default::default()
+    };
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < Duration::from_secs(300), "waited too long for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let status = || rt.distill_status(persona).unwrap().expect("the worker's job");
+    let job = rt.start_distill(persona, &params).unwrap();
+    wait_for("training", &|| status().phase == "training" && status().done >= 1);
+    assert_eq!(rt.status().job.map(|j| j.job_id), Some(job), "shown everywhere while it runs");
+
+    assert!(rt.cancel_distill(job).unwrap());
+    assert_eq!(status().state, WorkerState::Cancelling, "said at once, before the step ends");
+    wait_for("the stop", &|| status().state == WorkerState::Cancelled);
+    assert!(rt.status().job.is_none());
+    let page = rt.core(|k| k.persona_page(persona)).unwrap();
+    let stopped = page.stopped_job.expect("the page offers to resume it");
+    assert_eq!((stopped.job_id, stopped.state.as_str()), (job, "cancelled"));
+    assert!(stopped.progress > 0.0 && stopped.progress < 1.0);
+
+    rt.resume_distill(job).unwrap();
+    assert!(rt.resume_distill(job).is_err(), "one runner at a time");
+    wait_for("the resumed job's end", &|| status().state == WorkerState::Done);
+    let page = rt.core(|k| k.persona_page(persona)).unwrap();
+    assert!(page.stopped_job.is_none());
+    assert_eq!(page.adapters.len(), 1);
+    let report = page.adapters[0].report.as_ref().expect("its report");
+    let kotodama::AdapterReport::Distilled(report) = report else {
+        panic!("a distilled adapter's report");
+    };
+    assert_eq!(report.losses.len(), 400, "every step counted across the resume");
+    assert!(rt.resume_distill(job).is_err(), "a finished job does not resume");
+}

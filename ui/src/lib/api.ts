@@ -89,6 +89,8 @@ export const api = {
   startDistill: (personaId: number, steps: number | null) => invoke<number>('start_distill', { personaId, steps }),
   distillStatus: (personaId: number) => invoke<DistillStatus | null>('distill_status', { personaId }),
   cancelDistill: (jobId: number) => invoke<boolean>('cancel_distill', { jobId }),
+  /** Resumes a stopped distillation from its checkpoint. */
+  resumeDistill: (jobId: number) => invoke<void>('resume_distill', { jobId }),
   settingsView: () => invoke<SettingsView>('settings_view'),
   setTheme: (theme: Theme) => invoke<void>('set_theme', { theme }),
   userPersonas: () => invoke<UserPersonas>('user_personas'),

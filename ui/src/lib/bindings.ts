@@ -44,7 +44,11 @@ replier: ReplierStatus | null,
 /**
  * The update of style profiles written by an older analyzer; None when none was needed.
  */
-profileUpdate: UpgradeProgress | null, };
+profileUpdate: UpgradeProgress | null, 
+/**
+ * The distillation running in the background, if any.
+ */
+job: DistillStatus | null, };
 
 export type CachedChat = { chatId: number, tokens: number, };
 
@@ -417,7 +421,12 @@ adapters: Array<AdapterView>,
 /**
  * Which of them the persona's chats use.
  */
-chatAdapter: AdapterChoice, };
+chatAdapter: AdapterChoice, 
+/**
+ * The persona's newest distillation when it stopped before the end (cancelled, or cut short by
+ * a crash): it can resume from its checkpoint.
+ */
+stoppedJob: StoppedJob | null, };
 
 export type PersonaSummary = { id: number, slug: string, name: string, tagline: string, 
 /**
@@ -629,6 +638,19 @@ export type Stage = "sft" | "dpo";
 
 export type StopReason = "endOfTurn" | "stopString" | "maxTokens" | "contextFull" | "cancelled";
 
+/**
+ * A distillation that stopped before the end, as the persona page offers to resume it.
+ */
+export type StoppedJob = { jobId: number, 
+/**
+ * `cancelled` or `interrupted`.
+ */
+state: string, 
+/**
+ * How far it got, 0..1.
+ */
+progress: number, };
+
 export type StylePlan = { 
 /**
  * Signature terms and catchphrases of the profile that occur in the line.
@@ -762,4 +784,4 @@ difference: Difference, beatsBase: boolean, };
 /**
  * Where the worker's job is.
  */
-export type WorkerState = "running" | "done" | "cancelled" | "failed";
+export type WorkerState = "running" | "cancelling" | "done" | "cancelled" | "failed";

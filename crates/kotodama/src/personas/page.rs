@@ -30,6 +30,21 @@ pub struct PersonaPage {
     pub adapters: Vec<AdapterView>,
     /// Which of them the persona's chats use.
     pub chat_adapter: AdapterChoice,
+    /// The persona's newest distillation when it stopped before the end (cancelled, or cut short by
+    /// a crash): it can resume from its checkpoint.
+    pub stopped_job: Option<StoppedJob>,
+}
+
+/// A distillation that stopped before the end, as the persona page offers to resume it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct StoppedJob {
+    pub job_id: i64,
+    /// `cancelled` or `interrupted`.
+    pub state: String,
+    /// How far it got, 0..1.
+    pub progress: f64,
 }
 
 /// An adapter as the persona page shows it, its stored report read back typed.
@@ -275,7 +290,25 @@ impl Kotodama {
                 .map(AdapterView::from)
                 .collect(),
             chat_adapter: self.store.chat_adapter(persona_id)?,
+            stopped_job: self.stopped_job(persona_id)?,
         })
+    }
+
+    fn stopped_job(&self, persona_id: i64) -> Result<Option<StoppedJob>> {
+        use kotodama_store::JobState::*;
+        let newest = self
+            .store
+            .jobs_in(&[Queued, Running, Interrupted, Cancelled, Failed, Done])?
+            .into_iter()
+            .filter(|j| j.kind == crate::distill::JOB_KIND && j.persona_id == Some(persona_id))
+            .max_by_key(|j| j.id);
+        Ok(newest
+            .filter(|j| matches!(j.state, Cancelled | Interrupted))
+            .map(|j| StoppedJob {
+                job_id: j.id,
+                state: j.state.as_str().to_string(),
+                progress: j.progress,
+            }))
     }
 
     fn with_examples(&self, persona_id: i64, mut view: ProfileView) -> Result<ProfileView> {

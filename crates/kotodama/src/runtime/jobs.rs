@@ -40,6 +40,8 @@ pub enum JobOutcome {
 pub enum WorkerState {
     #[default]
     Running,
+    /// Asked to stop: the job stops at its next step (its checkpoint is kept).
+    Cancelling,
     Done,
     Cancelled,
     Failed,
@@ -131,7 +133,7 @@ impl Runtime {
             .lock()
             .map_err(poisoned("the distillation status"))?
             .as_ref()
-            .is_some_and(|s| s.state == WorkerState::Running);
+            .is_some_and(DistillStatus::is_active);
         if busy {
             return Err(Error::Busy(
                 "a distillation is already running: one at a time".into(),
@@ -153,17 +155,42 @@ impl Runtime {
 
     /// Cancels the worker's job if it is `job_id`; its checkpoint is kept.
     pub fn cancel_distill(&self, job_id: i64) -> Result<bool> {
-        let status = self
+        let mut status = self
             .distill
             .lock()
             .map_err(poisoned("the distillation status"))?;
-        Ok(match status.as_ref() {
-            Some(s) if s.job_id == job_id => {
+        Ok(match status.as_mut() {
+            Some(s) if s.job_id == job_id && s.is_active() => {
                 s.cancel.cancel();
+                // Shown at once: the job itself stops at its next step.
+                s.state = WorkerState::Cancelling;
                 true
             }
             _ => false,
         })
+    }
+
+    /// The worker's job while it runs (for the indicator shown everywhere in the app).
+    pub fn running_job(&self) -> Option<DistillStatus> {
+        let status = self.distill.lock().ok()?;
+        status.clone().filter(DistillStatus::is_active)
+    }
+
+    /// Resumes the persona's stopped job (cancelled, or interrupted by a crash) from its checkpoint.
+    pub fn resume_distill(self: &Arc<Self>, job_id: i64) -> Result<()> {
+        if self.running_job().is_some() {
+            return Err(Error::Busy(
+                "a distillation is already running: one at a time".into(),
+            ));
+        }
+        let job = self.core(|k| k.job(job_id))?;
+        if job.kind != JOB_KIND || !matches!(job.state, JobState::Cancelled | JobState::Interrupted) {
+            return Err(Error::InvalidInput(format!(
+                "job {job_id} is {}: only a stopped distillation resumes",
+                job.state.as_str()
+            )));
+        }
+        self.spawn_worker(job.id, job.persona_id.unwrap_or(0))
     }
 
     /// Resumes the job an earlier run (or a CLI that died) left interrupted, or queued.
@@ -235,6 +262,10 @@ fn release_freed_memory() {
 }
 
 impl DistillStatus {
+    fn is_active(&self) -> bool {
+        matches!(self.state, WorkerState::Running | WorkerState::Cancelling)
+    }
+
     fn show(&mut self, p: &DistillProgress) {
         self.phase = p.phase.into();
         self.done = p.done;

@@ -81,6 +81,8 @@ pub struct AppStatus {
     pub replier: Option<ReplierStatus>,
     /// The update of style profiles written by an older analyzer; None when none was needed.
     pub profile_update: Option<UpgradeProgress>,
+    /// The distillation running in the background, if any.
+    pub job: Option<DistillStatus>,
 }
 
 fn poisoned<T>(what: &'static str) -> impl FnOnce(T) -> Error {
@@ -204,6 +206,7 @@ impl Runtime {
             },
             replier,
             profile_update: self.profile_update.read().ok().and_then(|p| *p),
+            job: self.running_job(),
         }
     }
 
