@@ -304,6 +304,8 @@ async function importThroughWizard(s, file, speaker) {
     const names = await Promise.all(choices.map((c) => c.attr('data-name')));
     await choices[names.indexOf(speaker)].click();
   }
+  const [fewLines] = await s.all('[data-testid=import-few-lines]');
+  const few = fewLines ? await fewLines.text() : null;
   // A script's card is drafted from the speaker's lines and shown for editing before Create.
   await (await s.one('[data-testid=import-draft]')).click();
   const field = async (testid) => {
@@ -319,7 +321,7 @@ async function importThroughWizard(s, file, speaker) {
     const [page] = await s.all('[data-testid=persona-page] [data-testid=persona-name]');
     return page && (await page.text());
   }, 60000);
-  return { detected, name, draft };
+  return { detected, name, draft, few };
 }
 
 test('scripts import through the wizard onto a profile page, and its card exports', async () => {
@@ -328,7 +330,8 @@ test('scripts import through the wizard onto a profile page, and its card export
   assert.ok(process.env.KOTODAMA_DATA, 'KOTODAMA_DATA names the reference scripts (`make test` sets it)');
   const realScript = path.join(process.env.KOTODAMA_DATA, 'characters/en/c3po.txt');
   await withApp(home, async (s) => {
-    const { detected, name, draft } = await importThroughWizard(s, screenplay, 'SENSEI KIRI');
+    const { detected, name, draft, few } = await importThroughWizard(s, screenplay, 'SENSEI KIRI');
+    assert.match(few, /^6 distinct lines make a rough profile/);
     assert.match(detected, /lantern_screenplay\.txt — Screenplay, UTF-8 · [\d.]+ kB, 4 speakers/);
     assert.equal(name, 'Sensei Kiri');
     assert.match(draft.description, /^Sensei Kiri, as \d+ lines of lantern_screenplay\.txt show them\./);
@@ -347,6 +350,7 @@ test('scripts import through the wizard onto a profile page, and its card export
 
     assert.ok(fs.existsSync(realScript), `reference script missing: ${realScript}`);
     const real = await importThroughWizard(s, realScript);
+    assert.equal(real.few, null, 'hundreds of lines make a steady profile');
     assert.match(real.detected, /c3po\.txt — Plain, UTF-8 · [\d.]+ kB, 1 speaker/);
     assert.equal(real.name, 'C3po');
     assert.ok((await s.all('[data-testid=signature]')).length >= 10, 'lexical signatures shown');

@@ -135,7 +135,11 @@ pub fn run(cmd: ImportCommand) -> Result<()> {
             let (id, from) = core.import_file(&file, &request)?;
             let persona = core.persona(id)?;
             let what = match from {
-                ImportedFrom::Script => format!("{} lines", line_count(&core, id)?),
+                ImportedFrom::Script { repeated: 0 } => format!("{} lines", line_count(&core, id)?),
+                ImportedFrom::Script { repeated } => format!(
+                    "{} lines ({repeated} that repeated an earlier line word for word left out)",
+                    line_count(&core, id)?
+                ),
                 ImportedFrom::Card => "card".to_string(),
             };
             println!(

@@ -414,7 +414,9 @@ fn a_cancelled_distillation_says_so_at_once_and_resumes_from_the_persona_page() 
         GgmlDType::Q8_0,
         dir.path(),
     );
-    let rt = Arc::new(kotodama::Runtime::start(Some(Home::at(dir.path().join("home")))));
+    let rt = Arc::new(kotodama::Runtime::start(Some(Home::at(
+        dir.path().join("home"),
+    ))));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../personas/tsubaki/script.txt");
     let persona = rt
         .core(|k| {
@@ -437,17 +439,34 @@ fn a_cancelled_distillation_says_so_at_once_and_resumes_from_the_persona_page() 
     let wait_for = |what: &str, done: &dyn Fn() -> bool| {
         let start = Instant::now();
         while !done() {
-            assert!(start.elapsed() < Duration::from_secs(300), "waited too long for {what}");
+            assert!(
+                start.elapsed() < Duration::from_secs(300),
+                "waited too long for {what}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     };
-    let status = || rt.distill_status(persona).unwrap().expect("the worker's job");
+    let status = || {
+        rt.distill_status(persona)
+            .unwrap()
+            .expect("the worker's job")
+    };
     let job = rt.start_distill(persona, &params).unwrap();
-    wait_for("training", &|| status().phase == "training" && status().done >= 1);
-    assert_eq!(rt.status().job.map(|j| j.job_id), Some(job), "shown everywhere while it runs");
+    wait_for("training", &|| {
+        status().phase == "training" && status().done >= 1
+    });
+    assert_eq!(
+        rt.status().job.map(|j| j.job_id),
+        Some(job),
+        "shown everywhere while it runs"
+    );
 
     assert!(rt.cancel_distill(job).unwrap());
-    assert_eq!(status().state, WorkerState::Cancelling, "said at once, before the step ends");
+    assert_eq!(
+        status().state,
+        WorkerState::Cancelling,
+        "said at once, before the step ends"
+    );
     wait_for("the stop", &|| status().state == WorkerState::Cancelled);
     assert!(rt.status().job.is_none());
     let page = rt.core(|k| k.persona_page(persona)).unwrap();
@@ -457,7 +476,9 @@ fn a_cancelled_distillation_says_so_at_once_and_resumes_from_the_persona_page() 
 
     rt.resume_distill(job).unwrap();
     assert!(rt.resume_distill(job).is_err(), "one runner at a time");
-    wait_for("the resumed job's end", &|| status().state == WorkerState::Done);
+    wait_for("the resumed job's end", &|| {
+        status().state == WorkerState::Done
+    });
     let page = rt.core(|k| k.persona_page(persona)).unwrap();
     assert!(page.stopped_job.is_none());
     assert_eq!(page.adapters.len(), 1);
@@ -465,6 +486,13 @@ fn a_cancelled_distillation_says_so_at_once_and_resumes_from_the_persona_page() 
     let kotodama::AdapterReport::Distilled(report) = report else {
         panic!("a distilled adapter's report");
     };
-    assert_eq!(report.losses.len(), 400, "every step counted across the resume");
-    assert!(rt.resume_distill(job).is_err(), "a finished job does not resume");
+    assert_eq!(
+        report.losses.len(),
+        400,
+        "every step counted across the resume"
+    );
+    assert!(
+        rt.resume_distill(job).is_err(),
+        "a finished job does not resume"
+    );
 }

@@ -627,7 +627,11 @@ n: number,
  */
 pmi: number, count: number, ratePer1k: number, catchphrase: boolean, };
 
-export type SpeakerSummary = { name: string, lineCount: number, sampleLines: Array<string>, };
+export type SpeakerSummary = { name: string, lineCount: number, 
+/**
+ * Lines that repeat an earlier one of the speaker's word for word: left out of the persona.
+ */
+repeatedLines: number, sampleLines: Array<string>, };
 
 export type Split = "train" | "validation" | "test";
 

@@ -35,7 +35,25 @@ pub struct ScriptPreview {
 pub struct SpeakerSummary {
     pub name: String,
     pub line_count: usize,
+    /// Lines that repeat an earlier one of the speaker's word for word: left out of the persona.
+    pub repeated_lines: usize,
     pub sample_lines: Vec<String>,
+}
+
+/// Fewest distinct lines a persona is made from (a hundred make a rough profile; the wizard says so).
+pub const MIN_DISTINCT_LINES: usize = 2;
+
+/// The lines without those that repeat an earlier one word for word (a subtitle file's duplicated
+/// cues, a pasted block), and how many were left out: a repeated line would weigh its words as habits.
+fn distinct_lines(lines: Vec<NewScriptLine>) -> (Vec<NewScriptLine>, usize) {
+    let mut seen = std::collections::HashSet::new();
+    let total = lines.len();
+    let kept: Vec<NewScriptLine> = lines
+        .into_iter()
+        .filter(|l| seen.insert(l.text.trim().to_string()))
+        .collect();
+    let repeated = total - kept.len();
+    (kept, repeated)
 }
 
 /// One speaker of a script, analysed.
@@ -43,7 +61,9 @@ struct AnalysedScript {
     name: String,
     file: String,
     speaker: String,
+    /// Distinct lines (see `distinct_lines`), and how many repeats were left out.
     lines: Vec<NewScriptLine>,
+    repeated: usize,
     profile: kotodama_style::StyleProfile,
 }
 
@@ -102,7 +122,10 @@ pub enum FilePreview {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ImportedFrom {
-    Script,
+    /// `repeated` lines were left out as word-for-word repeats.
+    Script {
+        repeated: usize,
+    },
     Card,
 }
 
@@ -139,8 +162,9 @@ impl Kotodama {
             on_phase(ImportPhase::Storing);
             Ok((self.import_card_bytes(bytes, file)?, ImportedFrom::Card))
         } else {
-            let id = self.import_script_with_progress(bytes, file, request, on_phase)?;
-            Ok((id, ImportedFrom::Script))
+            let (id, repeated) =
+                self.import_script_with_progress(bytes, file, request, on_phase)?;
+            Ok((id, ImportedFrom::Script { repeated }))
         }
     }
 
@@ -156,7 +180,9 @@ impl Kotodama {
         file: &str,
         request: &ScriptImport,
     ) -> Result<i64> {
-        self.import_script_with_progress(bytes, file, request, &mut |_| {})
+        Ok(self
+            .import_script_with_progress(bytes, file, request, &mut |_| {})?
+            .0)
     }
 
     fn import_script_with_progress(
@@ -165,7 +191,7 @@ impl Kotodama {
         file: &str,
         request: &ScriptImport,
         on_phase: &mut dyn FnMut(ImportPhase),
-    ) -> Result<i64> {
+    ) -> Result<(i64, usize)> {
         on_phase(ImportPhase::Reading);
         let analysed = self.analyse_script(bytes, file, request, on_phase)?;
         on_phase(ImportPhase::Storing);
@@ -193,9 +219,10 @@ impl Kotodama {
         };
         let card = fields.into_card(blank);
         let profile = to_new_profile(&analysed.profile)?;
-        Ok(self
+        let id = self
             .store
-            .insert_persona(&card, &analysed.lines, Some(&profile))?)
+            .insert_persona(&card, &analysed.lines, Some(&profile))?;
+        Ok((id, analysed.repeated))
     }
 
     /// The card a script import would make for `request`'s speaker, for the user to edit before
@@ -222,7 +249,15 @@ impl Kotodama {
     ) -> Result<AnalysedScript> {
         let mut script = parse_script(bytes, file, &request.parse)?.script;
         let speaker = choose_speaker(&mut script, request.speaker.as_deref(), &request.aliases)?;
-        let lines = script.lines_of(&speaker);
+        let (lines, repeated) = distinct_lines(script.lines_of(&speaker));
+        if lines.len() < MIN_DISTINCT_LINES {
+            return Err(Error::InvalidInput(format!(
+                "{speaker} has {} distinct line{} ({repeated} more repeat earlier ones word for word): \
+                 a persona needs at least {MIN_DISTINCT_LINES}",
+                lines.len(),
+                if lines.len() == 1 { "" } else { "s" },
+            )));
+        }
         on_phase(ImportPhase::Analyzing {
             speaker: speaker.clone(),
             lines: lines.len(),
@@ -236,6 +271,7 @@ impl Kotodama {
             file: file_name(file).to_string(),
             speaker,
             lines,
+            repeated,
             profile,
         })
     }
@@ -449,7 +485,11 @@ pub fn preview_file(bytes: &[u8], file: &str) -> Result<FilePreview> {
 pub fn preview_script(bytes: &[u8], file: &str, options: &ParseOptions) -> Result<ScriptPreview> {
     let parsed = parse_script(bytes, file, options)?;
     let mut samples: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut said: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
     for turn in parsed.script.turns.iter().filter(|t| !t.text.is_empty()) {
+        said.entry(&turn.speaker)
+            .or_default()
+            .insert(turn.text.trim());
         let lines = samples.entry(&turn.speaker).or_default();
         if lines.len() < SAMPLE_LINES {
             lines.push(turn.text.clone());
@@ -461,6 +501,7 @@ pub fn preview_script(bytes: &[u8], file: &str, options: &ParseOptions) -> Resul
         .into_iter()
         .map(|(name, line_count)| SpeakerSummary {
             sample_lines: samples.remove(name.as_str()).unwrap_or_default(),
+            repeated_lines: line_count - said.get(name.as_str()).map_or(0, |s| s.len()),
             name,
             line_count,
         })

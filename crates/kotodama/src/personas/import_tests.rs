@@ -74,8 +74,8 @@ fn every_script_fixture_imports_with_its_detected_format() {
             "lantern.jsonl",
             ScriptFormat::Jsonl,
             "UTF-8",
-            "SENSEI KIRI",
-            1,
+            "HARU",
+            2,
         ),
         (
             "lantern_utf16le_bom.txt",
@@ -545,7 +545,7 @@ fn the_wizard_previews_scripts_and_cards_and_reports_import_phases() {
             &mut |p| phases.push(p),
         )
         .unwrap();
-    assert_eq!(from, ImportedFrom::Script);
+    assert_eq!(from, ImportedFrom::Script { repeated: 0 });
     assert_eq!(
         phases,
         vec![
@@ -558,4 +558,44 @@ fn the_wizard_previews_scripts_and_cards_and_reports_import_phases() {
         ]
     );
     assert_eq!(app.persona(id).unwrap().card.name, "Sensei Kiri");
+}
+
+#[test]
+fn repeated_lines_are_left_out_and_a_speaker_needs_enough_distinct_lines() {
+    let (_dir, mut app) = open();
+    let mut script = String::new();
+    for i in 0..6 {
+        script.push_str(&format!(
+            "RIN: The tide turns at dusk, number {i}.\nKAI: And then?\n"
+        ));
+    }
+    for _ in 0..50 {
+        script.push_str("RIN: Hmph. Whatever.\n");
+    }
+    let preview = preview_script(script.as_bytes(), "rin.txt", &ParseOptions::default()).unwrap();
+    let rin = preview.speakers.iter().find(|s| s.name == "RIN").unwrap();
+    assert_eq!((rin.line_count, rin.repeated_lines), (56, 49));
+    let kai = preview.speakers.iter().find(|s| s.name == "KAI").unwrap();
+    assert_eq!((kai.line_count, kai.repeated_lines), (6, 5));
+
+    let request = |speaker: &str| ScriptImport {
+        speaker: Some(speaker.into()),
+        ..Default::default()
+    };
+    let (id, from) = app
+        .import_bytes(script.as_bytes(), "rin.txt", &request("RIN"), &mut |_| {})
+        .unwrap();
+    assert_eq!(from, ImportedFrom::Script { repeated: 49 });
+    assert_eq!(app.store.script_line_count(id).unwrap(), 7);
+    let before = app.personas().unwrap().len();
+    let err = app
+        .import_bytes(script.as_bytes(), "rin.txt", &request("KAI"), &mut |_| {})
+        .unwrap_err();
+    assert_eq!(err.code(), "INVALID_INPUT");
+    assert!(
+        err.to_string()
+            .contains("KAI has 1 distinct line (5 more repeat earlier ones word for word)"),
+        "{err}"
+    );
+    assert_eq!(app.personas().unwrap().len(), before, "nothing stored");
 }

@@ -184,7 +184,8 @@ impl Runtime {
             ));
         }
         let job = self.core(|k| k.job(job_id))?;
-        if job.kind != JOB_KIND || !matches!(job.state, JobState::Cancelled | JobState::Interrupted) {
+        if job.kind != JOB_KIND || !matches!(job.state, JobState::Cancelled | JobState::Interrupted)
+        {
             return Err(Error::InvalidInput(format!(
                 "job {job_id} is {}: only a stopped distillation resumes",
                 job.state.as_str()
