@@ -1,6 +1,7 @@
 //! The import wizard and the persona page. A file chosen in the webview arrives as raw bytes (no JSON
 //! detour for a multi-megabyte script) with its name percent-encoded in the `x-file-name` header.
 
+use kotodama::cards::lorebook_edit::LorebookView;
 use kotodama::cards::CardFormat;
 use kotodama::runtime::UploadPreview;
 use kotodama::AdapterChoice;
@@ -91,6 +92,41 @@ pub fn save_card(
     fields: CardFields,
 ) -> CommandResult<PersonaPage> {
     Ok(rt.core(|k| k.save_card(persona_id, fields))?)
+}
+
+/// The persona's lorebook as the editor shows it.
+#[tauri::command]
+pub fn lorebook_view(rt: State<'_, Rt>, persona_id: i64) -> CommandResult<LorebookView> {
+    Ok(rt.core(|k| k.lorebook_view(persona_id))?)
+}
+
+/// Saves the edited lorebook into the card (a new card revision).
+#[tauri::command]
+pub fn save_lorebook(
+    rt: State<'_, Rt>,
+    persona_id: i64,
+    book: LorebookView,
+) -> CommandResult<LorebookView> {
+    Ok(rt.core(|k| k.save_lorebook(persona_id, &book))?)
+}
+
+/// Adds the entries of a SillyTavern World Info file (its text) to the persona's lorebook.
+#[tauri::command]
+pub fn import_world_info(
+    rt: State<'_, Rt>,
+    persona_id: i64,
+    text: String,
+) -> CommandResult<LorebookView> {
+    Ok(rt.core(|k| k.import_world_info(persona_id, &text))?)
+}
+
+/// Writes the lorebook as World Info JSON into the data folder's exports; returns the path.
+#[tauri::command]
+pub fn export_world_info(rt: State<'_, Rt>, persona_id: i64) -> CommandResult<String> {
+    Ok(rt
+        .core(|k| k.export_world_info(persona_id))?
+        .display()
+        .to_string())
 }
 
 /// What changed between two versions of the persona's style profile.

@@ -402,10 +402,27 @@ test('the character editor saves a card whose change reaches the next prompt, an
     const shown = await s.one('[data-testid=persona-description]');
     assert.equal(await shown.text(), fact);
 
+    // A SillyTavern World Info file joins the lorebook; its entry is called when the chat names it.
+    const worldInfo = path.join(home, 'sea-glass.json');
+    const lore = 'The sea glass came from the beach at Yuigahama, collected the summer Riri turned ten.';
+    fs.writeFileSync(worldInfo, JSON.stringify({ entries: { 0: { uid: 0, key: ['sea glass'], keysecondary: [], comment: 'Sea glass', content: lore, constant: false, selective: false, order: 100, disable: false, probability: 100 } } }));
+    await (await s.one('[data-testid=lorebook] summary')).click();
+    const before = (await s.all('[data-testid=lore-entry]')).length;
+    await (await s.one('[data-testid=lore-import]')).type(worldInfo);
+    await waitFor('the imported entry', async () => (await s.all('[data-testid=lore-entry]')).length === before + 1);
+    await (await s.one('[data-testid=lore-export]')).click();
+    await waitFor('the World Info export', async () => /worldinfo\.json$/.test(await (await s.one('[data-testid=lore-notice]')).text()));
+    const exported = JSON.parse(fs.readFileSync(path.join(home, 'exports', 'ririka.worldinfo.json'), 'utf8'));
+    assert.equal(exported.entries[String(before)].content, lore);
+
     await (await s.one('[data-testid=open-chat]')).click();
+    await (await s.one('[data-testid=composer]')).type('Where did the sea glass come from?');
+    await (await s.one('[data-testid=send]')).click();
+    await waitFor('the reply', async () => (await messages(s)).length >= 3);
     await (await s.one('[data-testid=show-prompt]')).click();
     const system = await s.one('[data-testid=prompt-turn][data-role=system]');
     assert.ok((await system.text()).includes(fact), await system.text());
+    assert.ok((await system.text()).includes(lore), 'the lorebook entry the chat called');
     await s.screenshotPng().then((png) => fs.writeFileSync(path.join(screenshots, 'prompt-viewer.png'), png));
   });
   const out = path.join(home, 'ririka.json');

@@ -20,7 +20,7 @@ for t in "${TARGETS[@]}"; do
   start=$(date +%s)
   # The committed seeds (tools/fuzz/make_gguf_seeds.py) join the local corpus as read-only inputs.
   seeds=(); [[ -d "seeds/$t" ]] && seeds=("seeds/$t")
-  case "$t" in analyze|style_score|tokenize|server_request) sanitizer=none ;; *) sanitizer=address ;; esac
+  case "$t" in analyze|style_score|tokenize|server_request|world_info) sanitizer=none ;; *) sanitizer=address ;; esac
   if RUSTC_BOOTSTRAP=1 cargo fuzz run -s "$sanitizer" "$t" "corpus/$t" "${seeds[@]}" -- -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 \
       >"/tmp/fuzz-$t.log" 2>&1; then result=ok; else result="FAILED (see /tmp/fuzz-$t.log, fuzz/artifacts/$t)"; fi
   runs=$(grep -o 'Done [0-9]* runs' "/tmp/fuzz-$t.log" | grep -o '[0-9][0-9]*' || echo "?")

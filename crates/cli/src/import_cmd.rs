@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use kotodama::cards::CardFormat;
 use kotodama::import::{JsonKeys, ParseOptions, ScriptFormat};
 use kotodama::{ImportedFrom, ScriptImport};
@@ -59,6 +59,23 @@ pub enum ImportCommand {
     Personas {
         #[command(subcommand)]
         action: PersonasAction,
+    },
+    /// A persona's lorebook in and out as SillyTavern World Info JSON.
+    Lorebook {
+        #[command(subcommand)]
+        action: LorebookAction,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum LorebookAction {
+    /// Add the entries of a World Info file to the persona's lorebook (a new card revision).
+    Import { persona: String, file: PathBuf },
+    /// Write the persona's lorebook as a World Info file.
+    Export {
+        persona: String,
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
     },
 }
 
@@ -222,6 +239,21 @@ pub fn run(cmd: ImportCommand) -> Result<()> {
                 let id = core.find_persona(&persona)?.id;
                 core.delete_persona(id)?;
                 println!("deleted persona {id}");
+            }
+        },
+        ImportCommand::Lorebook { action } => match action {
+            LorebookAction::Import { persona, file } => {
+                let id = core.find_persona(&persona)?.id;
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let book = core.import_world_info(id, &text)?;
+                println!("persona {id}: {} lorebook entries", book.entries.len());
+            }
+            LorebookAction::Export { persona, output } => {
+                let id = core.find_persona(&persona)?.id;
+                std::fs::write(&output, core.world_info(id)?)
+                    .with_context(|| format!("writing {}", output.display()))?;
+                println!("wrote {}", output.display());
             }
         },
     }

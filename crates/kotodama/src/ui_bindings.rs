@@ -71,6 +71,7 @@ fn generated() -> String {
         crate::settings::LocalServerStatus,
         crate::ChatSettings,
         crate::CardFields,
+        crate::cards::lorebook_edit::LorebookView,
         crate::PromptTurn,
         crate::user_personas::UserPersonas,
         crate::models::DownloadProgress,

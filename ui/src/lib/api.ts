@@ -14,6 +14,7 @@ import type {
   ImportPhase,
   KeyKept,
   LocalServerSettings,
+  LorebookView,
   LocalServerStatus,
   MessageView,
   PersonaPage,
@@ -76,6 +77,13 @@ export const api = {
   personaPage: (personaId: number) => invoke<PersonaPage>('persona_page', { personaId }),
   /** The persona's card as the character editor shows it. */
   cardFields: (personaId: number) => invoke<CardFields>('card_fields', { personaId }),
+  lorebookView: (personaId: number) => invoke<LorebookView>('lorebook_view', { personaId }),
+  /** Saves the edited lorebook into the card (a new card revision). */
+  saveLorebook: (personaId: number, book: LorebookView) => invoke<LorebookView>('save_lorebook', { personaId, book }),
+  /** Adds the entries of a SillyTavern World Info file (its text) to the lorebook. */
+  importWorldInfo: (personaId: number, text: string) => invoke<LorebookView>('import_world_info', { personaId, text }),
+  /** Writes the lorebook as World Info JSON into the data folder's exports; returns the path. */
+  exportWorldInfo: (personaId: number) => invoke<string>('export_world_info', { personaId }),
   /** Saves the edited card as its newest revision; returns the persona's page. */
   saveCard: (personaId: number, fields: CardFields) => invoke<PersonaPage>('save_card', { personaId, fields }),
   profileDiff: (personaId: number, from: number, to: number) =>

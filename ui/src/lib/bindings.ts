@@ -342,6 +342,48 @@ export type LocalServerStatus = { settings: LocalServerSettings,
 url: string | null, error: string | null, };
 
 /**
+ * One entry: when a key appears in the chat, its content joins the prompt.
+ */
+export type LoreEntryView = { 
+/**
+ * A title for people (the card's `comment`).
+ */
+comment: string, keys: Array<string>, 
+/**
+ * With `selective`, one of these must appear too.
+ */
+secondaryKeys: Array<string>, content: string, enabled: boolean, 
+/**
+ * Always inserted, keys or not.
+ */
+constant: boolean, selective: boolean, caseSensitive: boolean, 
+/**
+ * Lower comes first in the prompt.
+ */
+insertionOrder: number, 
+/**
+ * Over the budget, lower priorities are left out first.
+ */
+priority: number, 
+/**
+ * The entry's fields the editor does not show (its id, position, other apps' extensions), kept.
+ */
+other: Record<string, unknown>, };
+
+/**
+ * The lorebook of a card as the editor edits it.
+ */
+export type LorebookView = { 
+/**
+ * Latest messages scanned for keys (None: 4).
+ */
+scanDepth: number | null, 
+/**
+ * Tokens of lore one prompt may carry (None: 400).
+ */
+tokenBudget: number | null, entries: Array<LoreEntryView>, };
+
+/**
  * Where a message's text came from. The UI labels every non-model reply as such.
  */
 export type MessageSource = "user" | "greeting" | "script" | "model";

@@ -5,6 +5,7 @@ mod crc32;
 mod export;
 mod json;
 mod lorebook;
+pub mod lorebook_edit;
 pub mod png;
 
 pub use export::{card_charx, card_json_bytes, card_png, card_v3, CardFormat};

@@ -5,6 +5,7 @@ use kotodama_store::NewPersona;
 use serde::{Deserialize, Serialize};
 
 use crate::cards::card_v3;
+use crate::cards::lorebook_edit::{from_world_info, to_world_info, LorebookView};
 use crate::{Error, Kotodama, PersonaPage, Result};
 
 /// Longest text a field takes (characters); cards this long are already far past any context.
@@ -135,6 +136,55 @@ impl Kotodama {
     }
 }
 
+impl Kotodama {
+    /// The persona's lorebook as the editor shows it.
+    pub fn lorebook_view(&self, persona_id: i64) -> Result<LorebookView> {
+        let card = card_v3(&self.store.persona(persona_id)?.card, None);
+        LorebookView::of_card(&card["data"])
+    }
+
+    /// Saves the edited lorebook into the card, as a new card revision; the next prompt uses it.
+    pub fn save_lorebook(&mut self, persona_id: i64, book: &LorebookView) -> Result<LorebookView> {
+        book.check()?;
+        let mut card = self.store.persona(persona_id)?.card;
+        let mut json = card_v3(&card, None);
+        let data = json["data"]
+            .as_object_mut()
+            .expect("card_v3 writes an object under data");
+        book.write_into(data);
+        card.card_json = json;
+        self.store.save_card(persona_id, &card)?;
+        self.lorebook_view(persona_id)
+    }
+
+    /// Adds the entries of a SillyTavern World Info file to the persona's lorebook (the book as it was
+    /// stays as the card's previous revision).
+    pub fn import_world_info(&mut self, persona_id: i64, text: &str) -> Result<LorebookView> {
+        let mut book = self.lorebook_view(persona_id)?;
+        book.entries.extend(from_world_info(text)?);
+        self.save_lorebook(persona_id, &book)
+    }
+
+    /// The persona's lorebook as a SillyTavern World Info file.
+    pub fn world_info(&self, persona_id: i64) -> Result<String> {
+        let book = self.lorebook_view(persona_id)?;
+        Ok(serde_json::to_string_pretty(&to_world_info(&book.entries))
+            .expect("a JSON value always serializes"))
+    }
+
+    /// Writes the World Info file to `<data dir>/exports/<slug>.worldinfo.json`; returns its path.
+    pub fn export_world_info(&self, persona_id: i64) -> Result<std::path::PathBuf> {
+        let slug = self.store.persona(persona_id)?.card.slug;
+        let out = self
+            .home
+            .root()
+            .join("exports")
+            .join(format!("{slug}.worldinfo.json"));
+        crate::fsutil::write_atomically(&out, self.world_info(persona_id)?.as_bytes())?;
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,5 +244,45 @@ mod tests {
         assert!(err.to_string().contains("scenario"), "{err}");
         assert_eq!(app.card_fields(pid).unwrap(), before);
         assert!(app.store.card_revisions(pid).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_world_info_file_joins_the_lorebook_the_chat_reads_and_exports_back() {
+        let (_dir, mut app) = temp_app();
+        let pid = app.find_persona("mikoto").unwrap().id;
+        let before = app.lorebook_view(pid).unwrap().entries.len();
+        let file = r#"{"entries": {"0": {"uid": 0, "key": ["lantern"], "keysecondary": [], "comment": "Lanterns",
+            "content": "Fifty lanterns climb the hill on festival night.", "constant": false, "selective": false,
+            "order": 100, "disable": false, "probability": 100}}}"#;
+        let book = app.import_world_info(pid, file).unwrap();
+        assert_eq!(book.entries.len(), before + 1);
+        let chat = app.new_chat(pid).unwrap().chat.id;
+        app.send_message(chat, "Will you light a lantern tonight?")
+            .unwrap();
+        let prompt = app.next_prompt(chat).unwrap();
+        assert!(
+            prompt[0].content.contains("Fifty lanterns climb the hill"),
+            "{}",
+            prompt[0].content
+        );
+
+        let out = app.export_world_info(pid).unwrap();
+        let exported: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        let last = &exported["entries"][before.to_string()];
+        assert_eq!(
+            (last["comment"].clone(), last["probability"].clone()),
+            ("Lanterns".into(), 100.into())
+        );
+
+        let mut bad = app.lorebook_view(pid).unwrap();
+        bad.entries[before].content.clear();
+        assert!(app.save_lorebook(pid, &bad).is_err());
+        assert_eq!(
+            app.lorebook_view(pid).unwrap(),
+            book,
+            "a refused book changes nothing"
+        );
+        assert!(app.import_world_info(pid, "{}").is_err());
     }
 }

@@ -70,13 +70,7 @@ fn every_script_fixture_imports_with_its_detected_format() {
         ("lantern.csv", ScriptFormat::Csv, "UTF-8", "SENSEI KIRI", 2),
         ("lantern.tsv", ScriptFormat::Tsv, "UTF-8", "HARU", 2),
         ("lantern.json", ScriptFormat::Json, "UTF-8", "HARU", 2),
-        (
-            "lantern.jsonl",
-            ScriptFormat::Jsonl,
-            "UTF-8",
-            "HARU",
-            2,
-        ),
+        ("lantern.jsonl", ScriptFormat::Jsonl, "UTF-8", "HARU", 2),
         (
             "lantern_utf16le_bom.txt",
             ScriptFormat::Screenplay,
