@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
-APT_APP   := libwebkit2gtk-4.1-dev build-essential pkg-config libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
+# Fonts: Japanese, Chinese and Korean, emoji, and the scripts kaomoji borrow from (tests/fonts/coverage.sh).
+APT_APP   := libwebkit2gtk-4.1-dev build-essential pkg-config libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev \
+  fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
 APT_TEST  := xvfb xauth webkit2gtk-driver curl dbus-daemon gnome-keyring
 TAURI_DRIVER_VERSION := 2.1.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -17,7 +19,7 @@ export KOTODAMA_DATA ?= $(abspath $(CURDIR)/../shared/data)
 # llama.cpp's tokenizer test vocabularies with their recorded ids (the llama-cpp-python source package).
 export KOTODAMA_LLAMA_VOCABS := $(CACHE)/llama-vocabs
 
-.PHONY: run test deps test-deps ui ui-test build lint rust-test serve-test e2e models
+.PHONY: run test deps test-deps ui ui-test build lint rust-test serve-test fonts-test e2e models
 
 ## run: install what is missing, build the UI, the app and the CLI (release), install the default
 ## models into the data folder, open the window
@@ -30,7 +32,7 @@ run: deps models ui
 
 ## test: clippy with warnings as errors, Rust tests of every crate, the UI's unit tests, the local server
 ## through the `openai` Python client, the end-to-end suite in the real window
-test: deps test-deps models ui lint rust-test ui-test serve-test e2e
+test: deps test-deps models ui lint rust-test ui-test serve-test fonts-test e2e
 
 models: $(KOTODAMA_SMOLLM2_GGUF) $(KOTODAMA_MINILM_DIR)/model.safetensors $(KOTODAMA_QWEN3_TOKENIZER) \
   $(KOTODAMA_LLAMA_VOCABS)/ggml-vocab-llama-spm.gguf
@@ -92,6 +94,9 @@ rust-test: build
 # `kotodama serve` through the official `openai` Python client (installed into .cache/openai-venv).
 serve-test: build
 	tests/serve/run.sh
+
+fonts-test:
+	tests/fonts/coverage.sh
 
 # The window under a virtual X server, driven through tauri-driver + WebKitWebDriver.
 e2e: build
