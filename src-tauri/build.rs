@@ -22,6 +22,8 @@ const COMMANDS: &[&str] = &[
     "persona_page",
     "card_fields",
     "save_card",
+    "persona_avatar",
+    "set_avatar",
     "lorebook_view",
     "save_lorebook",
     "import_world_info",

@@ -74,6 +74,8 @@ fn main() {
             personas::persona_page,
             personas::card_fields,
             personas::save_card,
+            personas::persona_avatar,
+            personas::set_avatar,
             personas::lorebook_view,
             personas::save_lorebook,
             personas::import_world_info,

@@ -5,7 +5,10 @@ use kotodama::cards::lorebook_edit::LorebookView;
 use kotodama::cards::CardFormat;
 use kotodama::runtime::UploadPreview;
 use kotodama::AdapterChoice;
-use kotodama::{CardFields, Error, ErrorView, ImportPhase, PersonaPage, ProfileDiff, ScriptImport};
+use kotodama::{
+    CardFields, Error, ErrorView, ImportPhase, PersonaPage, PersonaSummary, ProfileDiff,
+    ScriptImport,
+};
 use tauri::ipc::{Channel, InvokeBody, Request};
 use tauri::State;
 
@@ -76,6 +79,28 @@ pub async fn draft_card(
 #[tauri::command]
 pub fn persona_page(rt: State<'_, Rt>, persona_id: i64) -> CommandResult<PersonaPage> {
     Ok(rt.core(|k| k.persona_page(persona_id))?)
+}
+
+/// The persona's image as PNG bytes (an empty answer: it has none).
+#[tauri::command]
+pub fn persona_avatar(rt: State<'_, Rt>, persona_id: i64) -> CommandResult<tauri::ipc::Response> {
+    let png = rt.core(|k| k.avatar_png(persona_id))?.unwrap_or_default();
+    Ok(tauri::ipc::Response::new(png))
+}
+
+/// Makes the request's body (a PNG) the image of the persona named by the `x-persona-id` header.
+#[tauri::command]
+pub fn set_avatar(rt: State<'_, Rt>, request: Request<'_>) -> CommandResult<PersonaSummary> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(invalid("expected the image's bytes"));
+    };
+    let persona_id: i64 = request
+        .headers()
+        .get("x-persona-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| invalid("the image names no persona"))?;
+    Ok(rt.core(|k| k.set_avatar(persona_id, bytes))?)
 }
 
 /// The persona's card as the character editor shows it.

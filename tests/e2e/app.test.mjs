@@ -402,6 +402,11 @@ test('the character editor saves a card whose change reaches the next prompt, an
     const shown = await s.one('[data-testid=persona-description]');
     assert.equal(await shown.text(), fact);
 
+    // An image for the character: shown on its page and in the sidebar, carried by its card.
+    await (await s.one('[data-testid=avatar-file]')).type(path.join(root, 'crates/kotodama/tests/fixtures/pillow_card.png'));
+    await waitFor('the image on the page', async () => (await s.all('[data-testid=persona-page] [data-testid=avatar-image]')).length === 1);
+    await waitFor('the image in the sidebar', async () => (await s.all('[data-testid=persona][data-slug=ririka] [data-testid=avatar-image]')).length === 1);
+
     // A SillyTavern World Info file joins the lorebook; its entry is called when the chat names it.
     const worldInfo = path.join(home, 'sea-glass.json');
     const lore = 'The sea glass came from the beach at Yuigahama, collected the summer Riri turned ten.';

@@ -17,7 +17,7 @@ function reply(seq: number, overall: number | null): MessageView {
   };
 }
 
-const persona = { id: 1, slug: 'mikoto', name: 'Mikoto', tagline: 'shrine keeper', initial: 'M', lineCount: 40 };
+const persona = { id: 1, slug: 'mikoto', name: 'Mikoto', tagline: 'shrine keeper', initial: 'M', lineCount: 40, hasAvatar: false };
 const chat = { id: 1, personaId: 1, title: 'Chat with Mikoto', createdAt: 0, updatedAt: 0 };
 const noop = () => {};
 

@@ -75,6 +75,11 @@ export const api = {
   /** The card a script upload would make for the speaker, drafted from their lines. */
   draftCard: (uploadId: number, speaker: string | null, name: string | null) => invoke<CardFields>('draft_card', { uploadId, speaker, name }),
   personaPage: (personaId: number) => invoke<PersonaPage>('persona_page', { personaId }),
+  /** The persona's image as PNG bytes (empty when it has none). */
+  personaAvatar: (personaId: number) => invoke<ArrayBuffer>('persona_avatar', { personaId }),
+  /** Makes a PNG the persona's image. */
+  setAvatar: (personaId: number, bytes: Uint8Array) =>
+    invoke<PersonaSummary>('set_avatar', bytes, { headers: { 'x-persona-id': String(personaId) } }),
   /** The persona's card as the character editor shows it. */
   cardFields: (personaId: number) => invoke<CardFields>('card_fields', { personaId }),
   lorebookView: (personaId: number) => invoke<LorebookView>('lorebook_view', { personaId }),

@@ -474,7 +474,11 @@ export type PersonaSummary = { id: number, slug: string, name: string, tagline: 
 /**
  * First letter of the name, for the avatar.
  */
-initial: string, lineCount: number, };
+initial: string, 
+/**
+ * Whether the persona has an image (its card's, or one chosen in the editor).
+ */
+hasAvatar: boolean, lineCount: number, };
 
 export type PlannedRule = { rule: string, gloss: string | null, };
 

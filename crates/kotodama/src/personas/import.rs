@@ -379,7 +379,7 @@ impl Kotodama {
         cards::lorebook(card.get("data").unwrap_or(&card))
     }
 
-    fn avatar_path(&self, slug: &str) -> PathBuf {
+    pub(crate) fn avatar_path(&self, slug: &str) -> PathBuf {
         self.home.root().join("avatars").join(format!("{slug}.png"))
     }
 

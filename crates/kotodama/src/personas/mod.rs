@@ -2,6 +2,7 @@
 //! style profile changed between versions, profiles brought up to the current analyzer, and the
 //! personas bundled with the app.
 
+mod avatar;
 mod bundled;
 mod diff;
 mod draft;
@@ -38,6 +39,8 @@ pub struct PersonaSummary {
     pub tagline: String,
     /// First letter of the name, for the avatar.
     pub initial: String,
+    /// Whether the persona has an image (its card's, or one chosen in the editor).
+    pub has_avatar: bool,
     pub line_count: i64,
 }
 
@@ -77,6 +80,7 @@ impl Kotodama {
                 .next()
                 .map(|c| c.to_uppercase().to_string())
                 .unwrap_or_default(),
+            has_avatar: self.avatar_path(&p.card.slug).is_file(),
             id: p.id,
             slug: p.card.slug,
             name: p.card.name,
