@@ -59,7 +59,7 @@ pub fn catchphrase_overuse(
         .map(|(_, sig, used, share)| OocFlag {
             kind: "catchphrase_overuse".into(),
             cause: format!(
-                "\"{}\" in {used} of the last {replies} replies; the script has it in about 1 line in {:.0}",
+                "it leans on \"{}\": in {used} of the last {replies} replies, where the script has it in about 1 line in {:.0}",
                 sig.term,
                 1.0 / share.max(1e-9)
             ),

@@ -286,15 +286,15 @@ fn ooc_flags(t: &PreparedText, p: &StyleProfile, overall: f64) -> Vec<OocFlag> {
         cause,
     };
     if t.doc.token_count() == 0 {
-        return vec![flag("low_style", "the text has no words to analyze".into())];
+        return vec![flag("low_style", "it has no words to measure".into())];
     }
     if t.doc.language != p.language && t.doc.language != Language::Other {
         flags.push(flag(
             "language_mismatch",
             format!(
-                "text is {} but the character speaks {}",
-                t.doc.language.code(),
-                p.language.code()
+                "it is in {}, but the character speaks {}",
+                language_name(t.doc.language),
+                language_name(p.language)
             ),
         ));
     }
@@ -313,7 +313,7 @@ fn ooc_flags(t: &PreparedText, p: &StyleProfile, overall: f64) -> Vec<OocFlag> {
     if let Some(s) = assistant_sentences(t, p).first() {
         flags.push(flag(
             "assistant_speak",
-            format!("assistant/fourth-wall phrasing: \"{s}\""),
+            format!("it talks like an AI assistant or out of the story: \"{s}\""),
         ));
     }
     // Causes are shown to people: traits by their gloss, not their name.
@@ -328,7 +328,7 @@ fn ooc_flags(t: &PreparedText, p: &StyleProfile, overall: f64) -> Vec<OocFlag> {
             flags.push(flag(
                 "missing_trait",
                 format!(
-                    "lacks a habit of the character: {} (the character: {:.2}, people in general: {:.2})",
+                    "it lacks a habit of the character: {} (the character: {:.2}, people in general: {:.2})",
                     def.gloss, tr.value, tr.background
                 ),
             ));
@@ -336,14 +336,17 @@ fn ooc_flags(t: &PreparedText, p: &StyleProfile, overall: f64) -> Vec<OocFlag> {
             let example = first_hit(name).unwrap_or_default();
             flags.push(flag(
                 "foreign_trait",
-                format!("{}, which the character avoids: \"{example}\"", def.gloss),
+                format!(
+                    "it {}, which the character avoids: \"{example}\"",
+                    def.gloss
+                ),
             ));
         }
     }
     if overall < 0.3 {
         flags.push(flag(
             "low_style",
-            format!("overall style match {overall:.2} is low"),
+            format!("it sounds little like the character (style match {overall:.2})"),
         ));
     }
     flags
@@ -428,5 +431,15 @@ mod tests {
             );
             assert!(looped < mean(&own), "{persona}: looped {looped:.3}");
         }
+    }
+}
+
+/// A language as people name it, in the causes shown to them.
+fn language_name(language: Language) -> &'static str {
+    match language {
+        Language::En => "English",
+        Language::Ja => "Japanese",
+        Language::Zh => "Chinese",
+        Language::Other => "another language",
     }
 }

@@ -38,7 +38,7 @@ describe('StyleMeter', () => {
       guard: null,
     });
     expect(el.classList.contains('ooc')).toBe(true);
-    expect(el.textContent?.trim()).toBe('31% in character\u00a0· assistant speak');
+    expect(el.textContent?.trim()).toBe('31% in character\u00a0· talks like an assistant');
     expect(el.title).toBe('lexical 20% · pragmatic 40%\nout of character: says "as an AI"\nout of character: never stutters');
   });
 });

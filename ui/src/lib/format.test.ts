@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { downloadLabel, guardLabel, planLines, profileUpdateLine } from './format';
-import { linesOf, memoryNote, adapterChoiceValue, changeLabel, describeTrend, styleTrend, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitMarkup } from './format';
+import { flagLabel, linesOf, memoryNote, adapterChoiceValue, changeLabel, describeTrend, styleTrend, parseAdapterChoice, avatarHue, chatLabel, deleteNotice, describeFile, placeMessage, regenerateKind, swipeCounter, swipeStep, jobLabel, lossPoints, styleMeter, displayName, isSendKey, phaseLabel, replierLabel, sourceLabel, splitMarkup } from './format';
 
 describe('sourceLabel', () => {
   it('labels script and greeting replies and leaves model and user text unlabelled', () => {
@@ -248,9 +248,9 @@ describe('describeTrend', () => {
 
 describe('guardLabel', () => {
   it('says which attempt was kept and lists each caught cause', () => {
-    const g = guardLabel({ action: 'regenerate', attempts: 2, kept: 2, caught: ['assistant speak: "As an AI"'] });
+    const g = guardLabel({ action: 'regenerate', attempts: 2, kept: 2, caught: ['it talks like an AI assistant: "As an AI"'] });
     expect(g.text).toBe('caught out of character · written again (attempt 2 of 2 kept)');
-    expect(g.detail).toBe('caught: assistant speak: "As an AI"');
+    expect(g.detail).toBe('caught because it talks like an AI assistant: "As an AI"');
   });
   it('says when every attempt was caught and the best kept', () => {
     const g = guardLabel({ action: 'rewrite', attempts: 3, kept: 1, caught: ['a', 'b', 'c'] });
@@ -326,5 +326,12 @@ describe('linesOf', () => {
     expect(linesOf('Hello.\n---\n  \n---\nBack again?\nStay a while.', /\n---\n/)).toEqual(['Hello.', 'Back again?\nStay a while.']);
     expect(linesOf(' calm, sea ,, ', /,/)).toEqual(['calm', 'sea']);
     expect(linesOf('', /,/)).toEqual([]);
+  });
+});
+
+describe('flagLabel', () => {
+  it('names a flag in plain words, and an unknown one by its id', () => {
+    expect(flagLabel('assistant_speak')).toBe('talks like an assistant');
+    expect(flagLabel('some_new_flag')).toBe('some new flag');
   });
 });

@@ -267,7 +267,7 @@ export function guardLabel(g: GuardReport): { text: string; detail: string } {
     g.caught.length >= g.attempts
       ? `out of character in all ${g.attempts} attempts · kept the best`
       : `caught out of character · ${how} (attempt ${g.kept} of ${g.attempts} kept)`;
-  return { text, detail: g.caught.map((c) => `caught: ${c}`).join('\n') };
+  return { text, detail: g.caught.map((c) => `caught because ${c}`).join('\n') };
 }
 
 /** "model.gguf · 12.5 of 100.0 MB (12%)": a download's progress; without a known size, the bytes so far. */
@@ -307,4 +307,17 @@ export function linesOf(text: string, separator: RegExp): string[] {
     .split(separator)
     .map((part) => part.trim())
     .filter((part) => part.length > 0);
+}
+
+/** A style flag in a few plain words, for the meter (its cause, in full, is in the meter's tooltip). */
+export function flagLabel(kind: string): string {
+  const labels: Record<string, string> = {
+    assistant_speak: 'talks like an assistant',
+    language_mismatch: 'another language',
+    missing_trait: 'a habit missing',
+    foreign_trait: 'a habit they avoid',
+    catchphrase_overuse: 'a catchphrase overused',
+    low_style: 'unlike them',
+  };
+  return labels[kind] ?? kind.replaceAll('_', ' ');
 }

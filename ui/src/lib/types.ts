@@ -13,6 +13,9 @@ export interface StreamingReply {
   replacesSeq: number | null;
   /** Set while the guard writes another attempt after catching one. */
   retry: { attempt: number; of: number; cause: string } | null;
+  /** The caught attempt's text, shown dimmed while the next one is written out of sight (the kept reply
+   * replaces it once, at the end, rather than a second text streaming in and maybe being swapped back). */
+  held?: string;
 }
 
 /** What the user can do with a stored message (absent on the reply being written). */

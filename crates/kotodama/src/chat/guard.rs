@@ -123,9 +123,10 @@ fn caught_by(score: &StyleScore, threshold: f64) -> Option<String> {
         .iter()
         .find(|f| CATCHING_FLAGS.contains(&f.kind.as_str()));
     match flag {
-        Some(OocFlag { kind, cause }) => Some(format!("{}: {cause}", kind.replace('_', " "))),
+        // The causes are written for people (see kotodama_style::scoring).
+        Some(OocFlag { cause, .. }) => Some(cause.clone()),
         None if score.overall < threshold => Some(format!(
-            "style {:.0}% is below the persona's threshold of {:.0}%",
+            "it does not sound enough like the character (style {:.0}%; the guard asks for {:.0}%)",
             score.overall * 100.0,
             threshold * 100.0
         )),
@@ -292,7 +293,7 @@ mod tests {
         };
         assert_eq!(
             caught_by(&score(0.2, vec![]), 0.5).unwrap(),
-            "style 20% is below the persona's threshold of 50%"
+            "it does not sound enough like the character (style 20%; the guard asks for 50%)"
         );
         assert_eq!(caught_by(&score(0.6, vec![]), 0.5), None);
         assert_eq!(
@@ -301,7 +302,7 @@ mod tests {
                 0.5
             )
             .unwrap(),
-            "assistant speak: why"
+            "why"
         );
         assert_eq!(caught_by(&score(0.6, vec![flag("low_style")]), 0.5), None);
     }

@@ -194,7 +194,10 @@ fn a_canned_assistant_speak_reply_is_caught_and_replaced_and_kept_as_a_swipe() {
     assert_eq!(retries.len(), 1, "{retries:?}");
     let (attempt, of, cause) = &retries[0];
     assert_eq!((*attempt, *of), (2, 2), "two attempts by default");
-    assert!(cause.starts_with("assistant speak"), "{cause}");
+    assert!(
+        cause.starts_with("it talks like an AI assistant"),
+        "{cause}"
+    );
     // With no model installed the second attempt is a line of the script, streamed after the reset.
     assert_eq!(reply.source, MessageSource::Script);
     assert_eq!(pieces, reply.text);
@@ -281,7 +284,7 @@ fn a_caught_reply_is_rewritten_in_character_by_the_model_when_the_guard_says_rew
     assert!(retried && !second.trim().is_empty(), "the model rewrote it");
     let report = reply.guard.clone().unwrap();
     assert_eq!((report.action, report.attempts), (GuardAction::Rewrite, 2));
-    assert!(report.caught[0].starts_with("assistant speak"));
+    assert!(report.caught[0].starts_with("it talks like an AI assistant"));
     // Whichever attempt scored better is kept; the other is its swipe.
     let stored = app.finish_reply(&pending, reply).unwrap().unwrap();
     assert_eq!(stored.alt_count, 2);
