@@ -376,6 +376,16 @@ pub fn attribute_prepared(
     ranked
 }
 
+/// A language as people name it, in the causes shown to them.
+fn language_name(language: Language) -> &'static str {
+    match language {
+        Language::En => "English",
+        Language::Ja => "Japanese",
+        Language::Zh => "Chinese",
+        Language::Other => "another language",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,15 +441,5 @@ mod tests {
             );
             assert!(looped < mean(&own), "{persona}: looped {looped:.3}");
         }
-    }
-}
-
-/// A language as people name it, in the causes shown to them.
-fn language_name(language: Language) -> &'static str {
-    match language {
-        Language::En => "English",
-        Language::Ja => "Japanese",
-        Language::Zh => "Chinese",
-        Language::Other => "another language",
     }
 }

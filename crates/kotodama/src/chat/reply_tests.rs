@@ -318,7 +318,7 @@ fn a_signature_term_said_again_right_after_the_last_reply_is_caught() {
         .judge(&reply)
         .unwrap();
     let cause = after_it.caught.expect("caught");
-    assert!(cause.starts_with("catchphrase overuse"), "{cause}");
+    assert!(cause.starts_with("it leans on"), "{cause}");
     assert!(cause.contains(&format!("\"{rare}\"")), "{cause}");
     let flags = after_it.style.ooc_flags.unwrap();
     assert!(flags
