@@ -79,11 +79,17 @@ impl ChatBackend for CannedReplies {
         let Some(text) = self.next() else {
             return self.then.write(request, on_piece, cancel);
         };
+        // Stops between pieces when asked, as a model does, keeping what it wrote.
+        let mut written = String::new();
         for piece in text.split_inclusive(' ') {
+            if cancel.is_cancelled() {
+                break;
+            }
             on_piece(piece);
+            written.push_str(piece);
         }
         Ok(Written {
-            text,
+            text: written,
             model: None,
             adapter_id: None,
             stats: None,

@@ -23,6 +23,9 @@ const CATCHING_FLAGS: &[&str] = &[
     "catchphrase_overuse",
 ];
 
+/// Characters a reply has written before its language counts (a name or an interjection can look foreign).
+const EARLY_LANGUAGE_CHARS: usize = 40;
+
 /// The share of the persona's own script lines that would be caught by the threshold taken from them.
 const SCRIPT_QUANTILE: f64 = 0.05;
 /// Lines of the script scored to find that threshold (evenly spaced through it).
@@ -93,6 +96,26 @@ impl ReplyJudge {
 
     pub fn action(&self) -> GuardAction {
         self.settings.action
+    }
+
+    /// Why a reply being written is already caught, whatever it goes on to say: it spoke as an
+    /// assistant, or in another language (once it has enough words to tell). The replier then stops
+    /// the attempt and writes the next one, rather than waiting for a reply it will not keep.
+    pub fn caught_early(&self, partial: &str) -> Result<Option<String>> {
+        let Some(profile) = &self.profile else {
+            return Ok(None);
+        };
+        let score = kotodama_style::score(partial, profile, crate::analysis::style_resources()?);
+        let decided = |kind: &str| match kind {
+            "assistant_speak" => true,
+            "language_mismatch" => partial.chars().count() >= EARLY_LANGUAGE_CHARS,
+            _ => false,
+        };
+        Ok(score
+            .ooc_flags
+            .into_iter()
+            .find(|f| decided(&f.kind))
+            .map(|f| f.cause))
     }
 
     pub fn judge(&self, text: &str) -> Result<Verdict> {

@@ -222,7 +222,14 @@ impl Replier {
                 (Some((best, ..)), GuardAction::Rewrite) => Attempt::Rewrite(&best.text),
                 _ => Attempt::Reply,
             };
-            let reply = self.write(turn, attempt, |p| on_event(ReplyEvent::Piece(p)), cancel)?;
+            // While another attempt remains, one caught early is stopped at the end of a sentence.
+            let (reply, caught_early) = if n < attempts {
+                self.write_watched(turn, attempt, &mut on_event, cancel)?
+            } else {
+                let reply =
+                    self.write(turn, attempt, |p| on_event(ReplyEvent::Piece(p)), cancel)?;
+                (reply, None)
+            };
             if reply.text.trim().is_empty() || (cancel.is_cancelled() && kept.is_some()) {
                 match kept {
                     None => return Ok(reply),
@@ -231,6 +238,9 @@ impl Replier {
             }
             written = n;
             let mut verdict = judge.judge(&reply.text)?;
+            if verdict.caught.is_none() {
+                verdict.caught = caught_early;
+            }
             if reply.source == MessageSource::Script {
                 // The character's own line: in character by definition, whatever its score.
                 verdict.caught = None;
@@ -277,6 +287,55 @@ impl Replier {
     /// reply prefills only the user's new message; 0 with no model installed.
     pub fn prefill(&mut self, context: &ChatContext, cancel: &CancelToken) -> Result<usize> {
         self.backend().prefill(&context.prompt(), cancel)
+    }
+
+    /// `write`, with the text judged at each sentence's end: an attempt caught early (see
+    /// `ReplyJudge::caught_early`) stops there, and its cause comes back with what it wrote.
+    fn write_watched(
+        &mut self,
+        turn: &ChatContext,
+        attempt: Attempt<'_>,
+        on_event: &mut impl FnMut(ReplyEvent<'_>),
+        cancel: &CancelToken,
+    ) -> Result<(Reply, Option<String>)> {
+        let judge = &turn.draft.judge;
+        let this_attempt = CancelToken::new();
+        let mut text = String::new();
+        let mut judged_at = 0;
+        let mut caught = None;
+        let mut failure = None;
+        let reply = self.write(
+            turn,
+            attempt,
+            |piece| {
+                on_event(ReplyEvent::Piece(piece));
+                if cancel.is_cancelled() {
+                    this_attempt.cancel();
+                }
+                text.push_str(piece);
+                let sentence_end = piece
+                    .trim_end()
+                    .ends_with(['.', '!', '?', '。', '！', '？', '…'])
+                    || piece.contains('\n');
+                if caught.is_some() || !sentence_end || text.len() == judged_at {
+                    return;
+                }
+                judged_at = text.len();
+                match judge.caught_early(&text) {
+                    Ok(Some(cause)) => {
+                        caught = Some(cause);
+                        this_attempt.cancel();
+                    }
+                    Ok(None) => {}
+                    Err(e) => failure = Some(e),
+                }
+            },
+            &this_attempt,
+        )?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok((reply, caught))
     }
 
     fn write(

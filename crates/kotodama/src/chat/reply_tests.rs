@@ -226,6 +226,40 @@ fn a_canned_assistant_speak_reply_is_caught_and_replaced_and_kept_as_a_swipe() {
 }
 
 #[test]
+fn an_attempt_caught_in_its_first_sentence_stops_there_and_the_next_is_written() {
+    let (dir, mut app) = open();
+    let chat = first_chat(&mut app);
+    let mut replier = without_a_model(&dir);
+    let rest = " Here is a long and helpful answer that goes on about many things the user never asked about.";
+    replier.queue_canned_reply(format!("{ASSISTANT_SPEAK}{rest}"));
+    let pending = app.begin_reply(chat, "How are you today?").unwrap();
+    let mut streamed = String::new();
+    let reply = replier
+        .reply_guarded(
+            &pending.context,
+            |e| {
+                if let ReplyEvent::Piece(p) = e {
+                    streamed.push_str(p)
+                }
+            },
+            &CancelToken::new(),
+        )
+        .unwrap();
+    assert!(
+        !streamed.contains("helpful answer"),
+        "the caught attempt stopped at its first sentence: {streamed}"
+    );
+    assert_eq!(
+        reply.source,
+        MessageSource::Script,
+        "the next attempt was written"
+    );
+    assert_eq!(reply.guard.as_ref().map(|g| g.attempts), Some(2));
+    assert_eq!(reply.discarded.len(), 1);
+    assert_eq!(reply.discarded[0].0.trim(), ASSISTANT_SPEAK);
+}
+
+#[test]
 fn with_the_guard_off_a_caught_reply_is_kept_and_flagged() {
     let (dir, mut app) = open();
     let chat = first_chat(&mut app);
