@@ -100,4 +100,4 @@ fonts-test:
 
 # The window under a virtual X server, driven through tauri-driver + WebKitWebDriver.
 e2e: build
-	cd tests/e2e && xvfb-run -a --server-args="-screen 0 1280x860x24" npm test
+	cd tests/e2e && xvfb-run -a --server-args="-screen 0 1440x900x24" npm test

@@ -541,6 +541,56 @@ test('one click distils a persona: progress with a loss chart, then the adapter 
   assert.deepEqual(adapters, ['mikoto-job1']);
 });
 
+/** What the window shows badly at its size: labels that overlap, controls whose text is cut, content wider than the window. */
+function layoutFaults() {
+  const faults = [];
+  const canvas = document.createElement('canvas').getContext('2d');
+  for (const select of document.querySelectorAll('select')) {
+    if (!select.offsetParent) continue;
+    const style = getComputedStyle(select);
+    canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const text = select.selectedOptions[0]?.textContent ?? '';
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 16;
+    if (canvas.measureText(text).width > room) faults.push(`select cuts "${text}"`);
+  }
+  for (const ticks of document.querySelectorAll('.ticks')) {
+    const boxes = [...ticks.children].map((t) => t.getBoundingClientRect());
+    for (let i = 1; i < boxes.length; i++) if (boxes[i].left < boxes[i - 1].right) faults.push(`axis labels overlap: ${ticks.textContent}`);
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth) faults.push('content wider than the window');
+  for (const el of document.querySelectorAll('button, input, select, textarea, summary, a[href]')) {
+    if (el.offsetParent && el.tabIndex < 0) faults.push(`not reachable by keyboard: ${el.outerHTML.slice(0, 60)}`);
+  }
+  return faults;
+}
+
+test('the window holds its layout at 1120×760 and 1366×768: no cut or overlapping labels, Close in view, every control reachable by keyboard', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kotodama-e2e-layout-'));
+  await withApp(home, async (s) => {
+    for (const [width, height] of [[1120, 760], [1366, 768]]) {
+      await s.cmd('POST', '/window/rect', { width, height });
+      const faults = async (where) => {
+        const found = await s.execute(`return (${layoutFaults.toString()})()`);
+        assert.deepEqual(found, [], `${where} at ${width}×${height}`);
+      };
+      await (await s.one('[data-testid=persona][data-slug=mikoto]')).click();
+      await waitFor('the chat', async () => (await messages(s)).length === 1);
+      await faults('the chat');
+      await (await s.one('[data-testid=open-profile]')).click();
+      await s.one('[data-testid=trait]');
+      await faults('the persona page');
+      await (await s.one('[data-testid=settings-open]')).click();
+      await s.one('[data-testid=guard-action]');
+      await faults('Settings');
+      // Scrolled to its end, Settings still shows Close; Esc leaves it.
+      await s.execute('document.querySelector("[data-testid=settings-page] .body").scrollTop = 1e6');
+      const close = await s.execute('const r = document.querySelector("[data-testid=settings-close]").getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]');
+      assert.ok(close[0] >= 0 && close[1] <= close[2], `Close at ${close}`);
+      await (await s.one('[data-testid=settings-close]')).click();
+    }
+  });
+});
+
 const CANNED_OOC = "As an AI language model, I don't have feelings, but I'm happy to help with your question.";
 
 test('an out-of-character reply (canned by the test hook) is caught, replaced, and kept as a swipe', async () => {

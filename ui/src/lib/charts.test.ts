@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { axisTicks, barExtent, barScale, formatValue, niceStep, position, rowFigure } from './charts';
+import { axisTicks, barExtent, barScale, formatValue, niceStep, position, rowFigure, spacedTicks } from './charts';
 
 describe('niceStep', () => {
   it('picks 1, 2 or 5 times a power of ten', () => {
@@ -81,5 +81,15 @@ describe('rowFigure', () => {
     expect(rowFigure({ label: 'zounds', value: 4.26, count: 12 }, 1, false)).toBe('4.3 · ×12');
     expect(rowFigure({ label: 'question rate', value: 3.14, note: '0.120 vs 0.045' }, 1, true)).toBe('+3.1 · 0.120 vs 0.045');
     expect(rowFigure({ label: 'hedges', value: -0.5, count: 0 }, 2, true)).toBe('−0.50 · ×0');
+  });
+});
+
+describe('spacedTicks', () => {
+  const ticks = [-40, -20, 0, 20, 40, 60].map((v, i) => ({ at: i * 20, label: String(v) }));
+  it('keeps every tick on a wide track and thins them on a narrow one, zero always kept', () => {
+    expect(spacedTicks(ticks, 600).length).toBe(6);
+    const narrow = spacedTicks(ticks, 100, 32);
+    expect(narrow.map((t) => t.label)).toEqual(['-40', '0', '40']);
+    for (let i = 1; i < narrow.length; i++) expect(narrow[i].at - narrow[i - 1].at).toBeGreaterThanOrEqual(32);
   });
 });

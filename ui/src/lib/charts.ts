@@ -75,6 +75,22 @@ export function axisTicks(scale: BarScale): { at: number; label: string }[] {
 }
 
 /**
+ * The ticks a track `trackPx` wide can label without their labels touching: each at least `minPx` from the one
+ * before, zero always among them (it takes the place of a neighbour too close to it).
+ */
+export function spacedTicks<T extends { at: number; label: string }>(ticks: T[], trackPx: number, minPx = 32): T[] {
+  if (trackPx <= 0) return ticks;
+  const gap = (minPx / trackPx) * 100;
+  const kept: T[] = [];
+  for (const tick of ticks) {
+    const last = kept.at(-1);
+    if (!last || tick.at - last.at >= gap) kept.push(tick);
+    else if (tick.label === '0' && last.label !== '0') kept[kept.length - 1] = tick;
+  }
+  return kept;
+}
+
+/**
  * A number as a chart shows it, with a true minus sign ("−0.40"); `signed` adds "+" to positive values, for the
  * numbers of a diverging chart. A value that rounds to zero has no sign.
  */
