@@ -335,3 +335,11 @@ describe('flagLabel', () => {
     expect(flagLabel('some_new_flag')).toBe('some new flag');
   });
 });
+
+describe('replierLabel while a reply streams', () => {
+  it('drops "loading…" once pieces arrive', () => {
+    const status = { model: 'smollm2', server: null, device: null, cached: null };
+    expect(replierLabel(status)).toBe('smollm2 · loading…');
+    expect(replierLabel(status, true)).toBe('smollm2');
+  });
+});

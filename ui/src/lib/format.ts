@@ -70,10 +70,11 @@ export function isSendKey(e: Pick<KeyboardEvent, 'key' | 'shiftKey' | 'isComposi
 
 /** "smollm2-135m-instruct · CPU · 2 threads (avx2+fma)", or "qwen3:8b · served at 127.0.0.1:11434": where
  * replies are computed. */
-export function replierLabel(status: ReplierStatus | null | undefined): string | null {
+export function replierLabel(status: ReplierStatus | null | undefined, writing = false): string | null {
   if (!status?.model) return null;
   if (status.server) return `${status.model} · served at ${status.server.replace(/^https?:\/\//, '').replace(/\/v1\/?$/, '')}`;
-  if (!status.device) return `${status.model} · loading…`;
+  // A reply streaming in shows the model is loaded, though the status says so only once it is stored.
+  if (!status.device) return writing ? status.model : `${status.model} · loading…`;
   const { kind, threads, simd } = status.device;
   const where = kind === 'cpu' ? `CPU · ${threads} thread${threads === 1 ? '' : 's'} (${simd})` : kind.toUpperCase();
   return `${status.model} · ${where}`;
