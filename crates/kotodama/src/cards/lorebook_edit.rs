@@ -447,4 +447,16 @@ mod tests {
             assert!(from_world_info(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn a_large_number_of_sillytaverns_own_comes_back_exactly() {
+        // Found by the world_info fuzz target: the default JSON parser moved the last digit of
+        // 1.00000000000008e22 (serde_json's float_roundtrip reads it exactly).
+        let odd = r#"{"entries": {"0": {"key": ["k"], "content": "c", "weight": 10000000000000080000000}}}"#;
+        let entries = from_world_info(odd).unwrap();
+        assert_eq!(
+            from_world_info(&to_world_info(&entries).to_string()).unwrap(),
+            entries
+        );
+    }
 }
