@@ -212,12 +212,30 @@ fn chats_use_the_newest_adapter_that_beat_the_base_model_on_the_installed_model_
     ModelManager::new(&models)
         .add_file("tiny", &tiny.gguf)
         .unwrap();
-    // Imported personas have short system prompts, which fit the tiny model's 512-token context.
+    // A card of a name alone keeps the system prompt within the tiny model's 512-token context (the
+    // card drafted from a script describes the character at more length).
     let script: String = (0..100)
         .map(|i| format!("KAI: Hmph, lesson {i} again? Fine, watch closely!\n"))
         .collect();
+    let bare = kotodama::ScriptImport {
+        card: Some(kotodama::CardFields {
+            name: "Kai".into(),
+            tagline: String::new(),
+            description: String::new(),
+            personality: String::new(),
+            scenario: String::new(),
+            first_message: String::new(),
+            alternate_greetings: Vec::new(),
+            example_dialogue: String::new(),
+            system_prompt: String::new(),
+            post_history_instructions: String::new(),
+            creator_notes: String::new(),
+            tags: Vec::new(),
+        }),
+        ..Default::default()
+    };
     for _ in 0..2 {
-        app.import_script_bytes(script.as_bytes(), "kai.txt", &Default::default())
+        app.import_script_bytes(script.as_bytes(), "kai.txt", &bare)
             .unwrap();
     }
     let params = DistillParams {
