@@ -337,7 +337,7 @@ fn ooc_flags(t: &PreparedText, p: &StyleProfile, overall: f64) -> Vec<OocFlag> {
             flags.push(flag(
                 "foreign_trait",
                 format!(
-                    "it {}, which the character avoids: \"{example}\"",
+                    "it has a habit the character avoids, {}: \"{example}\"",
                     def.gloss
                 ),
             ));
