@@ -487,6 +487,9 @@ test('a file that is not a script or a card is refused by the wizard with its re
     assert.equal(await error.attr('data-code'), 'PNG_INVALID');
     assert.match(await error.text(), /broken\.png/);
     assert.equal((await s.all('[data-testid=persona]')).length, 3, 'nothing was added');
+    // Esc leaves the wizard.
+    await s.execute('window.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape" }))');
+    await waitFor('the wizard closed', async () => (await s.all('[data-testid=import-wizard]')).length === 0);
   });
 });
 
