@@ -11,13 +11,7 @@ impl Kotodama {
     /// The persona's image, if it has one.
     pub fn avatar_png(&self, persona_id: i64) -> Result<Option<Vec<u8>>> {
         let slug = self.store.persona(persona_id)?.card.slug;
-        match std::fs::read(self.avatar_path(&slug)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::InvalidInput(format!(
-                "the avatar could not be read: {e}"
-            ))),
-        }
+        self.stored_avatar(&slug)
     }
 
     /// Makes `bytes` (a PNG) the persona's image. Another card's JSON inside it is dropped, so that an

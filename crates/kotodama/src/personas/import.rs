@@ -385,21 +385,27 @@ impl Kotodama {
 
     /// The persona's avatar, or a plain tile coloured after its name.
     fn avatar(&self, persona: &NewPersona) -> Result<Vec<u8>> {
-        let path = self.avatar_path(&persona.slug);
+        if let Some(bytes) = self.stored_avatar(&persona.slug)? {
+            return Ok(bytes);
+        }
+        let hash = persona
+            .name
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+        let [r, g, b, _] = hash.to_le_bytes();
+        Ok(cards::png::solid_png(
+            256,
+            256,
+            [r | 0x40, g | 0x40, b | 0x40],
+        ))
+    }
+
+    /// The image file of the persona `slug`, if it has one.
+    pub(crate) fn stored_avatar(&self, slug: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.avatar_path(slug);
         match std::fs::read(&path) {
-            Ok(bytes) => Ok(bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let hash = persona
-                    .name
-                    .bytes()
-                    .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-                let [r, g, b, _] = hash.to_le_bytes();
-                Ok(cards::png::solid_png(
-                    256,
-                    256,
-                    [r | 0x40, g | 0x40, b | 0x40],
-                ))
-            }
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_error(&path, e)),
         }
     }
